@@ -1,0 +1,119 @@
+/**
+ * The error catalogue. Every error Meridian raises on purpose is a MeridianError
+ * with a stable `code` (MERIDIAN_ERR_*) so logs, metrics and tests can match on it.
+ * Errors never cross into the wire layer: the query path maps failures to rcodes.
+ */
+
+export abstract class MeridianError extends Error {
+  abstract readonly code: string;
+}
+
+/** Where in a source file something went wrong (1-based line and column). */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** One problem found in a config file: `file:line:column: path: message`. */
+export interface ConfigIssue extends SourcePosition {
+  /** Dotted path of the offending field, e.g. `zones[0].geo.cdn.policy`. */
+  path: string;
+  message: string;
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.column}`;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+/** The config (YAML, schema or cross-reference checks) is invalid. Carries every issue found. */
+export class ConfigError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_CONFIG';
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** An RFC 1035 master file (zone file) could not be parsed. */
+export class ZoneFileError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_ZONE_FILE';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}: ${detail}`);
+    this.name = 'ZoneFileError';
+  }
+}
+
+/** A geo database could not be opened or has a schema we cannot use. */
+export class GeoDatabaseError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_GEO_DB';
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'GeoDatabaseError';
+  }
+}
+
+/** A latency table file could not be parsed. */
+export class LatencyTableError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_LATENCY_TABLE';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}: ${detail}`);
+    this.name = 'LatencyTableError';
+  }
+}
+
+/** Bad command-line usage. */
+export class UsageError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A listener could not be bound. */
+export class ListenError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_LISTEN';
+  constructor(
+    readonly address: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot listen on ${address}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ListenError';
+  }
+}
+
+/** The admin API refused a request (bad token, unknown PoP, read-only). */
+export class AdminError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_ADMIN';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+/** Every stable error code, for the documentation convention test. */
+export const ERROR_CODES = [
+  'MERIDIAN_ERR_CONFIG',
+  'MERIDIAN_ERR_ZONE_FILE',
+  'MERIDIAN_ERR_GEO_DB',
+  'MERIDIAN_ERR_LATENCY_TABLE',
+  'MERIDIAN_ERR_USAGE',
+  'MERIDIAN_ERR_LISTEN',
+  'MERIDIAN_ERR_ADMIN',
+] as const;

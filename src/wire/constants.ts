@@ -1,0 +1,70 @@
+/** DNS wire constants used by the hand-written fast path (RFC 1035, 6891, 7871, 5001). */
+
+export const HEADER_SIZE = 12;
+
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  /** Extended rcode 16 (RFC 6891 section 9): upper 8 bits go into the OPT TTL. */
+  BADVERS: 16,
+} as const;
+
+export const QType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  DS: 43,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
+  CAA: 257,
+} as const;
+
+export const QClass = { IN: 1, CH: 3, ANY: 255 } as const;
+
+export const EdnsOption = { NSID: 3, ECS: 8 } as const;
+
+/** UDP payload limits (RFC 1035 4.2.1; DNS Flag Day 2020 default of 1232). */
+export const UDP_NO_EDNS_MAX = 512;
+export const DEFAULT_UDP_MAX = 1232;
+
+/** Numeric qtype -> mnemonic for the types we name in metrics and explain output. */
+export const QTYPE_NAMES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  13: 'HINFO',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  43: 'DS',
+  251: 'IXFR',
+  252: 'AXFR',
+  255: 'ANY',
+  257: 'CAA',
+};
+
+export const RCODE_NAMES: Record<number, string> = {
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
+  16: 'BADVERS',
+};

@@ -1,0 +1,181 @@
+/**
+ * Response assembly for the hot path. Sections arrive pre-encoded (owner names
+ * of answer records point at the question with 0xC00C, so the bytes fit any
+ * qname spelling); this module only writes the header, copies the question as
+ * the client sent it (case preserved), appends the sections and the OPT record
+ * (ECS echo with SCOPE, NSID), and truncates to the client's size limit.
+ */
+import { EdnsOption, HEADER_SIZE, Rcode } from './constants.js';
+import type { ParsedQuery } from './query.js';
+
+/** Pre-encoded sections of an answer; shared, immutable. */
+export interface Sections {
+  rcode: number;
+  aa: boolean;
+  answer: Uint8Array;
+  anCount: number;
+  authority: Uint8Array;
+  nsCount: number;
+  additional: Uint8Array;
+  arCount: number;
+  /** RFC 9471: glue needed to follow a referral; if it does not fit, set TC rather than drop it. */
+  additionalRequired: boolean;
+}
+
+/** An empty section set with a bare rcode (errors, REFUSED). */
+export function bareSections(rcode: number, aa = false): Sections {
+  const empty = new Uint8Array(0);
+  return {
+    rcode,
+    aa,
+    answer: empty,
+    anCount: 0,
+    authority: empty,
+    nsCount: 0,
+    additional: empty,
+    arCount: 0,
+    additionalRequired: false,
+  };
+}
+
+/** Server-side EDNS settings the writer needs. */
+export interface EdnsSettings {
+  /** Our largest UDP payload (advertised in the OPT CLASS). */
+  udpMax: number;
+  /** NSID payload (RFC 5001); empty = do not answer NSID. */
+  nsid: Uint8Array;
+}
+
+/** Size of our OPT record for this query (0 when the query had none). */
+function optSize(q: ParsedQuery, edns: EdnsSettings, withEcs: boolean): number {
+  if (!q.hasOpt) return 0;
+  let size = 11;
+  if (withEcs && q.hasEcs) size += 4 + q.ecsLength;
+  if (q.nsidRequested && edns.nsid.length > 0) size += 4 + edns.nsid.length;
+  return size;
+}
+
+/**
+ * Build the response to `q`. `tail` is the client-dependent part of the answer
+ * section (geo records), appended after `s.answer`. `scope` is the ECS SCOPE
+ * PREFIX-LENGTH to echo. `limit` is the largest message the transport may send.
+ */
+export function writeResponse(
+  msg: Uint8Array,
+  q: ParsedQuery,
+  s: Sections,
+  tail: Uint8Array | null,
+  tailCount: number,
+  scope: number,
+  limit: number,
+  edns: EdnsSettings,
+): Buffer {
+  const rcode = s.rcode;
+  // RFC 7871 7.2.1: echo ECS whenever the query carried one; on FORMERR the option was the problem.
+  const withEcs = rcode !== Rcode.FORMERR;
+  const questionLen = q.hasQuestion ? q.questionEnd - HEADER_SIZE : 0;
+  const opt = optSize(q, edns, withEcs);
+  const base = HEADER_SIZE + questionLen + opt;
+  const tailLen = tail === null ? 0 : tail.length;
+  const answerLen = s.answer.length + tailLen;
+  let anCount = s.anCount + tailCount;
+  let nsCount = s.nsCount;
+  let arCount = s.arCount;
+  let includeAnswer = true;
+  let includeAdditional = true;
+  let tc = false;
+  if (base + answerLen + s.authority.length + s.additional.length > limit) {
+    if (!s.additionalRequired && base + answerLen + s.authority.length <= limit) {
+      includeAdditional = false; // RFC 2181 9: optional additional data is dropped silently
+      arCount = 0;
+    } else {
+      includeAnswer = false;
+      includeAdditional = false;
+      tc = true;
+      anCount = nsCount = arCount = 0;
+    }
+  }
+  const size =
+    base +
+    (includeAnswer ? answerLen + s.authority.length : 0) +
+    (includeAdditional ? s.additional.length : 0);
+  const out = Buffer.allocUnsafe(size);
+  // Header: ID, QR=1, opcode copied, AA, TC, RD copied, RA=0, CD copied, rcode low 4 bits.
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = 0x80 | (q.flags >> 8 & 0x79) | (s.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.flags >> 8 & 0x01);
+  out[3] = (q.flags & 0x10) | (rcode & 0x0f);
+  out[4] = 0;
+  out[5] = q.hasQuestion ? 1 : 0;
+  out[6] = anCount >> 8;
+  out[7] = anCount & 0xff;
+  out[8] = nsCount >> 8;
+  out[9] = nsCount & 0xff;
+  const totalAr = arCount + (opt > 0 ? 1 : 0);
+  out[10] = totalAr >> 8;
+  out[11] = totalAr & 0xff;
+  let off = HEADER_SIZE;
+  if (questionLen > 0) {
+    out.set(msg.subarray(HEADER_SIZE, q.questionEnd), off);
+    off += questionLen;
+  }
+  if (includeAnswer) {
+    out.set(s.answer, off);
+    off += s.answer.length;
+    if (tail !== null) {
+      out.set(tail, off);
+      off += tail.length;
+    }
+    out.set(s.authority, off);
+    off += s.authority.length;
+  }
+  if (includeAdditional) {
+    out.set(s.additional, off);
+    off += s.additional.length;
+  }
+  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, scope, opt);
+  return out;
+}
+
+/** Append our OPT RR (RFC 6891 6.1.2) at `off`. */
+function writeOpt(
+  out: Buffer,
+  off: number,
+  msg: Uint8Array,
+  q: ParsedQuery,
+  edns: EdnsSettings,
+  rcode: number,
+  withEcs: boolean,
+  scope: number,
+  size: number,
+): void {
+  out[off] = 0; // root owner
+  out[off + 1] = 0;
+  out[off + 2] = 41;
+  out[off + 3] = edns.udpMax >> 8;
+  out[off + 4] = edns.udpMax & 0xff;
+  out[off + 5] = rcode >> 4; // extended rcode: upper 8 bits of the 12-bit rcode
+  out[off + 6] = 0; // version 0
+  out[off + 7] = q.dnssecOk ? 0x80 : 0; // RFC 3225: DO is copied
+  out[off + 8] = 0;
+  const rdlen = size - 11;
+  out[off + 9] = rdlen >> 8;
+  out[off + 10] = rdlen & 0xff;
+  let p = off + 11;
+  if (withEcs && q.hasEcs) {
+    out[p] = 0;
+    out[p + 1] = EdnsOption.ECS;
+    out[p + 2] = q.ecsLength >> 8;
+    out[p + 3] = q.ecsLength & 0xff;
+    out.set(msg.subarray(q.ecsOffset, q.ecsOffset + q.ecsLength), p + 4);
+    out[p + 7] = scope; // FAMILY, SOURCE and ADDRESS echoed as received; SCOPE set
+    p += 4 + q.ecsLength;
+  }
+  if (q.nsidRequested && edns.nsid.length > 0) {
+    out[p] = 0;
+    out[p + 1] = EdnsOption.NSID;
+    out[p + 2] = edns.nsid.length >> 8;
+    out[p + 3] = edns.nsid.length & 0xff;
+    out.set(edns.nsid, p + 4);
+  }
+}
