@@ -1,0 +1,314 @@
+/**
+ * A reader for the MaxMind DB format's search tree and data section, for the
+ * compiler: it walks every network once (the `maxmind` package answers one
+ * address at a time and cannot enumerate). Lookups for `explain` go through
+ * the `maxmind` package instead (see reader.ts).
+ *
+ * Format: a binary search tree of `nodeCount` nodes, each two records of
+ * 24/28/32 bits; a record < nodeCount is a node, == nodeCount is "no data",
+ * > nodeCount points into the data section (after a 16-byte zero separator).
+ * Metadata is a data-section map after the last "\xAB\xCD\xEFMaxMind.com".
+ */
+import { GeoDatabaseError } from '../errors.js';
+
+const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
+
+export interface MmdbMetadata {
+  nodeCount: number;
+  recordSize: 24 | 28 | 32;
+  ipVersion: 4 | 6;
+  databaseType: string;
+  buildEpoch: number;
+  languages: string[];
+}
+
+export type MmdbValue = string | number | boolean | bigint | Uint8Array | MmdbValue[] | { [key: string]: MmdbValue } | null;
+
+export class MmdbFile {
+  readonly metadata: MmdbMetadata;
+  readonly nodeCount: number;
+  private readonly recordSize: number;
+  /** Offset of the data section (tree size + 16). */
+  private readonly dataStart: number;
+  /** Decoded strings by absolute offset: keys and country codes repeat millions of times. */
+  private readonly stringCache = new Map<number, string>();
+
+  constructor(
+    readonly buf: Buffer,
+    readonly file: string,
+  ) {
+    const at = buf.lastIndexOf(METADATA_MARKER);
+    if (at < 0) throw new GeoDatabaseError(file, 'not a MaxMind DB file (no metadata marker)');
+    const meta = this.decodeAt(at + METADATA_MARKER.length, 0)[0] as Record<string, MmdbValue>;
+    const recordSize = Number(meta.record_size);
+    const ipVersion = Number(meta.ip_version);
+    if (recordSize !== 24 && recordSize !== 28 && recordSize !== 32) {
+      throw new GeoDatabaseError(file, `unsupported record size ${recordSize}`);
+    }
+    if (ipVersion !== 4 && ipVersion !== 6) throw new GeoDatabaseError(file, `unsupported ip_version ${ipVersion}`);
+    this.metadata = {
+      nodeCount: Number(meta.node_count),
+      recordSize,
+      ipVersion,
+      databaseType: String(meta.database_type ?? ''),
+      buildEpoch: Number(meta.build_epoch ?? 0),
+      languages: Array.isArray(meta.languages) ? meta.languages.map(String) : [],
+    };
+    this.nodeCount = this.metadata.nodeCount;
+    this.recordSize = recordSize;
+    this.dataStart = (this.nodeCount * recordSize * 2) / 8 + 16;
+    if (this.dataStart > at) throw new GeoDatabaseError(file, 'search tree larger than the file');
+  }
+
+  /** Record `bit` (0 = left, 1 = right) of `node`. */
+  record(node: number, bit: number): number {
+    const b = this.buf;
+    if (this.recordSize === 28) {
+      const o = node * 7;
+      if (bit === 0) return ((b[o + 3] & 0xf0) << 20) | (b[o] << 16) | (b[o + 1] << 8) | b[o + 2];
+      return ((b[o + 3] & 0x0f) << 24) | (b[o + 4] << 16) | (b[o + 5] << 8) | b[o + 6];
+    }
+    if (this.recordSize === 24) {
+      const o = node * 6 + bit * 3;
+      return (b[o] << 16) | (b[o + 1] << 8) | b[o + 2];
+    }
+    return b.readUInt32BE(node * 8 + bit * 4);
+  }
+
+  /** The node for ::/96, where IPv6 databases keep IPv4; 0 for an IPv4 database. -1 if absent. */
+  ipv4Root(): number {
+    if (this.metadata.ipVersion === 4) return 0;
+    let node = 0;
+    for (let i = 0; i < 96 && node < this.nodeCount; i++) node = this.record(node, 0);
+    return node < this.nodeCount ? node : -1;
+  }
+
+  /** Absolute buffer offset of a data record pointed to by record value `value` (> nodeCount). */
+  dataOffset(value: number): number {
+    return value - this.nodeCount - 16 + this.dataStart;
+  }
+
+  /** Decode the full value at an absolute offset (used for metadata, explain and tests). */
+  decode(offset: number): MmdbValue {
+    return this.decodeAt(offset, 0)[0];
+  }
+
+  // Header of the value last read by readHeader(): type, size and where its payload starts.
+  // Fields instead of a returned tuple: the compiler reads millions of them.
+  private hType = 0;
+  private hSize = 0;
+  private hNext = 0;
+
+  private readHeader(off: number): void {
+    const b = this.buf;
+    const ctrl = b[off++];
+    let type = ctrl >> 5;
+    if (type === 0) type = 7 + b[off++];
+    let size = ctrl & 0x1f;
+    if (type !== 1) {
+      if (size === 29) size = 29 + b[off++];
+      else if (size === 30) {
+        size = 285 + ((b[off] << 8) | b[off + 1]);
+        off += 2;
+      } else if (size === 31) {
+        size = 65821 + ((b[off] << 16) | (b[off + 1] << 8) | b[off + 2]);
+        off += 3;
+      }
+    }
+    this.hType = type;
+    this.hSize = size; // for a pointer: the raw size bits, interpreted by pointerTarget()
+    this.hNext = off;
+  }
+
+  /** After readHeader() saw a pointer: its absolute target; hNext moves past the pointer. */
+  private pointerTarget(): number {
+    const b = this.buf;
+    const bits = this.hSize;
+    let off = this.hNext;
+    const ss = (bits >> 3) & 3;
+    const vvv = bits & 7;
+    let p: number;
+    if (ss === 0) p = (vvv << 8) | b[off++];
+    else if (ss === 1) {
+      p = ((vvv << 16) | (b[off] << 8) | b[off + 1]) + 2048;
+      off += 2;
+    } else if (ss === 2) {
+      p = ((vvv << 24) | (b[off] << 16) | (b[off + 1] << 8) | b[off + 2]) + 526336;
+      off += 3;
+    } else {
+      p = b.readUInt32BE(off);
+      off += 4;
+    }
+    this.hNext = off;
+    return this.dataStart + p;
+  }
+
+  /** Resolve a pointer (chain): the absolute offset of the value that `off` denotes. */
+  resolve(off: number): number {
+    for (let guard = 0; guard < 8; guard++) {
+      this.readHeader(off);
+      if (this.hType !== 1) return off;
+      off = this.pointerTarget();
+    }
+    throw new GeoDatabaseError(this.file, 'pointer chain too long');
+  }
+
+  /** Decode a string at `off` (following pointers); cached by the string's own offset. */
+  stringAt(off: number, cache = true): string | null {
+    const at = this.resolve(off);
+    const cached = this.stringCache.get(at);
+    if (cached !== undefined) return cached;
+    this.readHeader(at);
+    if (this.hType !== 2) return null;
+    const s = this.buf.toString('utf8', this.hNext, this.hNext + this.hSize);
+    if (cache && this.stringCache.size < 200_000) this.stringCache.set(at, s);
+    return s;
+  }
+
+  /** Offset just past the value at `off` without decoding it. */
+  skip(off: number): number {
+    this.readHeader(off);
+    const type = this.hType;
+    const size = this.hSize;
+    const start = this.hNext;
+    switch (type) {
+      case 1:
+        this.pointerTarget();
+        return this.hNext;
+      case 7: {
+        let p = start;
+        for (let i = 0; i < size; i++) p = this.skip(this.skip(p));
+        return p;
+      }
+      case 11: {
+        let p = start;
+        for (let i = 0; i < size; i++) p = this.skip(p);
+        return p;
+      }
+      case 14:
+        return start; // boolean: the value is in the size bits
+      case 3:
+        return start + 8;
+      case 15:
+        return start + 4;
+      default:
+        return start + size;
+    }
+  }
+
+  /**
+   * Number of entries of the map at `off` (pointers followed), or -1 if it is
+   * not a map. The first key is then at `entriesStart`.
+   */
+  mapSize(off: number): number {
+    this.readHeader(this.resolve(off));
+    if (this.hType !== 7) return -1;
+    this.entriesStart = this.hNext;
+    return this.hSize;
+  }
+  /** Offset of the first key of the map last opened with mapSize(). */
+  entriesStart = 0;
+
+  /** Offset of the value of `key` in the map at `off`, or -1. */
+  field(off: number, key: string): number {
+    const n = this.mapSize(off);
+    let p = this.entriesStart;
+    for (let i = 0; i < n; i++) {
+      const k = this.stringAt(p);
+      p = this.skip(p);
+      if (k === key) return p;
+      p = this.skip(p);
+    }
+    return -1;
+  }
+
+  /** Read a number (any numeric type) at `off`, or NaN. */
+  numberAt(off: number): number {
+    this.readHeader(this.resolve(off));
+    const size = this.hSize;
+    const start = this.hNext;
+    const b = this.buf;
+    switch (this.hType) {
+      case 3:
+        return b.readDoubleBE(start);
+      case 15:
+        return b.readFloatBE(start);
+      case 5:
+      case 6:
+      case 9:
+      case 10: {
+        let v = 0;
+        for (let i = 0; i < size; i++) v = v * 256 + b[start + i];
+        return v;
+      }
+      case 8: {
+        let v = 0;
+        for (let i = 0; i < size; i++) v = (v << 8) | b[start + i];
+        return size === 4 ? v | 0 : v;
+      }
+      default:
+        return NaN;
+    }
+  }
+
+  /** First element offset of an array at `off`, or -1. */
+  firstElement(off: number): number {
+    this.readHeader(this.resolve(off));
+    return this.hType === 11 && this.hSize > 0 ? this.hNext : -1;
+  }
+
+  private decodeAt(off: number, depth: number): [MmdbValue, number] {
+    if (depth > 32) throw new GeoDatabaseError(this.file, 'data section nests too deep');
+    const b = this.buf;
+    this.readHeader(off);
+    const type = this.hType;
+    const size = this.hSize;
+    const start = this.hNext;
+    switch (type) {
+      case 1: {
+        const target = this.pointerTarget();
+        const after = this.hNext;
+        return [this.decodeAt(target, depth + 1)[0], after];
+      }
+      case 2:
+        return [b.toString('utf8', start, start + size), start + size];
+      case 3:
+        return [b.readDoubleBE(start), start + 8];
+      case 4:
+        return [b.subarray(start, start + size), start + size];
+      case 15:
+        return [b.readFloatBE(start), start + 4];
+      case 14:
+        return [size !== 0, start];
+      case 7: {
+        const obj: Record<string, MmdbValue> = {};
+        let p = start;
+        for (let i = 0; i < size; i++) {
+          const [k, afterKey] = this.decodeAt(p, depth + 1);
+          const [v, afterValue] = this.decodeAt(afterKey, depth + 1);
+          obj[String(k)] = v;
+          p = afterValue;
+        }
+        return [obj, p];
+      }
+      case 11: {
+        const arr: MmdbValue[] = [];
+        let p = start;
+        for (let i = 0; i < size; i++) {
+          const [v, after] = this.decodeAt(p, depth + 1);
+          arr.push(v);
+          p = after;
+        }
+        return [arr, p];
+      }
+      case 5:
+      case 6:
+      case 8:
+      case 9:
+      case 10:
+        return [this.numberAt(off), start + size];
+      default:
+        return [null, start + size];
+    }
+  }
+}
