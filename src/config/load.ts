@@ -1,0 +1,112 @@
+/**
+ * Read a YAML config file, keep the source positions, and validate it against
+ * the schema. Every problem becomes a ConfigIssue `file:line:column: path: message`
+ * pointing at the offending node (or at its parent when a key is missing).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { configSchema, type MeridianConfig } from './schema.js';
+
+export type ConfigPath = ReadonlyArray<string | number>;
+
+/** Maps a config path to the position of its YAML node. */
+export type Locator = (path: ConfigPath, key?: string) => ConfigIssue;
+
+/** A parsed and schema-valid config, with what is needed to report later issues. */
+export interface LoadedConfig {
+  file: string;
+  /** Directory relative paths in the config resolve against. */
+  dir: string;
+  config: MeridianConfig;
+  /** sha256 of the file's bytes (config-hash info metric). */
+  hash: string;
+  locate: Locator;
+}
+
+/** Render a path the way operators read it: zones[0].geo.cdn.policy */
+export function formatPath(p: ConfigPath): string {
+  let out = '';
+  for (const part of p) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(part)) out += out ? `.${part}` : part;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+function makeLocator(file: string, doc: Document, lines: LineCounter): Locator {
+  const at = (offset: number) => lines.linePos(offset);
+  return (p, key) => {
+    // Walk down as far as the path exists; report at the deepest node found.
+    let node: unknown = doc.contents;
+    let offset = 0;
+    for (let i = 0; i <= p.length; i++) {
+      const n = node as Node | null;
+      if (n && n.range) offset = n.range[0];
+      if (i === p.length) break;
+      const next = isCollection(node) ? node.get(p[i], true) : undefined;
+      if (next === undefined || next === null) break;
+      node = next;
+    }
+    if (key !== undefined && isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === key);
+      const k = pair && isScalar(pair.key) ? pair.key : null;
+      if (k?.range) offset = k.range[0];
+    }
+    const pos = at(offset);
+    const fullPath = key !== undefined ? [...p, key] : p;
+    return { file, line: pos.line, column: pos.col, path: formatPath(fullPath), message: '' };
+  };
+}
+
+function zodIssues(error: z.ZodError, locate: Locator): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const p = issue.path.filter((x): x is string | number => typeof x !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ ...locate(p, key), message: `unknown key "${key}"` });
+    } else {
+      out.push({ ...locate(p), message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** Parse and schema-check YAML text. Throws ConfigError listing every issue. */
+export function parseConfigText(text: string, file: string): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locate = makeLocator(file, doc, lines);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const parsed = configSchema.safeParse(doc.toJS({ maxAliasCount: 100 }) ?? {});
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, locate));
+  return {
+    file,
+    dir: path.dirname(path.resolve(file)),
+    config: parsed.data,
+    hash: createHash('sha256').update(text).digest('hex'),
+    locate,
+  };
+}
+
+/** Read and schema-check a config file. Throws ConfigError (unreadable file included). */
+export function loadConfigFile(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return parseConfigText(text, file);
+}

@@ -1,0 +1,201 @@
+/**
+ * The config schema: strict (unknown keys are errors), with defaults, in zod.
+ * Cross-references (PoP ids in rules, policy names, CIDRs, addresses) are
+ * checked afterwards in validate.ts, which has the whole picture.
+ * Field reference with examples: docs/config.md.
+ */
+import { z } from 'zod';
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** A duration in seconds: a number, or a string such as "500ms", "5s", "2m". */
+export const duration = z.union([
+  z.number().nonnegative(),
+  z
+    .string()
+    .regex(DURATION_RE, 'expected a duration like 500ms, 5s or 2m')
+    .transform((s) => {
+      const m = DURATION_RE.exec(s)!;
+      return Number(m[1]) * UNIT_SECONDS[m[2]];
+    }),
+]);
+
+const ttl = z.number().int().min(0).max(2147483647);
+const port = z.number().int().min(1).max(65535);
+const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case)');
+const popList = z.array(z.string()).min(1);
+
+const healthCheck = z.strictObject({
+  type: z.enum(['http', 'https', 'tcp', 'none']).default('none'),
+  /** Address to probe; default: the PoP's first IPv4 address (else IPv6). */
+  target: z.string().optional(),
+  port: port.optional(),
+  path: z.string().startsWith('/').default('/'),
+  method: z.enum(['GET', 'HEAD']).default('GET'),
+  host: z.string().optional(),
+  expect_status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  expect_body: z.string().optional(),
+  tls_verify: z.boolean().default(true),
+  interval: duration.default(5),
+  timeout: duration.default(2),
+  rise: z.number().int().min(1).max(100).default(2),
+  fall: z.number().int().min(1).max(100).default(3),
+  initial: z.enum(['up', 'down']).default('up'),
+  /** Fraction of the interval by which each probe is randomly shifted. */
+  jitter: z.number().min(0).max(0.5).default(0.1),
+});
+export type HealthCheckConfig = z.output<typeof healthCheck>;
+
+const location = z.union([
+  z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+  z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
+]);
+
+const pop = z.strictObject({
+  location,
+  ipv4: z.array(z.string()).default([]),
+  ipv6: z.array(z.string()).default([]),
+  weight: z.number().positive().default(1),
+  /** Share (0-100) of this PoP's first-choice clients moved to their next candidate. */
+  spill: z.number().min(0).max(100).default(0),
+  health: healthCheck.partial().optional(),
+  description: z.string().optional(),
+});
+export type PopConfig = z.output<typeof pop>;
+
+const step = z.union([
+  z.strictObject({ cidr: z.record(z.string(), popList) }),
+  z.strictObject({ asn: z.record(z.string(), popList) }),
+  z.strictObject({ subdivision: z.record(z.string(), popList) }),
+  z.strictObject({ country: z.record(z.string(), popList) }),
+  z.strictObject({ continent: z.record(z.string(), popList) }),
+  z.strictObject({ nearest: z.strictObject({ pops: z.array(z.string()).optional() }).nullable() }),
+  z.strictObject({
+    latency: z
+      .strictObject({
+        pops: z.array(z.string()).optional(),
+        tolerance_ms: z.number().min(0).default(0),
+        tolerance_pct: z.number().min(0).max(100).default(0),
+      })
+      .nullable(),
+  }),
+]);
+export type StepConfig = z.output<typeof step>;
+
+const policy = z.strictObject({
+  /** How many ranked PoPs a decision keeps (gdnsd's auto_dc_limit). */
+  candidates: z.number().int().min(1).max(16).default(3),
+  steps: z.array(step).min(1),
+  /** Ranking for clients no step can place; default: every PoP in config order. */
+  fallback: z.array(z.string()).optional(),
+  /** IPv4 / IPv6 prefix length at which spill is decided (the spill hash unit). */
+  spill_granularity_v4: z.number().int().min(8).max(32).default(20),
+  spill_granularity_v6: z.number().int().min(16).max(64).default(40),
+});
+export type PolicyConfig = z.output<typeof policy>;
+
+const rrsetValues = z.union([
+  z.array(z.string()).min(1),
+  z.string(),
+  z.strictObject({ ttl: ttl.optional(), values: z.union([z.array(z.string()).min(1), z.string()]) }),
+]);
+const recordTypes = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'NS', 'PTR'] as const;
+const nodeRecords = z.strictObject(
+  Object.fromEntries(recordTypes.map((t) => [t, rrsetValues.optional()])) as Record<
+    (typeof recordTypes)[number],
+    z.ZodOptional<typeof rrsetValues>
+  >,
+);
+
+const geoRecord = z.strictObject({
+  policy: z.string(),
+  ttl: ttl.default(30),
+  /** TTL while the preferred PoP is down or drained, so clients come back quickly. */
+  ttl_degraded: ttl.default(10),
+  /** How many PoPs' addresses one answer carries. */
+  max_answers: z.number().int().min(1).max(8).default(1),
+  types: z.array(z.enum(['A', 'AAAA'])).min(1).default(['A', 'AAAA']),
+});
+export type GeoRecordConfig = z.output<typeof geoRecord>;
+
+const soa = z.strictObject({
+  mname: z.string(),
+  rname: z.string(),
+  serial: z.number().int().min(0).max(4294967295),
+  refresh: ttl.default(7200),
+  retry: ttl.default(3600),
+  expire: ttl.default(1209600),
+  minimum: ttl.default(300),
+  ttl: ttl.optional(),
+});
+
+const zone = z.strictObject({
+  origin: z.string().min(1),
+  /** Default TTL of static records. */
+  ttl: ttl.default(3600),
+  /** An RFC 1035 master file with the zone's static data (relative to this config file). */
+  file: z.string().optional(),
+  soa: soa.optional(),
+  ns: z.array(z.string()).min(1).optional(),
+  records: z.record(z.string(), nodeRecords).default({}),
+  geo: z.record(z.string(), geoRecord).default({}),
+});
+export type ZoneConfig = z.output<typeof zone>;
+
+const listen = z.string();
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      listen: z.array(listen).min(1).default(['127.0.0.1:5300', '[::1]:5300']),
+      /** NSID payload (RFC 5001): "auto" = host name, "" = off, anything else verbatim. */
+      identity: z.string().default('auto'),
+      udp_max_payload: z.number().int().min(512).max(65535).default(1232),
+      tcp: z
+        .strictObject({
+          idle_timeout: duration.default(10),
+          max_connections: z.number().int().min(1).default(512),
+          max_message_size: z.number().int().min(512).max(65535).default(65535),
+          max_queries_per_connection: z.number().int().min(1).default(1000),
+        })
+        .prefault({}),
+      workers: z.union([z.literal('auto'), z.number().int().min(0).max(256)]).default('auto'),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      listen: z.string().default('127.0.0.1:9153'),
+      /** Bearer token for write calls; token_env names an environment variable holding it. */
+      token: z.string().min(16).optional(),
+      token_env: z.string().optional(),
+      /** gdnsd-style admin_state file: lines "<pop> DRAIN|UP|DOWN". */
+      state_file: z.string().optional(),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      /** Log one query in N at info level (0 = off); client addresses truncated to /24 and /56. */
+      query_sample: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  geo: z
+    .strictObject({
+      /** City/country databases (GeoIP2, GeoLite2, DB-IP flat), searched in order per address family. */
+      databases: z.array(z.string()).default([]),
+      /** GeoLite2-ASN style database for asn rules. */
+      asn_database: z.string().optional(),
+      /** RTT table (CSV or JSON) for the latency step. */
+      latency_table: z.string().optional(),
+      /** Modelled RTT: path inflation over the great-circle fibre distance. */
+      path_inflation: z.number().min(1).max(5).default(1.5),
+    })
+    .prefault({}),
+  health: z.strictObject({ defaults: healthCheck.partial().default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
+  pops: z.record(popId, pop).default({}),
+  policies: z.record(z.string(), policy).default({}),
+  zones: z.array(zone).min(1),
+});
+
+export type MeridianConfig = z.output<typeof configSchema>;
