@@ -3,12 +3,24 @@
 const EARTH_RADIUS_KM = 6371.0088;
 const RAD = Math.PI / 180;
 
+/**
+ * The haversine term a = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2). It grows with
+ * distance, so rankings compare it directly and skip the square root and arcsine.
+ */
+export function haversineTerm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const sLat = Math.sin((lat2 - lat1) * RAD * 0.5);
+  const sLon = Math.sin((lon2 - lon1) * RAD * 0.5);
+  return sLat * sLat + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * sLon * sLon;
+}
+
+/** Great-circle distance in km for a haversine term. */
+export function termToKm(a: number): number {
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
 /** Haversine great-circle distance in kilometres. */
 export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const dLat = (lat2 - lat1) * RAD;
-  const dLon = (lon2 - lon1) * RAD;
-  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+  return termToKm(haversineTerm(lat1, lon1, lat2, lon2));
 }
 
 /** Light in fibre covers about 200 km per millisecond (refractive index ~1.5). */

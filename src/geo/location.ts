@@ -36,15 +36,35 @@ export function hasCoordinates(loc: GeoLocation): boolean {
   return Number.isFinite(loc.lat) && Number.isFinite(loc.lon);
 }
 
+/** Map keys we read, numbered so records are scanned without string compares. */
+const K = {
+  country: 1,
+  registered_country: 2,
+  continent: 3,
+  location: 4,
+  subdivisions: 5,
+  city: 6,
+  country_code: 7,
+  state1: 8,
+  latitude: 9,
+  longitude: 10,
+  iso_code: 11,
+  code: 12,
+  names: 13,
+  en: 14,
+  autonomous_system_number: 15,
+} as const;
+const SYMBOLS: ReadonlyMap<string, number> = new Map(Object.entries(K));
+
 /** A nested map's string field, e.g. country.iso_code; null if absent. */
-function nestedString(db: MmdbFile, off: number, key: string): string | null {
-  const v = db.field(off, key);
+function nestedString(db: MmdbFile, off: number, key: number): string | null {
+  const v = db.field(off, key, SYMBOLS);
   return v < 0 ? null : db.stringAt(v);
 }
 
 function namesEn(db: MmdbFile, off: number): string | null {
-  const names = db.field(off, 'names');
-  return names < 0 ? null : nestedString(db, names, 'en');
+  const names = db.field(off, K.names, SYMBOLS);
+  return names < 0 ? null : nestedString(db, names, K.en);
 }
 
 /**
@@ -64,52 +84,52 @@ export function extractLocation(db: MmdbFile, off: number, withCity = false): Ge
   const n = db.mapSize(off);
   let p = db.entriesStart;
   for (let i = 0; i < n; i++) {
-    const key = db.stringAt(p);
+    const key = db.symbolAt(p, SYMBOLS);
     const v = db.skip(p);
     p = db.skip(v);
     switch (key) {
       // GeoIP2 / GeoLite2 schema
-      case 'country':
-        country = nestedString(db, v, 'iso_code');
+      case K.country:
+        country = nestedString(db, v, K.iso_code);
         break;
-      case 'registered_country':
-        registered = nestedString(db, v, 'iso_code');
+      case K.registered_country:
+        registered = nestedString(db, v, K.iso_code);
         break;
-      case 'continent':
-        continent = nestedString(db, v, 'code');
+      case K.continent:
+        continent = nestedString(db, v, K.code);
         break;
-      case 'location': {
-        const la = db.field(v, 'latitude');
-        const lo = db.field(v, 'longitude');
+      case K.location: {
+        const la = db.field(v, K.latitude, SYMBOLS);
+        const lo = db.field(v, K.longitude, SYMBOLS);
         if (la >= 0 && lo >= 0) {
           lat = db.numberAt(la);
           lon = db.numberAt(lo);
         }
         break;
       }
-      case 'subdivisions': {
+      case K.subdivisions: {
         const first = db.firstElement(v);
         if (first >= 0) {
-          subdivisionCode = nestedString(db, first, 'iso_code');
+          subdivisionCode = nestedString(db, first, K.iso_code);
           subdivisionName = namesEn(db, first);
         }
         break;
       }
-      case 'city':
+      case K.city:
         // City names are many and unique: only decoded for explain, never cached.
         if (withCity) city = db.stringAt(v, false) ?? namesEn(db, v);
         break;
       // DB-IP / ip-location-db flat schema
-      case 'country_code':
+      case K.country_code:
         country = db.stringAt(v);
         break;
-      case 'state1':
+      case K.state1:
         subdivisionName = db.stringAt(v);
         break;
-      case 'latitude':
+      case K.latitude:
         lat = db.numberAt(v);
         break;
-      case 'longitude':
+      case K.longitude:
         lon = db.numberAt(v);
         break;
     }
@@ -129,7 +149,7 @@ export function extractLocation(db: MmdbFile, off: number, withCity = false): Ge
 
 /** Extract the AS number (GeoLite2-ASN / ip-location-db asn schema), or 0. */
 export function extractAsn(db: MmdbFile, off: number): number {
-  const v = db.field(off, 'autonomous_system_number');
+  const v = db.field(off, K.autonomous_system_number, SYMBOLS);
   const asn = v < 0 ? 0 : db.numberAt(v);
   return Number.isFinite(asn) ? asn : 0;
 }

@@ -10,6 +10,7 @@
  * Metadata is a data-section map after the last "\xAB\xCD\xEFMaxMind.com".
  */
 import { GeoDatabaseError } from '../errors.js';
+import { IntMap } from './int-map.js';
 
 const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
 
@@ -30,8 +31,9 @@ export class MmdbFile {
   private readonly recordSize: number;
   /** Offset of the data section (tree size + 16). */
   private readonly dataStart: number;
-  /** Decoded strings by absolute offset: keys and country codes repeat millions of times. */
-  private readonly stringCache = new Map<number, string>();
+  /** Decoded strings by absolute offset (index into `strings`): country codes repeat millions of times. */
+  private readonly stringIndex = new IntMap(1 << 12);
+  private readonly strings: string[] = [];
 
   constructor(
     readonly buf: Buffer,
@@ -81,6 +83,21 @@ export class MmdbFile {
     let node = 0;
     for (let i = 0; i < 96 && node < this.nodeCount; i++) node = this.record(node, 0);
     return node < this.nodeCount ? node : -1;
+  }
+
+  /**
+   * Walk the tree from `root` with the address bits of `bytes` (at most `bits`).
+   * Returns the record value reached (> nodeCount: data, == nodeCount: none)
+   * and the depth at which the walk ended (the network's prefix length).
+   */
+  lookupRecord(root: number, bytes: Uint8Array, bits: number): { record: number; depth: number } {
+    let node = root;
+    let depth = 0;
+    while (node >= 0 && node < this.nodeCount && depth < bits) {
+      node = this.record(node, (bytes[depth >> 3] >> (7 - (depth & 7))) & 1);
+      depth++;
+    }
+    return { record: node < 0 ? this.nodeCount : node, depth };
   }
 
   /** Absolute buffer offset of a data record pointed to by record value `value` (> nodeCount). */
@@ -156,12 +173,15 @@ export class MmdbFile {
   /** Decode a string at `off` (following pointers); cached by the string's own offset. */
   stringAt(off: number, cache = true): string | null {
     const at = this.resolve(off);
-    const cached = this.stringCache.get(at);
-    if (cached !== undefined) return cached;
+    const cached = this.stringIndex.get(at);
+    if (cached >= 0) return this.strings[cached];
     this.readHeader(at);
     if (this.hType !== 2) return null;
     const s = this.buf.toString('utf8', this.hNext, this.hNext + this.hSize);
-    if (cache && this.stringCache.size < 200_000) this.stringCache.set(at, s);
+    if (cache && this.strings.length < 200_000) {
+      this.stringIndex.set(at, this.strings.length);
+      this.strings.push(s);
+    }
     return s;
   }
 
@@ -209,14 +229,31 @@ export class MmdbFile {
   /** Offset of the first key of the map last opened with mapSize(). */
   entriesStart = 0;
 
-  /** Offset of the value of `key` in the map at `off`, or -1. */
-  field(off: number, key: string): number {
+  /**
+   * Symbol id of the map key at `off`: `symbols` numbers the keys a caller
+   * cares about (others are 0). Cached by the key's resolved offset, since
+   * writers store each key string once and point at it.
+   */
+  symbolAt(off: number, symbols: ReadonlyMap<string, number>): number {
+    const at = this.resolve(off);
+    let id = this.symbolCache.get(at, -1);
+    if (id < 0) {
+      const s = this.stringAt(at, false);
+      id = s === null ? 0 : (symbols.get(s) ?? 0);
+      this.symbolCache.set(at, id);
+    }
+    return id;
+  }
+  private readonly symbolCache = new IntMap(1 << 10);
+
+  /** Offset of the value whose key has symbol `symbol` in the map at `off`, or -1. */
+  field(off: number, symbol: number, symbols: ReadonlyMap<string, number>): number {
     const n = this.mapSize(off);
     let p = this.entriesStart;
     for (let i = 0; i < n; i++) {
-      const k = this.stringAt(p);
+      const k = this.symbolAt(p, symbols);
       p = this.skip(p);
-      if (k === key) return p;
+      if (k === symbol) return p;
       p = this.skip(p);
     }
     return -1;

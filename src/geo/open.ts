@@ -1,0 +1,109 @@
+/**
+ * Open the configured geo databases and pick, per address family, the tree
+ * the compiler walks: the first city/country database that covers the family
+ * (an IPv4 file, or IPv4 under ::/96 in an IPv6 file; DB-IP ships two files),
+ * and the ASN database if any.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { GeoDatabaseError } from '../errors.js';
+import { MmdbFile } from './mmdb.js';
+
+const require = createRequire(import.meta.url);
+
+/** Resolve a database path: `package:<npm path>` from installed packages, else relative to the config. */
+export function resolveDatabasePath(spec: string, configDir: string): string {
+  if (spec.startsWith('package:')) {
+    const rest = spec.slice('package:'.length);
+    try {
+      return require.resolve(rest);
+    } catch {
+      throw new GeoDatabaseError(spec, `package file not found (is the package installed? npm ci)`);
+    }
+  }
+  return path.resolve(configDir, spec);
+}
+
+export interface GeoDatabaseInfo {
+  file: string;
+  databaseType: string;
+  ipVersion: number;
+  buildEpoch: number;
+  nodeCount: number;
+  size: number;
+  mtimeMs: number;
+  /** Which families the compiler takes from this file. */
+  usedFor: string[];
+}
+
+export interface OpenedTree {
+  db: MmdbFile;
+  root: number;
+}
+
+export interface OpenedDatabases {
+  city4: OpenedTree | null;
+  city6: OpenedTree | null;
+  asn4: OpenedTree | null;
+  asn6: OpenedTree | null;
+  infos: GeoDatabaseInfo[];
+}
+
+/** Does the tree have any data at all from `root` (not just "no data" records)? */
+function hasData(db: MmdbFile, root: number): boolean {
+  if (root < 0) return false;
+  const stack = [root];
+  for (let seen = 0; stack.length > 0 && seen < 10_000; seen++) {
+    const node = stack.pop()!;
+    for (const bit of [0, 1]) {
+      const r = db.record(node, bit);
+      if (r > db.nodeCount) return true;
+      if (r < db.nodeCount) stack.push(r);
+    }
+  }
+  return stack.length > 0;
+}
+
+function open(file: string): { db: MmdbFile; info: GeoDatabaseInfo } {
+  let buf: Buffer;
+  let st;
+  try {
+    st = statSync(file);
+    buf = readFileSync(file);
+  } catch (err) {
+    throw new GeoDatabaseError(file, `cannot read: ${(err as Error).message}`);
+  }
+  const db = new MmdbFile(buf, file);
+  const m = db.metadata;
+  return {
+    db,
+    info: { file, databaseType: m.databaseType, ipVersion: m.ipVersion, buildEpoch: m.buildEpoch, nodeCount: m.nodeCount, size: st.size, mtimeMs: st.mtimeMs, usedFor: [] },
+  };
+}
+
+/** Open city/country databases (in order) and the optional ASN database. Throws GeoDatabaseError. */
+export function openDatabases(cityFiles: readonly string[], asnFile: string | null): OpenedDatabases {
+  const out: OpenedDatabases = { city4: null, city6: null, asn4: null, asn6: null, infos: [] };
+  for (const file of cityFiles) {
+    const { db, info } = open(file);
+    out.infos.push(info);
+    const v4root = db.ipv4Root();
+    if (!out.city4 && hasData(db, v4root)) {
+      out.city4 = { db, root: v4root };
+      info.usedFor.push('ipv4');
+    }
+    if (!out.city6 && db.metadata.ipVersion === 6) {
+      out.city6 = { db, root: 0 };
+      info.usedFor.push('ipv6');
+    }
+  }
+  if (asnFile) {
+    const { db, info } = open(asnFile);
+    info.usedFor.push('asn');
+    out.infos.push(info);
+    out.asn4 = { db, root: db.ipv4Root() };
+    if (db.metadata.ipVersion === 6) out.asn6 = { db, root: 0 };
+  }
+  return out;
+}
