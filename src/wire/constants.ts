@@ -68,3 +68,8 @@ export const RCODE_NAMES: Record<number, string> = {
   5: 'REFUSED',
   16: 'BADVERS',
 };
+
+/** Transport a query arrived on (index into per-transport counters). */
+export const UDP = 0;
+export const TCP = 1;
+export type Transport = typeof UDP | typeof TCP;

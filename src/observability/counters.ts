@@ -1,0 +1,159 @@
+/**
+ * Hot-path counters: plain numbers in typed arrays, incremented per query and
+ * folded into prom-client metrics only when /metrics is scraped (metrics.ts).
+ * Also the per-geo-record HyperLogLog sketches that estimate how many distinct
+ * ECS scope prefixes were answered recently (cache-fragmentation bookkeeping).
+ * No imports of I/O or prom-client: workers ship these arrays to the primary.
+ */
+
+/** Query types counted by name; everything else is "other". */
+export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'other'] as const;
+const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43];
+/** Response codes counted; BADVERS is 16, "dropped" is for packets never answered. */
+export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS'] as const;
+export const TRANSPORTS = ['udp', 'tcp'] as const;
+
+const QTYPE_SLOT = new Uint8Array(65536).fill(COUNTED_QTYPES.length - 1);
+QTYPE_CODES.forEach((code, i) => (QTYPE_SLOT[code] = i));
+
+export function rcodeSlot(rcode: number): number {
+  return rcode === 16 ? 6 : rcode <= 5 ? rcode : 2;
+}
+
+/** Process-wide query counters (every field a plain number or typed array). */
+export class QueryCounters {
+  /** [transport][qtype][rcode] answered queries. */
+  readonly queries = new Float64Array(TRANSPORTS.length * COUNTED_QTYPES.length * COUNTED_RCODES.length);
+  /** Packets dropped without an answer: [runt/QR=1, handler error]. */
+  readonly dropped = new Float64Array(2);
+  /** Malformed queries answered with FORMERR. */
+  malformed = 0;
+  truncated = 0;
+  /** ECS presence: [none, IPv4, IPv6]. */
+  readonly ecs = new Float64Array(3);
+  /** Returned ECS SCOPE PREFIX-LENGTH, per value 0..128 (answers to ECS queries). */
+  readonly scopes = new Float64Array(129);
+  failOpen = 0;
+  degraded = 0;
+  /** Handler exceptions turned into SERVFAIL. */
+  internalErrors = 0;
+  /** Sampled processing times in seconds (every 64th query): sum, count and histogram buckets. */
+  readonly timing = new Float64Array(2 + TIMING_BUCKETS.length);
+  tcpConnectionsOpen = 0;
+  tcpConnectionsRejected = 0;
+  tcpConnectionsTotal = 0;
+
+  countQuery(transport: number, qtype: number, rcode: number): void {
+    this.queries[(transport * COUNTED_QTYPES.length + QTYPE_SLOT[qtype]) * COUNTED_RCODES.length + rcodeSlot(rcode)]++;
+  }
+
+  observeTiming(seconds: number): void {
+    const t = this.timing;
+    t[0] += seconds;
+    t[1]++;
+    for (let i = 0; i < TIMING_BUCKETS.length; i++) if (seconds <= TIMING_BUCKETS[i]) t[2 + i]++;
+  }
+
+  /** Add another process's counters (cluster aggregation). */
+  add(other: CounterValues): void {
+    for (const [key, value] of Object.entries(other)) {
+      const mine = (this as unknown as Record<string, unknown>)[key];
+      if (mine instanceof Float64Array && value instanceof Float64Array) for (let i = 0; i < value.length; i++) mine[i] += value[i];
+      else if (typeof mine === 'number' && typeof value === 'number' && key !== 'tcpConnectionsOpen') {
+        (this as unknown as Record<string, number>)[key] = mine + value;
+      }
+    }
+  }
+}
+
+/** Cumulative histogram bucket bounds (seconds) for query processing time. */
+export const TIMING_BUCKETS = [0.000002, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005];
+
+export type CounterValues = Record<string, number | Float64Array>;
+
+/** A plain copy of the counters (for IPC). */
+export function counterValues(c: QueryCounters): CounterValues {
+  const out: CounterValues = {};
+  for (const [k, v] of Object.entries(c)) if (typeof v === 'number' || v instanceof Float64Array) out[k] = v instanceof Float64Array ? v.slice() : v;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// HyperLogLog of distinct (scope, prefix) pairs per geo record
+// ---------------------------------------------------------------------------
+
+/** 2^10 registers: about 3 % standard error in 1 KiB per record and window. */
+export const HLL_BITS = 10;
+const HLL_SIZE = 1 << HLL_BITS;
+
+/** Hash of the first `scope` bits of an address (plus family and scope), as the resolver caches it. */
+export function scopeHash(family: number, addr: Uint8Array, off: number, len: number, scope: number): number {
+  let h = Math.imul(0x811c9dc5 ^ family, 0x01000193);
+  h = Math.imul(h ^ scope, 0x01000193);
+  const full = scope >> 3;
+  for (let i = 0; i < full; i++) h = Math.imul(h ^ (i < len ? addr[off + i] : 0), 0x01000193);
+  const rem = scope & 7;
+  if (rem !== 0) h = Math.imul(h ^ ((full < len ? addr[off + full] : 0) & (0xff << (8 - rem)) & 0xff), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Record one hash into a register array (`regs` holds several sketches; `base` picks one). */
+export function hllAdd(regs: Uint8Array, base: number, hash: number): void {
+  const idx = hash >>> (32 - HLL_BITS);
+  const rest = (hash << HLL_BITS) | (1 << (HLL_BITS - 1)); // guard bit bounds the rank
+  const rank = Math.clz32(rest) + 1;
+  if (rank > regs[base + idx]) regs[base + idx] = rank;
+}
+
+/** HyperLogLog estimate (with the small-range linear-counting correction) of the union of sketches. */
+export function hllEstimate(sketches: readonly Uint8Array[]): number {
+  let sum = 0;
+  let zeros = 0;
+  for (let i = 0; i < HLL_SIZE; i++) {
+    let r = 0;
+    for (const s of sketches) if (s[i] > r) r = s[i];
+    sum += 2 ** -r;
+    if (r === 0) zeros++;
+  }
+  const alpha = 0.7213 / (1 + 1.079 / HLL_SIZE);
+  const raw = (alpha * HLL_SIZE * HLL_SIZE) / sum;
+  if (raw <= 2.5 * HLL_SIZE && zeros > 0) return HLL_SIZE * Math.log(HLL_SIZE / zeros);
+  return raw;
+}
+
+/**
+ * Per-geo-record fragmentation sketches over two rotating windows: the
+ * estimate is the union of the current and the previous window, so it
+ * covers the last one to two windows and never grows with traffic.
+ */
+export class ScopeSketches {
+  /** [record][window][register]. */
+  readonly regs: Uint8Array;
+  current = 0;
+
+  constructor(readonly recordCount: number) {
+    this.regs = new Uint8Array(recordCount * 2 * HLL_SIZE);
+  }
+
+  add(record: number, hash: number): void {
+    hllAdd(this.regs, (record * 2 + this.current) * HLL_SIZE, hash);
+  }
+
+  /** Start a new window: the older one is cleared and becomes current. */
+  rotate(): void {
+    this.current ^= 1;
+    for (let r = 0; r < this.recordCount; r++) this.regs.fill(0, (r * 2 + this.current) * HLL_SIZE, (r * 2 + this.current + 1) * HLL_SIZE);
+  }
+
+  sketchesOf(record: number): Uint8Array[] {
+    return [0, 1].map((w) => this.regs.subarray((record * 2 + w) * HLL_SIZE, (record * 2 + w + 1) * HLL_SIZE));
+  }
+
+  estimate(record: number): number {
+    return hllEstimate(this.sketchesOf(record));
+  }
+}
