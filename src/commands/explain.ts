@@ -1,0 +1,49 @@
+/**
+ * `meridian explain`: compile the config like `serve`, then explain one
+ * decision (text, or a stable JSON object with --json).
+ */
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { explain, formatExplain, type ExplainContext } from '../explain.js';
+import { Runtime } from '../runtime.js';
+import { buildAllRuleTables, buildSnapshot, openConfiguredDatabases } from '../snapshot.js';
+
+export interface ExplainOptions {
+  configFile: string;
+  name: string;
+  type: string;
+  client: string;
+  json: boolean;
+}
+
+/** Build everything explain needs from a config file. */
+export function explainContextFromFile(configFile: string): ExplainContext {
+  const loaded = loadConfigFile(configFile);
+  const snapshot = buildSnapshot(loaded);
+  const issues: never[] = [];
+  const dbs = openConfiguredDatabases(loaded, issues)!;
+  const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
+  return { runtime: new Runtime(snapshot), tables, dbs, latency: null };
+}
+
+export function explainCommand(opts: ExplainOptions): number {
+  let ctx: ExplainContext;
+  try {
+    ctx = explainContextFromFile(opts.configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  let result;
+  try {
+    result = explain(ctx, opts.name, opts.type, opts.client);
+  } catch (err) {
+    process.stderr.write(`meridian explain: ${(err as Error).message}\n`);
+    return 2;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatExplain(result)}\n`);
+  return 0;
+}

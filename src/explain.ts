@@ -1,0 +1,206 @@
+/**
+ * Explain one decision: what the server answers a name/type for a client
+ * address or subnet, and why. The answer part runs the real query path
+ * (handleQuery on a synthesised ECS query), so explain can never disagree with
+ * the server; the "why" part re-ranks the client with details (location,
+ * matched step, candidates with distances and RTTs, spill) from the same rule
+ * tables the compiler used, and checks it lands on the trie's decision.
+ */
+import dnsPacket from 'dns-packet';
+import { Reader } from 'maxmind';
+import type { OpenedDatabases, OpenedTree } from './geo/open.js';
+import { extractAsn, extractLocation, UNKNOWN_LOCATION, type GeoLocation } from './geo/location.js';
+import { handleQuery } from './handle-query.js';
+import { QueryCounters } from './observability/counters.js';
+import { formatIp, parsePrefix, type Prefix } from './policy/addr.js';
+import { rankClient, type LatencyRows, type RttSource } from './policy/rank.js';
+import type { RuleTables } from './policy/rules.js';
+import { spilledRanking, spills } from './policy/spill.js';
+import { lookup } from './policy/trie.js';
+import type { Runtime } from './runtime.js';
+import { RCODE_NAMES, TCP } from './wire/constants.js';
+import { encodeEcs } from './ecs/parse.js';
+import { findPlan } from './zone/lookup.js';
+import { ParsedQuery, parseQuery } from './wire/query.js';
+
+export interface ExplainCandidate {
+  pop: string;
+  distanceKm: number | null;
+  rttMs: number | null;
+  rttSource: RttSource;
+  /** Latency step: tolerance group (PoPs in one group count as equal). */
+  group: number;
+  serving: boolean;
+}
+
+export interface ExplainResult {
+  name: string;
+  type: string;
+  client: string;
+  rcode: string;
+  answers: string[];
+  ttl: number | null;
+  /** ECS SCOPE PREFIX-LENGTH the server returned. */
+  scope: number;
+  /** Geo record answering, or null for a static answer. */
+  record: string | null;
+  pop: string | null;
+  policy?: string;
+  location?: { country: string | null; continent: string | null; subdivision: string | null; city: string | null; lat: number | null; lon: number | null };
+  asn?: number | null;
+  network?: { prefix: string; database: string; raw: unknown } | null;
+  step?: { index: number; kind: string; matched: string };
+  candidates?: ExplainCandidate[];
+  /** The decision (ranking after spill) the trie holds for this client. */
+  decision?: string[];
+  spilled?: boolean;
+  degraded?: boolean;
+  failOpen?: boolean;
+  /** True when re-ranking reproduces the trie's decision (it always should). */
+  consistent?: boolean;
+}
+
+/** What explain needs besides the runtime: rule tables and open databases for the same snapshot. */
+export interface ExplainContext {
+  runtime: Runtime;
+  tables: Map<string, RuleTables>;
+  dbs: OpenedDatabases;
+  latency: LatencyRows | null;
+}
+
+function buildQuery(name: string, type: string, client: Prefix): Buffer {
+  const ecs = encodeEcs({ family: client.family === 4 ? 1 : 2, sourcePrefix: client.length, scopePrefix: 0, address: client.bytes });
+  return dnsPacket.encode({
+    type: 'query',
+    id: 1,
+    flags: 0,
+    questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0, options: [{ code: 8, data: Buffer.from(ecs) }] } as dnsPacket.Answer],
+  });
+}
+
+function locate(tree: OpenedTree | null, p: Prefix, withCity: boolean): { loc: GeoLocation; depth: number; prefix: string; raw: unknown; file: string } | null {
+  if (!tree) return null;
+  const bits = p.family === 4 ? 32 : 128;
+  const { record, depth } = tree.db.lookupRecord(tree.root, p.bytes, bits);
+  const masked = new Uint8Array(p.bytes);
+  for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
+  const prefix = `${formatIp(p.family, masked)}/${depth}`;
+  if (record <= tree.db.nodeCount) return { loc: UNKNOWN_LOCATION, depth, prefix, raw: null, file: tree.db.file };
+  const off = tree.db.dataOffset(record);
+  // The raw record as the maxmind package decodes it, for the operator to read.
+  const raw = new Reader(tree.db.buf).get(formatIp(p.family, p.bytes));
+  return { loc: extractLocation(tree.db, off, withCity), depth, prefix, raw, file: tree.db.file };
+}
+
+export function explain(ctx: ExplainContext, name: string, type: string, clientText: string): ExplainResult {
+  const rt = ctx.runtime;
+  const client = parsePrefix(clientText);
+  const query = buildQuery(name, type.toUpperCase(), client);
+  const reply = handleQuery(query, query.length, '127.0.0.1', TCP, rt, new QueryCounters());
+  const decoded = reply ? dnsPacket.decode(reply) : null;
+  const answers = (decoded?.answers ?? []).filter((a) => a.type === type.toUpperCase()).map((a) => String((a as { data: unknown }).data));
+  const opt = decoded?.additionals?.find((a) => a.type === 'OPT') as { options?: Array<{ code: number; scopePrefixLength?: number }> } | undefined;
+  const scope = opt?.options?.find((o) => o.code === 8)?.scopePrefixLength ?? 0;
+  const result: ExplainResult = {
+    name,
+    type: type.toUpperCase(),
+    client: `${formatIp(client.family, client.bytes)}/${client.length}`,
+    rcode: decoded ? (RCODE_NAMES[(decoded.flags ?? 0) & 0xf] ?? String((decoded.flags ?? 0) & 0xf)) : 'none',
+    answers,
+    ttl: (decoded?.answers?.[0] as { ttl?: number } | undefined)?.ttl ?? null,
+    scope,
+    record: null,
+    pop: null,
+  };
+  const q = new ParsedQuery();
+  parseQuery(query, query.length, q);
+  const plan = findPlan(rt.table, query, q, rt.refused);
+  if (!plan.geo) return result;
+
+  const slot = plan.geo;
+  const rec = rt.records[slot.record];
+  const g = rt.snapshot.geoRecords[slot.record];
+  const tables = ctx.tables.get(g.policy)!;
+  const pops = rt.snapshot.pops;
+  const city = locate(client.family === 4 ? ctx.dbs.city4 : ctx.dbs.city6, client, true);
+  const asnTree = client.family === 4 ? ctx.dbs.asn4 : ctx.dbs.asn6;
+  const asnHit = locate(asnTree, client, false);
+  const asn = extractAsnFrom(asnTree, client);
+  const mark = tables.overlay.markFor(client.family, client.bytes);
+  const facts = { loc: city?.loc ?? UNKNOWN_LOCATION, asn, ctx: tables.overlay.contextOf(mark) };
+  const ranking = rankClient(tables, pops, facts, ctx.latency, true);
+
+  // Spill, exactly as the compiler decides it (unit: the leaf's depth, at most the granularity).
+  const leafDepth = Math.max(city?.depth ?? 0, asnHit?.depth ?? 0, tables.overlay.splitDepth(client.family, client.bytes));
+  const unit = Math.min(leafDepth, client.family === 4 ? tables.spillGranularity4 : tables.spillGranularity6);
+  const first = pops[ranking.pops[0]];
+  const spilled = first !== undefined && first.spill > 0 && spills(client.family, client.bytes, unit, first.id, first.spill);
+  const finalPops = spilled ? spilledRanking(ranking.pops) : ranking.pops;
+
+  const packed = lookup(client.family === 4 ? rec.policy.v4 : rec.policy.v6, client.bytes, 0, Math.ceil(client.length / 8));
+  const decision = packed >>> 8;
+  const k = rec.policy.candidates;
+  const triePops = [...rec.policy.decisions.subarray(decision * k, decision * k + k)].filter((x) => x >= 0);
+  const chosen = rt.geo.choose(slot, decision, rt.health);
+  const loc = facts.loc;
+  return {
+    ...result,
+    record: g.name,
+    pop: chosen.pops.length > 0 ? pops[chosen.pops[0]].id : null,
+    policy: g.policy,
+    location: {
+      country: loc.country,
+      continent: loc.continent,
+      subdivision: loc.subdivisionCode ?? loc.subdivisionName,
+      city: loc.city,
+      lat: Number.isFinite(loc.lat) ? loc.lat : null,
+      lon: Number.isFinite(loc.lon) ? loc.lon : null,
+    },
+    asn: asn || null,
+    network: city ? { prefix: city.prefix, database: city.file, raw: city.raw } : null,
+    step: { index: ranking.step, kind: ranking.kind, matched: ranking.matched },
+    candidates: (ranking.candidates ?? []).map((c) => ({
+      pop: pops[c.pop].id,
+      distanceKm: Number.isFinite(c.distanceKm) ? Math.round(c.distanceKm) : null,
+      rttMs: Number.isFinite(c.rttMs) ? Math.round(c.rttMs * 10) / 10 : null,
+      rttSource: c.rttSource,
+      group: c.group,
+      serving: rt.health.serving[c.pop] === 1,
+    })),
+    decision: triePops.map((i) => pops[i].id),
+    spilled,
+    degraded: chosen.degraded,
+    failOpen: chosen.failOpen,
+    consistent: finalPops.length === triePops.length && finalPops.every((p, i) => p === triePops[i]),
+  };
+}
+
+function extractAsnFrom(tree: OpenedTree | null, p: Prefix): number {
+  if (!tree) return 0;
+  const { record } = tree.db.lookupRecord(tree.root, p.bytes, p.family === 4 ? 32 : 128);
+  return record > tree.db.nodeCount ? extractAsn(tree.db, tree.db.dataOffset(record)) : 0;
+}
+
+/** Human-readable explain output. */
+export function formatExplain(r: ExplainResult): string {
+  const lines: string[] = [];
+  lines.push(`${r.name} ${r.type} for client ${r.client}: ${r.rcode} ${r.answers.join(' ') || '(no answer)'}${r.ttl !== null ? ` ttl ${r.ttl}` : ''} scope /${r.scope}`);
+  if (!r.record) {
+    lines.push('  static answer: does not depend on the client (scope 0)');
+    return lines.join('\n');
+  }
+  const l = r.location!;
+  lines.push(`  geo record ${r.record || '.'} (policy ${r.policy})`);
+  lines.push(`  located: ${l.country ?? '??'}${l.subdivision ? `-${l.subdivision}` : ''}${l.city ? ` ${l.city}` : ''} ${l.lat !== null ? `(${l.lat.toFixed(3)}, ${l.lon!.toFixed(3)})` : '(no coordinates)'}${r.asn ? ` AS${r.asn}` : ''}${r.network ? ` network ${r.network.prefix}` : ' (not in the database)'}`);
+  lines.push(`  decided by: ${r.step!.kind}${r.step!.matched ? ` ${r.step!.matched}` : ''}${r.step!.index >= 0 ? ` (step ${r.step!.index})` : ''}`);
+  for (const c of r.candidates!.slice(0, 8)) {
+    lines.push(
+      `    ${c.pop.padEnd(6)} ${c.distanceKm !== null ? `${String(c.distanceKm).padStart(6)} km` : '     - km'}  rtt ${c.rttMs !== null ? `${c.rttMs} ms` : '-'} (${c.rttSource})${c.group ? ` group ${c.group}` : ''}${c.serving ? '' : '  DOWN/DRAINED'}`,
+    );
+  }
+  lines.push(`  decision: ${r.decision!.join(' > ')}${r.spilled ? ' (spilled: first choice moved to second)' : ''}`);
+  lines.push(`  answer: ${r.pop ?? 'none'}${r.failOpen ? ' (fail open: every candidate is down)' : r.degraded ? ' (preferred PoP down: degraded TTL)' : ''}`);
+  if (!r.consistent) lines.push('  WARNING: re-ranking does not match the compiled decision');
+  return lines.join('\n');
+}

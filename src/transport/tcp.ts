@@ -1,0 +1,123 @@
+/**
+ * DNS over TCP (RFC 7766): length-framed messages, several queries per
+ * connection answered in order (pipelining), and limits so that slow or
+ * half-open clients cannot hold resources: a cap on connections, an idle
+ * timeout that only a complete query resets (a byte-at-a-time client does not
+ * keep a connection alive), a cap on queries per connection and on message
+ * size, and back-pressure (stop reading while the client does not read).
+ */
+import net from 'node:net';
+import { ListenError } from '../errors.js';
+import { TCP } from '../wire/constants.js';
+import { frame, FrameSplitter } from './framing.js';
+import type { PacketHandler } from './udp.js';
+
+export interface TcpLimits {
+  /** Seconds without a complete query before the connection is closed. */
+  idleTimeout: number;
+  maxConnections: number;
+  maxMessageSize: number;
+  maxQueriesPerConnection: number;
+}
+
+export interface TcpStats {
+  open: number;
+  accepted: number;
+  rejected: number;
+}
+
+export interface TcpListener {
+  server: net.Server;
+  port: number;
+  address: string;
+  stats: TcpStats;
+  /** Stop accepting, let open connections finish their queries, close them within `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+interface Conn {
+  socket: net.Socket;
+  splitter: FrameSplitter;
+  lastQueryAt: number;
+  queries: number;
+}
+
+export function listenTcp(host: string, port: number, handler: PacketHandler, limits: TcpLimits, stats?: TcpStats): Promise<TcpListener> {
+  const st: TcpStats = stats ?? { open: 0, accepted: 0, rejected: 0 };
+  const conns = new Set<Conn>();
+  let closing = false;
+
+  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
+    if (closing || conns.size >= limits.maxConnections) {
+      st.rejected++;
+      socket.destroy();
+      return;
+    }
+    st.accepted++;
+    st.open++;
+    const conn: Conn = { socket, splitter: new FrameSplitter(), lastQueryAt: Date.now(), queries: 0 };
+    conns.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      const ok = conn.splitter.push(chunk, limits.maxMessageSize, (msg) => {
+        conn.lastQueryAt = Date.now();
+        const out = handler(msg, msg.length, socket.remoteAddress ?? '', TCP);
+        // Back-pressure: a client that does not read its answers stops being read.
+        if (out !== null && !socket.write(frame(out))) {
+          socket.pause();
+          socket.once('drain', () => socket.resume());
+        }
+        if (++conn.queries >= limits.maxQueriesPerConnection || closing) {
+          socket.end();
+          return false;
+        }
+        return true;
+      });
+      if (!ok) socket.destroy(); // frame over the size limit or empty: not DNS, hang up
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      conns.delete(conn);
+      st.open--;
+    });
+  });
+  server.maxConnections = limits.maxConnections + 1; // our own check above counts rejections first
+
+  // One sweep for all connections: close those without a complete query for idleTimeout.
+  const idleMs = limits.idleTimeout * 1000;
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of conns) if (now - c.lastQueryAt > idleMs) c.socket.destroy();
+  }, Math.max(50, Math.min(1000, idleMs / 4)));
+  sweep.unref();
+
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      clearInterval(sweep);
+      reject(new ListenError(`tcp ${host}:${port}`, err));
+    };
+    server.once('error', fail);
+    server.listen({ host, port, ipv6Only: host.includes(':'), backlog: 511 }, () => {
+      server.off('error', fail);
+      server.on('error', () => undefined);
+      const addr = server.address() as net.AddressInfo;
+      resolve({
+        server,
+        port: addr.port,
+        address: addr.address,
+        stats: st,
+        close: (graceMs = 2000) =>
+          new Promise<void>((done) => {
+            closing = true;
+            clearInterval(sweep);
+            server.close(() => done());
+            // Answers already written are flushed by end(); stragglers are cut after the grace period.
+            for (const c of conns) c.socket.end();
+            const t = setTimeout(() => {
+              for (const c of conns) c.socket.destroy();
+            }, graceMs);
+            t.unref();
+          }),
+      });
+    });
+  });
+}

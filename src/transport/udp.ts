@@ -1,0 +1,57 @@
+/**
+ * UDP listener: one datagram in, at most one datagram out. The message
+ * handler is synchronous; a failed send is counted, never thrown.
+ */
+import dgram from 'node:dgram';
+import { UDP, type Transport } from '../wire/constants.js';
+import { ListenError } from '../errors.js';
+
+export type PacketHandler = (msg: Buffer, len: number, client: string, transport: Transport) => Buffer | null;
+
+export interface UdpListener {
+  socket: dgram.Socket;
+  port: number;
+  address: string;
+  close(): Promise<void>;
+}
+
+let sendErrors = 0;
+/** UDP sends that failed (e.g. the client's buffer was full): counted, not logged per packet. */
+export function udpSendErrors(): number {
+  return sendErrors;
+}
+function onSent(err: Error | null): void {
+  if (err) sendErrors++;
+}
+
+/** Bind a UDP socket on host:port (port 0 = any) and answer with `handler`. */
+export function listenUdp(host: string, port: number, handler: PacketHandler): Promise<UdpListener> {
+  const type = host.includes(':') ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+  socket.on('message', (msg, rinfo) => {
+    const out = handler(msg, msg.length, rinfo.address, UDP);
+    if (out !== null) socket.send(out, rinfo.port, rinfo.address, onSent);
+  });
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => reject(new ListenError(`udp ${host}:${port}`, err));
+    socket.once('error', fail);
+    socket.bind(port, host, () => {
+      socket.off('error', fail);
+      socket.on('error', () => {
+        sendErrors++; // a socket error after bind (ICMP-induced etc.) must not kill the process
+      });
+      try {
+        socket.setRecvBufferSize(4 * 1024 * 1024); // absorb bursts (GC pauses, snapshot swaps)
+      } catch {
+        /* the kernel cap (net.core.rmem_max) applies; not fatal */
+      }
+      const addr = socket.address();
+      resolve({
+        socket,
+        port: addr.port,
+        address: addr.address,
+        close: () => new Promise((r) => socket.close(() => r())),
+      });
+    });
+  });
+}
