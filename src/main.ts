@@ -21,7 +21,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger({ level: opts.logLevel });
   let server: MeridianServer;
   try {
-    server = await MeridianServer.start({ configFile: opts.configFile, listen: opts.listen, logger: log });
+    const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
+    server = await MeridianServer.start({ configFile: opts.configFile, listen: opts.listen, admin, logger: log });
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.message.split('\n')) log.error({ file: opts.configFile }, line);
@@ -44,6 +45,7 @@ function logStartup(log: Logger, server: MeridianServer): void {
       geoRecords: s.geoRecords.map((g) => g.name),
       pops: s.pops.map((p) => p.id),
       listeners: server.describeListeners(),
+      admin: server.adminPort !== null ? server.control.admin?.address : null,
       databases: s.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
       policies: s.policies.map((p) => ({ name: p.name, decisions: p.stats.decisions, nodes: p.stats.nodes4 + p.stats.nodes6, compileMs: p.stats.compileMs })),
       identity: s.identity,

@@ -1,158 +1,113 @@
 /**
- * A running Meridian instance in one process: the current Runtime behind one
- * reference (swapped whole on reload), UDP and TCP listeners on each address,
- * and the side channels (reloads, health, admin HTTP) that feed it. The query
- * path only ever reads `this.runtime`.
+ * A whole Meridian instance in one process: the data plane (listeners and the
+ * runtime) fed by a control plane (reloads, health, metrics, admin HTTP).
+ * `meridian serve --workers 0` runs this; tests start it on port 0.
  */
 import type { Logger } from 'pino';
-import { compileInWorker } from './config/compile-worker.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
-import { handleQuery } from './handle-query.js';
-import { formatHostPort, parseHostPort, type HostPort } from './listen-address.js';
-import { silentLogger } from './observability/logger.js';
+import { ControlPlane, type PlaneSink, type ReloadResult } from './control-plane.js';
+import { DataPlane } from './data-plane.js';
+import type { HealthView } from './health/view.js';
+import type { HostPort } from './listen-address.js';
+import type { Collected } from './observability/metrics.js';
 import { QueryCounters } from './observability/counters.js';
-import { Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
-import { listenTcp, type TcpListener, type TcpStats } from './transport/tcp.js';
-import { listenUdp, type PacketHandler, type UdpListener } from './transport/udp.js';
+import { udpSendErrors } from './transport/udp.js';
+
+export type { ReloadResult };
 
 export interface ServerOptions {
   configFile: string;
   /** Listen addresses (HOST:PORT); default: the config's server.listen. */
   listen?: string[];
+  /** Admin HTTP HOST:PORT; null disables it; default: the config's admin.listen. */
+  admin?: string | null;
+  /** Watch the config and geo files for changes (default true). */
+  watch?: boolean;
   logger?: Logger;
-  /** An already compiled snapshot for the first start (cluster workers, tests). */
   snapshot?: Snapshot;
 }
 
-export interface ReloadResult {
-  ok: boolean;
-  issues: ConfigIssue[];
-  message: string;
-  compileMs: number;
+/** Collect what a scrape needs from one data plane. */
+export function collectFrom(plane: DataPlane): Collected {
+  const rt = plane.runtime;
+  const counters = new QueryCounters();
+  counters.add(plane.counters as unknown as Record<string, number | Float64Array>);
+  counters.tcpConnectionsOpen = plane.tcpStats.open;
+  return {
+    counters,
+    popAnswers: plane.popAnswerTotals(),
+    scopeEstimates: new Map(rt.records.map((r, i) => [r.name, rt.sketches.estimate(i)])),
+    tcp: { ...plane.tcpStats },
+    udpSendErrors: udpSendErrors(),
+    workers: 1,
+  };
 }
 
-export class MeridianServer {
-  runtime!: Runtime;
-  readonly counters = new QueryCounters();
-  readonly tcpStats: TcpStats = { open: 0, accepted: 0, rejected: 0 };
-  udp: UdpListener[] = [];
-  tcp: TcpListener[] = [];
-  readonly log: Logger;
-  /** Successful and failed reloads, and the last error (served by /readyz). */
-  reloads = { ok: 0, failed: 0, lastOkAt: 0, lastError: null as ReloadResult | null };
-  private readonly swapListeners: Array<(rt: Runtime, previous: Runtime | null) => void> = [];
-  private reloading: Promise<ReloadResult> | null = null;
-  private reloadAgain = false;
+export class MeridianServer implements PlaneSink {
+  readonly control: ControlPlane;
 
-  private constructor(readonly options: ServerOptions) {
-    this.log = options.logger ?? silentLogger();
+  private constructor(
+    readonly data: DataPlane,
+    snapshot: Snapshot,
+    opts: ServerOptions,
+  ) {
+    this.control = new ControlPlane(snapshot, this, { configFile: opts.configFile, admin: opts.admin, watch: opts.watch, log: opts.logger });
   }
 
-  /** Load the config (strict: any problem throws), bind the listeners. */
-  static async start(options: ServerOptions): Promise<MeridianServer> {
-    const server = new MeridianServer(options);
-    server.install(options.snapshot ?? buildSnapshotFromFile(options.configFile));
-    await server.bindAll(options.listen ?? server.runtime.snapshot.config.server.listen);
+  /** Load the config (strict: any problem throws), bind, start the side services. */
+  static async start(opts: ServerOptions): Promise<MeridianServer> {
+    const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile);
+    const data = new DataPlane(snapshot);
+    const server = new MeridianServer(data, snapshot, opts);
+    try {
+      await data.bind(opts.listen ?? snapshot.config.server.listen);
+      await server.control.start();
+    } catch (err) {
+      await server.close(0);
+      throw err;
+    }
     return server;
   }
 
-  /** Called with every new runtime (and the one it replaces). */
-  onSwap(fn: (rt: Runtime, previous: Runtime | null) => void): void {
-    this.swapListeners.push(fn);
+  // PlaneSink: the local data plane.
+  install(snapshot: Snapshot, health: HealthView): void {
+    this.data.install(snapshot, health);
+  }
+  setHealth(view: HealthView): void {
+    this.data.setHealth(view);
+  }
+  async collect(): Promise<Collected> {
+    return collectFrom(this.data);
+  }
+  listening(): boolean {
+    return this.data.udp.length > 0;
   }
 
-  /** Replace the runtime with one built from `snapshot`, keeping the health view if the PoPs match. */
-  install(snapshot: Snapshot): Runtime {
-    const previous = this.runtime ?? null;
-    const rt = new Runtime(snapshot, previous?.health);
-    this.runtime = rt;
-    for (const fn of this.swapListeners) fn(rt, previous);
-    return rt;
+  get runtime(): Runtime {
+    return this.data.runtime;
   }
-
-  readonly handler: PacketHandler = (msg, len, client, transport) => handleQuery(msg, len, client, transport, this.runtime, this.counters);
-
-  private async bindAll(addresses: readonly string[]): Promise<void> {
-    const tcpLimits = () => {
-      const t = this.runtime.snapshot.config.server.tcp;
-      return { idleTimeout: t.idle_timeout, maxConnections: t.max_connections, maxMessageSize: t.max_message_size, maxQueriesPerConnection: t.max_queries_per_connection };
-    };
-    for (const text of addresses) {
-      const hp = parseHostPort(text);
-      const { udp, tcp } = await bindPair(hp, this.handler, tcpLimits(), this.tcpStats);
-      this.udp.push(udp);
-      this.tcp.push(tcp);
-    }
+  get counters(): QueryCounters {
+    return this.data.counters;
   }
-
-  /** The bound addresses, e.g. for tests that listen on port 0. */
+  get tcpStats() {
+    return this.data.tcpStats;
+  }
   get addresses(): HostPort[] {
-    return this.udp.map((u) => ({ host: u.address, port: u.port }));
+    return this.data.addresses;
   }
-
-  /**
-   * Re-read, validate and compile the config off the query path, then swap.
-   * A bad config never replaces the running one. Concurrent calls coalesce.
-   */
-  reload(reason = 'request'): Promise<ReloadResult> {
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return this.reloading;
-    }
-    this.reloading = this.doReload(reason).finally(() => {
-      this.reloading = null;
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload('coalesced');
-      }
-    });
-    return this.reloading;
+  get adminPort(): number | null {
+    return this.control.admin?.address.port ?? null;
   }
-
-  private async doReload(reason: string): Promise<ReloadResult> {
-    const t0 = performance.now();
-    try {
-      const snapshot = await compileInWorker(this.options.configFile);
-      this.install(snapshot);
-      const result = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
-      this.reloads.ok++;
-      this.reloads.lastOkAt = Date.now();
-      this.reloads.lastError = null;
-      this.log.info({ reason, compileMs: result.compileMs, hash: snapshot.hash.slice(0, 12) }, 'config reloaded');
-      return result;
-    } catch (err) {
-      const issues = err instanceof ConfigError ? err.issues : [];
-      const result = { ok: false, issues, message: (err as Error).message, compileMs: Math.round(performance.now() - t0) };
-      this.reloads.failed++;
-      this.reloads.lastError = result;
-      this.log.error({ reason, errors: result.message.split('\n') }, 'config reload failed; keeping the running config');
-      return result;
-    }
+  reload(reason?: string): Promise<ReloadResult> {
+    return this.control.reload(reason);
   }
-
-  /** Stop listening; TCP connections get `graceMs` to finish. */
-  async close(graceMs = 2000): Promise<void> {
-    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close(graceMs))]);
-    this.udp = [];
-    this.tcp = [];
-  }
-
   describeListeners(): string[] {
-    return this.udp.map((u) => formatHostPort({ host: u.address, port: u.port }));
+    return this.data.describeListeners();
   }
-}
 
-/** UDP and TCP on the same port; with port 0 the TCP side follows the port UDP got. */
-async function bindPair(hp: HostPort, handler: PacketHandler, limits: Parameters<typeof listenTcp>[3], stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
-  for (let attempt = 0; ; attempt++) {
-    const udp = await listenUdp(hp.host, hp.port, handler);
-    try {
-      const tcp = await listenTcp(hp.host, udp.port, handler, limits, stats);
-      return { udp, tcp };
-    } catch (err) {
-      await udp.close();
-      if (hp.port !== 0 || attempt >= 10) throw err;
-    }
+  async close(graceMs = 2000): Promise<void> {
+    await this.control.close();
+    await this.data.close(graceMs);
   }
 }

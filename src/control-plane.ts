@@ -1,0 +1,270 @@
+/**
+ * The control plane: everything beside the query path. It owns the running
+ * snapshot and its reloads (compiled in a worker thread, swapped whole, a bad
+ * config never replaces a good one), the file watchers (config, geo
+ * databases, zone files, admin state file), the health monitor (the one place
+ * health is decided), metrics and the admin HTTP listener. It pushes snapshots
+ * and health views to a sink: the local data plane, or the cluster workers.
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { compileInWorker } from './config/compile-worker.js';
+import { watchFiles, type FileWatcher } from './config/watch.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { explain, type ExplainContext } from './explain.js';
+import { openDatabases } from './geo/open.js';
+import { HealthMonitor, type PopHealth } from './health/monitor.js';
+import { parseStateFile } from './health/state-file.js';
+import type { Override } from './health/state-machine.js';
+import type { HealthView } from './health/view.js';
+import { parseHostPort } from './listen-address.js';
+import { startAdminServer, type AdminServer } from './observability/http.js';
+import { silentLogger } from './observability/logger.js';
+import { createMetrics, HealthMetrics, type Collected } from './observability/metrics.js';
+import { failOpenDecisions } from './policy/fail-open.js';
+import { Runtime } from './runtime.js';
+import { buildAllRuleTables, type Snapshot } from './snapshot.js';
+
+/** Where snapshots and health views go. */
+export interface PlaneSink {
+  install(snapshot: Snapshot, health: HealthView): void;
+  setHealth(view: HealthView): void;
+  collect(): Promise<Collected>;
+  /** Listeners are bound and answering. */
+  listening(): boolean;
+  workerRestarts?(): number;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  issues: ConfigIssue[];
+  message: string;
+  compileMs: number;
+}
+
+export interface ControlOptions {
+  configFile: string;
+  /** Admin listener HOST:PORT; null = none; undefined = from the config. */
+  admin?: string | null;
+  /** Watch files for changes (default true). */
+  watch?: boolean;
+  log?: Logger;
+}
+
+export class ControlPlane {
+  snapshot: Snapshot;
+  readonly monitor: HealthMonitor;
+  readonly registry = new Registry();
+  readonly healthMetrics: HealthMetrics;
+  reloads = { ok: 0, failed: 0, lastOkAt: Date.now(), lastError: null as ReloadResult | null };
+  admin: AdminServer | null = null;
+  private readonly log: Logger;
+  private watcher: FileWatcher | null = null;
+  private stateWatcher: FileWatcher | null = null;
+  private reloading: Promise<ReloadResult> | null = null;
+  private reloadAgain = false;
+  private explainCtx: ExplainContext | null = null;
+  private failOpen = new Map<string, number>();
+
+  constructor(
+    snapshot: Snapshot,
+    private readonly sink: PlaneSink,
+    private readonly opts: ControlOptions,
+  ) {
+    this.snapshot = snapshot;
+    this.log = opts.log ?? silentLogger();
+    this.healthMetrics = new HealthMetrics(this.registry);
+    this.monitor = new HealthMonitor({
+      log: this.log.child({ component: 'health' }),
+      maxInFlight: snapshot.config.health.max_in_flight,
+      observer: {
+        probe: (pop, r) => {
+          this.healthMetrics.probeDuration.observe({ pop }, r.durationMs / 1000);
+          if (!r.ok) this.healthMetrics.probeFailures.inc({ pop, reason: r.reason ?? 'failed' });
+        },
+        transition: (pop, up) => this.healthMetrics.transitions.inc({ pop, to: up ? 'up' : 'down' }),
+      },
+    });
+    this.monitor.update(snapshot.pops);
+    this.monitor.onChange(() => this.pushHealth());
+    createMetrics(
+      {
+        collect: () => this.sink.collect(),
+        snapshot: () => this.snapshot,
+        health: () => this.monitor.status(),
+        failOpenDecisions: () => this.failOpen,
+        reloads: () => this.reloads,
+        workerRestarts: () => this.sink.workerRestarts?.() ?? 0,
+      },
+      this.registry,
+    );
+  }
+
+  /** Start watchers and the admin listener. */
+  async start(): Promise<void> {
+    if (this.opts.watch !== false) {
+      this.watcher = watchFiles(this.watchedFiles(), (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`));
+      this.watchStateFile();
+    }
+    const adminAddr = this.opts.admin === undefined ? this.snapshot.config.admin.listen : this.opts.admin;
+    if (adminAddr) {
+      const { host, port } = parseHostPort(adminAddr);
+      this.admin = await startAdminServer(host, port, {
+        registry: this.registry,
+        token: () => this.token(),
+        ready: () => this.ready(),
+        explain: (name, type, client) => this.explain(name, type, client),
+        pops: () => this.monitor.status(),
+        setOverride: (pop, o) => this.monitor.setOverride(pop, o, 'api'),
+        reload: () => this.reload('admin API'),
+      });
+    }
+    this.pushHealth();
+  }
+
+  /** The files whose change triggers a reload: the config, its geo databases and zone files. */
+  private watchedFiles(): string[] {
+    const s = this.snapshot;
+    const dir = path.dirname(s.file);
+    const zoneFiles = s.config.zones.filter((z) => z.file).map((z) => path.resolve(dir, z.file!));
+    return [s.file, ...s.databases.map((d) => d.file), ...zoneFiles];
+  }
+
+  private stateFile(): string | null {
+    const f = this.snapshot.config.admin.state_file;
+    return f ? path.resolve(path.dirname(this.snapshot.file), f) : null;
+  }
+
+  private watchStateFile(): void {
+    this.stateWatcher?.close();
+    const file = this.stateFile();
+    if (!file) return;
+    const apply = () => {
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        /* a missing state file means no overrides */
+      }
+      const { overrides, errors } = parseStateFile(text);
+      for (const e of errors) this.log.warn({ file, line: e.line }, `admin state file: ${e.message}`);
+      const unknown = this.monitor.setFileOverrides(overrides);
+      if (unknown.length) this.log.warn({ file, unknown }, 'admin state file names unknown PoPs');
+    };
+    apply();
+    this.stateWatcher = watchFiles([file], apply, 100, 1000);
+  }
+
+  private token(): string | null {
+    const a = this.snapshot.config.admin;
+    if (a.token) return a.token;
+    const fromEnv = a.token_env ? process.env[a.token_env] : undefined;
+    return fromEnv && fromEnv.length >= 16 ? fromEnv : null;
+  }
+
+  /** Send the current health view to the data plane and log fail-open changes. */
+  private pushHealth(): void {
+    const view = this.monitor.viewFor(this.snapshot.pops.map((p) => p.id));
+    this.sink.setHealth(view);
+    if (this.explainCtx) this.explainCtx.runtime.health = view;
+    const next = failOpenDecisions(this.snapshot, view);
+    for (const [record, n] of next) {
+      const before = this.failOpen.get(record) ?? 0;
+      if (n > 0 && before === 0) this.log.warn({ record, decisions: n }, 'fail-open: every candidate of some decisions is down; answering with the unfiltered ranking');
+      if (n === 0 && before > 0) this.log.info({ record }, 'fail-open over');
+    }
+    this.failOpen = next;
+  }
+
+  ready(): { ready: boolean; detail: unknown } {
+    const listening = this.sink.listening();
+    const last = this.reloads.lastError;
+    return {
+      ready: listening,
+      detail: {
+        listening,
+        config: { file: this.snapshot.file, sha256: this.snapshot.hash, loadedAt: new Date(this.snapshot.builtAt).toISOString() },
+        databases: this.snapshot.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
+        lastReloadError: last ? { message: last.message, issues: last.issues } : null,
+      },
+    };
+  }
+
+  private explain(name: string, type: string, client: string): unknown {
+    if (!this.explainCtx || this.explainCtx.runtime.snapshot !== this.snapshot) {
+      const s = this.snapshot;
+      const city = s.databases.filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6')).map((d) => d.file);
+      const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
+      const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
+      this.explainCtx = { runtime, tables: buildAllRuleTables(s.config, s.pops, () => undefined), dbs: openDatabases(city, asn), latency: null };
+    }
+    const result = explain(this.explainCtx, name, type, client);
+    const health = new Map(this.monitor.status().map((p) => [p.id, p]));
+    return { ...result, health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[] };
+  }
+
+  /** Reload from disk (coalesced): compile off-thread, swap on success, keep running on failure. */
+  reload(reason = 'request'): Promise<ReloadResult> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.doReload(reason).finally(() => {
+      this.reloading = null;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload('coalesced');
+      }
+    });
+    return this.reloading;
+  }
+
+  private async doReload(reason: string): Promise<ReloadResult> {
+    const t0 = performance.now();
+    try {
+      const snapshot = await compileInWorker(this.snapshot.file);
+      this.monitor.update(snapshot.pops);
+      this.snapshot = snapshot;
+      this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
+      this.explainCtx = null;
+      this.pushHealth();
+      this.watcher?.setFiles(this.watchedFiles());
+      this.watchStateFileIfChanged();
+      const result: ReloadResult = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
+      this.reloads.ok++;
+      this.reloads.lastOkAt = Date.now();
+      this.reloads.lastError = null;
+      this.log.info({ reason, compileMs: result.compileMs, sha256: snapshot.hash.slice(0, 16) }, 'config reloaded');
+      return result;
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : [];
+      const result: ReloadResult = { ok: false, issues, message: (err as Error).message, compileMs: Math.round(performance.now() - t0) };
+      this.reloads.failed++;
+      this.reloads.lastError = result;
+      this.log.error({ reason, errors: result.message.split('\n') }, 'config reload failed; the running config keeps serving');
+      return result;
+    }
+  }
+
+  private lastStateFile: string | null = null;
+  private watchStateFileIfChanged(): void {
+    const f = this.stateFile();
+    if (f !== this.lastStateFile && this.opts.watch !== false) {
+      this.lastStateFile = f;
+      this.watchStateFile();
+    }
+  }
+
+  setOverride(pop: string, o: Override | null): boolean {
+    return this.monitor.setOverride(pop, o, 'api');
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.stateWatcher?.close();
+    this.monitor.stop();
+    await this.admin?.close();
+  }
+}

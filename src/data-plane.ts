@@ -1,0 +1,113 @@
+/**
+ * The data plane: listeners and the current Runtime, nothing else. The query
+ * path only reads `this.runtime` (and its `health`); the control plane (in
+ * this process or the cluster primary) replaces them whole.
+ */
+import { handleQuery } from './handle-query.js';
+import type { HealthView } from './health/view.js';
+import { formatHostPort, parseHostPort, type HostPort } from './listen-address.js';
+import { QueryCounters } from './observability/counters.js';
+import { Runtime } from './runtime.js';
+import type { Snapshot } from './snapshot.js';
+import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from './transport/tcp.js';
+import { listenUdp, type PacketHandler, type UdpListener } from './transport/udp.js';
+
+export class DataPlane {
+  runtime: Runtime;
+  readonly counters = new QueryCounters();
+  readonly tcpStats: TcpStats = { open: 0, accepted: 0, rejected: 0 };
+  udp: UdpListener[] = [];
+  tcp: TcpListener[] = [];
+  /** Answers per PoP of runtimes already replaced, by "record|pop" (so counters survive reloads). */
+  readonly retiredPopAnswers = new Map<string, number>();
+
+  constructor(snapshot: Snapshot, health?: HealthView) {
+    this.runtime = new Runtime(snapshot, health);
+  }
+
+  readonly handler: PacketHandler = (msg, len, client, transport) => handleQuery(msg, len, client, transport, this.runtime, this.counters);
+
+  /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
+  install(snapshot: Snapshot, health?: HealthView): Runtime {
+    const previous = this.runtime;
+    const rt = new Runtime(snapshot, health ?? previous.health);
+    this.runtime = rt;
+    this.retire(previous);
+    return rt;
+  }
+
+  /** Apply a health view (ignored if it was made for another PoP list). */
+  setHealth(view: HealthView): void {
+    if (view.serving.length === this.runtime.snapshot.pops.length) this.runtime.health = view;
+  }
+
+  private retire(rt: Runtime): void {
+    const pops = rt.snapshot.pops;
+    rt.records.forEach((rec, r) =>
+      pops.forEach((p, i) => {
+        const n = rt.popAnswers[r * pops.length + i];
+        if (n > 0) {
+          const key = `${rec.name}|${p.id}`;
+          this.retiredPopAnswers.set(key, (this.retiredPopAnswers.get(key) ?? 0) + n);
+        }
+      }),
+    );
+  }
+
+  /** Answers per "record|pop" over all runtimes so far. */
+  popAnswerTotals(): Map<string, number> {
+    const out = new Map(this.retiredPopAnswers);
+    const rt = this.runtime;
+    const pops = rt.snapshot.pops;
+    rt.records.forEach((rec, r) =>
+      pops.forEach((p, i) => {
+        const n = rt.popAnswers[r * pops.length + i];
+        if (n > 0) out.set(`${rec.name}|${p.id}`, (out.get(`${rec.name}|${p.id}`) ?? 0) + n);
+      }),
+    );
+    return out;
+  }
+
+  tcpLimits(): TcpLimits {
+    const t = this.runtime.snapshot.config.server.tcp;
+    return { idleTimeout: t.idle_timeout, maxConnections: t.max_connections, maxMessageSize: t.max_message_size, maxQueriesPerConnection: t.max_queries_per_connection };
+  }
+
+  /** Bind UDP and TCP on every address. */
+  async bind(addresses: readonly string[]): Promise<void> {
+    for (const text of addresses) {
+      const { udp, tcp } = await bindPair(parseHostPort(text), this.handler, this.tcpLimits(), this.tcpStats);
+      this.udp.push(udp);
+      this.tcp.push(tcp);
+    }
+  }
+
+  get addresses(): HostPort[] {
+    return this.udp.map((u) => ({ host: u.address, port: u.port }));
+  }
+
+  describeListeners(): string[] {
+    return this.addresses.map(formatHostPort);
+  }
+
+  /** Stop listening; TCP connections get `graceMs` to finish. */
+  async close(graceMs = 2000): Promise<void> {
+    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close(graceMs))]);
+    this.udp = [];
+    this.tcp = [];
+  }
+}
+
+/** UDP and TCP on the same port; with port 0 the TCP side follows the port UDP got. */
+async function bindPair(hp: HostPort, handler: PacketHandler, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = await listenUdp(hp.host, hp.port, handler);
+    try {
+      const tcp = await listenTcp(hp.host, udp.port, handler, limits, stats);
+      return { udp, tcp };
+    } catch (err) {
+      await udp.close();
+      if (hp.port !== 0 || attempt >= 10) throw err;
+    }
+  }
+}
