@@ -3,7 +3,10 @@
  * path only reads `this.runtime` (and its `health`); the control plane (in
  * this process or the cluster primary) replaces them whole.
  */
+import type { Logger } from 'pino';
 import { handleQuery } from './handle-query.js';
+import { silentLogger } from './observability/logger.js';
+import { logSampledQuery } from './observability/query-log.js';
 import type { HealthView } from './health/view.js';
 import { formatHostPort, parseHostPort, type HostPort } from './listen-address.js';
 import { QueryCounters } from './observability/counters.js';
@@ -11,6 +14,9 @@ import { Runtime } from './runtime.js';
 import type { Snapshot } from './snapshot.js';
 import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from './transport/tcp.js';
 import { listenUdp, type PacketHandler, type UdpListener } from './transport/udp.js';
+
+/** Length of one scope-sketch window. */
+const SKETCH_WINDOW_MS = 5 * 60 * 1000;
 
 export class DataPlane {
   runtime: Runtime;
@@ -21,17 +27,38 @@ export class DataPlane {
   /** Answers per PoP of runtimes already replaced, by "record|pop" (so counters survive reloads). */
   readonly retiredPopAnswers = new Map<string, number>();
 
-  constructor(snapshot: Snapshot, health?: HealthView) {
+  private sampleEvery: number;
+  private sampled = 0;
+
+  constructor(
+    snapshot: Snapshot,
+    health?: HealthView,
+    private readonly log: Logger = silentLogger(),
+  ) {
     this.runtime = new Runtime(snapshot, health);
+    this.sampleEvery = snapshot.config.logging.query_sample;
+    // Scope sketches cover a sliding 5-10 minutes: start a new window every 5.
+    this.rotation = setInterval(() => this.runtime.sketches.rotate(), SKETCH_WINDOW_MS);
+    this.rotation.unref();
   }
 
-  readonly handler: PacketHandler = (msg, len, client, transport) => handleQuery(msg, len, client, transport, this.runtime, this.counters);
+  private readonly rotation: NodeJS.Timeout;
+
+  readonly handler: PacketHandler = (msg, len, client, transport) => {
+    const out = handleQuery(msg, len, client, transport, this.runtime, this.counters);
+    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+      this.sampled = 0;
+      logSampledQuery(this.log, msg, len, client, transport, out);
+    }
+    return out;
+  };
 
   /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
   install(snapshot: Snapshot, health?: HealthView): Runtime {
     const previous = this.runtime;
     const rt = new Runtime(snapshot, health ?? previous.health);
     this.runtime = rt;
+    this.sampleEvery = snapshot.config.logging.query_sample;
     this.retire(previous);
     return rt;
   }
@@ -92,6 +119,7 @@ export class DataPlane {
 
   /** Stop listening; TCP connections get `graceMs` to finish. */
   async close(graceMs = 2000): Promise<void> {
+    clearInterval(this.rotation);
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close(graceMs))]);
     this.udp = [];
     this.tcp = [];

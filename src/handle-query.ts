@@ -22,9 +22,6 @@ const q = new ParsedQuery();
 const clientBytes = new Uint8Array(16);
 let sample = 0;
 
-/** What the last handled query did, for the optional sampled query log (never read per query otherwise). */
-export const lastQuery = { pop: -1, scope: 0, record: -1, plan: '' as string };
-
 /** Largest response the transport allows for this query (RFC 6891 6.2.5, RFC 1035 4.2.1). */
 function sizeLimit(transport: Transport, udpMax: number): number {
   if (transport === TCP) return 65535;
@@ -126,8 +123,6 @@ function geoAnswer(msg: Buffer, client: string, transport: Transport, plan: Plan
     counters.scopes[scope]++;
     if (q.ecsSource > 0) rt.sketches.add(slot.record, scopeHash(family, addr, off, alen, depth));
   }
-  lastQuery.pop = ans.pop;
-  lastQuery.record = slot.record;
   return respond(msg, transport, plan, ans.bytes, ans.count, scope, limit, rt, counters);
 }
 
@@ -150,6 +145,5 @@ function respond(
   const out = writeResponse(msg, q, s, tail, tailCount, scope, limit, rt.edns);
   if ((out[2] & 0x02) !== 0) counters.truncated++;
   counters.countQuery(transport, q.qtype, s.rcode);
-  lastQuery.scope = scope;
   return out;
 }

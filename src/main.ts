@@ -1,15 +1,23 @@
 /**
- * `meridian serve`: load the config, start the server and its side services,
- * handle signals (SIGHUP reload, SIGTERM/SIGINT graceful shutdown).
+ * `meridian serve`: load the config, start the server (one process, or a
+ * cluster primary with N workers), handle signals: SIGHUP reloads,
+ * SIGTERM/SIGINT shut down gracefully within a bound.
  */
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { runPrimary, runWorker } from './cluster.js';
+import type { ControlPlane } from './control-plane.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MeridianServer } from './server.js';
+import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
 
 export interface ServeOptions {
   configFile: string;
   listen?: string[];
+  /** Admin HOST:PORT, or "off". */
   admin?: string;
+  /** Worker processes; 0 = everything in one process; default: the config (auto = CPUs). */
   workers?: number;
   logLevel?: string;
 }
@@ -19,10 +27,13 @@ const SHUTDOWN_GRACE_MS = 3000;
 
 export async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger({ level: opts.logLevel });
-  let server: MeridianServer;
+  if (cluster.isWorker && process.env.MERIDIAN_WORKER === '1') {
+    runWorker(log);
+    return -1;
+  }
+  let snapshot: Snapshot;
   try {
-    const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
-    server = await MeridianServer.start({ configFile: opts.configFile, listen: opts.listen, admin, logger: log });
+    snapshot = buildSnapshotFromFile(opts.configFile);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.message.split('\n')) log.error({ file: opts.configFile }, line);
@@ -31,21 +42,36 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     throw err;
   }
-  logStartup(log, server);
-  installSignals(log, server);
-  return -1; // keep running: the listeners hold the process
+  const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
+  const listen = opts.listen ?? snapshot.config.server.listen;
+  const configured = snapshot.config.server.workers;
+  const workers = opts.workers ?? (configured === 'auto' ? os.availableParallelism() : configured);
+
+  if (workers === 0) {
+    const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot });
+    logStartup(log, snapshot, server.describeListeners(), server.control, 0);
+    installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+    return -1;
+  }
+  const { control, sink } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
+  logStartup(log, snapshot, listen, control, workers);
+  installSignals(log, control, async () => {
+    await control.close();
+    await sink.shutdown(SHUTDOWN_GRACE_MS);
+  });
+  return -1;
 }
 
-function logStartup(log: Logger, server: MeridianServer): void {
-  const s = server.runtime.snapshot;
+function logStartup(log: Logger, s: Snapshot, listeners: string[], control: ControlPlane, workers: number): void {
   log.info(
     {
       config: s.file,
       zones: s.zones.map((z) => z.origin),
-      geoRecords: s.geoRecords.map((g) => g.name),
+      geoRecords: s.geoRecords.map((g) => g.name || '.'),
       pops: s.pops.map((p) => p.id),
-      listeners: server.describeListeners(),
-      admin: server.adminPort !== null ? server.control.admin?.address : null,
+      listeners,
+      workers,
+      admin: control.admin ? `${control.admin.address.address}:${control.admin.address.port}` : null,
       databases: s.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
       policies: s.policies.map((p) => ({ name: p.name, decisions: p.stats.decisions, nodes: p.stats.nodes4 + p.stats.nodes6, compileMs: p.stats.compileMs })),
       identity: s.identity,
@@ -55,16 +81,16 @@ function logStartup(log: Logger, server: MeridianServer): void {
   );
 }
 
-function installSignals(log: Logger, server: MeridianServer): void {
-  process.on('SIGHUP', () => void server.reload('SIGHUP'));
+function installSignals(log: Logger, control: ControlPlane, shutdown: () => Promise<void>): void {
+  process.on('SIGHUP', () => void control.reload('SIGHUP'));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 1000);
+    const force = setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 3000);
     force.unref();
-    void server.close(SHUTDOWN_GRACE_MS).then(() => {
+    void shutdown().then(() => {
       log.info('stopped');
       log.flush?.();
       setTimeout(() => process.exit(0), 50).unref();

@@ -58,7 +58,7 @@ export class MeridianServer implements PlaneSink {
   /** Load the config (strict: any problem throws), bind, start the side services. */
   static async start(opts: ServerOptions): Promise<MeridianServer> {
     const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile);
-    const data = new DataPlane(snapshot);
+    const data = new DataPlane(snapshot, undefined, opts.logger?.child({ component: 'query' }));
     const server = new MeridianServer(data, snapshot, opts);
     try {
       await data.bind(opts.listen ?? snapshot.config.server.listen);

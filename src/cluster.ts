@@ -1,0 +1,264 @@
+/**
+ * Multi-core mode (`serve --workers N`): N worker processes (node:cluster)
+ * share the UDP and TCP listeners and run only the data plane. The primary
+ * runs the control plane: it compiles snapshots, monitors health, serves the
+ * admin API, and pushes snapshots and health views to every worker (IPC with
+ * V8 serialization, so the tries travel as typed arrays). /metrics asks every
+ * worker for its counters and sums them. A crashed worker is restarted with
+ * the current snapshot and counted.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { ControlPlane, type PlaneSink } from './control-plane.js';
+import { DataPlane } from './data-plane.js';
+import type { HealthView } from './health/view.js';
+import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterValues } from './observability/counters.js';
+import type { Collected } from './observability/metrics.js';
+import type { Snapshot } from './snapshot.js';
+import { udpSendErrors } from './transport/udp.js';
+
+type ToWorker =
+  | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; listen: string[] }
+  | { type: 'health'; hash: string; health: HealthView }
+  | { type: 'collect'; id: number }
+  | { type: 'shutdown'; graceMs: number };
+
+interface WorkerCounters {
+  counters: CounterValues;
+  popAnswers: Array<[string, number]>;
+  sketches: Array<[string, Uint8Array]>;
+  tcp: { open: number; accepted: number; rejected: number };
+  udpSendErrors: number;
+}
+
+type FromWorker =
+  | { type: 'ready' }
+  | { type: 'listening'; addresses: string[] }
+  | { type: 'listen-failed'; message: string }
+  | { type: 'counters'; id: number; data: WorkerCounters };
+
+const COLLECT_TIMEOUT_MS = 1000;
+
+/** The primary's view of the workers: a PlaneSink that fans out to them. */
+export class ClusterSink implements PlaneSink {
+  private snapshot: Snapshot;
+  private health: HealthView;
+  private readonly listeningWorkers = new Set<number>();
+  private restarts = 0;
+  private shuttingDown = false;
+  private collectId = 0;
+  private readonly pending = new Map<number, { results: WorkerCounters[]; expect: number; done: () => void }>();
+  onListening: ((addresses: string[]) => void) | null = null;
+  onFailed: ((message: string) => void) | null = null;
+
+  constructor(
+    snapshot: Snapshot,
+    health: HealthView,
+    private readonly workers: number,
+    private readonly listen: string[],
+    private readonly log: Logger,
+  ) {
+    this.snapshot = snapshot;
+    this.health = health;
+  }
+
+  start(): void {
+    cluster.schedulingPolicy = cluster.SCHED_NONE; // workers accept TCP themselves; UDP is one shared socket
+    cluster.setupPrimary({ serialization: 'advanced' });
+    cluster.on('message', (worker, msg: FromWorker) => this.onMessage(worker, msg));
+    cluster.on('exit', (worker, code, signal) => {
+      this.listeningWorkers.delete(worker.id);
+      if (this.shuttingDown) return;
+      this.restarts++;
+      this.log.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker died; restarting it');
+      this.fork();
+    });
+    for (let i = 0; i < this.workers; i++) this.fork();
+  }
+
+  private fork(): void {
+    cluster.fork({ MERIDIAN_WORKER: '1' });
+  }
+
+  private send(w: Worker, msg: ToWorker): void {
+    if (w.isConnected()) w.send(msg);
+  }
+
+  private each(msg: ToWorker): void {
+    for (const w of Object.values(cluster.workers ?? {})) if (w) this.send(w, msg);
+  }
+
+  private onMessage(worker: Worker, msg: FromWorker): void {
+    switch (msg.type) {
+      case 'ready':
+        this.send(worker, { type: 'snapshot', snapshot: this.snapshot, health: this.health, listen: this.listen });
+        break;
+      case 'listening':
+        this.listeningWorkers.add(worker.id);
+        if (this.listeningWorkers.size === this.workers) this.onListening?.(msg.addresses);
+        break;
+      case 'listen-failed':
+        this.onFailed?.(msg.message);
+        break;
+      case 'counters': {
+        const p = this.pending.get(msg.id);
+        if (p) {
+          p.results.push(msg.data);
+          if (p.results.length >= p.expect) p.done();
+        }
+        break;
+      }
+    }
+  }
+
+  install(snapshot: Snapshot, health: HealthView): void {
+    this.snapshot = snapshot;
+    this.health = health;
+    this.each({ type: 'snapshot', snapshot, health, listen: this.listen });
+  }
+
+  setHealth(view: HealthView): void {
+    this.health = view;
+    this.each({ type: 'health', hash: this.snapshot.hash, health: view });
+  }
+
+  listening(): boolean {
+    return this.listeningWorkers.size > 0;
+  }
+
+  workerRestarts(): number {
+    return this.restarts;
+  }
+
+  async collect(): Promise<Collected> {
+    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+    const id = ++this.collectId;
+    const results: WorkerCounters[] = [];
+    // Wait for every live worker, but never longer than the timeout: a stuck worker must not stall scrapes.
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
+      this.pending.set(id, { results, expect: live.length, done: finish });
+      if (live.length === 0) finish();
+      for (const w of live) this.send(w, { type: 'collect', id });
+    });
+    return sumWorkers(results, this.snapshot);
+  }
+
+  shutdown(graceMs: number): Promise<void> {
+    this.shuttingDown = true;
+    this.each({ type: 'shutdown', graceMs });
+    return new Promise((resolve) => {
+      const check = () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+      };
+      cluster.on('exit', check);
+      check();
+      setTimeout(() => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+        resolve();
+      }, graceMs + 2000).unref();
+    });
+  }
+}
+
+/** Sum the workers' counters; merge the HLL sketches by register maximum. */
+export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapshot): Collected {
+  const counters = new QueryCounters();
+  const popAnswers = new Map<string, number>();
+  const sketches = new Map<string, Uint8Array[]>();
+  const tcp = { open: 0, accepted: 0, rejected: 0 };
+  let sendErrors = 0;
+  for (const r of results) {
+    counters.add(r.counters);
+    counters.tcpConnectionsOpen += Number(r.counters.tcpConnectionsOpen ?? 0);
+    for (const [k, v] of r.popAnswers) popAnswers.set(k, (popAnswers.get(k) ?? 0) + v);
+    for (const [name, regs] of r.sketches) (sketches.get(name) ?? sketches.set(name, []).get(name)!).push(regs);
+    tcp.open += r.tcp.open;
+    tcp.accepted += r.tcp.accepted;
+    tcp.rejected += r.tcp.rejected;
+    sendErrors += r.udpSendErrors;
+  }
+  const scopeEstimates = new Map<string, number>();
+  for (const g of snapshot.geoRecords) {
+    const all = sketches.get(g.name) ?? [];
+    scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
+  }
+  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, workers: results.length };
+}
+
+/** Run the primary: control plane + workers. Resolves once every worker listens. */
+export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger }): Promise<{ control: ControlPlane; sink: ClusterSink }> {
+  const sink = new ClusterSink(snapshot, { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) }, opts.workers, opts.listen, opts.log);
+  const control = new ControlPlane(snapshot, sink, { configFile: opts.configFile, admin: opts.admin, log: opts.log });
+  const listening = new Promise<string[]>((resolve, reject) => {
+    sink.onListening = resolve;
+    sink.onFailed = (m) => reject(new Error(m));
+  });
+  sink.start();
+  await listening;
+  await control.start();
+  return { control, sink };
+}
+
+/** Run a worker: wait for the snapshot, bind the shared listeners, answer. */
+export function runWorker(log: Logger): void {
+  let plane: DataPlane | null = null;
+  const send = (m: FromWorker) => process.send?.(m);
+  process.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'snapshot':
+        if (plane) {
+          plane.install(msg.snapshot, msg.health);
+          return;
+        }
+        plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }));
+        plane.bind(msg.listen).then(
+          () => send({ type: 'listening', addresses: plane!.describeListeners() }),
+          (err: Error) => {
+            send({ type: 'listen-failed', message: err.message });
+            process.exit(1);
+          },
+        );
+        break;
+      case 'health':
+        if (plane && plane.runtime.snapshot.hash === msg.hash) plane.setHealth(msg.health);
+        break;
+      case 'collect':
+        if (plane) send({ type: 'counters', id: msg.id, data: workerCounters(plane) });
+        break;
+      case 'shutdown':
+        void (plane?.close(msg.graceMs) ?? Promise.resolve()).then(() => process.exit(0));
+        break;
+    }
+  });
+  // The primary decides shutdown; a stray SIGINT from the terminal's process group must not kill a worker early.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  send({ type: 'ready' });
+}
+
+function workerCounters(plane: DataPlane): WorkerCounters {
+  const rt = plane.runtime;
+  const values = counterValues(plane.counters);
+  values.tcpConnectionsOpen = plane.tcpStats.open;
+  return {
+    counters: values,
+    popAnswers: [...plane.popAnswerTotals()],
+    sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
+    tcp: { ...plane.tcpStats },
+    udpSendErrors: udpSendErrors(),
+  };
+}
+
+/** Both windows of a record's sketch as one register array (max per register). */
+function mergeWindows(s: ScopeSketches, record: number): Uint8Array {
+  const [a, b] = s.sketchesOf(record);
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] > b[i] ? a[i] : b[i];
+  return out;
+}
