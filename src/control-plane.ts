@@ -23,11 +23,18 @@ import { parseHostPort } from './listen-address.js';
 import { startAdminServer, type AdminServer } from './observability/http.js';
 import { silentLogger } from './observability/logger.js';
 import { createMetrics, HealthMetrics, type Collected } from './observability/metrics.js';
+import { ClientLocator } from './policy/client-facts.js';
 import { failOpenDecisions } from './policy/fail-open.js';
 import { Runtime } from './runtime.js';
-import { buildAllRuleTables, type Snapshot } from './snapshot.js';
+import { generateClients, type SimClient } from './simulate/clients.js';
+import { renderMapPage, renderMapSvg } from './simulate/map.js';
+import { simulate } from './simulate/simulate.js';
+import { applyLatencyTable, buildAllRuleTables, type Snapshot } from './snapshot.js';
 
 /** Where snapshots and health views go. */
+/** Client networks drawn on the live /map. */
+const MAP_SAMPLE = 2000;
+
 export interface PlaneSink {
   install(snapshot: Snapshot, health: HealthView): void;
   setHealth(view: HealthView): void;
@@ -119,6 +126,7 @@ export class ControlPlane {
         pops: () => this.monitor.status(),
         setOverride: (pop, o) => this.monitor.setOverride(pop, o, 'api'),
         reload: () => this.reload('admin API'),
+        map: () => this.map(),
       });
     }
     this.pushHealth();
@@ -129,7 +137,7 @@ export class ControlPlane {
     const s = this.snapshot;
     const dir = path.dirname(s.file);
     const zoneFiles = s.config.zones.filter((z) => z.file).map((z) => path.resolve(dir, z.file!));
-    return [s.file, ...s.databases.map((d) => d.file), ...zoneFiles];
+    return [s.file, ...s.databases.map((d) => d.file), ...zoneFiles, ...(s.latencyTable ? [s.latencyTable] : [])];
   }
 
   private stateFile(): string | null {
@@ -192,17 +200,38 @@ export class ControlPlane {
     };
   }
 
+  private mapCache: { snapshot: Snapshot; clients: SimClient[]; epoch: number; page: string } | null = null;
+
+  /** The live catchment map: a synthetic world sample through the running decisions and health. */
+  private map(): string {
+    const ctx = this.explainContext();
+    const epoch = ctx.runtime.health.epoch;
+    if (this.mapCache && this.mapCache.snapshot === this.snapshot && this.mapCache.epoch === epoch) return this.mapCache.page;
+    const clients = this.mapCache?.snapshot === this.snapshot ? this.mapCache.clients : generateClients(ctx.locator.dbs, MAP_SAMPLE, 1);
+    const report = simulate(ctx, clients);
+    const page = renderMapPage(renderMapSvg(report, this.snapshot.pops, `Live catchments of ${report.record || '.'} (${new Date().toISOString().slice(0, 19)}Z)`));
+    this.mapCache = { snapshot: this.snapshot, clients, epoch, page };
+    return page;
+  }
+
   private explain(name: string, type: string, client: string): unknown {
+    const result = explain(this.explainContext(), name, type, client);
+    const health = new Map(this.monitor.status().map((p) => [p.id, p]));
+    return { ...result, health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[] };
+  }
+
+  /** Runtime, rule tables and databases for explain and the map, rebuilt when the snapshot changes. */
+  private explainContext(): ExplainContext {
     if (!this.explainCtx || this.explainCtx.runtime.snapshot !== this.snapshot) {
       const s = this.snapshot;
       const city = s.databases.filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6')).map((d) => d.file);
       const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
       const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
-      this.explainCtx = { runtime, tables: buildAllRuleTables(s.config, s.pops, () => undefined), dbs: openDatabases(city, asn), latency: null };
+      const tables = buildAllRuleTables(s.config, s.pops, () => undefined);
+      const latency = applyLatencyTable(s.config, path.dirname(s.file), s.pops, tables, () => undefined);
+      this.explainCtx = { runtime, tables, locator: new ClientLocator(openDatabases(city, asn)), latency };
     }
-    const result = explain(this.explainCtx, name, type, client);
-    const health = new Map(this.monitor.status().map((p) => [p.id, p]));
-    return { ...result, health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[] };
+    return this.explainCtx;
   }
 
   /** Reload from disk (coalesced): compile off-thread, swap on success, keep running on failure. */

@@ -7,15 +7,12 @@
  * tables the compiler used, and checks it lands on the trie's decision.
  */
 import dnsPacket from 'dns-packet';
-import { Reader } from 'maxmind';
-import type { OpenedDatabases, OpenedTree } from './geo/open.js';
-import { extractAsn, extractLocation, UNKNOWN_LOCATION, type GeoLocation } from './geo/location.js';
 import { handleQuery } from './handle-query.js';
 import { QueryCounters } from './observability/counters.js';
 import { formatIp, parsePrefix, type Prefix } from './policy/addr.js';
-import { rankClient, type LatencyRows, type RttSource } from './policy/rank.js';
+import { ClientLocator, decide } from './policy/client-facts.js';
+import type { LatencyRows, RttSource } from './policy/rank.js';
 import type { RuleTables } from './policy/rules.js';
-import { spilledRanking, spills } from './policy/spill.js';
 import { lookup } from './policy/trie.js';
 import type { Runtime } from './runtime.js';
 import { RCODE_NAMES, TCP } from './wire/constants.js';
@@ -64,7 +61,7 @@ export interface ExplainResult {
 export interface ExplainContext {
   runtime: Runtime;
   tables: Map<string, RuleTables>;
-  dbs: OpenedDatabases;
+  locator: ClientLocator;
   latency: LatencyRows | null;
 }
 
@@ -77,20 +74,6 @@ function buildQuery(name: string, type: string, client: Prefix): Buffer {
     questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0, options: [{ code: 8, data: Buffer.from(ecs) }] } as dnsPacket.Answer],
   });
-}
-
-function locate(tree: OpenedTree | null, p: Prefix, withCity: boolean): { loc: GeoLocation; depth: number; prefix: string; raw: unknown; file: string } | null {
-  if (!tree) return null;
-  const bits = p.family === 4 ? 32 : 128;
-  const { record, depth } = tree.db.lookupRecord(tree.root, p.bytes, bits);
-  const masked = new Uint8Array(p.bytes);
-  for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
-  const prefix = `${formatIp(p.family, masked)}/${depth}`;
-  if (record <= tree.db.nodeCount) return { loc: UNKNOWN_LOCATION, depth, prefix, raw: null, file: tree.db.file };
-  const off = tree.db.dataOffset(record);
-  // The raw record as the maxmind package decodes it, for the operator to read.
-  const raw = new Reader(tree.db.buf).get(formatIp(p.family, p.bytes));
-  return { loc: extractLocation(tree.db, off, withCity), depth, prefix, raw, file: tree.db.file };
 }
 
 export function explain(ctx: ExplainContext, name: string, type: string, clientText: string): ExplainResult {
@@ -123,27 +106,15 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
   const g = rt.snapshot.geoRecords[slot.record];
   const tables = ctx.tables.get(g.policy)!;
   const pops = rt.snapshot.pops;
-  const city = locate(client.family === 4 ? ctx.dbs.city4 : ctx.dbs.city6, client, true);
-  const asnTree = client.family === 4 ? ctx.dbs.asn4 : ctx.dbs.asn6;
-  const asnHit = locate(asnTree, client, false);
-  const asn = extractAsnFrom(asnTree, client);
-  const mark = tables.overlay.markFor(client.family, client.bytes);
-  const facts = { loc: city?.loc ?? UNKNOWN_LOCATION, asn, ctx: tables.overlay.contextOf(mark) };
-  const ranking = rankClient(tables, pops, facts, ctx.latency, true);
-
-  // Spill, exactly as the compiler decides it (unit: the leaf's depth, at most the granularity).
-  const leafDepth = Math.max(city?.depth ?? 0, asnHit?.depth ?? 0, tables.overlay.splitDepth(client.family, client.bytes));
-  const unit = Math.min(leafDepth, client.family === 4 ? tables.spillGranularity4 : tables.spillGranularity6);
-  const first = pops[ranking.pops[0]];
-  const spilled = first !== undefined && first.spill > 0 && spills(client.family, client.bytes, unit, first.id, first.spill);
-  const finalPops = spilled ? spilledRanking(ranking.pops) : ranking.pops;
+  const view = ctx.locator.view(client, tables, true);
+  const { ranking, pops: finalPops, spilled } = decide(view, client, tables, pops, ctx.latency, true);
 
   const packed = lookup(client.family === 4 ? rec.policy.v4 : rec.policy.v6, client.bytes, 0, Math.ceil(client.length / 8));
   const decision = packed >>> 8;
   const k = rec.policy.candidates;
   const triePops = [...rec.policy.decisions.subarray(decision * k, decision * k + k)].filter((x) => x >= 0);
   const chosen = rt.geo.choose(slot, decision, rt.health);
-  const loc = facts.loc;
+  const loc = view.facts.loc;
   return {
     ...result,
     record: g.name,
@@ -157,8 +128,8 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
       lat: Number.isFinite(loc.lat) ? loc.lat : null,
       lon: Number.isFinite(loc.lon) ? loc.lon : null,
     },
-    asn: asn || null,
-    network: city ? { prefix: city.prefix, database: city.file, raw: city.raw } : null,
+    asn: view.facts.asn || null,
+    network: view.city ? { prefix: view.city.prefix, database: view.city.file, raw: ctx.locator.raw(client) } : null,
     step: { index: ranking.step, kind: ranking.kind, matched: ranking.matched },
     candidates: (ranking.candidates ?? []).map((c) => ({
       pop: pops[c.pop].id,
@@ -174,12 +145,6 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
     failOpen: chosen.failOpen,
     consistent: finalPops.length === triePops.length && finalPops.every((p, i) => p === triePops[i]),
   };
-}
-
-function extractAsnFrom(tree: OpenedTree | null, p: Prefix): number {
-  if (!tree) return 0;
-  const { record } = tree.db.lookupRecord(tree.root, p.bytes, p.family === 4 ? 32 : 128);
-  return record > tree.db.nodeCount ? extractAsn(tree.db, tree.db.dataOffset(record)) : 0;
 }
 
 /** Human-readable explain output. */

@@ -5,11 +5,14 @@
  * thread and posted back, or sent to cluster workers, and hydrated there into
  * a Runtime. A snapshot is never modified after it is built.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import type { HealthCheckConfig, MeridianConfig } from './config/schema.js';
-import { ConfigError, GeoDatabaseError, type ConfigIssue } from './errors.js';
+import { ConfigError, GeoDatabaseError, LatencyTableError, type ConfigIssue } from './errors.js';
+import { parseLatencyTable, type LatencyRow } from './policy/latency-table.js';
 import { openDatabases, resolveDatabasePath, type GeoDatabaseInfo, type OpenedDatabases } from './geo/open.js';
 import { compilePolicy, type CompiledPolicy } from './policy/compile.js';
 import type { LatencyRows } from './policy/rank.js';
@@ -37,6 +40,8 @@ export interface Snapshot {
   policyNames: string[];
   policies: CompiledPolicy[];
   databases: GeoDatabaseInfo[];
+  /** Resolved latency table path, if any (watched for changes). */
+  latencyTable: string | null;
   compileMs: number;
 }
 
@@ -75,9 +80,49 @@ function buildPops(config: MeridianConfig, report: (p: ReadonlyArray<string | nu
   });
 }
 
-/** Inputs the compiler may take from outside the config file (latency rows, issue 6). */
-export interface BuildOptions {
-  latency?: LatencyRows | null;
+/**
+ * Load the latency table (if configured), check its PoPs, and compile it:
+ * ASN and country rows into LatencyRows, CIDR rows into the overlay of every
+ * policy with a latency step (only there: elsewhere they would split scopes
+ * for nothing). Problems are reported at geo.latency_table.
+ */
+export function applyLatencyTable(
+  config: MeridianConfig,
+  dir: string,
+  pops: readonly PopInfo[],
+  tables: Map<string, RuleTables>,
+  report: (p: ReadonlyArray<string | number>, m: string) => void,
+): LatencyRows | null {
+  const at = ['geo', 'latency_table'];
+  const rows: LatencyRows = { byAsn: new Map(), byCountry: new Map(), pathInflation: config.geo.path_inflation };
+  if (!config.geo.latency_table) return rows;
+  const file = path.resolve(dir, config.geo.latency_table);
+  let parsed: LatencyRow[];
+  try {
+    parsed = parseLatencyTable(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    report(at, err instanceof LatencyTableError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
+    return null;
+  }
+  const popIndex = new Map(pops.map((p, i) => [p.id, i]));
+  const latencyTables = [...tables.values()].filter((t) => t.steps.some((st) => st.kind === 'latency'));
+  const seen = new Set<string>();
+  for (const r of parsed) {
+    const pop = popIndex.get(r.pop);
+    if (pop === undefined) {
+      report(at, `${file}:${r.line}: unknown PoP "${r.pop}"`);
+      continue;
+    }
+    const key = `${r.client.kind === 'cidr' ? r.client.text : r.client.kind === 'asn' ? `AS${r.client.asn}` : r.client.country}|${r.pop}`;
+    if (seen.has(key)) report(at, `${file}:${r.line}: duplicate row for ${key.replace('|', ' -> ')}`);
+    seen.add(key);
+    const c = r.client;
+    if (c.kind === 'cidr') for (const t of latencyTables) t.overlay.insert(c.prefix, c.text, { kind: 'rtt', pop, rttMs: r.rttMs, prefix: c.text });
+    else if (c.kind === 'asn') (rows.byAsn.get(c.asn) ?? rows.byAsn.set(c.asn, new Map()).get(c.asn)!).set(pop, r.rttMs);
+    else (rows.byCountry.get(c.country) ?? rows.byCountry.set(c.country, new Map()).get(c.country)!).set(pop, r.rttMs);
+  }
+  if (rows.byAsn.size > 0 && !config.geo.asn_database) report(at, 'the latency table has AS-number rows but geo.asn_database is not set');
+  return rows;
 }
 
 /**
@@ -126,7 +171,7 @@ export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssu
 }
 
 /** Validate and compile a loaded config into a Snapshot. Throws ConfigError with every issue. */
-export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Snapshot {
+export function buildSnapshot(loaded: LoadedConfig): Snapshot {
   const t0 = performance.now();
   const { config, locate } = loaded;
   const issues: ConfigIssue[] = [];
@@ -134,6 +179,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
 
   const pops = buildPops(config, report);
   const tables = buildAllRuleTables(config, pops, report);
+  const latency = applyLatencyTable(config, loaded.dir, pops, tables, report);
   const zones = config.zones.map((zc, i) => buildZone(zc, i, loaded.dir, report));
   const policyNames = new Set(tables.keys());
   const geoRecords = zones.flatMap((z, i) => (z ? buildGeoRecords(config.zones[i], z, i, policyNames, report) : []));
@@ -150,7 +196,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
       city6: dbs.city6,
       asn4: dbs.asn4,
       asn6: dbs.asn6,
-      latency: opts.latency ?? null,
+      latency,
     }),
   );
   return {
@@ -165,6 +211,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     policyNames: names,
     policies,
     databases: dbs.infos,
+    latencyTable: config.geo.latency_table ? path.resolve(loaded.dir, config.geo.latency_table) : null,
     compileMs: Math.round(performance.now() - t0),
   };
 }

@@ -5,8 +5,9 @@
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { explain, formatExplain, type ExplainContext } from '../explain.js';
+import { ClientLocator } from '../policy/client-facts.js';
 import { Runtime } from '../runtime.js';
-import { buildAllRuleTables, buildSnapshot, openConfiguredDatabases } from '../snapshot.js';
+import { applyLatencyTable, buildAllRuleTables, buildSnapshot, openConfiguredDatabases } from '../snapshot.js';
 
 export interface ExplainOptions {
   configFile: string;
@@ -23,7 +24,8 @@ export function explainContextFromFile(configFile: string): ExplainContext {
   const issues: never[] = [];
   const dbs = openConfiguredDatabases(loaded, issues)!;
   const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
-  return { runtime: new Runtime(snapshot), tables, dbs, latency: null };
+  const latency = applyLatencyTable(snapshot.config, loaded.dir, snapshot.pops, tables, () => undefined);
+  return { runtime: new Runtime(snapshot), tables, locator: new ClientLocator(dbs), latency };
 }
 
 export function explainCommand(opts: ExplainOptions): number {

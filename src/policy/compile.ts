@@ -237,20 +237,21 @@ export class PolicyCompiler {
 
   private rank(fc: FamilyContext, cityRec: number, asnRec: number, mark: number): number {
     this.ranked++;
-    const loc = cityRec < 0 ? UNKNOWN_LOCATION : this.location(fc.city!.db, cityRec, fc.family);
+    const loc = cityRec < 0 ? UNKNOWN_LOCATION : this.location(fc.city!.db, cityRec, fc.family, asnRec >= 0 || mark >= 0);
     const asn = asnRec < 0 ? 0 : this.asn(fc.asn!.db, asnRec, fc.family);
     const ctx = this.tables.overlay.contextOf(mark);
     const ranking = rankClient(this.tables, this.pops, { loc, asn, ctx }, this.sources.latency);
     return this.decisions.intern(ranking.pops);
   }
 
-  private location(db: MmdbFile, rec: number, family: 4 | 6): GeoLocation {
-    // Cached only when ASN or overlay leaves revisit records; otherwise byCity already caches.
+  private location(db: MmdbFile, rec: number, family: 4 | 6, revisited: boolean): GeoLocation {
+    // Cached only for leaves split by ASN or overlay, which revisit a record; byCity caches the rest.
+    if (!revisited) return extractLocation(db, db.dataOffset(rec));
     const key = family === 4 ? rec : -2 - rec;
     let loc = this.locations.get(key);
     if (!loc) {
       loc = extractLocation(db, db.dataOffset(rec));
-      if (this.sources.asn4 || this.sources.asn6 || this.tables.overlay.size > 0) this.locations.set(key, loc);
+      this.locations.set(key, loc);
     }
     return loc;
   }

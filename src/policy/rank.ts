@@ -46,6 +46,28 @@ export interface Ranking {
   candidates: Candidate[] | null;
 }
 
+let rttScratch = new Float64Array(64);
+
+/** rttFor without the source: the compiler's fast path (same values). */
+function rttMs(pop: number, p: PopInfo, facts: ClientFacts, rows: LatencyRows | null): number {
+  const cidr = facts.ctx.rtt.get(pop);
+  if (cidr) return cidr.rttMs;
+  if (rows !== null) {
+    if (facts.asn) {
+      const v = rows.byAsn.get(facts.asn)?.get(pop);
+      if (v !== undefined) return v;
+    }
+    if (facts.loc.country) {
+      const v = rows.byCountry.get(facts.loc.country)?.get(pop);
+      if (v !== undefined) return v;
+    }
+  }
+  if (!hasCoordinates(facts.loc)) return Infinity;
+  return modelledRttMs(distanceKm(facts.loc.lat, facts.loc.lon, p.lat, p.lon), rows?.pathInflation ?? 1.5);
+}
+
+const UNKNOWN_RTT = Object.freeze({ rttMs: Infinity, source: 'unknown' as RttSource });
+
 /** RTT estimate for each PoP: the most specific measured row, else modelled from distance. */
 export function rttFor(
   pop: number,
@@ -61,7 +83,7 @@ export function rttFor(
     const byCountry = facts.loc.country ? rows.byCountry.get(facts.loc.country)?.get(pop) : undefined;
     if (byCountry !== undefined) return { rttMs: byCountry, source: 'measured-country' };
   }
-  if (!hasCoordinates(facts.loc)) return { rttMs: Infinity, source: 'unknown' };
+  if (!hasCoordinates(facts.loc)) return UNKNOWN_RTT;
   const km = distanceKm(facts.loc.lat, facts.loc.lon, p.lat, p.lon);
   return { rttMs: modelledRttMs(km, rows?.pathInflation ?? 1.5), source: 'modelled' };
 }
@@ -113,30 +135,74 @@ function nearestK(list: readonly number[], pops: readonly PopInfo[], loc: GeoLoc
 /**
  * Latency ranking with tolerance: sorted by RTT, then PoPs within
  * max(toleranceMs, tolerancePct of the group's best) of the group's best RTT
- * form one group, ordered inside by weight (heaviest first).
+ * form one group, ordered inside by weight (heaviest first), then RTT, then
+ * PoP index. Returns PoP indices in order and each one's group.
  */
-export function groupByTolerance(
-  cands: Candidate[],
+export function latencyOrder(
+  list: readonly number[],
+  rtts: ArrayLike<number>,
   pops: readonly PopInfo[],
   toleranceMs: number,
   tolerancePct: number,
-): Candidate[] {
-  const sorted = [...cands].sort((a, b) => a.rttMs - b.rttMs || a.pop - b.pop);
-  const out: Candidate[] = [];
+): { order: number[]; groups: number[] } {
+  // Insertion sorts on a scratch index array: lists are a handful of PoPs and
+  // the compiler calls this hundreds of thousands of times.
+  const n = list.length;
+  const idx = latencyScratch.length >= n ? latencyScratch : (latencyScratch = new Int32Array(n * 2));
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && (rtts[idx[j - 1]] > rtts[i] || (rtts[idx[j - 1]] === rtts[i] && list[idx[j - 1]] > list[i]))) {
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    idx[j] = i;
+  }
+  const order = new Array<number>(n);
+  const groups = new Array<number>(n);
   let i = 0;
   let group = 0;
-  while (i < sorted.length) {
-    const best = sorted[i].rttMs;
+  while (i < n) {
+    const best = rtts[idx[i]];
     const limit = best + Math.max(toleranceMs, (best * tolerancePct) / 100);
-    let j = i;
-    while (j < sorted.length && sorted[j].rttMs <= limit) j++;
-    const members = sorted.slice(i, j).map((c) => ({ ...c, group }));
-    members.sort((a, b) => pops[b.pop].weight - pops[a.pop].weight || a.rttMs - b.rttMs || a.pop - b.pop);
-    out.push(...members);
+    let end = i;
+    while (end < n && rtts[idx[end]] <= limit) end++;
+    // Inside a group: heaviest weight first, then lower RTT, then PoP index.
+    for (let a = i + 1; a < end; a++) {
+      const m = idx[a];
+      let b = a;
+      while (b > i && heavierFirst(idx[b - 1], m, list, rtts, pops) > 0) {
+        idx[b] = idx[b - 1];
+        b--;
+      }
+      idx[b] = m;
+    }
+    for (let a = i; a < end; a++) {
+      order[a] = list[idx[a]];
+      groups[a] = group;
+    }
     group++;
-    i = j;
+    i = end;
   }
-  return out;
+  return { order, groups };
+}
+
+let latencyScratch = new Int32Array(64);
+
+function heavierFirst(x: number, y: number, list: readonly number[], rtts: ArrayLike<number>, pops: readonly PopInfo[]): number {
+  return pops[list[y]].weight - pops[list[x]].weight || rtts[x] - rtts[y] || list[x] - list[y];
+}
+
+/** Candidates (with distances and RTTs) in a latency order, for explain. */
+export function groupByTolerance(cands: Candidate[], pops: readonly PopInfo[], toleranceMs: number, tolerancePct: number): Candidate[] {
+  const { order, groups } = latencyOrder(
+    cands.map((c) => c.pop),
+    cands.map((c) => c.rttMs),
+    pops,
+    toleranceMs,
+    tolerancePct,
+  );
+  const byPop = new Map(cands.map((c) => [c.pop, c]));
+  return order.map((pop, i) => ({ ...byPop.get(pop)!, group: groups[i] }));
 }
 
 function fixed(list: number[], pops: readonly PopInfo[], facts: ClientFacts, rows: LatencyRows | null, detail: boolean) {
@@ -201,10 +267,16 @@ export function rankClient(
         }
         break;
       case 'latency': {
-        const cands = step.pops.map((pop) => candidate(pop, pops, facts, rows));
-        if (cands.some((c) => Number.isFinite(c.rttMs))) {
-          const ordered = groupByTolerance(cands, pops, step.toleranceMs, step.tolerancePct);
-          return { pops: ordered.slice(0, k).map((c) => c.pop), step: s, kind: 'latency', matched: '', candidates: detail ? ordered : null };
+        const rtts = rttScratch.length >= step.pops.length ? rttScratch : (rttScratch = new Float64Array(step.pops.length * 2));
+        let known = false;
+        for (let i = 0; i < step.pops.length; i++) {
+          rtts[i] = rttMs(step.pops[i], pops[step.pops[i]], facts, rows);
+          if (rtts[i] !== Infinity) known = true;
+        }
+        if (known) {
+          const { order, groups } = latencyOrder(step.pops, rtts, pops, step.toleranceMs, step.tolerancePct);
+          const cands = detail ? order.map((pop, i) => ({ ...candidate(pop, pops, facts, rows), group: groups[i] })) : null;
+          return { pops: order.slice(0, k), step: s, kind: 'latency', matched: '', candidates: cands };
         }
         break;
       }
