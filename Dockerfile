@@ -35,4 +35,6 @@ EXPOSE 53/udp 53/tcp 9153/tcp
 # The admin listener (metrics, explain, PoP admin) binds all interfaces inside
 # the container so Prometheus can scrape it: publish it only where you mean to,
 # and set MERIDIAN_ADMIN_TOKEN to enable the write API.
-CMD ["node", "dist/cli.js", "serve", "--listen", "0.0.0.0:53", "--listen", "[::]:53", "--admin", "0.0.0.0:9153"]
+# IPv4 only by default (Docker networks often have IPv6 disabled); add
+# "--listen", "[::]:53" where the container has IPv6.
+CMD ["node", "dist/cli.js", "serve", "--listen", "0.0.0.0:53", "--admin", "0.0.0.0:9153"]
