@@ -9,7 +9,7 @@
 import dnsPacket from 'dns-packet';
 import { handleQuery } from './handle-query.js';
 import { QueryCounters } from './observability/counters.js';
-import { formatIp, parsePrefix, type Prefix } from './policy/addr.js';
+import { effectivePrefix, formatIp, parsePrefix, type Prefix } from './policy/addr.js';
 import { ClientLocator, decide } from './policy/client-facts.js';
 import type { LatencyRows, RttSource } from './policy/rank.js';
 import type { RuleTables } from './policy/rules.js';
@@ -76,11 +76,15 @@ function buildQuery(name: string, type: string, client: Prefix): Buffer {
   });
 }
 
-export function explain(ctx: ExplainContext, name: string, type: string, clientText: string): ExplainResult {
+/**
+ * Explain `name`/`type` for a client address or subnet. `source` stands for the
+ * packet's source address: it is what a SOURCE PREFIX-LENGTH 0 query is answered for.
+ */
+export function explain(ctx: ExplainContext, name: string, type: string, clientText: string, source = '127.0.0.1'): ExplainResult {
   const rt = ctx.runtime;
   const client = parsePrefix(clientText);
   const query = buildQuery(name, type.toUpperCase(), client);
-  const reply = handleQuery(query, query.length, '127.0.0.1', TCP, rt, new QueryCounters());
+  const reply = handleQuery(query, query.length, source, TCP, rt, new QueryCounters());
   const decoded = reply ? dnsPacket.decode(reply) : null;
   const answers = (decoded?.answers ?? []).filter((a) => a.type === type.toUpperCase()).map((a) => String((a as { data: unknown }).data));
   const opt = decoded?.additionals?.find((a) => a.type === 'OPT') as { options?: Array<{ code: number; scopePrefixLength?: number }> } | undefined;
@@ -101,15 +105,18 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
   const plan = findPlan(rt.table, query, q, rt.refused);
   if (!plan.geo) return result;
 
+  // Explain what the query path looked up: the source address for /0 (RFC 7871 7.1.2),
+  // the IPv4 prefix inside an IPv4-mapped one.
+  const why = effectivePrefix(client.length === 0 ? parsePrefix(source) : client);
   const slot = plan.geo;
   const rec = rt.records[slot.record];
   const g = rt.snapshot.geoRecords[slot.record];
   const tables = ctx.tables.get(g.policy)!;
   const pops = rt.snapshot.pops;
-  const view = ctx.locator.view(client, tables, true);
-  const { ranking, pops: finalPops, spilled } = decide(view, client, tables, pops, ctx.latency, true);
+  const view = ctx.locator.view(why, tables, true);
+  const { ranking, pops: finalPops, spilled } = decide(view, why, tables, pops, ctx.latency, true);
 
-  const packed = lookup(client.family === 4 ? rec.policy.v4 : rec.policy.v6, client.bytes, 0, Math.ceil(client.length / 8));
+  const packed = lookup(why.family === 4 ? rec.policy.v4 : rec.policy.v6, why.bytes, 0, Math.ceil(why.length / 8));
   const decision = packed >>> 8;
   const k = rec.policy.candidates;
   const triePops = [...rec.policy.decisions.subarray(decision * k, decision * k + k)].filter((x) => x >= 0);
@@ -129,7 +136,7 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
       lon: Number.isFinite(loc.lon) ? loc.lon : null,
     },
     asn: view.facts.asn || null,
-    network: view.city ? { prefix: view.city.prefix, database: view.city.file, raw: ctx.locator.raw(client) } : null,
+    network: view.city ? { prefix: view.city.prefix, database: view.city.file, raw: ctx.locator.raw(why) } : null,
     step: { index: ranking.step, kind: ranking.kind, matched: ranking.matched },
     candidates: (ranking.candidates ?? []).map((c) => ({
       pop: pops[c.pop].id,

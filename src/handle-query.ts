@@ -78,13 +78,37 @@ function answer(msg: Buffer, len: number, client: string, transport: Transport, 
     return respond(msg, transport, chaos ?? rt.refused, null, 0, 0, limit, rt, counters);
   }
   if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(msg, transport, rt.refused, null, 0, 0, limit, rt, counters);
-  const plan = findPlan(rt.table, msg, q, rt.refused);
+  const plan = cachedPlan(msg, rt);
   if (plan.geo === null || (plan.geoViaCname && q.hasEcs)) {
     // RFC 7871 7.2.1: answers that do not depend on the client carry SCOPE 0;
     // a CNAME towards a tailored answer is given alone so it is cached unscoped.
     return respond(msg, transport, plan, null, 0, 0, limit, rt, counters);
   }
   return geoAnswer(msg, client, transport, plan, limit, rt, counters);
+}
+
+// One-entry cache of the last (runtime, qname bytes, qtype) -> plan: floods of
+// the same name skip the suffix walk. Exact bytes, so case variants just miss.
+const lastName = new Uint8Array(256);
+let lastLength = 0;
+let lastQtype = -1;
+let lastRuntime: Runtime | null = null;
+let lastPlan: Plan | null = null;
+
+function cachedPlan(msg: Buffer, rt: Runtime): Plan {
+  const len = q.qnameLength;
+  if (rt === lastRuntime && q.qtype === lastQtype && len === lastLength) {
+    let i = 0;
+    while (i < len && msg[12 + i] === lastName[i]) i++;
+    if (i === len) return lastPlan!;
+  }
+  const plan = findPlan(rt.table, msg, q, rt.refused);
+  for (let i = 0; i < len; i++) lastName[i] = msg[12 + i];
+  lastLength = len;
+  lastQtype = q.qtype;
+  lastRuntime = rt;
+  lastPlan = plan;
+  return plan;
 }
 
 /** Walk the policy trie with the client's network and answer from the health-filtered cache. */

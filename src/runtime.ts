@@ -8,14 +8,15 @@ import { isIPv4 } from 'node:net';
 import { allServing, type HealthView } from './health/view.js';
 import { ScopeSketches } from './observability/counters.js';
 import { parseIp } from './policy/addr.js';
+import { indexTrie } from './policy/trie.js';
 import { GeoAnswers, type GeoRecordRuntime, type PopAddresses } from './policy/geo-answer.js';
 import type { Snapshot } from './snapshot.js';
 import { QType, Rcode } from './wire/constants.js';
 import type { ParsedQuery } from './wire/query.js';
 import { nameToWire } from './zone/names.js';
-import { bareSections, type EdnsSettings } from './wire/response.js';
+import type { EdnsSettings } from './wire/response.js';
 import { encodeRRAtQname } from './wire/rr.js';
-import { AnswerBuilder, type NameEntry, type Plan } from './zone/answers.js';
+import { AnswerBuilder, Plan, type NameEntry } from './zone/answers.js';
 import { NameTable } from './zone/name-table.js';
 
 export class Runtime {
@@ -36,9 +37,11 @@ export class Runtime {
 
   constructor(readonly snapshot: Snapshot, health?: HealthView) {
     const policyIndex = new Map(snapshot.policyNames.map((n, i) => [n, i]));
+    // Each process indexes the tries it walks (the index is derived, never shipped).
+    const policies = snapshot.policies.map((p) => ({ ...p, v4: indexTrie(p.v4), v6: indexTrie(p.v6) }));
     this.records = snapshot.geoRecords.map((g) => ({
       name: g.name,
-      policy: snapshot.policies[policyIndex.get(g.policy)!],
+      policy: policies[policyIndex.get(g.policy)!],
       ttl: g.ttl,
       ttlDegraded: g.ttlDegraded,
       maxAnswers: g.maxAnswers,
@@ -53,7 +56,7 @@ export class Runtime {
     this.geo = new GeoAnswers(builder.slots, this.records, pops);
     const c = snapshot.config.server;
     this.edns = { udpMax: c.udp_max_payload, nsid: Buffer.from(snapshot.identity, 'utf8') };
-    const plan = (rcode: number): Plan => ({ ...bareSections(rcode), kind: 'refused', geo: null, geoViaCname: false, empty: null });
+    const plan = (rcode: number): Plan => new Plan({ rcode, kind: 'refused' });
     this.refused = plan(Rcode.REFUSED);
     this.notimp = plan(Rcode.NOTIMP);
     this.formerr = plan(Rcode.FORMERR);
@@ -80,5 +83,5 @@ const HOSTNAME_BIND = nameToWire('hostname.bind').toString('latin1');
 
 function chaosPlan(identity: string): Plan {
   const answer = encodeRRAtQname({ type: 'TXT', class: 'CH', ttl: 0, data: [identity.slice(0, 255)] });
-  return { ...bareSections(Rcode.NOERROR, true), answer, anCount: 1, kind: 'answer', geo: null, geoViaCname: false, empty: null };
+  return new Plan({ rcode: Rcode.NOERROR, aa: true, answer, anCount: 1, kind: 'answer' });
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
-import { loadConfigFile, type LoadedConfig } from './config/load.js';
+import { loadConfigFile, reporter, type LoadedConfig, type Report } from './config/load.js';
 import type { HealthCheckConfig, MeridianConfig } from './config/schema.js';
 import { ConfigError, GeoDatabaseError, LatencyTableError, type ConfigIssue } from './errors.js';
 import { parseLatencyTable, type LatencyRow } from './policy/latency-table.js';
@@ -64,7 +64,7 @@ export function resolveIdentity(identity: string): string {
   return identity === 'auto' ? os.hostname() : identity;
 }
 
-function buildPops(config: MeridianConfig, report: (p: ReadonlyArray<string | number>, m: string) => void): PopData[] {
+function buildPops(config: MeridianConfig, report: Report): PopData[] {
   return Object.entries(config.pops).map(([id, p]) => {
     p.ipv4.forEach((a, i) => isIPv4(a) || report(['pops', id, 'ipv4', i], `"${a}" is not an IPv4 address`));
     p.ipv6.forEach((a, i) => isIPv6(a) || report(['pops', id, 'ipv6', i], `"${a}" is not an IPv6 address`));
@@ -91,7 +91,7 @@ export function applyLatencyTable(
   dir: string,
   pops: readonly PopInfo[],
   tables: Map<string, RuleTables>,
-  report: (p: ReadonlyArray<string | number>, m: string) => void,
+  report: Report,
 ): LatencyRows | null {
   const at = ['geo', 'latency_table'];
   const rows: LatencyRows = { byAsn: new Map(), byCountry: new Map(), pathInflation: config.geo.path_inflation };
@@ -132,7 +132,7 @@ export function applyLatencyTable(
 export function buildAllRuleTables(
   config: MeridianConfig,
   pops: readonly PopInfo[],
-  report: (p: ReadonlyArray<string | number>, m: string) => void,
+  report: Report,
 ): Map<string, RuleTables> {
   const out = new Map<string, RuleTables>();
   for (const [name, policy] of Object.entries(config.policies)) {
@@ -175,7 +175,7 @@ export function buildSnapshot(loaded: LoadedConfig): Snapshot {
   const t0 = performance.now();
   const { config, locate } = loaded;
   const issues: ConfigIssue[] = [];
-  const report = (p: ReadonlyArray<string | number>, message: string) => issues.push({ ...locate(p), message });
+  const report = reporter(locate, issues);
 
   const pops = buildPops(config, report);
   const tables = buildAllRuleTables(config, pops, report);

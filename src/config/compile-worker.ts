@@ -3,7 +3,10 @@
  * thread and post the Snapshot back (its typed arrays are transferred, not
  * copied). The main thread keeps answering queries meanwhile.
  */
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { Snapshot } from '../snapshot.js';
@@ -44,9 +47,18 @@ if (!isMainThread && parentPort) {
 /** Compile `file` in a worker thread. Rejects with ConfigError (or Error) like the synchronous path. */
 export function compileInWorker(file: string): Promise<Snapshot> {
   const self = fileURLToPath(import.meta.url);
-  // Under vitest/tsx the sources are TypeScript: let the worker load them the same way.
-  const execArgv = self.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const worker = new Worker(self, { execArgv });
+  let worker: Worker;
+  if (self.endsWith('.ts')) {
+    // Running from TypeScript sources (tests, dev): register tsx's loader inside
+    // the worker, then load this module (`--import tsx` in execArgv does not reach workers on Node 20).
+    const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+    const api = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api'].import.default)).href;
+    const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(self).href)}); })`;
+    worker = new Worker(code, { eval: true });
+  } else {
+    worker = new Worker(self);
+  }
   return new Promise((resolve, reject) => {
     worker.once('message', (reply: Reply) => {
       void worker.terminate();

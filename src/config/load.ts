@@ -16,6 +16,22 @@ export type ConfigPath = ReadonlyArray<string | number>;
 /** Maps a config path to the position of its YAML node. */
 export type Locator = (path: ConfigPath, key?: string) => ConfigIssue;
 
+/**
+ * Collects a problem found after schema validation. With `atKey`, the last
+ * path element is a map key and the position is the key's (a bad CIDR, an
+ * invalid PoP id), not its value's.
+ */
+export type Report = (path: ConfigPath, message: string, atKey?: boolean) => void;
+
+/** A Report that appends located issues to `issues`. */
+export function reporter(locate: Locator, issues: ConfigIssue[]): Report {
+  return (p, message, atKey) => {
+    const last = p[p.length - 1];
+    const at = atKey && typeof last === 'string' ? locate(p.slice(0, -1), last) : locate(p);
+    issues.push({ ...at, message });
+  };
+}
+
 /** A parsed and schema-valid config, with what is needed to report later issues. */
 export interface LoadedConfig {
   file: string;
@@ -63,12 +79,38 @@ function makeLocator(file: string, doc: Document, lines: LineCounter): Locator {
   };
 }
 
+/**
+ * zod reports a failed union (a policy step, a duration) as one "Invalid input";
+ * the useful issue is in the branch that matched furthest (deepest path).
+ */
+function expandUnions(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): z.core.$ZodIssue[] {
+  const out: z.core.$ZodIssue[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+      const depth = (branch: readonly z.core.$ZodIssue[]) =>
+        Math.max(...branch.map((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? -1 : i.path.length)));
+      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
+      if (depth(best) > 0) {
+        out.push(...expandUnions(best, path));
+        continue;
+      }
+    }
+    out.push({ ...issue, path } as z.core.$ZodIssue);
+  }
+  return out;
+}
+
 function zodIssues(error: z.ZodError, locate: Locator): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  for (const issue of error.issues) {
+  for (const issue of expandUnions(error.issues)) {
     const p = issue.path.filter((x): x is string | number => typeof x !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ ...locate(p, key), message: `unknown key "${key}"` });
+    } else if (issue.code === 'invalid_key' && typeof p[p.length - 1] === 'string') {
+      // A bad map key (e.g. a PoP id): point at the key, with the key rule's own message.
+      const inner = issue.issues[0]?.message ?? issue.message;
+      out.push({ ...locate(p.slice(0, -1), p[p.length - 1] as string), message: `"${String(p[p.length - 1])}": ${inner}` });
     } else {
       out.push({ ...locate(p), message: issue.message });
     }

@@ -10,20 +10,23 @@ const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
 /** A duration in seconds: a number, or a string such as "500ms", "5s", "2m". */
-export const duration = z.union([
-  z.number().nonnegative(),
-  z
-    .string()
-    .regex(DURATION_RE, 'expected a duration like 500ms, 5s or 2m')
-    .transform((s) => {
-      const m = DURATION_RE.exec(s)!;
-      return Number(m[1]) * UNIT_SECONDS[m[2]];
-    }),
-]);
+export const duration = z.union(
+  [
+    z.number().nonnegative(),
+    z
+      .string()
+      .regex(DURATION_RE)
+      .transform((s) => {
+        const m = DURATION_RE.exec(s)!;
+        return Number(m[1]) * UNIT_SECONDS[m[2]];
+      }),
+  ],
+  { error: 'expected a duration: seconds, or a string like 500ms, 5s or 2m' },
+);
 
 const ttl = z.number().int().min(0).max(2147483647);
 const port = z.number().int().min(1).max(65535);
-const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case)');
+const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
 const popList = z.array(z.string()).min(1);
 
 const healthCheck = z.strictObject({
@@ -70,11 +73,11 @@ const step = z.union([
   z.strictObject({ subdivision: z.record(z.string(), popList) }),
   z.strictObject({ country: z.record(z.string(), popList) }),
   z.strictObject({ continent: z.record(z.string(), popList) }),
-  z.strictObject({ nearest: z.strictObject({ pops: z.array(z.string()).optional() }).nullable() }),
+  z.strictObject({ nearest: z.strictObject({ pops: popList.optional() }).nullable() }),
   z.strictObject({
     latency: z
       .strictObject({
-        pops: z.array(z.string()).optional(),
+        pops: popList.optional(),
         tolerance_ms: z.number().min(0).default(0),
         tolerance_pct: z.number().min(0).max(100).default(0),
       })
@@ -88,7 +91,7 @@ const policy = z.strictObject({
   candidates: z.number().int().min(1).max(16).default(3),
   steps: z.array(step).min(1),
   /** Ranking for clients no step can place; default: every PoP in config order. */
-  fallback: z.array(z.string()).optional(),
+  fallback: popList.optional(),
   /** IPv4 / IPv6 prefix length at which spill is decided (the spill hash unit). */
   spill_granularity_v4: z.number().int().min(8).max(32).default(20),
   spill_granularity_v6: z.number().int().min(16).max(64).default(40),

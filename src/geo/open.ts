@@ -85,18 +85,20 @@ function open(file: string): { db: MmdbFile; info: GeoDatabaseInfo } {
 /** Open city/country databases (in order) and the optional ASN database. Throws GeoDatabaseError. */
 export function openDatabases(cityFiles: readonly string[], asnFile: string | null): OpenedDatabases {
   const out: OpenedDatabases = { city4: null, city6: null, asn4: null, asn6: null, infos: [] };
-  for (const file of cityFiles) {
-    const { db, info } = open(file);
-    out.infos.push(info);
-    const v4root = db.ipv4Root();
-    if (!out.city4 && hasData(db, v4root)) {
-      out.city4 = { db, root: v4root };
-      info.usedFor.push('ipv4');
-    }
-    if (!out.city6 && db.metadata.ipVersion === 6) {
-      out.city6 = { db, root: 0 };
-      info.usedFor.push('ipv6');
-    }
+  const opened = cityFiles.map(open);
+  out.infos.push(...opened.map((o) => o.info));
+  // IPv4: a dedicated IPv4 file wins over IPv4 kept under ::/96 of an IPv6 file
+  // (DB-IP ships two files; an IPv6 file's few ::/96 entries are not a database).
+  const v4file = opened.find((o) => o.db.metadata.ipVersion === 4);
+  const v4source = v4file ?? opened.find((o) => hasData(o.db, o.db.ipv4Root()));
+  if (v4source) {
+    out.city4 = { db: v4source.db, root: v4source.db.ipv4Root() };
+    v4source.info.usedFor.push('ipv4');
+  }
+  const v6source = opened.find((o) => o.db.metadata.ipVersion === 6);
+  if (v6source) {
+    out.city6 = { db: v6source.db, root: 0 };
+    v6source.info.usedFor.push('ipv6');
   }
   if (asnFile) {
     const { db, info } = open(asnFile);

@@ -166,10 +166,14 @@ export class HealthMonitor {
         this.apply(e, result);
         this.schedule(e, this.nextDelay(e));
       }
-      const next = this.queue.shift();
-      if (next) {
+      // Hand the freed slot to the next queued entry that is still current
+      // (entries of PoPs removed or re-configured by a reload are skipped).
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
         next.queued = false;
-        if (this.entries.get(next.pop.id) === next) this.start(next);
+        if (this.entries.get(next.pop.id) === next && !this.stopped) {
+          this.start(next);
+          break;
+        }
       }
     });
   }

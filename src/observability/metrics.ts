@@ -47,6 +47,10 @@ function setHistogram(h: Histogram, labels: Record<string, string>, upperBounds:
 
 export function createMetrics(src: MetricsSources, register = new Registry()): Registry {
   client.collectDefaultMetrics({ register, prefix: 'meridian_process_' });
+  // prom-client names three gauges *_total, which Prometheus' lint rejects for non-counters.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    register.removeSingleMetric(`meridian_process_${name}`);
+  }
   const reg = [register];
   let latest: Collected | null = null;
   // One data-plane collection per scrape, shared by every metric's collect().

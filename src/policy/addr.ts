@@ -81,6 +81,22 @@ export function parsePrefix(text: string): Prefix {
   return { family: ip.family, bytes: ip.bytes, length };
 }
 
+/** True for ::ffff:0:0/96 addresses (IPv4-mapped IPv6). */
+export function isV4MappedBytes(b: Uint8Array): boolean {
+  if (b.length !== 16) return false;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
+}
+
+/**
+ * The prefix the query path actually looks up: an IPv4-mapped IPv6 prefix of
+ * /96 or longer is the IPv4 prefix inside it (RFC 4291 2.5.5.2).
+ */
+export function effectivePrefix(p: Prefix): Prefix {
+  if (p.family !== 6 || p.length < 96 || !isV4MappedBytes(p.bytes)) return p;
+  return { family: 4, bytes: p.bytes.slice(12), length: p.length - 96 };
+}
+
 /** Text form of a prefix, e.g. 192.0.2.0/24 or 2001:db8::/32. */
 export function formatPrefix(p: Prefix): string {
   return `${formatIp(p.family, p.bytes)}/${p.length}`;
@@ -89,6 +105,7 @@ export function formatPrefix(p: Prefix): string {
 /** Text form of an address (IPv6 compressed per RFC 5952). */
 export function formatIp(family: 4 | 6, bytes: Uint8Array): string {
   if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (isV4MappedBytes(bytes)) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`; // RFC 5952 5
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[i * 2] << 8) | bytes[i * 2 + 1]);
   let bestStart = -1;

@@ -133,7 +133,7 @@ export class PolicyCompiler {
     const v4 = this.family({ family: 4, bits: 32, city: this.sources.city4, asn: this.sources.asn4, overlayRoot: o.root4, spillGranularity: this.tables.spillGranularity4 });
     const networks4 = this.networks;
     this.networks = 0;
-    const v6 = this.family({ family: 6, bits: 128, city: this.sources.city6, asn: this.sources.asn6, overlayRoot: o.root6, spillGranularity: this.tables.spillGranularity6 });
+    const v6 = this.family({ family: 6, bits: 128, city: this.sources.city6, asn: this.sources.asn6, overlayRoot: o.root6, spillGranularity: this.tables.spillGranularity6 }, v4.trie);
     const k = this.tables.candidates;
     return {
       name: this.tables.name,
@@ -156,7 +156,13 @@ export class PolicyCompiler {
     };
   }
 
-  private family(fc: FamilyContext): { trie: FamilyTrie; leaves: number } {
+  /**
+   * Compile one family. For IPv6, `mapped` (the IPv4 trie) is grafted at
+   * ::ffff:0:0/96: the query path answers IPv4-mapped clients from the IPv4
+   * trie, so an IPv6 scope that covers that range must see the same decisions
+   * (otherwise a wide IPv6 leaf there would claim answers it does not give).
+   */
+  private family(fc: FamilyContext, mapped?: FamilyTrie): { trie: FamilyTrie; leaves: number } {
     const builder = new TrieBuilder();
     this.prefix.fill(0);
     const city = fc.city;
@@ -167,25 +173,29 @@ export class PolicyCompiler {
     const bits = fc.bits;
     const prefix = this.prefix;
 
-    const visit = (depth: number, c: number, a: number, ov: number, mark: number): number => {
+    // On the path to ::ffff:0:0/96 (80 zero bits, 16 one bits) while `onMapped`.
+    const mappedBit = (depth: number) => (depth >= 80 ? 1 : 0);
+
+    const visit = (depth: number, c: number, a: number, ov: number, mark: number, onMapped: boolean): number => {
+      if (onMapped && depth === 96) return graft(builder, mapped!);
       const cityIn = c >= 0 && c < cityN;
       const asnIn = a >= 0 && a < asnN;
-      if ((!cityIn && !asnIn && !overlay.hasChildren(ov)) || depth === bits) {
+      if ((!cityIn && !asnIn && !overlay.hasChildren(ov) && !onMapped) || depth === bits) {
         return this.leaf(fc, depth, cityIn ? cityN : c, asnIn ? asnN : a, mark);
       }
       const byte = depth >> 3;
       const mask = 0x80 >> (depth & 7);
       const ov0 = overlay.child(ov, 0);
-      const l = visit(depth + 1, cityIn ? city!.db.record(c, 0) : c, asnIn ? asn!.db.record(a, 0) : a, ov0, overlay.isMarked(ov0) ? ov0 : mark);
+      const l = visit(depth + 1, cityIn ? city!.db.record(c, 0) : c, asnIn ? asn!.db.record(a, 0) : a, ov0, overlay.isMarked(ov0) ? ov0 : mark, onMapped && mappedBit(depth) === 0);
       prefix[byte] |= mask;
       const ov1 = overlay.child(ov, 1);
-      const r = visit(depth + 1, cityIn ? city!.db.record(c, 1) : c, asnIn ? asn!.db.record(a, 1) : a, ov1, overlay.isMarked(ov1) ? ov1 : mark);
+      const r = visit(depth + 1, cityIn ? city!.db.record(c, 1) : c, asnIn ? asn!.db.record(a, 1) : a, ov1, overlay.isMarked(ov1) ? ov1 : mark, onMapped && mappedBit(depth) === 1);
       prefix[byte] &= ~mask;
       return l < 0 && l === r ? l : builder.push(l, r);
     };
 
     const rootMark = overlay.isMarked(fc.overlayRoot) ? fc.overlayRoot : -1;
-    const root = visit(0, city ? city.root : -1, asn ? asn.root : -1, fc.overlayRoot, rootMark);
+    const root = visit(0, city ? city.root : -1, asn ? asn.root : -1, fc.overlayRoot, rootMark, mapped !== undefined);
     return { trie: builder.finish(root), leaves: builder.leaves };
   }
 
@@ -265,6 +275,21 @@ export class PolicyCompiler {
     }
     return asn;
   }
+}
+
+/** Copy a finished trie's nodes into `builder` (child indices shifted); returns the grafted root. */
+function graft(builder: TrieBuilder, t: FamilyTrie): number {
+  if (t.root < 0) return t.root;
+  let base = -1;
+  for (let i = 0; i < t.nodes.length; i += 2) {
+    const l = t.nodes[i];
+    const r = t.nodes[i + 1];
+    const at = builder.push(l, r);
+    if (base < 0) base = at;
+    // Children were pushed first (post-order), so their new index is old + base.
+    builder.set(at, l < 0 ? l : l + base, r < 0 ? r : r + base);
+  }
+  return t.root + base;
 }
 
 /** Compile one policy (see PolicyCompiler). */

@@ -39,7 +39,8 @@ export interface RuleTables {
   spillGranularity6: number;
 }
 
-export type Report = (path: ReadonlyArray<string | number>, message: string) => void;
+export type { Report } from '../config/load.js';
+import type { Report } from '../config/load.js';
 
 function resolvePops(
   ids: readonly string[],
@@ -69,10 +70,10 @@ function keyedMap(
   for (const [key, ids] of Object.entries(entries)) {
     const norm = normalise(key);
     if (norm === null) {
-      report([...path, key], `"${key}" is not a valid ${what}`);
+      report([...path, key], `"${key}" is not a valid ${what}`, true);
       continue;
     }
-    if (map.has(norm)) report([...path, key], `duplicate ${what} "${key}"`);
+    if (map.has(norm)) report([...path, key], `duplicate ${what} "${key}"`, true);
     map.set(norm, resolvePops(ids, popIndex, [...path, key], report));
   }
   return map;
@@ -101,7 +102,7 @@ function buildStep(
         overlay.insert(prefix, formatPrefix(prefix), { kind: 'cidr', step: stepIndex, pops });
         count++;
       } catch (err) {
-        report([...path, 'cidr', text], (err as Error).message);
+        report([...path, 'cidr', text], (err as Error).message, true);
       }
     }
     return { kind: 'cidr', count };
@@ -112,7 +113,7 @@ function buildStep(
       const m = /^(?:AS)?(\d{1,10})$/i.exec(text);
       const asn = m ? Number(m[1]) : NaN;
       if (!m || asn < 1 || asn > 4294967295) {
-        report([...path, 'asn', text], `"${text}" is not an AS number (1-4294967295, optionally "AS" prefixed)`);
+        report([...path, 'asn', text], `"${text}" is not an AS number (1-4294967295, optionally "AS" prefixed)`, true);
         continue;
       }
       map.set(asn, resolvePops(ids, popIndex, [...path, 'asn', text], report));

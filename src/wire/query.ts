@@ -57,6 +57,9 @@ export class ParsedQuery {
 
   reset(): void {
     this.hasQuestion = false;
+    this.qtype = 0;
+    this.qclass = 0;
+    this.qnameLength = 0;
     this.labelCount = 0;
     this.hasOpt = false;
     this.udpSize = 0;
@@ -163,35 +166,38 @@ export function parseQuery(msg: Uint8Array, end: number, q: ParsedQuery): Outcom
   const ancount = (msg[6] << 8) | msg[7];
   const nscount = (msg[8] << 8) | msg[9];
   const arcount = (msg[10] << 8) | msg[11];
-  if (qdcount !== 1) {
-    q.reason = `QDCOUNT ${qdcount}`;
-    return q.opcode !== 0 ? Outcome.NOTIMP : Outcome.FORMERR;
-  }
-  let off = readQname(msg, q, end);
-  if (off < 0 || off + 4 > end) {
-    q.reason = 'malformed question';
-    return Outcome.FORMERR;
-  }
-  q.qtype = (msg[off] << 8) | msg[off + 1];
-  q.qclass = (msg[off + 2] << 8) | msg[off + 3];
-  off += 4;
-  q.questionEnd = off;
-  q.hasQuestion = true;
-  if (q.opcode !== 0) {
-    q.reason = `opcode ${q.opcode}`;
-    return Outcome.NOTIMP;
+  let off = HEADER_SIZE;
+  if (qdcount === 1) {
+    off = readQname(msg, q, end);
+    if (off < 0 || off + 4 > end) return formerr(q, 'malformed question');
+    q.qtype = (msg[off] << 8) | msg[off + 1];
+    q.qclass = (msg[off + 2] << 8) | msg[off + 3];
+    off += 4;
+    q.questionEnd = off;
+    q.hasQuestion = true;
+  } else {
+    // Not answerable, but read on: an OPT in the additional section must still be echoed (RFC 6891 7).
+    for (let i = qdcount; i > 0 && off >= 0; i--) {
+      off = skipName(msg, off, end);
+      if (off >= 0) off = off + 4 <= end ? off + 4 : -1;
+    }
   }
   // Answer and authority sections are unusual in a query; skip them carefully.
-  for (let i = ancount + nscount; i > 0; i--) {
+  for (let i = ancount + nscount; i > 0 && off >= 0; i--) {
     off = skipName(msg, off, end);
-    if (off < 0 || off + 10 > end) return formerr(q, 'truncated record');
-    off += 10 + ((msg[off + 8] << 8) | msg[off + 9]);
-    if (off > end) return formerr(q, 'truncated record');
+    if (off < 0 || off + 10 > end) off = -1;
+    else {
+      off += 10 + ((msg[off + 8] << 8) | msg[off + 9]);
+      if (off > end) off = -1;
+    }
   }
-  for (let i = arcount; i > 0; i--) {
+  for (let i = arcount; i > 0 && off >= 0; i--) {
     const nameStart = off;
     off = skipName(msg, off, end);
-    if (off < 0 || off + 10 > end) return formerr(q, 'truncated additional record');
+    if (off < 0 || off + 10 > end) {
+      off = -1;
+      break;
+    }
     const type = (msg[off] << 8) | msg[off + 1];
     if (type === QType.OPT) {
       // RFC 6891 6.1.1: one OPT only, owned by the root.
@@ -203,9 +209,18 @@ export function parseQuery(msg: Uint8Array, end: number, q: ParsedQuery): Outcom
       off = next;
     } else {
       off += 10 + ((msg[off + 8] << 8) | msg[off + 9]);
-      if (off > end) return formerr(q, 'truncated additional record');
+      if (off > end) off = -1;
     }
   }
+  if (qdcount !== 1) {
+    q.reason = `QDCOUNT ${qdcount}`;
+    return q.opcode !== 0 ? Outcome.NOTIMP : Outcome.FORMERR;
+  }
+  if (q.opcode !== 0) {
+    q.reason = `opcode ${q.opcode}`;
+    return Outcome.NOTIMP;
+  }
+  if (off < 0) return formerr(q, 'truncated record');
   if (q.qtype === QType.OPT) return formerr(q, 'OPT as QTYPE');
   if (q.hasOpt && q.ednsVersion > 0) {
     q.reason = `EDNS version ${q.ednsVersion}`;

@@ -20,6 +20,21 @@ export interface Sections {
   arCount: number;
   /** RFC 9471: glue needed to follow a referral; if it does not fit, set TC rather than drop it. */
   additionalRequired: boolean;
+  /** authority + additional, pre-joined (one copy on the hot path). */
+  rest: Uint8Array;
+  /** answer + authority + additional, pre-joined. */
+  all: Uint8Array;
+}
+
+/** Join the sections once, at build time. */
+export function joinSections(s: Pick<Sections, 'answer' | 'authority' | 'additional'>): { rest: Uint8Array; all: Uint8Array } {
+  const rest = new Uint8Array(s.authority.length + s.additional.length);
+  rest.set(s.authority, 0);
+  rest.set(s.additional, s.authority.length);
+  const all = new Uint8Array(s.answer.length + rest.length);
+  all.set(s.answer, 0);
+  all.set(rest, s.answer.length);
+  return { rest, all };
 }
 
 /** An empty section set with a bare rcode (errors, REFUSED). */
@@ -35,6 +50,8 @@ export function bareSections(rcode: number, aa = false): Sections {
     additional: empty,
     arCount: 0,
     additionalRequired: false,
+    rest: empty,
+    all: empty,
   };
 }
 
@@ -115,23 +132,25 @@ export function writeResponse(
   out[10] = totalAr >> 8;
   out[11] = totalAr & 0xff;
   let off = HEADER_SIZE;
-  if (questionLen > 0) {
-    out.set(msg.subarray(HEADER_SIZE, q.questionEnd), off);
-    off += questionLen;
-  }
-  if (includeAnswer) {
+  // The question as the client sent it (case preserved). A plain loop: subarray() would allocate.
+  for (let i = HEADER_SIZE; i < q.questionEnd && questionLen > 0; i++) out[off++] = msg[i];
+  if (includeAnswer && includeAdditional && tail === null) {
+    out.set(s.all, off); // the common case: one copy
+    off += s.all.length;
+  } else if (includeAnswer) {
     out.set(s.answer, off);
     off += s.answer.length;
     if (tail !== null) {
       out.set(tail, off);
       off += tail.length;
     }
-    out.set(s.authority, off);
-    off += s.authority.length;
-  }
-  if (includeAdditional) {
-    out.set(s.additional, off);
-    off += s.additional.length;
+    if (includeAdditional) {
+      out.set(s.rest, off);
+      off += s.rest.length;
+    } else {
+      out.set(s.authority, off);
+      off += s.authority.length;
+    }
   }
   if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, scope, opt);
   return out;
@@ -167,7 +186,7 @@ function writeOpt(
     out[p + 1] = EdnsOption.ECS;
     out[p + 2] = q.ecsLength >> 8;
     out[p + 3] = q.ecsLength & 0xff;
-    out.set(msg.subarray(q.ecsOffset, q.ecsOffset + q.ecsLength), p + 4);
+    for (let i = 0; i < q.ecsLength; i++) out[p + 4 + i] = msg[q.ecsOffset + i];
     out[p + 7] = scope; // FAMILY, SOURCE and ADDRESS echoed as received; SCOPE set
     p += 4 + q.ecsLength;
   }

@@ -8,7 +8,7 @@
  * records) leave a GeoSlot for the policy stage to fill per query.
  */
 import { QType, Rcode } from '../wire/constants.js';
-import { bareSections, type Sections } from '../wire/response.js';
+import { joinSections, type Sections } from '../wire/response.js';
 import { encodeRR as encodeOwned, encodeRRAtQname } from '../wire/rr.js';
 import type { GeoRecordData, ZoneData } from './build.js';
 import { isSubdomain, nameToWire, parentName } from './names.js';
@@ -27,15 +27,39 @@ export interface GeoSlot {
 
 export type PlanKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused';
 
-/** One precomputed answer. */
-export interface Plan extends Sections {
-  kind: PlanKind;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * One precomputed answer. A class with every field set in one order, so the
+ * query path's property reads stay monomorphic (plain object spreads would
+ * give V8 several shapes for the same role).
+ */
+export class Plan implements Sections {
+  rcode = 0;
+  aa = false;
+  answer: Uint8Array = NO_BYTES;
+  anCount = 0;
+  authority: Uint8Array = NO_BYTES;
+  nsCount = 0;
+  additional: Uint8Array = NO_BYTES;
+  arCount = 0;
+  additionalRequired = false;
+  kind: PlanKind = 'answer';
   /** Client-dependent tail of the answer section, or null. */
-  geo: GeoSlot | null;
+  geo: GeoSlot | null = null;
   /** The geo tail is reached through a CNAME (RFC 7871 7.2.1: with ECS, answer only the CNAME). */
-  geoViaCname: boolean;
+  geoViaCname = false;
   /** NODATA sections for when the geo tail has no address of the family. */
-  empty: Sections | null;
+  empty: Plan | null = null;
+  rest: Uint8Array = NO_BYTES;
+  all: Uint8Array = NO_BYTES;
+
+  constructor(fields: Partial<Plan> & { rcode: number; kind: PlanKind }) {
+    Object.assign(this, fields);
+    const joined = joinSections(this);
+    this.rest = joined.rest;
+    this.all = joined.all;
+  }
 }
 
 export interface ZoneRuntime {
@@ -165,15 +189,7 @@ export class AnswerBuilder {
   }
 
   private negative(zone: number, rcode: number, kind: PlanKind): Plan {
-    return {
-      ...bareSections(rcode, true),
-      authority: this.soaBytes[zone],
-      nsCount: 1,
-      kind,
-      geo: null,
-      geoViaCname: false,
-      empty: null,
-    };
+    return new Plan({ rcode, aa: true, authority: this.soaBytes[zone], nsCount: 1, kind });
   }
 
   private isCut(n: NodeBuild): boolean {
@@ -226,7 +242,7 @@ export class AnswerBuilder {
       if (!next || next.cut || seen.has(target) || seen.size >= MAX_CHAIN) return this.positive(acc, null, false, zone);
       seen.add(target);
       if (!next.node) {
-        return { ...this.zones[next.zone].nxdomain, answer: concat(acc), anCount: acc.length }; // RFC 6604: rcode of the last name
+        return new Plan({ ...this.zones[next.zone].nxdomain, answer: concat(acc), anCount: acc.length }); // RFC 6604: rcode of the last name
       }
       return this.planAt(next.node, qtype, target, seen, acc);
     }
@@ -241,21 +257,22 @@ export class AnswerBuilder {
     }
     if (acc.length > 0) {
       // The chain ends at a name without this type: the CNAMEs plus the SOA (RFC 2308 2.2).
-      return { ...this.positive(acc, null, false, zone), authority: zone.nodata.authority, nsCount: 1 };
+      return new Plan({ ...this.positive(acc, null, false, zone), authority: zone.nodata.authority, nsCount: 1 });
     }
     return zone.nodata;
   }
 
   private positive(acc: Uint8Array[], geo: GeoSlot | null, viaCname: boolean, zone: ZoneRuntime): Plan {
-    return {
-      ...bareSections(Rcode.NOERROR, true),
+    return new Plan({
+      rcode: Rcode.NOERROR,
+      aa: true,
       answer: concat(acc),
       anCount: acc.length,
       kind: 'answer',
       geo,
       geoViaCname: geo !== null && viaCname,
       empty: geo !== null ? zone.nodata : null,
-    };
+    });
   }
 
   private anyPlan(n: NodeBuild): Plan {
@@ -278,21 +295,16 @@ export class AnswerBuilder {
         if (set) glue.push(...rrsetBytes(target, set));
       }
     }
-    return {
+    return new Plan({
       rcode: Rcode.NOERROR,
       aa: false,
-      answer: new Uint8Array(0),
-      anCount: 0,
       authority: concat(rrsetBytes(cut.name, ns)),
       nsCount: ns.data.length,
       additional: concat(glue),
       arCount: glue.length,
       additionalRequired: glue.length > 0,
       kind: 'referral',
-      geo: null,
-      geoViaCname: false,
-      empty: null,
-    };
+    });
   }
 
   /** Every name entry, wired up (apex, wildcard, referral, plans). */

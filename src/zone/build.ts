@@ -15,7 +15,8 @@ import { isSubdomain, resolveName } from './names.js';
 import { parseRdataText } from './rdata.js';
 import type { SoaData, StaticType, ZoneRecord } from './types.js';
 
-export type Report = (path: ReadonlyArray<string | number>, message: string) => void;
+export type { Report } from '../config/load.js';
+import type { Report } from '../config/load.js';
 
 /** A zone ready to be compiled into answers. Plain data. */
 export interface ZoneData {
@@ -26,6 +27,8 @@ export interface ZoneData {
   negativeTtl: number;
   /** Every static record, SOA and apex NS included. */
   records: ZoneRecord[];
+  /** Owner name -> the key it was written under in the YAML `records:` map (for error positions). */
+  ownerKeys: Record<string, string>;
 }
 
 /** A geo record: the answer for `name` (types A/AAAA) comes from policy `policy`. */
@@ -46,16 +49,17 @@ function rnameText(text: string): string {
   return `${text.slice(0, at).replace(/\./g, '\\.')}.${text.slice(at + 1).replace(/\.?$/, '.')}`;
 }
 
-function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | number>, report: Report): ZoneRecord[] {
+function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | number>, report: Report, ownerKeys: Record<string, string>): ZoneRecord[] {
   const out: ZoneRecord[] = [];
   for (const [owner, types] of Object.entries(zc.records)) {
     let name: string;
     try {
       name = resolveName(owner, origin);
     } catch (err) {
-      report([...at, 'records', owner], (err as Error).message);
+      report([...at, 'records', owner], (err as Error).message, true);
       continue;
     }
+    ownerKeys[name] = owner;
     for (const [type, spec] of Object.entries(types)) {
       if (spec === undefined) continue;
       const values = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : typeof spec.values === 'string' ? [spec.values] : spec.values;
@@ -113,7 +117,9 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
       return null;
     }
   }
-  records.push(...yamlRecords(zc, origin, at, report));
+  const ownerKeys: Record<string, string> = {};
+  records.push(...yamlRecords(zc, origin, at, report, ownerKeys));
+  const where = (name: string) => (ownerKeys[name] !== undefined ? [...at, 'records', ownerKeys[name]] : zc.file ? [...at, 'file'] : [...at, 'records']);
 
   // SOA: from YAML or from the master file, exactly one, at the apex.
   const fileSoa = records.filter((r) => r.type === 'SOA');
@@ -139,10 +145,10 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
   }
   if (!records.some((r) => r.type === 'NS' && r.name === origin)) report(at, 'zone has no NS records at the apex (give ns: or NS records)');
   for (const r of records) {
-    if (!isSubdomain(r.name, origin)) report([...at, 'records'], `${r.name} ${r.type} is outside zone ${origin || '.'}`);
+    if (!isSubdomain(r.name, origin)) report(where(r.name), `${r.name} ${r.type} is outside zone ${origin || '.'}`, ownerKeys[r.name] !== undefined);
   }
   records.unshift({ name: origin, type: 'SOA', ttl: soaTtl, data: soa });
-  return { origin, soa, soaTtl, negativeTtl: Math.min(soaTtl, soa.minimum), records: dedupe(records) };
+  return { origin, soa, soaTtl, negativeTtl: Math.min(soaTtl, soa.minimum), records: dedupe(records), ownerKeys };
 }
 
 /** Drop exact duplicate records (RFC 2181 5: an RRset has no duplicate RRs). */
@@ -196,17 +202,19 @@ export function checkZones(zones: ReadonlyArray<ZoneData | null>, geo: readonly 
   });
   zones.forEach((z, zi) => {
     if (!z) return;
+    const where = (name: string): [ReadonlyArray<string | number>, boolean] =>
+      z.ownerKeys[name] !== undefined ? [['zones', zi, 'records', z.ownerKeys[name]], true] : [['zones', zi, 'records'], false];
     const byName = new Map<string, Set<StaticType>>();
     for (const r of z.records) (byName.get(r.name) ?? byName.set(r.name, new Set()).get(r.name)!).add(r.type);
     const cuts = [...byName].filter(([n, t]) => n !== z.origin && t.has('NS')).map(([n]) => n);
     for (const [name, types] of byName) {
-      if (types.has('CNAME') && types.size > 1) report(['zones', zi, 'records'], `${name} has a CNAME and other data (RFC 1034 3.6.2)`);
+      if (types.has('CNAME') && types.size > 1) report(where(name)[0], `${name} has a CNAME and other data (RFC 1034 3.6.2)`, where(name)[1]);
       const cut = cuts.find((c) => c !== name && isSubdomain(name, c));
       if (cut && [...types].some((t) => t !== 'A' && t !== 'AAAA')) {
-        report(['zones', zi, 'records'], `${name} is below the delegation ${cut}: only glue (A/AAAA) may be there`);
+        report(where(name)[0], `${name} is below the delegation ${cut}: only glue (A/AAAA) may be there`, where(name)[1]);
       }
       const inner = [...origins.keys()].find((o) => o !== z.origin && isSubdomain(o, z.origin) && isSubdomain(name, o));
-      if (inner !== undefined) report(['zones', zi, 'records'], `${name} belongs to the more specific zone ${inner}`);
+      if (inner !== undefined) report(where(name)[0], `${name} belongs to the more specific zone ${inner}`, where(name)[1]);
     }
     for (const g of geo.filter((x) => x.zone === zi)) {
       const at = ['zones', zi, 'geo', g.name];
