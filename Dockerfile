@@ -13,7 +13,10 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json binding.gyp ./
+COPY scripts ./scripts
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
@@ -27,8 +30,10 @@ RUN apt-get update \
  && setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")" \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The batched UDP addon (recvmmsg/sendmmsg), compiled in the build stage.
+COPY --from=build /app/build/Release/udp_batch.node ./build/Release/udp_batch.node
 COPY config ./config
 USER node
 EXPOSE 53/udp 53/tcp 9153/tcp

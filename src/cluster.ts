@@ -8,6 +8,9 @@
  * the current snapshot and counted.
  */
 import cluster, { type Worker } from 'node:cluster';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { formatHostPort, parseHostPort } from './listen-address.js';
 import type { Logger } from 'pino';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
@@ -191,9 +194,47 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
   return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, workers: results.length };
 }
 
+/**
+ * Workers bind their own SO_REUSEPORT UDP sockets (batched mode), so "port 0"
+ * must become one concrete port first, or each worker would get its own.
+ */
+async function resolvePorts(listen: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const text of listen) {
+    const hp = parseHostPort(text);
+    if (hp.port !== 0) {
+      out.push(text);
+      continue;
+    }
+    const probe = await freePortPair(hp.host);
+    out.push(formatHostPort({ host: hp.host, port: probe }));
+  }
+  return out;
+}
+
+/** A port free for both UDP and TCP on `host` (bound briefly, then released). */
+async function freePortPair(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const port = await new Promise<number>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(0, host, () => resolve(udp.address().port));
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
+    });
+    udp.close();
+    if (ok) return port;
+  }
+  throw new Error(`no free port on ${host}`);
+}
+
 /** Run the primary: control plane + workers. Resolves once every worker listens. */
-export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger }): Promise<{ control: ControlPlane; sink: ClusterSink }> {
-  const sink = new ClusterSink(snapshot, { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) }, opts.workers, opts.listen, opts.log);
+export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger }): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
+  const listen = await resolvePorts(opts.listen);
+  const sink = new ClusterSink(snapshot, { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) }, opts.workers, listen, opts.log);
   const control = new ControlPlane(snapshot, sink, { configFile: opts.configFile, admin: opts.admin, log: opts.log });
   const listening = new Promise<string[]>((resolve, reject) => {
     sink.onListening = resolve;
@@ -202,7 +243,7 @@ export async function runPrimary(snapshot: Snapshot, opts: { configFile: string;
   sink.start();
   await listening;
   await control.start();
-  return { control, sink };
+  return { control, sink, listen };
 }
 
 /** Run a worker: wait for the snapshot, bind the shared listeners, answer. */

@@ -4,7 +4,7 @@
  * this process or the cluster primary) replaces them whole.
  */
 import type { Logger } from 'pino';
-import { handleQuery } from './handle-query.js';
+import { handleQuery, handleQueryInto } from './handle-query.js';
 import { silentLogger } from './observability/logger.js';
 import { logSampledQuery } from './observability/query-log.js';
 import type { HealthView } from './health/view.js';
@@ -14,6 +14,8 @@ import { Runtime } from './runtime.js';
 import type { Snapshot } from './snapshot.js';
 import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from './transport/tcp.js';
 import { listenUdp, type PacketHandler, type UdpListener } from './transport/udp.js';
+import { batchAddon, listenUdpBatch, type BatchHandler } from './transport/udp-batch.js';
+import { formatIp } from './policy/addr.js';
 
 /** Length of one scope-sketch window. */
 const SKETCH_WINDOW_MS = 5 * 60 * 1000;
@@ -43,6 +45,17 @@ export class DataPlane {
   }
 
   private readonly rotation: NodeJS.Timeout;
+
+  /** Batched UDP (native addon): answer into the output slot, log a sample now and then. */
+  readonly batchHandler: BatchHandler = (msg, len, family, addr, addrOff, transport, dest, destOff) => {
+    const n = handleQueryInto(msg, len, family, addr, addrOff, transport, this.runtime, this.counters, dest, destOff);
+    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+      this.sampled = 0;
+      const client = formatIp(family === 6 ? 6 : 4, addr.slice(addrOff, addrOff + (family === 6 ? 16 : 4)));
+      logSampledQuery(this.log, msg, len, client, transport, n > 0 ? dest.subarray(destOff, destOff + n) : null);
+    }
+    return n;
+  };
 
   readonly handler: PacketHandler = (msg, len, client, transport) => {
     const out = handleQuery(msg, len, client, transport, this.runtime, this.counters);
@@ -103,10 +116,15 @@ export class DataPlane {
   /** Bind UDP and TCP on every address. */
   async bind(addresses: readonly string[]): Promise<void> {
     for (const text of addresses) {
-      const { udp, tcp } = await bindPair(parseHostPort(text), this.handler, this.tcpLimits(), this.tcpStats);
+      const { udp, tcp } = await bindPair(parseHostPort(text), this, this.tcpLimits(), this.tcpStats);
       this.udp.push(udp);
       this.tcp.push(tcp);
     }
+  }
+
+  /** How UDP is served: "batched" (native recvmmsg/sendmmsg) or "dgram". */
+  get udpMode(): string {
+    return batchAddon() ? 'batched' : 'dgram';
   }
 
   get addresses(): HostPort[] {
@@ -127,11 +145,12 @@ export class DataPlane {
 }
 
 /** UDP and TCP on the same port; with port 0 the TCP side follows the port UDP got. */
-async function bindPair(hp: HostPort, handler: PacketHandler, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
+async function bindPair(hp: HostPort, plane: DataPlane, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
+  const addon = batchAddon();
   for (let attempt = 0; ; attempt++) {
-    const udp = await listenUdp(hp.host, hp.port, handler);
+    const udp = addon ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler) : await listenUdp(hp.host, hp.port, plane.handler);
     try {
-      const tcp = await listenTcp(hp.host, udp.port, handler, limits, stats);
+      const tcp = await listenTcp(hp.host, udp.port, plane.handler, limits, stats);
       return { udp, tcp };
     } catch (err) {
       await udp.close();

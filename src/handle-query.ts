@@ -13,7 +13,7 @@ import { lookup } from './policy/trie.js';
 import type { Runtime } from './runtime.js';
 import { QClass, QType, TCP, UDP_NO_EDNS_MAX, type Transport } from './wire/constants.js';
 import { Outcome, ParsedQuery, parseQuery } from './wire/query.js';
-import { writeResponse, type Sections } from './wire/response.js';
+import { lastResponseSize, writeResponse, type Sections } from './wire/response.js';
 import type { Plan } from './zone/answers.js';
 import { findPlan } from './zone/lookup.js';
 
@@ -21,6 +21,16 @@ const q = new ParsedQuery();
 /** Scratch for the source address when a query has no ECS. */
 const clientBytes = new Uint8Array(16);
 let sample = 0;
+
+// Where the current query's source address comes from: a socket address
+// string (dgram, net) or raw bytes (batched UDP: family 4/6 at addrSource[addrOffset]).
+let clientText = '';
+let clientFamily = 0;
+let addrSource: Uint8Array = clientBytes;
+let addrOffset = 0;
+// Where the answer goes: a fresh buffer, or a slot of the caller's buffer.
+let destBuffer: Buffer | null = null;
+let destOffset = 0;
 
 /** Largest response the transport allows for this query (RFC 6891 6.2.5, RFC 1035 4.2.1). */
 function sizeLimit(transport: Transport, udpMax: number): number {
@@ -35,11 +45,43 @@ function sizeLimit(transport: Transport, udpMax: number): number {
  * as the socket reports it. Returns the response, or null to send nothing.
  */
 export function handleQuery(msg: Buffer, len: number, client: string, transport: Transport, rt: Runtime, counters: QueryCounters): Buffer | null {
+  clientText = client;
+  clientFamily = 0;
+  destBuffer = null;
+  return run(msg, len, transport, rt, counters);
+}
+
+/**
+ * Answer one query into `dest` at `destOff` (batched UDP), the source address
+ * given as bytes (`family` 4 or 6, address at `addr[addrOff]`). Returns the
+ * answer's length, or 0 to send nothing.
+ */
+export function handleQueryInto(
+  msg: Buffer,
+  len: number,
+  family: number,
+  addr: Uint8Array,
+  addrOff: number,
+  transport: Transport,
+  rt: Runtime,
+  counters: QueryCounters,
+  dest: Buffer,
+  destOff: number,
+): number {
+  clientFamily = family;
+  addrSource = addr;
+  addrOffset = addrOff;
+  destBuffer = dest;
+  destOffset = destOff;
+  return run(msg, len, transport, rt, counters) === null ? 0 : lastResponseSize;
+}
+
+function run(msg: Buffer, len: number, transport: Transport, rt: Runtime, counters: QueryCounters): Buffer | null {
   const timed = (++sample & 63) === 0;
   const t0 = timed ? performance.now() : 0;
   let out: Buffer | null;
   try {
-    out = answer(msg, len, client, transport, rt, counters);
+    out = answer(msg, len, transport, rt, counters);
   } catch {
     counters.internalErrors++;
     out = safeServfail(msg, transport, rt, counters);
@@ -52,14 +94,14 @@ function safeServfail(msg: Buffer, transport: Transport, rt: Runtime, counters: 
   try {
     if (!q.hasQuestion) return null;
     counters.countQuery(transport, q.qtype, rt.servfail.rcode);
-    return writeResponse(msg, q, rt.servfail, null, 0, 0, sizeLimit(transport, rt.edns.udpMax), rt.edns);
+    return writeResponse(msg, q, rt.servfail, null, 0, 0, sizeLimit(transport, rt.edns.udpMax), rt.edns, destBuffer, destOffset);
   } catch {
     counters.dropped[1]++;
     return null;
   }
 }
 
-function answer(msg: Buffer, len: number, client: string, transport: Transport, rt: Runtime, counters: QueryCounters): Buffer | null {
+function answer(msg: Buffer, len: number, transport: Transport, rt: Runtime, counters: QueryCounters): Buffer | null {
   const outcome = parseQuery(msg, len, q);
   if (outcome === Outcome.DROP) {
     counters.dropped[0]++;
@@ -84,7 +126,7 @@ function answer(msg: Buffer, len: number, client: string, transport: Transport, 
     // a CNAME towards a tailored answer is given alone so it is cached unscoped.
     return respond(msg, transport, plan, null, 0, 0, limit, rt, counters);
   }
-  return geoAnswer(msg, client, transport, plan, limit, rt, counters);
+  return geoAnswer(msg, transport, plan, limit, rt, counters);
 }
 
 // One-entry cache of the last (runtime, qname bytes, qtype) -> plan: floods of
@@ -112,7 +154,7 @@ function cachedPlan(msg: Buffer, rt: Runtime): Plan {
 }
 
 /** Walk the policy trie with the client's network and answer from the health-filtered cache. */
-function geoAnswer(msg: Buffer, client: string, transport: Transport, plan: Plan, limit: number, rt: Runtime, counters: QueryCounters): Buffer | null {
+function geoAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number, rt: Runtime, counters: QueryCounters): Buffer | null {
   const slot = plan.geo!;
   const record = rt.records[slot.record];
   let addr: Uint8Array = msg;
@@ -123,9 +165,15 @@ function geoAnswer(msg: Buffer, client: string, transport: Transport, plan: Plan
   if (!q.hasEcs || q.ecsSource === 0) {
     // No ECS, or SOURCE PREFIX-LENGTH 0 (the client opted out, RFC 7871 7.1.2):
     // tailor to the resolver's own address; the scope echoed is 0.
-    family = parseSocketAddress(client, clientBytes) === 6 ? 2 : 1;
-    addr = clientBytes;
-    off = 0;
+    if (clientFamily === 0) {
+      family = parseSocketAddress(clientText, clientBytes) === 6 ? 2 : 1;
+      addr = clientBytes;
+      off = 0;
+    } else {
+      family = clientFamily === 6 ? 2 : 1;
+      addr = addrSource;
+      off = addrOffset;
+    }
     alen = family === 1 ? 4 : 16;
   } else if (family === 2 && q.ecsSource >= 96 && isV4Mapped(msg, off)) {
     // ::ffff:a.b.c.d/n is an IPv4 client: look it up as a.b.c.d/(n-96).
@@ -166,8 +214,8 @@ function respond(
   rt: Runtime,
   counters: QueryCounters,
 ): Buffer {
-  const out = writeResponse(msg, q, s, tail, tailCount, scope, limit, rt.edns);
-  if ((out[2] & 0x02) !== 0) counters.truncated++;
+  const out = writeResponse(msg, q, s, tail, tailCount, scope, limit, rt.edns, destBuffer, destOffset);
+  if ((out[(destBuffer === null ? 0 : destOffset) + 2] & 0x02) !== 0) counters.truncated++;
   counters.countQuery(transport, q.qtype, s.rcode);
   return out;
 }

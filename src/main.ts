@@ -10,6 +10,7 @@ import type { ControlPlane } from './control-plane.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MeridianServer } from './server.js';
+import { batchAddon } from './transport/udp-batch.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
 
 export interface ServeOptions {
@@ -53,8 +54,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
     return -1;
   }
-  const { control, sink } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
-  logStartup(log, snapshot, listen, control, workers);
+  const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
+  logStartup(log, snapshot, bound, control, workers);
   installSignals(log, control, async () => {
     await control.close();
     await sink.shutdown(SHUTDOWN_GRACE_MS);
@@ -71,6 +72,7 @@ function logStartup(log: Logger, s: Snapshot, listeners: string[], control: Cont
       pops: s.pops.map((p) => p.id),
       listeners,
       workers,
+      udp: batchAddon() ? 'batched (recvmmsg/sendmmsg)' : 'node:dgram',
       admin: control.admin ? `${control.admin.address.address}:${control.admin.address.port}` : null,
       databases: s.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
       policies: s.policies.map((p) => ({ name: p.name, decisions: p.stats.decisions, nodes: p.stats.nodes4 + p.stats.nodes6, compileMs: p.stats.compileMs })),

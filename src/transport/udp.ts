@@ -9,7 +9,8 @@ import { ListenError } from '../errors.js';
 export type PacketHandler = (msg: Buffer, len: number, client: string, transport: Transport) => Buffer | null;
 
 export interface UdpListener {
-  socket: dgram.Socket;
+  /** The dgram socket, or null for a batched (native) listener. */
+  socket: dgram.Socket | null;
   port: number;
   address: string;
   close(): Promise<void>;

@@ -72,10 +72,15 @@ function optSize(q: ParsedQuery, edns: EdnsSettings, withEcs: boolean): number {
   return size;
 }
 
+/** Size of the response last written by writeResponse (when it wrote into a caller's buffer). */
+export let lastResponseSize = 0;
+
 /**
  * Build the response to `q`. `tail` is the client-dependent part of the answer
  * section (geo records), appended after `s.answer`. `scope` is the ECS SCOPE
  * PREFIX-LENGTH to echo. `limit` is the largest message the transport may send.
+ * With `dest`, the response is written there at `destOff` (batched UDP) and
+ * `dest` is returned; otherwise a buffer of the exact size is allocated.
  */
 export function writeResponse(
   msg: Uint8Array,
@@ -86,6 +91,8 @@ export function writeResponse(
   scope: number,
   limit: number,
   edns: EdnsSettings,
+  dest: Buffer | null = null,
+  destOff = 0,
 ): Buffer {
   const rcode = s.rcode;
   // RFC 7871 7.2.1: echo ECS whenever the query carried one; on FORMERR the option was the problem.
@@ -116,22 +123,24 @@ export function writeResponse(
     base +
     (includeAnswer ? answerLen + s.authority.length : 0) +
     (includeAdditional ? s.additional.length : 0);
-  const out = Buffer.allocUnsafe(size);
+  const out = dest ?? Buffer.allocUnsafe(size);
+  const o = dest === null ? 0 : destOff;
+  lastResponseSize = size;
   // Header: ID, QR=1, opcode copied, AA, TC, RD copied, RA=0, CD copied, rcode low 4 bits.
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = 0x80 | (q.flags >> 8 & 0x79) | (s.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.flags >> 8 & 0x01);
-  out[3] = (q.flags & 0x10) | (rcode & 0x0f);
-  out[4] = 0;
-  out[5] = q.hasQuestion ? 1 : 0;
-  out[6] = anCount >> 8;
-  out[7] = anCount & 0xff;
-  out[8] = nsCount >> 8;
-  out[9] = nsCount & 0xff;
+  out[o] = q.id >> 8;
+  out[o + 1] = q.id & 0xff;
+  out[o + 2] = 0x80 | ((q.flags >> 8) & 0x79) | (s.aa ? 0x04 : 0) | (tc ? 0x02 : 0);
+  out[o + 3] = (q.flags & 0x10) | (rcode & 0x0f);
+  out[o + 4] = 0;
+  out[o + 5] = q.hasQuestion ? 1 : 0;
+  out[o + 6] = anCount >> 8;
+  out[o + 7] = anCount & 0xff;
+  out[o + 8] = nsCount >> 8;
+  out[o + 9] = nsCount & 0xff;
   const totalAr = arCount + (opt > 0 ? 1 : 0);
-  out[10] = totalAr >> 8;
-  out[11] = totalAr & 0xff;
-  let off = HEADER_SIZE;
+  out[o + 10] = totalAr >> 8;
+  out[o + 11] = totalAr & 0xff;
+  let off = o + HEADER_SIZE;
   // The question as the client sent it (case preserved). A plain loop: subarray() would allocate.
   for (let i = HEADER_SIZE; i < q.questionEnd && questionLen > 0; i++) out[off++] = msg[i];
   if (includeAnswer && includeAdditional && tail === null) {

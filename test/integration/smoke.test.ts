@@ -26,3 +26,17 @@ describe('smoke: a server on the fixture database answers over UDP and TCP', () 
     expect(r.ecs?.scope).toBeLessThanOrEqual(16);
   });
 });
+
+describe('smoke: the batched UDP path is in use when the addon is built', () => {
+  it('reports its UDP mode consistently with the addon', async () => {
+    const { batchAddon } = await import('../../src/transport/udp-batch.js');
+    const t = await startServer(testConfig());
+    try {
+      expect(t.server.data.udpMode).toBe(batchAddon() ? 'batched' : 'dgram');
+      if (batchAddon()) expect(t.server.data.udp[0].socket).toBeNull();
+      expect(addresses(await udpQuery(t.port, { name: 'www.example.net' }))).toEqual(['198.51.100.10']);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Batched UDP through the native addon (native/udp_batch.c): recvmmsg fills
+ * up to 64 datagram slots of a shared buffer, one JS call answers them all into
+ * the output slots, sendmmsg sends the answers. The per-packet Buffer, rinfo
+ * object and send request of node:dgram disappear. The socket is opened with
+ * SO_REUSEPORT, so each cluster worker binds its own and the kernel spreads
+ * clients. When the addon is not built (no compiler, not Linux) Meridian uses
+ * node:dgram (udp.ts); `MERIDIAN_UDP=dgram` forces that.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ListenError } from '../errors.js';
+import { UDP } from '../wire/constants.js';
+import type { UdpListener } from './udp.js';
+
+/** The handler for one datagram of a batch: answer into dest at destOff, return the length (0 = none). */
+export type BatchHandler = (msg: Buffer, len: number, family: number, addr: Uint8Array, addrOff: number, transport: typeof UDP, dest: Buffer, destOff: number) => number;
+
+interface Addon {
+  open(host: string, port: number, reusePort: boolean): { fd: number; port: number };
+  start(fd: number, buffers: object, onBatch: (n: number) => void): unknown;
+  stop(handle: unknown): void;
+  BATCH: number;
+  IN_SLOT: number;
+  OUT_SLOT: number;
+  ADDR_SLOT: number;
+  STATS: number;
+}
+
+let addon: Addon | null | undefined;
+
+/** The addon if it is built and allowed, else null (then node:dgram is used). */
+export function batchAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env.MERIDIAN_UDP === 'dgram' || process.platform !== 'linux') return null;
+  // src/transport/ and dist/transport/ are both two levels below the package root.
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  try {
+    addon = createRequire(import.meta.url)(path.join(root, 'build', 'Release', 'udp_batch.node')) as Addon;
+  } catch {
+    addon = null;
+  }
+  return addon;
+}
+
+/** Packets the batched listeners received/sent/dropped (for metrics). */
+export const batchStats = { recv: 0, sent: 0, sendDropped: 0, truncated: 0, batches: 0 };
+const liveStats = new Set<Float64Array>();
+
+export function collectBatchStats(): typeof batchStats {
+  const out = { ...batchStats };
+  for (const s of liveStats) {
+    out.recv += s[0];
+    out.sent += s[1];
+    out.sendDropped += s[2];
+    out.truncated += s[3];
+    out.batches += s[4];
+  }
+  return out;
+}
+
+export function listenUdpBatch(a: Addon, host: string, port: number, handler: BatchHandler): UdpListener {
+  let opened: { fd: number; port: number };
+  try {
+    opened = a.open(host, port, true);
+  } catch (err) {
+    throw new ListenError(`udp ${host}:${port}`, err);
+  }
+  const input = new ArrayBuffer(a.BATCH * a.IN_SLOT);
+  const inBuf = Buffer.from(input);
+  const output = new ArrayBuffer(a.BATCH * a.OUT_SLOT);
+  const outBuf = Buffer.from(output);
+  const buffers = {
+    in: input,
+    inLens: new Int32Array(a.BATCH),
+    addrs: new Uint8Array(a.BATCH * a.ADDR_SLOT),
+    out: output,
+    outLens: new Int32Array(a.BATCH),
+    stats: new Float64Array(a.STATS),
+  };
+  liveStats.add(buffers.stats);
+  // One scratch per listener: the query is copied out of its slot so the
+  // decoder sees it at offset 0 (cheaper than a Buffer view per packet).
+  const scratch = Buffer.allocUnsafe(a.IN_SLOT);
+  const { inLens, addrs, outLens } = buffers;
+  const inSlot = a.IN_SLOT;
+  const outSlot = a.OUT_SLOT;
+  const addrSlot = a.ADDR_SLOT;
+  const onBatch = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const len = inLens[i];
+      if (len === 0) continue;
+      const base = i * inSlot;
+      for (let j = 0; j < len; j++) scratch[j] = inBuf[base + j];
+      const ab = i * addrSlot;
+      outLens[i] = handler(scratch, len, addrs[ab], addrs, ab + 4, UDP, outBuf, i * outSlot);
+    }
+  };
+  const handle = a.start(opened.fd, buffers, onBatch);
+  return {
+    socket: null,
+    port: opened.port,
+    address: host,
+    close: async () => {
+      a.stop(handle);
+      liveStats.delete(buffers.stats);
+      const s = buffers.stats;
+      batchStats.recv += s[0];
+      batchStats.sent += s[1];
+      batchStats.sendDropped += s[2];
+      batchStats.truncated += s[3];
+      batchStats.batches += s[4];
+    },
+  };
+}

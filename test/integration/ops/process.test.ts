@@ -1,0 +1,111 @@
+/**
+ * The real `meridian serve` process: cluster mode (workers share the
+ * listeners, metrics are summed, a killed worker is restarted), SIGHUP reload,
+ * and graceful shutdown (SIGTERM: in-flight TCP queries answered, exit 0).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addresses, buildQuery, decodeReply, tcpQuery, udpQuery, until } from '../../helpers/dns.js';
+import { testConfig } from '../../helpers/configs.js';
+import { ROOT, tempDir } from '../../helpers/server.js';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function serve(args: string[], yaml = testConfig()) {
+  const dir = tempDir();
+  const config = path.join(dir, 'meridian.yaml');
+  writeFileSync(config, yaml);
+  const port = await freePort();
+  const admin = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'info', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  await until(async () => addresses(await udpQuery(port, { name: 'www.example.net' })).length === 1, 'server up', 60_000, 200);
+  const metrics = () => fetch(`http://127.0.0.1:${admin}/metrics`).then((r) => r.text());
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, port, admin, config, metrics, exited, log: () => log };
+}
+
+const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+describe('meridian serve as a process', () => {
+  it('cluster mode: two workers answer, metrics are summed, a killed worker is restarted', async () => {
+    const s = await serve(['--workers', '2']);
+    await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');
+    for (let i = 0; i < 50; i++) await udpQuery(s.port, { name: 'cdn.example.net', ecs: '6.0.1.0/24' });
+    await tcpQuery(s.port, { name: 'www.example.net' });
+    await until(async () => /meridian_queries_total\{transport="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(await s.metrics())?.[1] === String(50 + 1), 'udp counts summed over workers');
+    expect(await s.metrics()).toMatch(/meridian_queries_total\{transport="tcp",qtype="A",rcode="NOERROR"\} 1/);
+    // Kill one worker: it is restarted and counted, and answers keep coming.
+    const { execFileSync } = await import('node:child_process');
+    // The primary's children that are workers (tsx may also run an esbuild helper process).
+    const workers = execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number);
+    expect(workers.length).toBe(2);
+    process.kill(workers[0], 'SIGKILL');
+    await until(async () => metric(await s.metrics(), 'meridian_worker_restarts_total') === 1 && metric(await s.metrics(), 'meridian_workers') === 2, 'worker restarted');
+    expect(addresses(await udpQuery(s.port, { name: 'www.example.net' }))).toEqual(['198.51.100.10']);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('cluster mode: a reload reaches every worker', async () => {
+    const s = await serve(['--workers', '2']);
+    writeFileSync(s.config, testConfig().replace('198.51.100.10', '198.51.100.11'));
+    s.child.kill('SIGHUP');
+    // Every query (spread over the workers by the kernel) must see the new answer.
+    await until(async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) seen.add(addresses(await udpQuery(s.port, { name: 'www.example.net' }))[0]);
+      return seen.size === 1 && seen.has('198.51.100.11');
+    }, `new answer on all workers (log: ${s.log().slice(-2000)})`, 20_000);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('graceful shutdown: a TCP query sent just before SIGTERM is answered, then exit 0', async () => {
+    const s = await serve(['--workers', '0']);
+    const sock = net.connect(s.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const replies: Buffer[] = [];
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        replies.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+    });
+    const q = buildQuery({ name: 'www.example.net', id: 4242 });
+    const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
+    sock.write(framed);
+    s.child.kill('SIGTERM');
+    const code = await s.exited;
+    expect(code).toBe(0);
+    expect(replies.length).toBe(1);
+    const r = decodeReply(replies[0]);
+    expect(r.packet.id).toBe(4242);
+    expect(addresses(r)).toEqual(['198.51.100.10']);
+    expect(s.log()).toMatch(/shutting down/);
+    sock.destroy();
+  });
+});
