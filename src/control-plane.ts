@@ -29,7 +29,7 @@ import { Runtime } from './runtime.js';
 import { generateClients, type SimClient } from './simulate/clients.js';
 import { renderMapPage, renderMapSvg } from './simulate/map.js';
 import { simulate } from './simulate/simulate.js';
-import { applyLatencyTable, buildAllRuleTables, type Snapshot } from './snapshot.js';
+import { applyLatencyTable, buildAllRuleTables, fillReused, type Snapshot } from './snapshot.js';
 
 /** Where snapshots and health views go. */
 /** Client networks drawn on the live /map. */
@@ -253,7 +253,9 @@ export class ControlPlane {
   private async doReload(reason: string): Promise<ReloadResult> {
     const t0 = performance.now();
     try {
-      const snapshot = await compileInWorker(this.snapshot.file);
+      // Policies whose inputs did not change keep their compiled trie: a zone edit reloads in milliseconds.
+      const reusable = this.snapshot.policies.map((p) => p.key).filter((k): k is string => k !== undefined);
+      const snapshot = fillReused(await compileInWorker(this.snapshot.file, reusable), this.snapshot);
       this.monitor.update(snapshot.pops);
       this.snapshot = snapshot;
       this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));

@@ -5,6 +5,7 @@
  * thread and posted back, or sent to cluster workers, and hydrated there into
  * a Runtime. A snapshot is never modified after it is built.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -170,8 +171,32 @@ export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssu
   }
 }
 
+/**
+ * What a compiled policy depends on: its rules, the PoPs, the databases (by
+ * identity: path, size, mtime, inode) and the latency table's bytes. Equal
+ * keys mean an identical trie, so a reload can keep the compiled one.
+ */
+function policyKey(config: MeridianConfig, name: string, pops: readonly PopInfo[], dbs: OpenedDatabases, latencyText: string): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        policy: config.policies[name],
+        pops: pops.map((p) => [p.id, p.lat, p.lon, p.weight, p.spill]),
+        dbs: dbs.infos.map((d) => [d.file, d.size, d.mtimeMs, d.usedFor]),
+        pathInflation: config.geo.path_inflation,
+        latencyText,
+      }),
+    )
+    .digest('hex');
+}
+
+export interface BuildOptions {
+  /** Keys of compiled policies the caller still has: those are not compiled again (a `reused` placeholder comes back). */
+  reusable?: ReadonlySet<string>;
+}
+
 /** Validate and compile a loaded config into a Snapshot. Throws ConfigError with every issue. */
-export function buildSnapshot(loaded: LoadedConfig): Snapshot {
+export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Snapshot {
   const t0 = performance.now();
   const { config, locate } = loaded;
   const issues: ConfigIssue[] = [];
@@ -190,15 +215,20 @@ export function buildSnapshot(loaded: LoadedConfig): Snapshot {
 
   const used = new Set(geoRecords.map((g) => g.policy));
   const names = [...tables.keys()].filter((n) => used.has(n));
-  const policies = names.map((n) =>
-    compilePolicy(tables.get(n)!, pops, {
-      city4: dbs.city4,
-      city6: dbs.city6,
-      asn4: dbs.asn4,
-      asn6: dbs.asn6,
-      latency,
-    }),
-  );
+  let latencyText = '';
+  if (config.geo.latency_table) {
+    try {
+      latencyText = readFileSync(path.resolve(loaded.dir, config.geo.latency_table), 'utf8');
+    } catch {
+      /* already reported by applyLatencyTable */
+    }
+  }
+  const policies = names.map((n) => {
+    const key = policyKey(config, n, pops, dbs, latencyText);
+    if (opts.reusable?.has(key)) return reusedPolicy(n, key);
+    const compiled = compilePolicy(tables.get(n)!, pops, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency });
+    return { ...compiled, key };
+  });
   return {
     hash: loaded.hash,
     file: loaded.file,
@@ -216,8 +246,36 @@ export function buildSnapshot(loaded: LoadedConfig): Snapshot {
   };
 }
 
+/** A stand-in for a policy the caller already has compiled under `key`. */
+function reusedPolicy(name: string, key: string): CompiledPolicy {
+  const empty = { nodes: new Int32Array(0), root: -1 };
+  return {
+    name,
+    key,
+    reused: true,
+    candidates: 0,
+    v4: empty,
+    v6: empty,
+    decisions: new Int16Array(0),
+    decisionCount: 0,
+    stats: { compileMs: 0, nodes4: 0, nodes6: 0, networks4: 0, networks6: 0, leaves4: 0, leaves6: 0, decisions: 0, ranked: 0 },
+  };
+}
+
+/** Put the caller's compiled policies in place of `reused` stand-ins (by key). */
+export function fillReused(s: Snapshot, previous: Snapshot): Snapshot {
+  const byKey = new Map(previous.policies.map((p) => [p.key, p]));
+  const policies = s.policies.map((p) => {
+    if (!p.reused) return p;
+    const old = byKey.get(p.key);
+    if (!old) throw new Error(`compiled policy ${p.name} vanished before the reload finished`);
+    return { ...old, name: p.name };
+  });
+  return { ...s, policies };
+}
+
 /** Load, validate and compile a config file (the whole pipeline, synchronous). */
-export function buildSnapshotFromFile(file: string): Snapshot {
+export function buildSnapshotFromFile(file: string, opts: BuildOptions = {}): Snapshot {
   const loaded = loadConfigFile(file);
-  return buildSnapshot(loaded);
+  return buildSnapshot(loaded, opts);
 }

@@ -28,10 +28,10 @@ function transferables(s: Snapshot): ArrayBuffer[] {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  port.once('message', (msg: { file: string }) => {
+  port.once('message', (msg: { file: string; reusable: string[] }) => {
     let reply: Reply;
     try {
-      const snapshot = buildSnapshotFromFile(msg.file);
+      const snapshot = buildSnapshotFromFile(msg.file, { reusable: new Set(msg.reusable) });
       port.postMessage({ ok: true, snapshot } satisfies Reply, transferables(snapshot));
       return;
     } catch (err) {
@@ -44,8 +44,12 @@ if (!isMainThread && parentPort) {
   });
 }
 
-/** Compile `file` in a worker thread. Rejects with ConfigError (or Error) like the synchronous path. */
-export function compileInWorker(file: string): Promise<Snapshot> {
+/**
+ * Compile `file` in a worker thread. Policies whose key is in `reusable` come
+ * back as `reused` stand-ins (fill them with fillReused). Rejects with
+ * ConfigError (or Error) like the synchronous path.
+ */
+export function compileInWorker(file: string, reusable: readonly string[] = []): Promise<Snapshot> {
   const self = fileURLToPath(import.meta.url);
   let worker: Worker;
   if (self.endsWith('.ts')) {
@@ -69,6 +73,6 @@ export function compileInWorker(file: string): Promise<Snapshot> {
     worker.once('exit', (code) => {
       if (code !== 0) reject(new Error(`compile worker exited with code ${code}`));
     });
-    worker.postMessage({ file });
+    worker.postMessage({ file, reusable });
   });
 }

@@ -51,6 +51,10 @@ export interface CompileStats {
 /** A compiled policy: plain data, immutable once built. */
 export interface CompiledPolicy {
   name: string;
+  /** Identity of the inputs (see snapshot.ts policyKey); equal keys, equal tries. */
+  key?: string;
+  /** A stand-in sent by a reload compile: the caller's policy with this key is reused. */
+  reused?: boolean;
   /** Decision length K (slots per decision in `decisions`). */
   candidates: number;
   v4: FamilyTrie;

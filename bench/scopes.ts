@@ -1,0 +1,78 @@
+/**
+ * Cache fragmentation: for 10,000 random public IPv4 /24s against the default
+ * config and database, the ECS scope Meridian returns next to the prefix
+ * length of the database network the /24 falls in, and how many distinct
+ * cache entries (prefix/scope pairs) resolvers would hold.
+ *   node --import tsx bench/scopes.ts [CONFIG] [N]
+ */
+import path from 'node:path';
+import { handleQuery } from '../src/handle-query.js';
+import { QueryCounters } from '../src/observability/counters.js';
+import { Runtime } from '../src/runtime.js';
+import { buildSnapshotFromFile } from '../src/snapshot.js';
+import { openDatabases } from '../src/geo/open.js';
+import { prng } from '../src/simulate/clients.js';
+import { buildQuery, decodeReply } from '../test/helpers/dns.js';
+
+const file = path.resolve(process.argv[2] ?? 'config/meridian.yaml');
+const n = Number(process.argv[3] ?? 10000);
+const snapshot = buildSnapshotFromFile(file);
+const rt = new Runtime(snapshot);
+const city = snapshot.databases.filter((d) => d.usedFor.includes('ipv4')).map((d) => d.file);
+const db = openDatabases(city, null).city4!;
+const name = snapshot.geoRecords[0].name;
+
+/** Public unicast IPv4 only (RFC 6890 special-purpose blocks excluded). */
+function isPublic(a: number, b: number): boolean {
+  if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
+  if (a === 100 && b >= 64 && b < 128) return false;
+  if (a === 169 && b === 254) return false;
+  if (a === 172 && b >= 16 && b < 32) return false;
+  if (a === 192 && (b === 168 || b === 0)) return false;
+  if (a === 198 && (b === 18 || b === 19)) return false;
+  return true;
+}
+
+const rand = prng(2026);
+const scopes = new Map<number, number>();
+const dbLens = new Map<number, number>();
+const entries = new Set<string>();
+const networks = new Set<string>();
+let sumScope = 0;
+let sumDb = 0;
+let wider = 0;
+let done = 0;
+while (done < n) {
+  const a = Math.floor(rand() * 256);
+  const b = Math.floor(rand() * 256);
+  const c = Math.floor(rand() * 256);
+  if (!isPublic(a, b)) continue;
+  const q = buildQuery({ name, type: 'A', ecs: `${a}.${b}.${c}.0/24`, id: 1 });
+  const r = decodeReply(handleQuery(q, q.length, '127.0.0.1', 0, rt, new QueryCounters())!);
+  const scope = r.ecs!.scope;
+  const { depth } = db.db.lookupRecord(db.root, Uint8Array.of(a, b, c, 0), 32);
+  scopes.set(scope, (scopes.get(scope) ?? 0) + 1);
+  dbLens.set(depth, (dbLens.get(depth) ?? 0) + 1);
+  const addr = ((a << 24) | (b << 16) | (c << 8)) >>> 0;
+  const mask = (s: number) => (s === 0 ? 0 : (addr & (~0 << (32 - s))) >>> 0);
+  entries.add(`${mask(scope)}/${scope}`);
+  networks.add(`${mask(depth)}/${depth}`);
+  sumScope += scope;
+  sumDb += depth;
+  if (scope < depth) wider++;
+  done++;
+}
+const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
+console.log(`${n} random public IPv4 /24s, ${name} A with ECS /24, ${path.basename(file)}`);
+console.log(`mean returned scope /${(sumScope / n).toFixed(2)}; mean database network /${(sumDb / n).toFixed(2)}`);
+console.log(`scope wider than the database network for ${pct(wider)} of the /24s (never narrower unless a rule splits)`);
+console.log(`distinct cache entries resolvers would hold: ${entries.size} (one per /24 without scopes: ${n}; per database network: ${networks.size})`);
+const st = snapshot.policies[0].stats;
+console.log(
+  `whole IPv4 space: ${st.leaves4} merged scopes (trie leaves) from ${st.networks4} database networks; ` +
+    `mean returned scope is ${(sumDb / n - sumScope / n).toFixed(2)} bits wider than the database network, ` +
+    `i.e. one cached answer covers ${(2 ** (sumDb / n - sumScope / n)).toFixed(1)}x the addresses on average`,
+);
+console.log('prefix length | returned scope | database network');
+const keys = [...new Set([...scopes.keys(), ...dbLens.keys()])].sort((x, y) => x - y);
+for (const k of keys) console.log(`/${String(k).padEnd(12)} | ${pct(scopes.get(k) ?? 0).padStart(14)} | ${pct(dbLens.get(k) ?? 0).padStart(16)}`);
