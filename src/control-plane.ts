@@ -228,7 +228,7 @@ export class ControlPlane {
       const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
       const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
       const tables = buildAllRuleTables(s.config, s.pops, () => undefined);
-      const latency = applyLatencyTable(s.config, path.dirname(s.file), s.pops, tables, () => undefined);
+      const latency = applyLatencyTable(s.config, s.latencyTable ? { file: s.latencyTable, text: s.latencyText } : null, s.pops, tables, () => undefined);
       this.explainCtx = { runtime, tables, locator: new ClientLocator(openDatabases(city, asn)), latency };
     }
     return this.explainCtx;

@@ -43,6 +43,8 @@ export interface Snapshot {
   databases: GeoDatabaseInfo[];
   /** Resolved latency table path, if any (watched for changes). */
   latencyTable: string | null;
+  /** The table's text as compiled (explain and the map rank with exactly these rows). */
+  latencyText: string | null;
   compileMs: number;
 }
 
@@ -85,24 +87,27 @@ function buildPops(config: MeridianConfig, report: Report): PopData[] {
  * Load the latency table (if configured), check its PoPs, and compile it:
  * ASN and country rows into LatencyRows, CIDR rows into the overlay of every
  * policy with a latency step (only there: elsewhere they would split scopes
- * for nothing). Problems are reported at geo.latency_table.
+ * for nothing). Problems are reported at geo.latency_table. `table` is the
+ * file's path and text as the snapshot read them (explain reuses them, so it
+ * never sees a newer file than the one being served).
  */
 export function applyLatencyTable(
   config: MeridianConfig,
-  dir: string,
+  table: { file: string; text: string | null } | null,
   pops: readonly PopInfo[],
   tables: Map<string, RuleTables>,
   report: Report,
 ): LatencyRows | null {
   const at = ['geo', 'latency_table'];
   const rows: LatencyRows = { byAsn: new Map(), byCountry: new Map(), pathInflation: config.geo.path_inflation };
-  if (!config.geo.latency_table) return rows;
-  const file = path.resolve(dir, config.geo.latency_table);
+  if (!table) return rows;
+  const file = table.file;
   let parsed: LatencyRow[];
   try {
-    parsed = parseLatencyTable(readFileSync(file, 'utf8'), file);
+    if (table.text === null) throw new Error('unreadable');
+    parsed = parseLatencyTable(table.text, file);
   } catch (err) {
-    report(at, err instanceof LatencyTableError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
+    if (err instanceof LatencyTableError) report(at, err.message); // unreadable files were reported by the caller
     return null;
   }
   const popIndex = new Map(pops.map((p, i) => [p.id, i]));
@@ -204,7 +209,16 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
 
   const pops = buildPops(config, report);
   const tables = buildAllRuleTables(config, pops, report);
-  const latency = applyLatencyTable(config, loaded.dir, pops, tables, report);
+  const latencyFile = config.geo.latency_table ? path.resolve(loaded.dir, config.geo.latency_table) : null;
+  let latencyText: string | null = null;
+  if (latencyFile) {
+    try {
+      latencyText = readFileSync(latencyFile, 'utf8');
+    } catch (err) {
+      report(['geo', 'latency_table'], `cannot read ${latencyFile}: ${(err as Error).message}`);
+    }
+  }
+  const latency = applyLatencyTable(config, latencyFile ? { file: latencyFile, text: latencyText } : null, pops, tables, report);
   const zones = config.zones.map((zc, i) => buildZone(zc, i, loaded.dir, report));
   const policyNames = new Set(tables.keys());
   const geoRecords = zones.flatMap((z, i) => (z ? buildGeoRecords(config.zones[i], z, i, policyNames, report) : []));
@@ -215,16 +229,8 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
 
   const used = new Set(geoRecords.map((g) => g.policy));
   const names = [...tables.keys()].filter((n) => used.has(n));
-  let latencyText = '';
-  if (config.geo.latency_table) {
-    try {
-      latencyText = readFileSync(path.resolve(loaded.dir, config.geo.latency_table), 'utf8');
-    } catch {
-      /* already reported by applyLatencyTable */
-    }
-  }
   const policies = names.map((n) => {
-    const key = policyKey(config, n, pops, dbs, latencyText);
+    const key = policyKey(config, n, pops, dbs, latencyText ?? '');
     if (opts.reusable?.has(key)) return reusedPolicy(n, key);
     const compiled = compilePolicy(tables.get(n)!, pops, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency });
     return { ...compiled, key };
@@ -241,7 +247,8 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     policyNames: names,
     policies,
     databases: dbs.infos,
-    latencyTable: config.geo.latency_table ? path.resolve(loaded.dir, config.geo.latency_table) : null,
+    latencyTable: latencyFile,
+    latencyText,
     compileMs: Math.round(performance.now() - t0),
   };
 }

@@ -24,7 +24,7 @@ export function explainContextFromFile(configFile: string): ExplainContext {
   const issues: never[] = [];
   const dbs = openConfiguredDatabases(loaded, issues)!;
   const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
-  const latency = applyLatencyTable(snapshot.config, loaded.dir, snapshot.pops, tables, () => undefined);
+  const latency = applyLatencyTable(snapshot.config, snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null, snapshot.pops, tables, () => undefined);
   return { runtime: new Runtime(snapshot), tables, locator: new ClientLocator(dbs), latency };
 }
 

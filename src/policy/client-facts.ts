@@ -40,6 +40,15 @@ function hit(tree: OpenedTree | null, p: Prefix): DatabaseHit | null {
   return { prefix: `${formatIp(p.family, masked)}/${depth}`, depth, file: tree.db.file, offset: record > tree.db.nodeCount ? tree.db.dataOffset(record) : -1 };
 }
 
+/** How many leading bits of an IPv6 address follow ::ffff:0:0/96 (80 zeros, then 16 ones). */
+function mappedPathMatch(bytes: Uint8Array): number {
+  for (let i = 0; i < 96; i++) {
+    const bit = (bytes[i >> 3] >> (7 - (i & 7))) & 1;
+    if (bit !== (i >= 80 ? 1 : 0)) return i;
+  }
+  return 96;
+}
+
 export class ClientLocator {
   private readonly readers = new Map<string, Reader<Record<string, unknown>>>();
 
@@ -57,12 +66,14 @@ export class ClientLocator {
     const loc: GeoLocation = city && city.offset >= 0 ? extractLocation(cityTree!.db, city.offset, withCity) : UNKNOWN_LOCATION;
     const asNumber = asn && asn.offset >= 0 ? extractAsn(asnTree!.db, asn.offset) : 0;
     const mark = tables.overlay.markFor(p.family, p.bytes);
-    return {
-      facts: { loc, asn: asNumber, ctx: tables.overlay.contextOf(mark) },
-      city,
-      asn,
-      leafDepth: Math.max(city?.depth ?? 0, asn?.depth ?? 0, tables.overlay.splitDepth(p.family, p.bytes)),
-    };
+    let leafDepth = Math.max(city?.depth ?? 0, asn?.depth ?? 0, tables.overlay.splitDepth(p.family, p.bytes));
+    // The compiler also splits IPv6 along the path to ::ffff:0:0/96 (where IPv4 is grafted):
+    // an address leaving that path at bit d has its leaf at depth d + 1 or deeper.
+    if (p.family === 6) {
+      const d = mappedPathMatch(p.bytes);
+      if (d < 96) leafDepth = Math.max(leafDepth, d + 1);
+    }
+    return { facts: { loc, asn: asNumber, ctx: tables.overlay.contextOf(mark) }, city, asn, leafDepth };
   }
 
   /** The raw database record as the maxmind package decodes it (for explain output). */

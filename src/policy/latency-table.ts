@@ -32,10 +32,13 @@ function parseClient(text: string): LatencyClient | string {
   }
 }
 
-function row(file: string, line: number, client: string, pop: string, rtt: string | number, samples: string | number | undefined): LatencyRow {
+function row(file: string, line: number, client: string, pop: string, rtt: string | number | null | undefined, samples: string | number | undefined): LatencyRow {
   const c = parseClient(String(client ?? ''));
   if (typeof c === 'string') throw new LatencyTableError(file, line, c);
   if (!pop || typeof pop !== 'string') throw new LatencyTableError(file, line, 'missing pop');
+  // Number('') and Number(null) are 0: a missing value must not read as the fastest PoP.
+  const missing = rtt === null || rtt === undefined || (typeof rtt === 'string' && rtt.trim() === '');
+  if (missing) throw new LatencyTableError(file, line, 'missing rtt_ms');
   const rttMs = Number(rtt);
   if (!Number.isFinite(rttMs) || rttMs < 0 || rttMs > 60000) throw new LatencyTableError(file, line, `rtt_ms "${rtt}" is not a number of milliseconds (0-60000)`);
   const s = samples === undefined || samples === '' ? null : Number(samples);
@@ -67,25 +70,93 @@ export function parseLatencyCsv(text: string, file: string): LatencyRow[] {
 }
 
 export function parseLatencyJson(text: string, file: string): LatencyRow[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    const m = /position (\d+)/.exec((err as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : 1;
-    throw new LatencyTableError(file, line, `JSON: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(data)) throw new LatencyTableError(file, 1, 'expected a JSON array of {client, pop, rtt_ms, samples?}');
-  // Line numbers for JSON rows: the line where each element's "client" appears, in order.
-  const lines: number[] = [];
-  text.split('\n').forEach((l, i) => {
-    if (/"client"\s*:/.test(l)) lines.push(i + 1);
+  const { value, elementLines } = parseJsonWithLines(text, file);
+  if (!Array.isArray(value)) throw new LatencyTableError(file, 1, 'expected a JSON array of {client, pop, rtt_ms, samples?}');
+  return value.map((r: unknown, i) => {
+    const line = elementLines[i] ?? 1;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new LatencyTableError(file, line, `element ${i} is not an object`);
+    const o = r as Record<string, unknown>;
+    if (o.client === undefined) throw new LatencyTableError(file, line, 'missing client');
+    return row(file, line, String(o.client), String(o.pop ?? ''), o.rtt_ms as number | null | undefined, o.samples as number | undefined);
   });
-  return data.map((r: Record<string, unknown>, i) => {
-    const line = lines[i] ?? 1;
-    if (typeof r !== 'object' || r === null) throw new LatencyTableError(file, line, `element ${i} is not an object`);
-    return row(file, line, String(r.client ?? ''), String(r.pop ?? ''), r.rtt_ms as number, r.samples as number | undefined);
-  });
+}
+
+/**
+ * A small JSON reader that knows lines: errors name the line they are on, and
+ * each top-level array element gets a line (its "client" key's, else its
+ * start): JSON.parse reports neither on Node 20.
+ */
+function parseJsonWithLines(text: string, file: string): { value: unknown; elementLines: number[] } {
+  let i = 0;
+  const elementLines: number[] = [];
+  const lineAt = (pos: number) => text.slice(0, pos).split('\n').length;
+  const fail = (msg: string): never => {
+    throw new LatencyTableError(file, lineAt(i), `JSON: ${msg}`);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const value = (depth: number): unknown => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const obj: Record<string, unknown> = {};
+      ws();
+      if (text[i] === '}') return i++, obj;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail(`expected a quoted key`);
+        const keyAt = i;
+        const k = string();
+        // A row is reported at its "client" line (where operators look), else where it starts.
+        if (depth === 1 && k === 'client') elementLines[elementLines.length - 1] = lineAt(keyAt);
+        ws();
+        if (text[i++] !== ':') fail(`expected ':' after "${k}"`);
+        obj[k] = value(depth + 1);
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return i++, obj;
+        else fail("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      const arr: unknown[] = [];
+      ws();
+      if (text[i] === ']') return i++, arr;
+      for (;;) {
+        ws();
+        if (depth === 0) elementLines.push(lineAt(i));
+        arr.push(value(depth + 1));
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return i++, arr;
+        else fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    const m = /^(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+    if (!m) fail(`unexpected ${c === undefined ? 'end of file' : `'${c}'`}`);
+    i += m![0].length;
+    return m![0] === 'true' ? true : m![0] === 'false' ? false : m![0] === 'null' ? null : Number(m![0]);
+  };
+  const string = (): string => {
+    const start = i;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) fail('unterminated string');
+    i++;
+    try {
+      return JSON.parse(text.slice(start, i)) as string;
+    } catch {
+      return fail('bad string escape');
+    }
+  };
+  const v = value(0);
+  ws();
+  if (i < text.length) fail('unexpected text after the value');
+  return { value: v, elementLines };
 }
 
 /** Parse by extension: .json is JSON, anything else CSV. */

@@ -163,8 +163,9 @@ export function latencyOrder(
   let group = 0;
   while (i < n) {
     const best = rtts[idx[i]];
-    const limit = best + Math.max(toleranceMs, (best * tolerancePct) / 100);
-    let end = i;
+    // Unknown RTTs (Infinity) form one last group; Infinity * 0 would be NaN.
+    const limit = best === Infinity ? Infinity : best + Math.max(toleranceMs, tolerancePct > 0 ? (best * tolerancePct) / 100 : 0);
+    let end = i + 1;
     while (end < n && rtts[idx[end]] <= limit) end++;
     // Inside a group: heaviest weight first, then lower RTT, then PoP index.
     for (let a = i + 1; a < end; a++) {
