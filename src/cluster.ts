@@ -19,6 +19,7 @@ import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterV
 import type { Collected } from './observability/metrics.js';
 import type { Snapshot } from './snapshot.js';
 import { udpSendErrors } from './transport/udp.js';
+import { collectBatchStats } from './transport/udp-batch.js';
 
 type ToWorker =
   | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; listen: string[] }
@@ -292,7 +293,7 @@ function workerCounters(plane: DataPlane): WorkerCounters {
     popAnswers: [...plane.popAnswerTotals()],
     sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
     tcp: { ...plane.tcpStats },
-    udpSendErrors: udpSendErrors(),
+    udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
   };
 }
 

@@ -13,6 +13,7 @@ import { QueryCounters } from './observability/counters.js';
 import type { Runtime } from './runtime.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
 import { udpSendErrors } from './transport/udp.js';
+import { collectBatchStats } from './transport/udp-batch.js';
 
 export type { ReloadResult };
 
@@ -39,7 +40,7 @@ export function collectFrom(plane: DataPlane): Collected {
     popAnswers: plane.popAnswerTotals(),
     scopeEstimates: new Map(rt.records.map((r, i) => [r.name, rt.sketches.estimate(i)])),
     tcp: { ...plane.tcpStats },
-    udpSendErrors: udpSendErrors(),
+    udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
     workers: 1,
   };
 }

@@ -45,7 +45,7 @@ export function batchAddon(): Addon | null {
   return addon;
 }
 
-/** Packets the batched listeners received/sent/dropped (for metrics). */
+/** Packets the closed batched listeners received/sent/dropped; live ones are summed in. */
 export const batchStats = { recv: 0, sent: 0, sendDropped: 0, truncated: 0, batches: 0 };
 const liveStats = new Set<Float64Array>();
 

@@ -36,28 +36,8 @@ export const QClass = { IN: 1, CH: 3, ANY: 255 } as const;
 
 export const EdnsOption = { NSID: 3, ECS: 8 } as const;
 
-/** UDP payload limits (RFC 1035 4.2.1; DNS Flag Day 2020 default of 1232). */
+/** UDP payload limit without EDNS (RFC 1035 4.2.1). */
 export const UDP_NO_EDNS_MAX = 512;
-export const DEFAULT_UDP_MAX = 1232;
-
-/** Numeric qtype -> mnemonic for the types we name in metrics and explain output. */
-export const QTYPE_NAMES: Record<number, string> = {
-  1: 'A',
-  2: 'NS',
-  5: 'CNAME',
-  6: 'SOA',
-  12: 'PTR',
-  13: 'HINFO',
-  15: 'MX',
-  16: 'TXT',
-  28: 'AAAA',
-  33: 'SRV',
-  43: 'DS',
-  251: 'IXFR',
-  252: 'AXFR',
-  255: 'ANY',
-  257: 'CAA',
-};
 
 export const RCODE_NAMES: Record<number, string> = {
   0: 'NOERROR',
