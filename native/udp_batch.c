@@ -9,7 +9,10 @@
  * every cluster worker can have one and the kernel spreads clients over them.
  *
  * JS API (Node-API, C):
- *   open(host, port, reusePort)  -> { fd, port }     bind a non-blocking UDP socket
+ *   open(host, port, reusePort, group) -> { fd, port }  bind a non-blocking UDP socket;
+ *                                with group > 1, spread datagrams over the group's
+ *                                sockets at random (a reuseport BPF program), not by
+ *                                flow hash: few busy flows would otherwise pile on one worker
  *   start(fd, buffers, onBatch)  -> handle           poll it on the main loop
  *     buffers = { in: ArrayBuffer, inLens: Int32Array, addrs: Uint8Array,
  *                 out: ArrayBuffer, outLens: Int32Array, stats: Float64Array }
@@ -21,6 +24,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -34,6 +38,9 @@
 #define OUT_SLOT 65536
 #define ADDR_SLOT 20 /* family(1) pad(1) port(2) address(16) */
 #define MAX_ROUNDS 16 /* batches per readable event, then yield to the loop */
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
 
 /* stats[] slots shared with JS */
 enum { ST_RECV = 0, ST_SENT, ST_SEND_DROPPED, ST_TRUNCATED_IN, ST_BATCHES, ST_COUNT };
@@ -74,18 +81,35 @@ static napi_value throw_errno(napi_env env, const char *what) {
   return NULL;
 }
 
-/* open(host: string, port: number, reusePort: boolean) -> { fd, port } */
+/*
+ * Classic BPF for a reuseport group: return a random socket index in [0, n).
+ * The kernel falls back to its flow hash if the index is out of range (e.g.
+ * while a restarted worker has not rebound yet).
+ */
+static int attach_random_balancer(int fd, uint32_t n) {
+  struct sock_filter code[] = {
+      {BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)},
+      {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
+      {BPF_RET | BPF_A, 0, 0, 0},
+  };
+  struct sock_fprog prog = {.len = 3, .filter = code};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog);
+}
+
+/* open(host: string, port: number, reusePort: boolean, group: number) -> { fd, port } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char host[64];
   size_t hlen;
   int32_t port;
   bool reuse;
+  int32_t group = 1;
   CHECK(env, napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hlen));
   CHECK(env, napi_get_value_int32(env, argv[1], &port));
   CHECK(env, napi_get_value_bool(env, argv[2], &reuse));
+  if (argc > 3) CHECK(env, napi_get_value_int32(env, argv[3], &group));
 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -123,6 +147,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     errno = e;
     return throw_errno(env, "bind");
   }
+  /* Best effort: without the balancer the kernel's flow hash still works. */
+  if (reuse && group > 1) attach_random_balancer(fd, (uint32_t)group);
   struct sockaddr_storage bound;
   socklen_t blen = sizeof bound;
   getsockname(fd, (struct sockaddr *)&bound, &blen);

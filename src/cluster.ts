@@ -81,7 +81,7 @@ export class ClusterSink implements PlaneSink {
   }
 
   private fork(): void {
-    cluster.fork({ MERIDIAN_WORKER: '1' });
+    cluster.fork({ MERIDIAN_WORKER: '1', MERIDIAN_WORKERS: String(this.workers) });
   }
 
   private send(w: Worker, msg: ToWorker): void {
@@ -259,6 +259,7 @@ export function runWorker(log: Logger): void {
           return;
         }
         plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }));
+        plane.udpGroup = Number(process.env.MERIDIAN_WORKERS ?? 1) || 1;
         plane.bind(msg.listen).then(
           () => send({ type: 'listening', addresses: plane!.describeListeners() }),
           (err: Error) => {

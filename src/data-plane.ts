@@ -31,6 +31,8 @@ export class DataPlane {
 
   private sampleEvery: number;
   private sampled = 0;
+  /** Processes sharing the UDP port (cluster workers), for the batched listener's balancer. */
+  udpGroup = 1;
 
   constructor(
     snapshot: Snapshot,
@@ -148,7 +150,7 @@ export class DataPlane {
 async function bindPair(hp: HostPort, plane: DataPlane, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
   const addon = batchAddon();
   for (let attempt = 0; ; attempt++) {
-    const udp = addon ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler) : await listenUdp(hp.host, hp.port, plane.handler);
+    const udp = addon ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler, plane.udpGroup) : await listenUdp(hp.host, hp.port, plane.handler);
     try {
       const tcp = await listenTcp(hp.host, udp.port, plane.handler, limits, stats);
       return { udp, tcp };

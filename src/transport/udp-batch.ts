@@ -18,7 +18,7 @@ import type { UdpListener } from './udp.js';
 export type BatchHandler = (msg: Buffer, len: number, family: number, addr: Uint8Array, addrOff: number, transport: typeof UDP, dest: Buffer, destOff: number) => number;
 
 interface Addon {
-  open(host: string, port: number, reusePort: boolean): { fd: number; port: number };
+  open(host: string, port: number, reusePort: boolean, group: number): { fd: number; port: number };
   start(fd: number, buffers: object, onBatch: (n: number) => void): unknown;
   stop(handle: unknown): void;
   BATCH: number;
@@ -61,10 +61,14 @@ export function collectBatchStats(): typeof batchStats {
   return out;
 }
 
-export function listenUdpBatch(a: Addon, host: string, port: number, handler: BatchHandler): UdpListener {
+/**
+ * Bind a batched UDP listener. `group` is how many processes share the port
+ * (cluster workers): the kernel then spreads datagrams over them at random.
+ */
+export function listenUdpBatch(a: Addon, host: string, port: number, handler: BatchHandler, group = 1): UdpListener {
   let opened: { fd: number; port: number };
   try {
-    opened = a.open(host, port, true);
+    opened = a.open(host, port, true, group);
   } catch (err) {
     throw new ListenError(`udp ${host}:${port}`, err);
   }
