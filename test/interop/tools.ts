@@ -245,26 +245,9 @@ export async function httpGet(port: number, path: string): Promise<string> {
   return r.body;
 }
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Samples of the Prometheus text format (comment lines skipped). */
-export function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-    for (let lm = re.exec(m[2] ?? ''); lm; lm = re.exec(m[2] ?? '')) labels[lm[1]] = lm[2];
-    out.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return out;
-}
+// One Prometheus text parser for every suite.
+export { parseMetrics, type Sample } from '../integration/ops/admin-http.js';
+import { parseMetrics, type Sample } from '../integration/ops/admin-http.js';
 
 /** Sum of the samples of `name` whose labels include `match`. */
 export function metricSum(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
