@@ -42,6 +42,9 @@ interface Conn {
   queries: number;
 }
 
+/** On shutdown, how long a connection may stay silent before it is ended. */
+const QUIET_MS = 250;
+
 export function listenTcp(host: string, port: number, handler: PacketHandler, limits: TcpLimits, stats?: TcpStats): Promise<TcpListener> {
   const st: TcpStats = stats ?? { open: 0, accepted: 0, rejected: 0 };
   const conns = new Set<Conn>();
@@ -110,8 +113,13 @@ export function listenTcp(host: string, port: number, handler: PacketHandler, li
             closing = true;
             clearInterval(sweep);
             server.close(() => done());
-            // Answers already written are flushed by end(); stragglers are cut after the grace period.
-            for (const c of conns) c.socket.end();
+            // A query may still be on its way in (sent just before the signal): each
+            // connection answers what arrives and then ends; a quiet one ends after
+            // a moment; whatever is left is cut when the grace period is over.
+            const quiet = setTimeout(() => {
+              for (const c of conns) if (c.splitter.pending === 0) c.socket.end();
+            }, Math.min(QUIET_MS, graceMs));
+            quiet.unref();
             const t = setTimeout(() => {
               for (const c of conns) c.socket.destroy();
             }, graceMs);
