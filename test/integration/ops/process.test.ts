@@ -48,7 +48,9 @@ async function serve(args: string[], yaml = testConfig()) {
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
-describe('meridian serve as a process', () => {
+// Real processes that load TypeScript through tsx (and fork workers that do too)
+// start slowly on a loaded 2-core machine: give each test room.
+describe('meridian serve as a process', { timeout: 120_000 }, () => {
   it('cluster mode: two workers answer, metrics are summed, a killed worker is restarted', async () => {
     const s = await serve(['--workers', '2']);
     await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');
@@ -77,7 +79,7 @@ describe('meridian serve as a process', () => {
       const seen = new Set<string>();
       for (let i = 0; i < 20; i++) seen.add(addresses(await udpQuery(s.port, { name: 'www.example.net' }))[0]);
       return seen.size === 1 && seen.has('198.51.100.11');
-    }, `new answer on all workers (log: ${s.log().slice(-2000)})`, 20_000);
+    }, `new answer on all workers (log: ${s.log().slice(-2000)})`, 60_000);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });
