@@ -37,24 +37,6 @@ export function joinSections(s: Pick<Sections, 'answer' | 'authority' | 'additio
   return { rest, all };
 }
 
-/** An empty section set with a bare rcode (errors, REFUSED). */
-export function bareSections(rcode: number, aa = false): Sections {
-  const empty = new Uint8Array(0);
-  return {
-    rcode,
-    aa,
-    answer: empty,
-    anCount: 0,
-    authority: empty,
-    nsCount: 0,
-    additional: empty,
-    arCount: 0,
-    additionalRequired: false,
-    rest: empty,
-    all: empty,
-  };
-}
-
 /** Server-side EDNS settings the writer needs. */
 export interface EdnsSettings {
   /** Our largest UDP payload (advertised in the OPT CLASS). */

@@ -18,7 +18,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
 import { distanceKm, modelledRttMs } from '../../../src/geo/distance.js';
 import { UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
 import { parsePrefix } from '../../../src/policy/addr.js';
@@ -28,22 +27,9 @@ import { groupByTolerance, latencyOrder, rankClient, rttFor, type Candidate, typ
 import type { PopInfo } from '../../../src/policy/rules.js';
 import { ROOT } from '../../helpers/server.js';
 import { POP_IDS, policy, referenceKm, tablesFor, TEST_POP_INFOS } from './support.js';
+import { at } from './support.js';
 
 const pop = (id: string) => POP_IDS.indexOf(id);
-
-function at(place: string, o: Partial<GeoLocation> = {}): GeoLocation {
-  const p = FIXTURE_PLACES[place];
-  return {
-    country: p.country,
-    continent: p.continent,
-    subdivisionCode: p.subdivisionIso || null,
-    subdivisionName: p.subdivisionName || null,
-    lat: p.latitude,
-    lon: p.longitude,
-    city: p.city,
-    ...o,
-  };
-}
 
 function rows(o: { asn?: Record<number, Record<string, number>>; country?: Record<string, Record<string, number>>; inflation?: number } = {}): LatencyRows {
   const toMap = (r: Record<string, number>) => new Map(Object.entries(r).map(([id, v]) => [pop(id), v]));

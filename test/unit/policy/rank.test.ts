@@ -14,21 +14,7 @@ import { EMPTY_CONTEXT } from '../../../src/policy/overlay.js';
 import { groupByTolerance, rankClient, rttFor, type Candidate, type ClientFacts, type LatencyRows } from '../../../src/policy/rank.js';
 import type { PopInfo, RuleTables } from '../../../src/policy/rules.js';
 import { POP_IDS, policy, referenceNearest, tablesFor, TEST_POP_INFOS } from './support.js';
-
-/** A GeoIP2-style location at a fixture place. */
-function at(place: string, o: Partial<GeoLocation> = {}): GeoLocation {
-  const p = FIXTURE_PLACES[place];
-  return {
-    country: p.country,
-    continent: p.continent,
-    subdivisionCode: p.subdivisionIso || null,
-    subdivisionName: p.subdivisionName || null,
-    lat: p.latitude,
-    lon: p.longitude,
-    city: p.city,
-    ...o,
-  };
-}
+import { at } from './support.js';
 
 const countryOnly = (country: string, continent: string | null): GeoLocation => ({ ...UNKNOWN_LOCATION, country, continent });
 

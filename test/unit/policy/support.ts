@@ -1,3 +1,4 @@
+import type { GeoLocation } from '../../../src/geo/location.js';
 /**
  * Shared test support for the policy tests and the scope property test:
  * policy configs built by hand, rule tables and compiled policies on the
@@ -413,4 +414,19 @@ export function verifyTrie(c: CompiledPolicy, family: 4 | 6, oracle: Oracle): st
     }
   }
   return problems;
+}
+
+/** A GeoIP2-style location at a fixture place (fields overridable). */
+export function at(place: string, o: Partial<GeoLocation> = {}): GeoLocation {
+  const p = FIXTURE_PLACES[place];
+  return {
+    country: p.country,
+    continent: p.continent,
+    subdivisionCode: p.subdivisionIso || null,
+    subdivisionName: p.subdivisionName || null,
+    lat: p.latitude,
+    lon: p.longitude,
+    city: p.city,
+    ...o,
+  };
 }

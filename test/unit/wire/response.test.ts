@@ -7,8 +7,27 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Outcome, ParsedQuery, parseQuery } from '../../../src/wire/query.js';
-import { bareSections, joinSections, writeResponse, type EdnsSettings, type Sections } from '../../../src/wire/response.js';
+import { joinSections, writeResponse, type EdnsSettings, type Sections } from '../../../src/wire/response.js';
 import { AD, CD, QR, RD, TC, ecsOption, headerOf, opcodeBits, questionBytes, rawQuery, rr, wireName, type RawOpt } from './build.js';
+
+/** An empty section set with a bare rcode (errors, REFUSED). */
+export function bareSections(rcode: number, aa = false): Sections {
+  const empty = new Uint8Array(0);
+  return {
+    rcode,
+    aa,
+    answer: empty,
+    anCount: 0,
+    authority: empty,
+    nsCount: 0,
+    additional: empty,
+    arCount: 0,
+    additionalRequired: false,
+    rest: empty,
+    all: empty,
+  };
+}
+
 
 const EDNS: EdnsSettings = { udpMax: 1232, nsid: Buffer.from('test-nsid') };
 const NSID_OPT = { code: 3, data: Buffer.alloc(0) };
