@@ -16,7 +16,7 @@ import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import type { HealthView } from './health/view.js';
 import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterValues } from './observability/counters.js';
-import type { Collected } from './observability/metrics.js';
+import { processRegistry, type Collected, type ProcessMetrics } from './observability/metrics.js';
 import type { Snapshot } from './snapshot.js';
 import { udpSendErrors } from './transport/udp.js';
 import { collectBatchStats } from './transport/udp-batch.js';
@@ -33,6 +33,9 @@ interface WorkerCounters {
   sketches: Array<[string, Uint8Array]>;
   tcp: { open: number; accepted: number; rejected: number };
   udpSendErrors: number;
+  udpMode: string;
+  /** The worker's own process_* / nodejs_* metrics (aggregated by the primary). */
+  process: ProcessMetrics;
 }
 
 type FromWorker =
@@ -177,7 +180,9 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
   const sketches = new Map<string, Uint8Array[]>();
   const tcp = { open: 0, accepted: 0, rejected: 0 };
   let sendErrors = 0;
+  const processes: ProcessMetrics[] = [];
   for (const r of results) {
+    processes.push(r.process);
     counters.add(r.counters);
     counters.tcpConnectionsOpen += Number(r.counters.tcpConnectionsOpen ?? 0);
     for (const [k, v] of r.popAnswers) popAnswers.set(k, (popAnswers.get(k) ?? 0) + v);
@@ -192,7 +197,8 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
     const all = sketches.get(g.name) ?? [];
     scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
   }
-  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, workers: results.length };
+  const udpMode = [...new Set(results.map((r) => r.udpMode))].join('+') || 'none';
+  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, workers: results.length, udpMode, processes };
 }
 
 /**
@@ -250,6 +256,7 @@ export async function runPrimary(snapshot: Snapshot, opts: { configFile: string;
 /** Run a worker: wait for the snapshot, bind the shared listeners, answer. */
 export function runWorker(log: Logger): void {
   let plane: DataPlane | null = null;
+  const processMetrics = processRegistry();
   const send = (m: FromWorker) => process.send?.(m);
   process.on('message', (msg: ToWorker) => {
     switch (msg.type) {
@@ -272,7 +279,10 @@ export function runWorker(log: Logger): void {
         if (plane && plane.runtime.snapshot.hash === msg.hash) plane.setHealth(msg.health);
         break;
       case 'collect':
-        if (plane) send({ type: 'counters', id: msg.id, data: workerCounters(plane) });
+        if (plane) {
+          const counters = workerCounters(plane);
+          void processMetrics.getMetricsAsJSON().then((metrics) => send({ type: 'counters', id: msg.id, data: { ...counters, process: metrics as ProcessMetrics } }));
+        }
         break;
       case 'shutdown':
         void (plane?.close(msg.graceMs) ?? Promise.resolve()).then(() => process.exit(0));
@@ -285,7 +295,7 @@ export function runWorker(log: Logger): void {
   send({ type: 'ready' });
 }
 
-function workerCounters(plane: DataPlane): WorkerCounters {
+function workerCounters(plane: DataPlane): Omit<WorkerCounters, 'process'> {
   const rt = plane.runtime;
   const values = counterValues(plane.counters);
   values.tcpConnectionsOpen = plane.tcpStats.open;
@@ -295,6 +305,7 @@ function workerCounters(plane: DataPlane): WorkerCounters {
     sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
     tcp: { ...plane.tcpStats },
     udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
+    udpMode: plane.udpMode,
   };
 }
 

@@ -65,7 +65,7 @@ export class ControlPlane {
   readonly monitor: HealthMonitor;
   readonly registry = new Registry();
   readonly healthMetrics: HealthMetrics;
-  reloads = { ok: 0, failed: 0, lastOkAt: Date.now(), lastError: null as ReloadResult | null };
+  reloads = { ok: 0, failed: 0, lastError: null as ReloadResult | null };
   admin: AdminServer | null = null;
   private readonly log: Logger;
   private watcher: FileWatcher | null = null;
@@ -265,7 +265,6 @@ export class ControlPlane {
       this.watchStateFileIfChanged();
       const result: ReloadResult = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
       this.reloads.ok++;
-      this.reloads.lastOkAt = Date.now();
       this.reloads.lastError = null;
       this.log.info({ reason, compileMs: result.compileMs, sha256: snapshot.hash.slice(0, 16) }, 'config reloaded');
       return result;

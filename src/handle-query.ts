@@ -7,7 +7,7 @@
  * maps to an rcode or a drop, never an exception to the socket.
  */
 import type { QueryCounters } from './observability/counters.js';
-import { scopeHash } from './observability/counters.js';
+import { SCOPE_V6_BASE, scopeHash } from './observability/counters.js';
 import { parseSocketAddress } from './policy/addr.js';
 import { lookup } from './policy/trie.js';
 import type { Runtime } from './runtime.js';
@@ -192,7 +192,8 @@ function geoAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number,
   if (ans.failOpen) counters.failOpen++;
   else if (ans.degraded) counters.degraded++;
   if (q.hasEcs) {
-    counters.scopes[scope]++;
+    // Counted by the family on the wire: an IPv4-mapped subnet is an IPv6 option with scope 96 + n.
+    counters.scopes[(q.ecsFamily === 1 ? 0 : SCOPE_V6_BASE) + scope]++;
     if (q.ecsSource > 0) rt.sketches.add(slot.record, scopeHash(family, addr, off, alen, depth));
   }
   return respond(msg, transport, plan, ans.bytes, ans.count, scope, limit, rt, counters);

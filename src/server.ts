@@ -42,6 +42,7 @@ export function collectFrom(plane: DataPlane): Collected {
     tcp: { ...plane.tcpStats },
     udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
     workers: 1,
+    udpMode: plane.udpMode,
   };
 }
 

@@ -28,7 +28,7 @@ describe('conventions', () => {
     const dir = path.join(ROOT, 'src', 'observability');
     const names = readdirSync(dir)
       .filter((f) => f.endsWith('.ts'))
-      .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/name: '(meridian_[a-z0-9_]+)'/g)].map((m) => m[1]));
+      .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/(?:name: |scrapeTimeMetric\(\s*register,\s*)'(meridian_[a-z0-9_]+)'/g)].map((m) => m[1]));
     expect(names.length).toBeGreaterThan(20);
     for (const name of names) {
       expect(doc, name).toContain(`\`${name}\``);

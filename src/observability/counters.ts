@@ -20,6 +20,9 @@ export function rcodeSlot(rcode: number): number {
   return rcode === 16 ? 6 : rcode <= 5 ? rcode : 2;
 }
 
+/** Where the IPv6 half of QueryCounters.scopes starts (the IPv4 half holds /0../32). */
+export const SCOPE_V6_BASE = 33;
+
 /** Process-wide query counters (every field a plain number or typed array). */
 export class QueryCounters {
   /** [transport][qtype][rcode] answered queries. */
@@ -31,8 +34,12 @@ export class QueryCounters {
   truncated = 0;
   /** ECS presence: [none, IPv4, IPv6]. */
   readonly ecs = new Float64Array(3);
-  /** Returned ECS SCOPE PREFIX-LENGTH, per value 0..128 (answers to ECS queries). */
-  readonly scopes = new Float64Array(129);
+  /**
+   * Returned ECS SCOPE PREFIX-LENGTH of answers to ECS queries, per family of
+   * the option (RFC 7871 6: the scope counts bits of that family's address):
+   * [0..32] IPv4 at index scope, [0..128] IPv6 at SCOPE_V6_BASE + scope.
+   */
+  readonly scopes = new Float64Array(SCOPE_V6_BASE + 129);
   failOpen = 0;
   degraded = 0;
   /** Handler exceptions turned into SERVFAIL. */

@@ -82,12 +82,12 @@ describe('promtool check metrics', () => {
     expect(r.code, `promtool check metrics exit code; output:\n${problems}`).toBe(0);
   });
 
-  it("Meridian's own families (meridian_* without the process defaults) pass on their own too", async () => {
+  it("Meridian's own families (meridian_* without the standard process_*/nodejs_* families) pass on their own too", async () => {
     // Keeps Meridian-defined metrics honest even while the default process
     // metrics (prom-client collectDefaultMetrics) have problems of their own.
     const own = metricsText
       .split('\n')
-      .filter((line) => !/^(# (HELP|TYPE) )?meridian_process_/.test(line))
+      .filter((line) => !/^(# (HELP|TYPE) )?(process|nodejs)_/.test(line))
       .join('\n');
     expect(own).toMatch(/meridian_queries_total/);
     const r = await run(PROMTOOL, ['check', 'metrics'], { input: own, timeoutMs: 30_000 });
@@ -103,7 +103,7 @@ describe('promtool check metrics', () => {
     expect(metricSum(parseMetrics(text), 'meridian_config_reloads_total', { result: 'success' })).toBe(1);
     const own = text
       .split('\n')
-      .filter((line) => !/^(# (HELP|TYPE) )?meridian_process_/.test(line))
+      .filter((line) => !/^(# (HELP|TYPE) )?(process|nodejs)_/.test(line))
       .join('\n');
     const r = await run(PROMTOOL, ['check', 'metrics'], { input: own, timeoutMs: 30_000 });
     const problems = `${r.stdout}${r.stderr}`.trim();
