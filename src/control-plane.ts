@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { compileInWorker } from './config/compile-worker.js';
+import { loadConfigFile } from './config/load.js';
 import { watchFiles, type FileWatcher } from './config/watch.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { explain, type ExplainContext } from './explain.js';
@@ -20,6 +21,7 @@ import { parseStateFile } from './health/state-file.js';
 import type { Override } from './health/state-machine.js';
 import type { HealthView } from './health/view.js';
 import { parseHostPort } from './listen-address.js';
+import { adminAccess, isLoopbackHost, type AdminAccess } from './observability/admin-access.js';
 import { startAdminServer, type AdminServer } from './observability/http.js';
 import { silentLogger } from './observability/logger.js';
 import { createMetrics, HealthMetrics, type Collected } from './observability/metrics.js';
@@ -74,6 +76,9 @@ export class ControlPlane {
   private reloadAgain = false;
   private explainCtx: ExplainContext | null = null;
   private failOpen = new Map<string, number>();
+  /** The admin listener's HOST:PORT (null: no admin API). */
+  private readonly adminAddr: string | null;
+  private access: AdminAccess;
 
   constructor(
     snapshot: Snapshot,
@@ -82,6 +87,9 @@ export class ControlPlane {
   ) {
     this.snapshot = snapshot;
     this.log = opts.log ?? silentLogger();
+    this.adminAddr = opts.admin === undefined ? snapshot.config.admin.listen : opts.admin;
+    // Before anything starts (workers, probes, listeners): a refused admin token stops here.
+    this.access = this.checkAdminAccess(snapshot, 'start');
     this.healthMetrics = new HealthMetrics(this.registry);
     this.monitor = new HealthMonitor({
       log: this.log.child({ component: 'health' }),
@@ -115,12 +123,12 @@ export class ControlPlane {
       this.watcher = watchFiles(this.watchedFiles(), (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`));
       this.watchStateFile();
     }
-    const adminAddr = this.opts.admin === undefined ? this.snapshot.config.admin.listen : this.opts.admin;
-    if (adminAddr) {
-      const { host, port } = parseHostPort(adminAddr);
+    if (this.adminAddr) {
+      const { host, port } = parseHostPort(this.adminAddr);
       this.admin = await startAdminServer(host, port, {
         registry: this.registry,
-        token: () => this.token(),
+        token: () => this.access.token,
+        readOnlyReason: () => this.access.readOnlyReason ?? 'no admin token',
         ready: () => this.ready(),
         explain: (name, type, client) => this.explain(name, type, client),
         pops: () => this.monitor.status(),
@@ -128,8 +136,38 @@ export class ControlPlane {
         reload: () => this.reload('admin API'),
         map: () => this.map(),
       });
+      this.logAdminAccess();
     }
     this.pushHealth();
+  }
+
+  /**
+   * Who may write through the admin API under `snapshot`'s config. A token
+   * that is configured but unusable (unset variable, too short) is refused
+   * with a ConfigError when the admin listener is not on loopback: at start
+   * Meridian does not start, on reload the running config stays.
+   */
+  private checkAdminAccess(snapshot: Snapshot, when: 'start' | 'reload'): AdminAccess {
+    const access = adminAccess(snapshot.config.admin);
+    if (!access.problem || !this.adminAddr || isLoopbackHost(parseHostPort(this.adminAddr).host)) return access;
+    const at = loadConfigFile(snapshot.file).locate(['admin'], snapshot.config.admin.token_env ? 'token_env' : 'token');
+    throw new ConfigError([
+      {
+        ...at,
+        message:
+          `${access.problem}, and the admin API listens on ${this.adminAddr}, which is not loopback: refusing to ${when}. ` +
+          `Set ${snapshot.config.admin.token_env ?? 'the token'} to a token of 16+ characters, bind the admin API to 127.0.0.1, or remove admin.token_env to serve a read-only admin API on purpose`,
+      },
+    ]);
+  }
+
+  /** Say at start (and when a reload changes it) whether the admin API is writable, loudly when a token is unusable. */
+  private logAdminAccess(): void {
+    if (!this.adminAddr) return;
+    const a = this.access;
+    if (a.problem) this.log.warn({ admin: this.adminAddr }, `admin API is READ-ONLY: ${a.problem}; drain, force-up/down and reload over HTTP will be refused (403)`);
+    else if (a.token) this.log.info({ admin: this.adminAddr, token: a.source }, `admin API is writable (bearer token from ${a.source})`);
+    else this.log.info({ admin: this.adminAddr }, `admin API is read-only: ${a.readOnlyReason}`);
   }
 
   /** The files whose change triggers a reload: the config, its geo databases and zone files. */
@@ -163,13 +201,6 @@ export class ControlPlane {
     };
     apply();
     this.stateWatcher = watchFiles([file], apply, 100, 1000);
-  }
-
-  private token(): string | null {
-    const a = this.snapshot.config.admin;
-    if (a.token) return a.token;
-    const fromEnv = a.token_env ? process.env[a.token_env] : undefined;
-    return fromEnv && fromEnv.length >= 16 ? fromEnv : null;
   }
 
   /** Send the current health view to the data plane and log fail-open changes. */
@@ -256,6 +287,7 @@ export class ControlPlane {
       // Policies whose inputs did not change keep their compiled trie: a zone edit reloads in milliseconds.
       const reusable = this.snapshot.policies.map((p) => p.key).filter((k): k is string => k !== undefined);
       const snapshot = fillReused(await compileInWorker(this.snapshot.file, reusable), this.snapshot);
+      const access = this.checkAdminAccess(snapshot, 'reload');
       this.monitor.update(snapshot.pops);
       this.snapshot = snapshot;
       this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
@@ -263,6 +295,9 @@ export class ControlPlane {
       this.pushHealth();
       this.watcher?.setFiles(this.watchedFiles());
       this.watchStateFileIfChanged();
+      const accessChanged = access.token !== this.access.token || access.readOnlyReason !== this.access.readOnlyReason;
+      this.access = access;
+      if (accessChanged) this.logAdminAccess();
       const result: ReloadResult = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
       this.reloads.ok++;
       this.reloads.lastError = null;

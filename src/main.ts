@@ -36,31 +36,39 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     snapshot = buildSnapshotFromFile(opts.configFile);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.message.split('\n')) log.error({ file: opts.configFile }, line);
-      log.flush?.();
-      return 1;
-    }
-    throw err;
+    return refuse(log, opts.configFile, err);
   }
   const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
   const listen = opts.listen ?? snapshot.config.server.listen;
   const configured = snapshot.config.server.workers;
   const workers = opts.workers ?? (configured === 'auto' ? os.availableParallelism() : configured);
 
-  if (workers === 0) {
-    const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot });
-    logStartup(log, snapshot, server.describeListeners(), server.control, 0);
-    installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+  try {
+    if (workers === 0) {
+      const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot });
+      logStartup(log, snapshot, server.describeListeners(), server.control, 0);
+      installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+      return -1;
+    }
+    const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
+    logStartup(log, snapshot, bound, control, workers);
+    installSignals(log, control, async () => {
+      await control.close();
+      await sink.shutdown(SHUTDOWN_GRACE_MS);
+    });
     return -1;
+  } catch (err) {
+    // A config the control plane refuses (e.g. an unusable admin token on a public admin listener).
+    return refuse(log, opts.configFile, err);
   }
-  const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
-  logStartup(log, snapshot, bound, control, workers);
-  installSignals(log, control, async () => {
-    await control.close();
-    await sink.shutdown(SHUTDOWN_GRACE_MS);
-  });
-  return -1;
+}
+
+/** Log a ConfigError line by line and exit 1; anything else is rethrown. */
+function refuse(log: Logger, file: string, err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  for (const line of err.message.split('\n')) log.error({ file }, line);
+  log.flush?.();
+  return 1;
 }
 
 function logStartup(log: Logger, s: Snapshot, listeners: string[], control: ControlPlane, workers: number): void {

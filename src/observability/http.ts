@@ -15,6 +15,8 @@ export interface AdminHandlers {
   registry: Registry;
   /** Token for write calls; null = read-only. */
   token(): string | null;
+  /** Why the API is read-only (said in the 403), when token() is null. */
+  readOnlyReason?(): string;
   ready(): { ready: boolean; detail: unknown };
   explain(name: string, type: string, client: string): unknown;
   pops(): unknown;
@@ -31,8 +33,8 @@ function send(res: http.ServerResponse, status: number, body: string | object, t
   res.end(text);
 }
 
-function authorize(req: http.IncomingMessage, token: string | null): void {
-  if (token === null) throw new AdminError(403, 'read-only: no admin token is configured (admin.token or admin.token_env)');
+function authorize(req: http.IncomingMessage, token: string | null, readOnlyReason = 'no admin token is configured (admin.token or admin.token_env)'): void {
+  if (token === null) throw new AdminError(403, `read-only: ${readOnlyReason}`);
   const header = req.headers.authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice(7) : '';
   const a = Buffer.from(given);
@@ -62,13 +64,13 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
   if (method === 'GET' && (url.pathname === '/admin/pops' || url.pathname === '/admin/pops/')) return send(res, 200, h.pops() as object);
   const m = /^\/admin\/pops\/([^/]+)\/([a-z-]+)$/.exec(url.pathname);
   if (m && method === 'POST') {
-    authorize(req, h.token());
+    authorize(req, h.token(), h.readOnlyReason?.());
     if (!(m[2] in OVERRIDES)) throw new AdminError(404, `unknown action "${m[2]}" (drain, undrain, force-up, force-down, clear)`);
     if (!h.setOverride(decodeURIComponent(m[1]), OVERRIDES[m[2]])) throw new AdminError(404, `unknown PoP "${m[1]}"`);
     return send(res, 200, { pop: m[1], action: m[2] });
   }
   if (method === 'POST' && url.pathname === '/admin/reload') {
-    authorize(req, h.token());
+    authorize(req, h.token(), h.readOnlyReason?.());
     const r = await h.reload();
     return send(res, r.ok ? 200 : 422, r);
   }
