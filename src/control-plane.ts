@@ -111,6 +111,7 @@ export class ControlPlane {
         health: () => this.monitor.status(),
         failOpenDecisions: () => this.failOpen,
         reloads: () => this.reloads,
+        ready: () => this.sink.listening(),
         workerRestarts: () => this.sink.workerRestarts?.() ?? 0,
       },
       this.registry,

@@ -42,6 +42,8 @@ export interface MetricsSources {
   health(): PopHealth[];
   failOpenDecisions(): Map<string, number>;
   reloads(): { ok: number; failed: number; lastError: unknown };
+  /** The /readyz verdict: listeners bound and answering. */
+  ready(): boolean;
   workerRestarts(): number;
 }
 
@@ -409,6 +411,14 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
     collect() {
       this.reset();
       this.inc(src.workerRestarts());
+    },
+  });
+  new Gauge({
+    name: 'meridian_ready',
+    help: 'Whether this instance is ready (1): its DNS listeners are bound and answering, as /readyz says.',
+    registers: reg,
+    collect() {
+      this.set(src.ready() ? 1 : 0);
     },
   });
   new Gauge({

@@ -142,6 +142,7 @@ describe('metrics after known traffic', () => {
     expect(meridianVersion()).toMatch(/^\d+\.\d+\.\d+/);
     expect(metric(m, 'meridian_config_last_reload_success')).toBe(1);
     expect(metric(m, 'meridian_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(metric(m, 'meridian_ready')).toBe(1);
     // Standard names (no meridian_process_ prefix) so stock Node.js dashboards work.
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_version_info']) {
       expect(samples(m, name).length, name).toBeGreaterThan(0);
