@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
 import { loadConfigFile, reporter, type LoadedConfig, type Report } from './config/load.js';
-import type { HealthCheckConfig, MeridianConfig } from './config/schema.js';
+import { mergeHealth, type HealthCheckConfig, type MeridianConfig } from './config/schema.js';
 import { ConfigError, GeoDatabaseError, LatencyTableError, type ConfigIssue } from './errors.js';
 import { parseLatencyTable, type LatencyRow } from './policy/latency-table.js';
 import { openDatabases, resolveDatabasePath, type GeoDatabaseInfo, type OpenedDatabases } from './geo/open.js';
@@ -48,21 +48,6 @@ export interface Snapshot {
   compileMs: number;
 }
 
-/** Health-check defaults when neither the PoP nor `health.defaults` say otherwise. */
-const HEALTH_DEFAULTS: HealthCheckConfig = {
-  type: 'none',
-  path: '/',
-  method: 'GET',
-  expect_status: [200],
-  tls_verify: true,
-  interval: 5,
-  timeout: 2,
-  rise: 2,
-  fall: 3,
-  initial: 'up',
-  jitter: 0.1,
-};
-
 export function resolveIdentity(identity: string): string {
   return identity === 'auto' ? os.hostname() : identity;
 }
@@ -72,7 +57,7 @@ function buildPops(config: MeridianConfig, report: Report): PopData[] {
     p.ipv4.forEach((a, i) => isIPv4(a) || report(['pops', id, 'ipv4', i], `"${a}" is not an IPv4 address`));
     p.ipv6.forEach((a, i) => isIPv6(a) || report(['pops', id, 'ipv6', i], `"${a}" is not an IPv6 address`));
     if (p.ipv4.length + p.ipv6.length === 0) report(['pops', id], 'a PoP needs at least one ipv4 or ipv6 address');
-    const health = { ...HEALTH_DEFAULTS, ...config.health.defaults, ...p.health } as HealthCheckConfig;
+    const health = mergeHealth(p.health, config.health.defaults);
     if (health.type !== 'none' && !health.target && p.ipv4.length + p.ipv6.length === 0) {
       report(['pops', id, 'health'], 'no target to probe');
     }
