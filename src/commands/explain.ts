@@ -2,7 +2,7 @@
  * `meridian explain`: compile the config like `serve`, then explain one
  * decision (text, or a stable JSON object with --json).
  */
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { explain, formatExplain, type ExplainContext } from '../explain.js';
 import { ClientLocator } from '../policy/client-facts.js';
@@ -19,7 +19,11 @@ export interface ExplainOptions {
 
 /** Build everything explain needs from a config file. */
 export function explainContextFromFile(configFile: string): ExplainContext {
-  const loaded = loadConfigFile(configFile);
+  return explainContext(loadConfigFile(configFile));
+}
+
+/** Build everything explain needs from a loaded config (compiled here). */
+export function explainContext(loaded: LoadedConfig): ExplainContext {
   const snapshot = buildSnapshot(loaded);
   const issues: never[] = [];
   const dbs = openConfiguredDatabases(loaded, issues)!;
