@@ -5,6 +5,8 @@
  * Field reference with examples: docs/config.md.
  */
 import { z } from 'zod';
+import { didYouMean } from '../did-you-mean.js';
+import { recordTypeOf, TYPE_MNEMONICS } from '../zone/types.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
@@ -142,13 +144,19 @@ const rrsetValues = z.union([
   z.string(),
   z.strictObject({ ttl: ttl.optional(), values: z.union([z.array(z.string()).min(1), z.string()]) }),
 ]);
-const recordTypes = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'NS', 'PTR'] as const;
-const nodeRecords = z.strictObject(
-  Object.fromEntries(recordTypes.map((t) => [t, rrsetValues.optional()])) as Record<
-    (typeof recordTypes)[number],
-    z.ZodOptional<typeof rrsetValues>
-  >,
-);
+/** A record type key: a mnemonic Meridian knows, or TYPEnnn (RFC 3597). */
+const recordTypeKey = z.string().superRefine((key, ctx) => {
+  try {
+    recordTypeOf(key);
+  } catch (err) {
+    const message = (err as Error).message;
+    ctx.addIssue({
+      code: 'custom',
+      message: message.startsWith('unknown record type') ? `${message}${didYouMean(key, TYPE_MNEMONICS)} (known: ${TYPE_MNEMONICS.join(', ')}, or TYPEnnn)` : message,
+    });
+  }
+});
+const nodeRecords = z.record(recordTypeKey, rrsetValues);
 
 const geoRecord = z.strictObject({
   policy: z.string(),
