@@ -39,10 +39,17 @@ function fields(type: string, tokens: readonly Token[], min: number, names: stri
   if (tokens.length < min) throw new Error(`${type} expects ${names}, got ${tokens.length} field${tokens.length === 1 ? '' : 's'}`);
 }
 
-function checkLength(type: string, what: string, table: Record<number, number>, kind: number, data: Uint8Array): void {
-  if (data.length === 0) throw new Error(`${type} ${what} is empty`);
-  const want = table[kind];
-  if (want !== undefined && data.length !== want) throw new Error(`${type} ${what} is ${data.length} octets; type ${kind} needs ${want}`);
+/** After `skip` octets, a type octet then data whose length that type fixes (`table`), or any non-empty length. */
+function lengthCheck(type: string, what: string, skip: number, table: Record<number, number>): (rdata: Uint8Array) => void {
+  return (rdata) => {
+    const r = new ByteReader(rdata, type);
+    r.take(skip);
+    const kind = r.u8();
+    const data = r.take(r.left);
+    if (data.length === 0) throw new Error(`${type} ${what} is empty`);
+    const want = table[kind];
+    if (want !== undefined && data.length !== want) throw new Error(`${type} ${what} is ${data.length} octets; type ${kind} needs ${want}`);
+  };
 }
 
 type Parse = (tokens: readonly Token[], origin: string) => Uint8Array;
@@ -96,23 +103,9 @@ const PARSERS: Record<OpaqueType, Parse> = {
 };
 
 const CHECKS: Record<OpaqueType, (rdata: Uint8Array) => void> = {
-  TLSA: (b) => {
-    const r = new ByteReader(b, 'TLSA');
-    r.u8();
-    r.u8();
-    checkLength('TLSA', 'certificate data', TLSA_LENGTH, r.u8(), r.take(r.left));
-  },
-  SSHFP: (b) => {
-    const r = new ByteReader(b, 'SSHFP');
-    r.u8();
-    checkLength('SSHFP', 'fingerprint', SSHFP_LENGTH, r.u8(), r.take(r.left));
-  },
-  DS: (b) => {
-    const r = new ByteReader(b, 'DS');
-    r.u16();
-    r.u8();
-    checkLength('DS', 'digest', DS_DIGEST_LENGTH, r.u8(), r.take(r.left));
-  },
+  TLSA: lengthCheck('TLSA', 'certificate data', 2, TLSA_LENGTH),
+  SSHFP: lengthCheck('SSHFP', 'fingerprint', 1, SSHFP_LENGTH),
+  DS: lengthCheck('DS', 'digest', 3, DS_DIGEST_LENGTH),
   NAPTR: (b) => {
     const r = new ByteReader(b, 'NAPTR');
     r.u16();
