@@ -54,7 +54,7 @@ import { openDatabases, resolveDatabasePath } from '../src/geo/open.js';
 import { prng } from '../src/simulate/clients.js';
 import type { Snapshot } from '../src/snapshot.js';
 import { TCP } from '../src/wire/constants.js';
-import { buildQuery, decodeReply, type Reply } from './helpers/dns.js';
+import { buildQuery, decodeReply, rawSections, type Reply } from './helpers/dns.js';
 import { FIXTURES, ROOT } from './helpers/server.js';
 
 type Yaml = Record<string, unknown>;
@@ -438,6 +438,21 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     // The example.org zone comes from its master file.
     expect(ask(l, 'example.org', 'SOA').rcode).toBe(0);
     expect(ask(l, 'example.org', 'SOA').flags.aa).toBe(true);
+    // HTTPS, TLSA and a signed delegation's DS, answered with their RDATA.
+    const rdataOf = (r: Reply) => rawSections(r.raw).answer.map((a) => `${a.type} ${a.rdata}`);
+    expect(rdataOf(ask(l, 'www2.example.net', 'HTTPS'))).toEqual([
+      '65 0001000001000602683302683200040004c633640a0006001020010db8010000000000000000000010',
+    ]);
+    expect(rdataOf(ask(l, '_443._tcp.www.example.net', 'TLSA'))).toEqual(['52 0301010c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6']);
+    const ds = ask(l, 'sub.example.net', 'DS');
+    expect([ds.flags.aa, rawSections(ds.raw).answer.map((a) => a.type)]).toEqual([true, [43]]);
+    // legacy: names below it are their twins under example.org (here NXDOMAIN there), the DNAME first.
+    const legacy = ask(l, 'www.legacy.example.net', 'A');
+    expect(answersOf(legacy).map((a) => `${a.type} ${String(a.data)}`)).toEqual(['DNAME example.org', 'CNAME www.example.org', 'CNAME example.org', 'A 192.0.2.10']);
+    // The sample master file: its HTTPS, LOC and DNAME records.
+    expect(rdataOf(ask(l, 'example.org', 'LOC'))).toEqual(['29 001216138b3cf018810cbce0009895b8']);
+    expect(answersOf(ask(l, 'x.old.example.org', 'A')).map((a) => a.type)).toEqual(['DNAME', 'CNAME']);
+    expect(rdataOf(ask(l, 'meta.example.org', 'TYPE65400'))).toEqual(['65400 abcdef']);
   },
   'config/meridian.yaml': (l) => {
     // The shipped sample has no check type: every PoP is served without probes.
