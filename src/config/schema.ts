@@ -91,10 +91,13 @@ export function mergeHealth(...layers: ReadonlyArray<HealthCheckFields | undefin
   return out as HealthCheckConfig;
 }
 
-const location = z.union([
-  z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
-  z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
-]);
+const location = z.union(
+  [
+    z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+    z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
+  ],
+  { error: 'expected [lat, lon] or { lat, lon } (degrees, lat -90..90, lon -180..180)' },
+);
 
 const pop = z.strictObject({
   location,

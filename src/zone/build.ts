@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GeoRecordConfig, ZoneConfig } from '../config/schema.js';
+import { didYouMean } from '../did-you-mean.js';
 import { ZoneFileError } from '../errors.js';
 import { parseMasterFile } from './master-file.js';
 import { isSubdomain, resolveName } from './names.js';
@@ -113,12 +114,18 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
   let records: ZoneRecord[] = [];
   if (zc.file) {
     const file = path.resolve(configDir, zc.file);
+    // Every bad record of the file is reported (the rest of the file is still read), like named-checkzone.
+    let broken = false;
     try {
-      records = parseMasterFile(readFileSync(file, 'utf8'), { file, origin, defaultTtl: zc.ttl });
+      records = parseMasterFile(readFileSync(file, 'utf8'), { file, origin, defaultTtl: zc.ttl }, (e) => {
+        report([...at, 'file'], e.message);
+        broken = true;
+      });
     } catch (err) {
       report([...at, 'file'], err instanceof ZoneFileError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
       return null;
     }
+    if (broken) return null;
   }
   const ownerKeys: Record<string, string> = {};
   records.push(...yamlRecords(zc, origin, at, report, ownerKeys));
@@ -184,7 +191,7 @@ export function buildGeoRecords(
       continue;
     }
     if (!policyNames.has(g.policy)) {
-      report([...at, 'policy'], `unknown policy "${g.policy}"${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`);
+      report([...at, 'policy'], `unknown policy "${g.policy}"${didYouMean(g.policy, policyNames)}${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`);
       continue;
     }
     out.push({ zone: zoneIndex, name, owner, types: [...new Set(g.types)], policy: g.policy, ttl: g.ttl, ttlDegraded: Math.min(g.ttl_degraded, g.ttl), maxAnswers: g.max_answers });
@@ -196,12 +203,21 @@ export function buildGeoRecords(
  * Cross-zone checks once every zone is built: CNAME exclusivity, occluded
  * data below delegations, geo names against static data, duplicate origins.
  */
-export function checkZones(zones: ReadonlyArray<ZoneData | null>, geo: readonly GeoRecordData[], report: Report): void {
+export function checkZones(
+  zones: ReadonlyArray<ZoneData | null>,
+  geo: readonly GeoRecordData[],
+  report: Report,
+  /** `file:line:column` of a config path, to point at the other place of a duplicate. */
+  position?: (path: ReadonlyArray<string | number>) => string,
+): void {
   const origins = new Map<string, number>();
   zones.forEach((z, i) => {
     if (!z) return;
-    if (origins.has(z.origin)) report(['zones', i, 'origin'], `zone ${z.origin} is defined twice`);
-    origins.set(z.origin, i);
+    const first = origins.get(z.origin);
+    if (first !== undefined) {
+      const where = position ? ` (${position(['zones', first, 'origin'])})` : '';
+      report(['zones', i, 'origin'], `zone ${z.origin || '.'} is defined twice: here and at zones[${first}]${where}`);
+    } else origins.set(z.origin, i);
   });
   zones.forEach((z, zi) => {
     if (!z) return;

@@ -36,9 +36,11 @@ interface State {
  * Parse a master file into records, in file order. Owner names and names in
  * RDATA are canonical. TTLs come from the record, else $TTL, else
  * `opts.defaultTtl`, else it is an error.
- * @throws ZoneFileError(file, line, detail) on the first problem.
+ * @throws ZoneFileError(file, line, detail) on the first problem; with
+ *   `onError`, each bad record goes there instead and the rest is still read
+ *   (a file that does not tokenize still throws).
  */
-export function parseMasterFile(text: string, opts: MasterFileOptions): ZoneRecord[] {
+export function parseMasterFile(text: string, opts: MasterFileOptions, onError?: (err: ZoneFileError) => void): ZoneRecord[] {
   const { file } = opts;
   let lines: LogicalLine[];
   try {
@@ -59,8 +61,9 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): ZoneReco
         records.push(record(logical, state, opts.defaultTtl));
       }
     } catch (err) {
-      if (err instanceof ZoneFileError) throw err;
-      throw new ZoneFileError(file, logical.line, (err as Error).message);
+      const e = err instanceof ZoneFileError ? err : new ZoneFileError(file, logical.line, (err as Error).message);
+      if (!onError) throw e;
+      onError(e); // skip the record, read on
     }
   }
   return records;

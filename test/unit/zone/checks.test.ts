@@ -52,8 +52,8 @@ describe('DNAME placement', () => {
     const pops = `pops:\n  fra: { location: [50, 8], ipv4: [192.0.2.10] }\npolicies:\n  p: { steps: [nearest: {}] }\n`;
     const text = pops + zone('      old: { DNAME: example.org. }\n', '    geo:\n      cdn.old: { policy: p }\n  - origin: sub.old.example.net.\n    soa: { mname: ns1, rname: h@example.net, serial: 1 }\n    ns: [ns1]\n');
     expect(problems(text)).toEqual([
-      '14:13 zones[1].origin: zone sub.old.example.net is below the DNAME at old.example.net in zone example.net (RFC 6672 2.3)',
       '13:7 zones[0].geo["cdn.old"]: cdn.old.example.net is below the DNAME at old.example.net (RFC 6672 2.3)',
+      '14:13 zones[1].origin: zone sub.old.example.net is below the DNAME at old.example.net in zone example.net (RFC 6672 2.3)',
     ]);
   });
 });
