@@ -37,6 +37,7 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { explainContext } from '../src/commands/explain.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -250,6 +251,18 @@ function checkHealth(l: Loaded, where: string): void {
   }
 }
 
+/** Every object key the schema defines, at any depth (map keys chosen by the user are not keys). */
+function schemaKeys(schema: z.core.$ZodType, out = new Set<string>()): Set<string> {
+  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType; options?: z.core.$ZodType[]; items?: z.core.$ZodType[] };
+  if (def.innerType) schemaKeys(def.innerType, out);
+  if (def.type === 'pipe' && def.in) schemaKeys(def.in, out);
+  if (def.shape) for (const [k, v] of Object.entries(def.shape)) out.add(k), schemaKeys(v, out);
+  if (def.valueType) schemaKeys(def.valueType, out);
+  if (def.element) schemaKeys(def.element, out);
+  for (const o of def.options ?? []) schemaKeys(o, out);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Helpers for the expectations
 // ---------------------------------------------------------------------------
@@ -407,6 +420,8 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(rank(l, 'global', '12.0.0.0/24').pops).toEqual(['fra', 'iad', 'sin']); // cannot be placed
     expect(rank(l, 'europe', '3.0.0.0/24').pops).toEqual(['lon', 'fra']); // New York: London is nearer
     expect(rank(l, 'europe', '1.0.0.0/24').pops).toEqual(['fra', 'lon']);
+    expect(rank(l, 'measured', '2.10.0.0/24').pops).toEqual(['lon', 'fra', 'iad']); // London
+    expect(rank(l, 'measured', '5.1.0.0/24').pops[0]).toBe('sin'); // Singapore
     const t = l.ctx.tables.get('global')!;
     expect([t.candidates, t.spillGranularity4, t.spillGranularity6]).toEqual([3, 22, 44]);
     expect(l.ctx.tables.get('europe')!.candidates).toBe(2);
@@ -478,6 +493,37 @@ describe('YAML examples in docs/ and config/', () => {
     expect(examples.some((e) => e.file === 'config/meridian.yaml')).toBe(true);
     expect(other.filter((w) => w.startsWith('docs/config.md'))).toEqual([]);
     expect(DOC_HEALTH).toMatchObject({ type: 'none', interval: 5, timeout: 2, rise: 2, fall: 3, initial: 'up', jitter: 0.1, tls_verify: true, path: '/', method: 'GET', expect_status: [200] });
+  });
+
+  it('every key of the schema is in a table of docs/config.md and in one of its YAML examples, and no other', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/config.md'), 'utf8');
+    const tables = doc.split('\n').filter((l) => l.startsWith('|')).join('\n');
+    const yamlKeys = new Set(
+      examples.filter((e) => e.file === 'docs/config.md').flatMap((e) => {
+        const keys: string[] = [];
+        const walk = (v: unknown): void => {
+          if (Array.isArray(v)) v.forEach(walk);
+          else if (isMap(v)) for (const [k, x] of Object.entries(v)) keys.push(k), walk(x);
+        };
+        walk(e.data);
+        return keys;
+      }),
+    );
+    const keys = schemaKeys(configSchema);
+    expect(keys.size).toBeGreaterThan(60);
+    for (const k of keys) {
+      if (SECTIONS.includes(k)) expect(doc, `docs/config.md heading: ${k}`).toContain(`## ${k}\n`);
+      else expect(tables, `docs/config.md tables: ${k}`).toMatch(new RegExp(`\`[^\`|]*\\b${k}\\b[^\`|]*\``));
+      expect(yamlKeys.has(k), `docs/config.md examples: ${k}`).toBe(true);
+    }
+    // And the other way: every key the tables name (first column) is one the schema knows.
+    const reference = doc.slice(0, doc.indexOf('## Environment variables'));
+    const named = reference
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .flatMap((l) => [...l.split('|')[1].matchAll(/`([a-z][a-z0-9_.]*)/g)].flatMap((m) => m[1].split('.')));
+    expect(named.length).toBeGreaterThan(50);
+    expect(named.filter((k) => !keys.has(k))).toEqual([]);
   });
 
   it('every block of docs/config.md has expectations, and every expectation a block', () => {
