@@ -68,10 +68,10 @@ function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | 
       const values = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : typeof spec.values === 'string' ? [spec.values] : spec.values;
       const ttl = typeof spec === 'object' && !Array.isArray(spec) && spec.ttl !== undefined ? spec.ttl : zc.ttl;
       values.forEach((value, i) => {
-        // TXT written without quotes is one string, so operators need not quote every value.
-        const text = type === 'TXT' && !value.trimStart().startsWith('"') ? JSON.stringify(value) : value;
         try {
           const rtype = recordTypeOf(type);
+          // TXT written without quotes (or generic \#) is one string, so operators need not quote every value.
+          const text = rtype === 'TXT' && !/^\s*("|\\#)/.test(value) ? JSON.stringify(value) : value;
           const data = parseRecordText(rtype, text, origin);
           out.push({ name, type: rtype, ttl, data } as ZoneRecord);
         } catch (err) {

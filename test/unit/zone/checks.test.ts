@@ -70,8 +70,11 @@ describe('DS placement', () => {
 });
 
 describe('YAML record types', () => {
-  it('mnemonics in any case, TYPEnnn, and RFC 3597 generic values', () => {
-    expect(problems(zone('      x: { https: "1 . alpn=h2", TYPE65400: "\\\\# 3 abcdef", TYPE16: ["\\\\# 6 0568656c6c6f"] }\n'))).toEqual([]);
+  it('mnemonics in any case, TYPEnnn, and RFC 3597 generic values; TXT needs no quotes in any spelling', () => {
+    const text = zone('      x: { https: "1 . alpn=h2", TYPE65400: "\\\\# 3 abcdef", txt: [two words], TYPE16: ["\\\\# 6 0568656c6c6f"] }\n');
+    expect(problems(text)).toEqual([]);
+    const s = buildSnapshot(parseConfigText(text, 'm.yaml'));
+    expect(s.zones[0].records.filter((r) => r.type === 'TXT').map((r) => r.data)).toEqual([['two words'], ['hello']]);
   });
 
   it('a misspelt type is an error at its key, with the closest type; a bad value at the value', () => {
