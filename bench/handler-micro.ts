@@ -7,30 +7,13 @@
 import { handleQuery } from '../src/handle-query.js';
 import { QueryCounters } from '../src/observability/counters.js';
 import { prng } from '../src/simulate/clients.js';
-import { Runtime } from '../src/runtime.js';
-import { parseConfigText } from '../src/config/load.js';
-import { buildSnapshot, buildSnapshotFromFile } from '../src/snapshot.js';
+import type { Runtime } from '../src/runtime.js';
+import { defaultRuntime, dnameRuntime } from './runtimes.js';
 import { buildQuery } from '../test/helpers/dns.js';
 
-const rt = new Runtime(buildSnapshotFromFile('config/meridian.yaml'));
+const rt = defaultRuntime();
 // The default config has no DNAME: a second runtime with one (RFC 6672 substitution per query).
-const dnameRt = new Runtime(
-  buildSnapshot(
-    parseConfigText(
-      `zones:
-  - origin: example.com.
-    soa: { mname: ns1, rname: h@example.com, serial: 1 }
-    ns: [ns1]
-    records: { ns1: { A: [192.0.2.1] }, old: { DNAME: example.net. } }
-  - origin: example.net.
-    soa: { mname: ns1, rname: h@example.net, serial: 1 }
-    ns: [ns1]
-    records: { ns1: { A: [192.0.2.2] }, www: { A: [198.51.100.10] } }
-`,
-      'dname.yaml',
-    ),
-  ),
-);
+const dnameRt = dnameRuntime();
 const counters = new QueryCounters();
 const rand = prng(7);
 const sets: Record<string, [Runtime, Buffer[]]> = {
