@@ -5,10 +5,10 @@
  * a hint on stderr with exit 2 and never a stack trace, `check` reporting
  * every problem of a broken config in one pass, and `serve --log-format`.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { udpQuery, until } from '../../helpers/dns.js';
 import { ROOT, tempDir } from '../../helpers/server.js';
 import { closedPort } from '../health/targets.js';
@@ -137,6 +137,12 @@ describe('check FILE', () => {
   });
 });
 
+/** Servers started by the tests: a test that times out must not leave one running. */
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 /** Start `serve ARGS` on a free port, wait until it answers DNS, stop it (SIGTERM); returns stdout. */
 async function serveOutput(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const port = await closedPort();
@@ -145,6 +151,7 @@ async function serveOutput(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     env: { ...process.env, MERIDIAN_LOG_LEVEL: undefined, MERIDIAN_LOG_FORMAT: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   try {
