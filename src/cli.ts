@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { didYouMean } from './did-you-mean.js';
 import { MeridianError, UsageError } from './errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -179,6 +180,8 @@ async function main(argv: string[]): Promise<number | undefined> {
     process.stderr.write(program.helpInformation());
     return 2;
   }
+  const names = program.commands.map((c) => c.name());
+  if (argv[0] === 'help' && argv[1] !== undefined && !names.includes(argv[1])) return usage(`unknown command '${argv[1]}'${didYouMean(argv[1], names)}`);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return result();

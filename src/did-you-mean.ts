@@ -6,8 +6,9 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The closest of `known` to `input`, when it is close enough to be a typo:
- * at most a third of the longer name's length, and at least one character
- * (case differences count as typos). Null otherwise.
+ * one edit for names up to 3 characters, two up to 6 (a swapped pair of
+ * letters is two), a third of the length beyond; case differences count as
+ * typos. Null otherwise.
  */
 export function closest(input: string, known: Iterable<string>): string | null {
   let best: string | null = null;
@@ -21,7 +22,8 @@ export function closest(input: string, known: Iterable<string>): string | null {
     }
   }
   if (best === null) return null;
-  const limit = Math.max(1, Math.floor(Math.max(input.length, best.length) / 3));
+  const longer = Math.max(input.length, best.length);
+  const limit = longer <= 3 ? 1 : longer <= 6 ? 2 : Math.floor(longer / 3);
   return bestDistance <= limit ? best : null;
 }
 

@@ -13,7 +13,9 @@ describe('closest', () => {
     ['HTTP', ['HTTPS', 'SVCB', 'A'], 'HTTPS'],
     ['lonn', ['fra', 'lon', 'iad'], 'lon'],
     ['Fra', ['fra', 'lon'], 'fra'],
+    ['chekc', ['serve', 'check', 'explain'], 'check'],
     ['colour', ['location', 'ipv4', 'weight'], null],
+    ['abc', ['xyz', 'fra'], null],
     ['x', ['fra', 'lon'], null],
     ['health', ['health'], null],
   ])('%s among %j -> %s', (input, known, expected) => {
