@@ -12,6 +12,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { formatHostPort, parseHostPort } from './listen-address.js';
 import type { Logger } from 'pino';
+import { applyConfiguredLevel } from './observability/logger.js';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import type { HealthView } from './health/view.js';
@@ -254,7 +255,7 @@ export async function runPrimary(snapshot: Snapshot, opts: { configFile: string;
 }
 
 /** Run a worker: wait for the snapshot, bind the shared listeners, answer. */
-export function runWorker(log: Logger): void {
+export function runWorker(log: Logger, logLevel: string | undefined): void {
   let plane: DataPlane | null = null;
   const processMetrics = processRegistry();
   const send = (m: FromWorker) => process.send?.(m);
@@ -265,6 +266,7 @@ export function runWorker(log: Logger): void {
           plane.install(msg.snapshot, msg.health);
           return;
         }
+        applyConfiguredLevel(log, msg.snapshot.config.logging.level, logLevel);
         plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }));
         plane.udpGroup = Number(process.env.MERIDIAN_WORKERS ?? 1) || 1;
         plane.bind(msg.listen).then(

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { runPrimary, runWorker } from './cluster.js';
 import type { ControlPlane } from './control-plane.js';
 import { ConfigError } from './errors.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { applyConfiguredLevel, createLogger, type Logger } from './observability/logger.js';
 import { MeridianServer } from './server.js';
 import { batchAddon } from './transport/udp-batch.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
@@ -21,15 +21,17 @@ export interface ServeOptions {
   /** Worker processes; 0 = everything in one process; default: the config (auto = CPUs). */
   workers?: number;
   logLevel?: string;
+  /** JSON lines, or pretty for people; default: pretty on a terminal (or MERIDIAN_LOG_FORMAT). */
+  logFormat?: 'json' | 'pretty';
 }
 
 /** Bound on graceful shutdown: stop accepting, let TCP clients finish, exit. */
 const SHUTDOWN_GRACE_MS = 3000;
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const log = createLogger({ level: opts.logLevel });
+  const log = createLogger({ level: opts.logLevel, pretty: opts.logFormat === undefined ? undefined : opts.logFormat === 'pretty' });
   if (cluster.isWorker && process.env.MERIDIAN_WORKER === '1') {
-    runWorker(log);
+    runWorker(log, opts.logLevel);
     return -1;
   }
   let snapshot: Snapshot;
@@ -38,6 +40,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   } catch (err) {
     return refuse(log, opts.configFile, err);
   }
+  applyConfiguredLevel(log, snapshot.config.logging.level, opts.logLevel);
   const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
   const listen = opts.listen ?? snapshot.config.server.listen;
   const configured = snapshot.config.server.workers;

@@ -2,8 +2,8 @@
  * `meridian explain`: compile the config like `serve`, then explain one
  * decision (text, or a stable JSON object with --json).
  */
-import { loadConfigFile } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { readConfigFile, type LoadedConfig } from '../config/load.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { explain, formatExplain, type ExplainContext } from '../explain.js';
 import { ClientLocator } from '../policy/client-facts.js';
 import { Runtime } from '../runtime.js';
@@ -19,7 +19,11 @@ export interface ExplainOptions {
 
 /** Build everything explain needs from a config file. */
 export function explainContextFromFile(configFile: string): ExplainContext {
-  const loaded = loadConfigFile(configFile);
+  return explainContext(readConfigFile(configFile));
+}
+
+/** Build everything explain needs from a loaded config (compiled here). */
+export function explainContext(loaded: LoadedConfig): ExplainContext {
   const snapshot = buildSnapshot(loaded);
   const issues: never[] = [];
   const dbs = openConfiguredDatabases(loaded, issues)!;
@@ -43,8 +47,7 @@ export function explainCommand(opts: ExplainOptions): number {
   try {
     result = explain(ctx, opts.name, opts.type, opts.client);
   } catch (err) {
-    process.stderr.write(`meridian explain: ${(err as Error).message}\n`);
-    return 2;
+    throw new UsageError((err as Error).message); // a client or name explain cannot use
   }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatExplain(result)}\n`);
   return 0;

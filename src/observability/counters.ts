@@ -7,17 +7,17 @@
  */
 
 /** Query types counted by name; everything else is "other". */
-export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'other'] as const;
-const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43];
-/** Response codes counted; BADVERS is 16, "dropped" is for packets never answered. */
-export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS'] as const;
+export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'HTTPS', 'SVCB', 'other'] as const;
+const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43, 65, 64];
+/** Response codes counted (YXDOMAIN: DNAME substitution too long, RFC 6672); BADVERS is 16. */
+export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'BADVERS'] as const;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 
 const QTYPE_SLOT = new Uint8Array(65536).fill(COUNTED_QTYPES.length - 1);
 QTYPE_CODES.forEach((code, i) => (QTYPE_SLOT[code] = i));
 
 export function rcodeSlot(rcode: number): number {
-  return rcode === 16 ? 6 : rcode <= 5 ? rcode : 2;
+  return rcode === 16 ? 7 : rcode <= 6 ? rcode : 2;
 }
 
 /** Where the IPv6 half of QueryCounters.scopes starts (the IPv4 half holds /0../32). */
