@@ -6,17 +6,16 @@
  * hint, exit 2, never a stack trace. Parsing only (commander); the work is in
  * main.ts and the command modules.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { didYouMean } from './did-you-mean.js';
 import { MeridianError, UsageError } from './errors.js';
+import { meridianVersion } from './version.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The embedded default config, relative to the package root. */
 export const DEFAULT_CONFIG = path.join(ROOT, 'config', 'meridian.yaml');
-const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -55,7 +54,7 @@ function build(): { program: Command; active: () => string; result: () => number
     };
   const program = new Command('meridian')
     .description('Authoritative GeoDNS server: nearest-PoP answers with sound, wide EDNS Client Subnet scopes.')
-    .version(`meridian ${VERSION}`, '-V, --version', 'print the version and exit')
+    .version(`meridian ${meridianVersion()}`, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help')
     .helpCommand('help [command]', 'show the help of a command')
     .showSuggestionAfterError(true)
