@@ -24,9 +24,10 @@
  * One instance per process (listeners on one event loop share it).
  */
 import { webcrypto } from 'node:crypto';
+import { isV4MappedAt } from '../policy/addr.js';
 import { hashLabel, ROOT_HASH } from '../zone/name-table.js';
 import { KIND_USES_NAME, KIND_USES_QTYPE, RrlAction, type ResponseKindCode, type RrlActionCode } from './kinds.js';
-import { isV4Mapped, PrefixSet } from './prefix-set.js';
+import { PrefixSet } from './prefix-set.js';
 import { checkSettings, ratesByKind, RRL_DEFAULTS, type RrlSettings } from './settings.js';
 
 /** Indexes into `stats` (totals since construction; folded into metrics at scrape time). */
@@ -195,7 +196,7 @@ export class ResponseRateLimiter {
     name: Uint8Array | null,
     nameOff: number,
   ): RrlActionCode {
-    if (family === 6 && isV4Mapped(addr, addrOff)) {
+    if (family === 6 && isV4MappedAt(addr, addrOff)) {
       family = 4;
       addrOff += 12;
     }

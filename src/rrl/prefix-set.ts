@@ -4,6 +4,7 @@
  * beats a trie for the handful of prefixes such a list holds (monitoring,
  * peers, the operator's own resolvers).
  */
+import { isV4MappedAt } from '../policy/addr.js';
 
 /** An address prefix as bytes (4 or 16, zero past `length`), the shape config parsing produces. */
 export interface AddressPrefix {
@@ -27,7 +28,7 @@ export class PrefixSet {
       let { family, bytes, length } = p;
       // ::ffff:a.b.c.d/n (n >= 96) is the IPv4 prefix a.b.c.d/(n-96) (RFC 4291 2.5.5.2);
       // the limiter sees IPv4-mapped sources as IPv4 too.
-      if (family === 6 && length >= 96 && isV4Mapped(bytes, 0)) {
+      if (family === 6 && length >= 96 && isV4MappedAt(bytes, 0)) {
         family = 4;
         bytes = bytes.subarray(12, 16);
         length -= 96;
@@ -64,10 +65,4 @@ export class PrefixSet {
     }
     return false;
   }
-}
-
-/** True when the 16 bytes at `b[off]` are an IPv4-mapped IPv6 address (::ffff:0:0/96). */
-export function isV4Mapped(b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
-  return b[off + 10] === 0xff && b[off + 11] === 0xff;
 }
