@@ -99,7 +99,10 @@ export class CookieVerdict {
 export interface CookiePolicy {
   /** The current secret (16 bytes). */
   secret: Uint8Array;
-  /** The secret before the last rotation, still accepted (RFC 9018 5); null when none. */
+  /**
+   * A second secret still accepted but never used to make cookies (RFC 9018 5): the one before
+   * the last rotation, or, while a fleet rotates, the next one. Null when none.
+   */
   previousSecret?: Uint8Array | null;
   /** Answer BADCOOKIE to UDP queries from cookie-aware clients without a valid server cookie. */
   require?: boolean;
@@ -155,14 +158,14 @@ export class ServerCookies {
     let result: CookieResultCode = CookieResult.CLIENT_ONLY;
     let echo = false;
     if (optLen !== CLIENT_COOKIE_LENGTH) {
-      const invalid = this.checkServerCookie(msg, optOff, optLen, family, addr, addrOff, now);
-      if (invalid === VALID_CURRENT || invalid === VALID_PREVIOUS) {
+      const check = this.checkServerCookie(msg, optOff, optLen, family, addr, addrOff, now);
+      if (check === VALID_CURRENT || check === VALID_PREVIOUS) {
         result = CookieResult.VALID;
         // Echoed while young and made with the current secret; otherwise replaced (RFC 9018 4.3, 5).
-        echo = invalid === VALID_CURRENT && ageOf(msg, optOff, now) <= REISSUE_AFTER_SECONDS;
+        echo = check === VALID_CURRENT && ageOf(msg, optOff, now) <= REISSUE_AFTER_SECONDS;
       } else {
         result = CookieResult.INVALID;
-        v.invalid = invalid as CookieInvalidCode;
+        v.invalid = check as CookieInvalidCode;
       }
     }
 

@@ -236,6 +236,37 @@ describe('cookie requests without a question (RFC 7873 5.4)', () => {
   });
 });
 
+describe('an anycast fleet', () => {
+  const client = '198.51.100.44';
+  const t = 1_700_000_000;
+  const secretOld = cookieSecretFromHex('00112233445566778899aabbccddeeff');
+  const secretNew = cookieSecretFromHex('ffeeddccbbaa99887766554433221100');
+
+  it('validates the cookies every other instance sharing the secret made', () => {
+    const a = new ServerCookies({ secret: secretOld });
+    const b = new ServerCookies({ secret: secretOld });
+    const fromA = exchange(a, '0102030405060708', client, t).reply;
+    expect(exchange(b, fromA, client, t + 5)).toMatchObject({ result: CookieResult.VALID, reply: fromA });
+  });
+
+  it('rotates without a rejected cookie: accept the next secret everywhere, then switch, then retire the old one', () => {
+    // Step 1, every instance: the old secret makes cookies, the new one is accepted.
+    const step1 = new ServerCookies({ secret: secretOld, previousSecret: secretNew });
+    // Step 2, instance by instance: the new secret makes cookies, the old one is accepted.
+    const step2 = new ServerCookies({ secret: secretNew, previousSecret: secretOld });
+    const byStep1 = exchange(step1, '0102030405060708', client, t).reply;
+    const byStep2 = exchange(step2, '0102030405060708', client, t).reply;
+    expect(exchange(step2, byStep1, client, t + 1).result).toBe(CookieResult.VALID);
+    expect(exchange(step1, byStep2, client, t + 1).result).toBe(CookieResult.VALID);
+    // A cookie validated under the secret that does not make cookies here is replaced by one that does.
+    expect(exchange(step1, byStep2, client, t + 1).reply).toBe(exchange(step1, '0102030405060708', client, t + 1).reply);
+    // Step 3, an hour later: the old secret goes; cookies it made have expired anyway.
+    const step3 = new ServerCookies({ secret: secretNew });
+    expect(exchange(step3, byStep2, client, t + 3600).result).toBe(CookieResult.VALID);
+    expect(exchange(step3, byStep1, client, t + 3601).result).toBe(CookieResult.INVALID);
+  });
+});
+
 describe('secrets', () => {
   it('reads 32 hex digits and says what is wrong otherwise, without echoing the value', () => {
     expect(hex(cookieSecretFromHex(' E5E973E5A6B2A43F48E7DC849E37BFCF\n'))).toBe('e5e973e5a6b2a43f48e7dc849e37bfcf');
