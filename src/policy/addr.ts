@@ -165,3 +165,9 @@ function parseV4Chars(s: string, from: number, to: number, out: Uint8Array, at: 
   out[at + 3] = octet;
   return true;
 }
+
+/** True when the 16 bytes at `b[off]` are an IPv4-mapped IPv6 address (::ffff:0:0/96); for raw socket address bytes. */
+export function isV4MappedAt(b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
+  return b[off + 10] === 0xff && b[off + 11] === 0xff;
+}
