@@ -39,9 +39,12 @@ export function cdsKeys<K extends TimedKey>(keys: readonly K[], now: number): K[
   });
 }
 
-/** The keys that sign an RRset of `type` at `now`. */
+/** The keys that sign an RRset of `type` at `now` (signing and published: an unpublished key's RRSIGs cannot be verified). */
 export function signersFor<K extends TimedKey>(keys: readonly K[], type: number, now: number): K[] {
-  const signing = keys.filter((k) => keyStateAt(k.timing, now).signing);
+  const signing = keys.filter((k) => {
+    const s = keyStateAt(k.timing, now);
+    return s.signing && s.published;
+  });
   const sep = signing.filter((k) => isSep(k.flags));
   if (APEX_KEY_TYPES.has(type)) return sep;
   const zsks = signing.filter((k) => !isSep(k.flags));
