@@ -47,6 +47,16 @@ const TYPE_NAMES: ReadonlyMap<number, string> = new Map(
   ),
 );
 
+const TYPE_CODES: ReadonlyMap<string, number> = new Map([...TYPE_NAMES].map(([code, name]) => [name, code] as const));
+
+/** The type code of a mnemonic or of RFC 3597 `TYPEnnn`, case-insensitive; undefined when unknown. */
+export function typeCode(mnemonic: string): number | undefined {
+  const upper = mnemonic.toUpperCase();
+  const generic = /^TYPE(\d{1,5})$/.exec(upper);
+  if (generic !== null && Number(generic[1]) <= 0xffff) return Number(generic[1]);
+  return TYPE_CODES.get(upper);
+}
+
 /** Presentation mnemonic of an RR type (`TYPE1234` when it has none here, RFC 3597 section 5). */
 export function typeName(type: number): string {
   return TYPE_NAMES.get(type) ?? `TYPE${type}`;
