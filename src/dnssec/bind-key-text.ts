@@ -44,7 +44,7 @@ const CLASSES = new Set(['IN']);
  */
 export function parseKeyFile(text: string, file: string): PublicKeyRecord {
   const lines = text.split(/\r?\n/);
-  let start = lines.findIndex((l) => l.trim() !== '' && !l.trimStart().startsWith(';'));
+  const start = lines.findIndex((l) => l.trim() !== '' && !l.trimStart().startsWith(';'));
   if (start === -1) throw new DnssecKeyError(file, 'no DNSKEY record in the file');
   const lineNo = start + 1;
   const tokens = lines

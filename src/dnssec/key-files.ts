@@ -44,7 +44,8 @@ const GROUP_OTHER = 0o077;
 function readPrivateFile(file: string): string {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Symbolic links are followed (secret mounts use them); the mode checked is the target's, on the open descriptor.
+    fd = openSync(file, constants.O_RDONLY);
   } catch (err) {
     throw new DnssecKeyError(file, `cannot open: ${(err as Error).message}`);
   }

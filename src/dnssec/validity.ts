@@ -53,7 +53,7 @@ export function needsRefresh(expiration: number, now: number, policy: ValidityPo
   return now >= expiration - policy.refresh;
 }
 
-/** FNV-1a over the owner and type: a stable per-RRset seed for {@link signatureWindow}. */
+/** FNV-1a over the owner (case-folded) and type: a stable per-RRset seed for {@link signatureWindow}. */
 export function jitterSeed(owner: Uint8Array, type: number): number {
   let h = 0x811c9dc5;
   const step = (b: number) => {

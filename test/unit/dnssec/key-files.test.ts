@@ -5,7 +5,7 @@
  * pair or file name is refused, and keygen writes 0600 private files that
  * load again. (test/interop/dnssec-bind.test.ts runs the BIND tools.)
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,19 @@ describe('loading key pairs', () => {
     expect((err as DnssecKeyError).code).toBe('MERIDIAN_ERR_DNSSEC_KEY');
     expect((err as Error).message).toContain(`${base}.private: private key file has mode 0${mode.toString(8)}`);
     expect((err as Error).message).toContain('chmod 600');
+  });
+
+  it('follows a symbolic link (secret mounts use them) and checks the mode of its target', () => {
+    const target = path.join(dir, 'secret-target');
+    writeFileSync(target, BIND_PRIVATE, { mode: 0o600 });
+    chmodSync(target, 0o600);
+    const base = path.join(dir, 'link', BASE);
+    mkdirSync(path.dirname(base), { recursive: true });
+    writeFileSync(`${base}.key`, BIND_KEY);
+    symlinkSync(target, `${base}.private`);
+    expect(loadKeyPair(base).keyTag).toBe(63997);
+    chmodSync(target, 0o644);
+    expect(() => loadKeyPair(base)).toThrow(/private key file has mode 0644/);
   });
 
   it('refuses a private key that is not the DNSKEY\'s, and a file name with another tag', () => {
