@@ -6,6 +6,7 @@
  * as left-justified unsigned octet strings, and duplicates removed
  * (section 6.3, RFC 2181 section 5).
  */
+import { CLASS_IN } from './constants.js';
 import { lowerInPlace, lowerNameWire, nameWireLength } from './name-wire.js';
 
 /** An RRset as the signer takes it: uncompressed wire owner and RDATA. */
@@ -110,7 +111,7 @@ export function canonicalRRsetWire(rrset: RRset, originalTtl: number, owner: Uin
   for (const rdata of records) {
     const fixed = Buffer.alloc(10);
     fixed.writeUInt16BE(rrset.type, 0);
-    fixed.writeUInt16BE(rrset.class ?? 1, 2);
+    fixed.writeUInt16BE(rrset.class ?? CLASS_IN, 2);
     fixed.writeUInt32BE(originalTtl >>> 0, 4);
     fixed.writeUInt16BE(rdata.length, 8);
     parts.push(name, fixed, rdata);
