@@ -37,10 +37,11 @@ npm run build --silent
 mkdir -p "$BENCH_DATA_DIR/results"
 stamp=$(date +%Y%m%d-%H%M%S)
 
-echo "== Meridian's own figures (compile, memory, scopes, reload latency)"
+echo "== Meridian's own figures (compile, memory, scopes, reload latency, DNSSEC signing cost)"
 node --expose-gc --import tsx bench/compile-stats.ts | tee "$BENCH_DATA_DIR/results/compile-$stamp.txt"
 node --import tsx bench/scopes.ts | tee "$BENCH_DATA_DIR/results/scopes-$stamp.txt"
 node --import tsx bench/reload-latency.ts | tee "$BENCH_DATA_DIR/results/reload-$stamp.txt"
+node --import tsx bench/dnssec-sign.ts | tee "$BENCH_DATA_DIR/results/dnssec-sign-$stamp.txt"
 
 if [[ ! -x "$HARNESS/run-bench.sh" ]]; then
   echo "no peer harness at $HARNESS: skipping the dnsperf comparison"

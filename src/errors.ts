@@ -107,6 +107,22 @@ export class AdminError extends MeridianError {
   }
 }
 
+/**
+ * A DNSSEC key file (BIND `K<zone>+<alg>+<tag>.key` / `.private`) could not be
+ * used: unreadable, malformed, an unsupported algorithm, a private key that
+ * does not match its public key, or a private key file other users can read.
+ */
+export class DnssecKeyError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_DNSSEC_KEY';
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'DnssecKeyError';
+  }
+}
+
 /** Every stable error code, for the documentation convention test. */
 export const ERROR_CODES = [
   'MERIDIAN_ERR_CONFIG',
@@ -116,4 +132,5 @@ export const ERROR_CODES = [
   'MERIDIAN_ERR_USAGE',
   'MERIDIAN_ERR_LISTEN',
   'MERIDIAN_ERR_ADMIN',
+  'MERIDIAN_ERR_DNSSEC_KEY',
 ] as const;
