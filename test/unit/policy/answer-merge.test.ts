@@ -8,12 +8,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allServing } from '../../../src/health/view.js';
 import { classifyDecisions } from '../../../src/policy/answer-key.js';
 import { AnswerMerger, countLeaves } from '../../../src/policy/answer-merge.js';
 import { buildCurrentScopes, familyMask } from '../../../src/policy/current-scopes.js';
-import { decisionOf, depthOf, lookup, TrieBuilder } from '../../../src/policy/trie.js';
+import { decisionOf, depthOf, indexTrie, lookup, TrieBuilder } from '../../../src/policy/trie.js';
 import { buildSnapshotFromFile, type Snapshot } from '../../../src/snapshot.js';
 import { table } from '../../helpers/answer-scenarios.js';
 import { popsYaml, TEST_POPS, testConfig } from '../../helpers/configs.js';
@@ -155,5 +156,22 @@ ${geo}`;
     expect(t.v4).toBe(s.policies[0].v4);
     expect(t.v6).toBe(s.policies[0].v6);
     expect([t.leaves4, t.leaves6]).toEqual([s.policies[0].stats.leaves4, s.policies[0].stats.leaves6]);
+  });
+
+  it('merged tries take the per-process 16-bit jump index like compiled ones (lookups agree, truncated or not)', () => {
+    const s = build(testConfig({ zones: zones('      cdn: { policy: nearest }') }));
+    const serving = new Uint8Array(s.pops.length).fill(1);
+    serving[1] = 0;
+    const t = buildCurrentScopes(s, { epoch: 1, serving }).records[0][0]!;
+    for (const trie of [t.v4, t.v6]) {
+      const indexed = indexTrie(trie);
+      const size = trie === t.v4 ? 4 : 16;
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: size, maxLength: size }), fc.integer({ min: 0, max: size }), (bytes, len) => {
+          expect(lookup(indexed, bytes, 0, len)).toBe(lookup(trie, bytes, 0, len));
+        }),
+        { numRuns: 2000 },
+      );
+    }
   });
 });
