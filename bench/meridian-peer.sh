@@ -4,6 +4,8 @@
 # nearest PoP from the given MaxMind DB. Used as the harness's `project` target:
 #   PROJECT_CMD='bench/meridian-peer.sh {ADDR} {PORT} {THREADS} {MMDB} {POPS} {RUNDIR}'
 # THREADS 1 runs one process (--workers 0); N > 1 runs N cluster workers.
+# With MERIDIAN_PEER_CONFIG_ONLY=1 it only writes RUNDIR/meridian.yaml and prints
+# its path (bench/current-scopes.ts measures the scenario offline from it).
 set -euo pipefail
 addr=$1 port=$2 threads=$3 mmdb=$4 pops=$5 rundir=$6
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,7 @@ zones:
       cdn: { policy: nearest, ttl: 30 }
 YAML
 } > "$cfg"
+if [[ "${MERIDIAN_PEER_CONFIG_ONLY:-0}" == 1 ]]; then echo "$cfg"; exit 0; fi
 workers=0
 (( threads > 1 )) && workers=$threads
 exec node "$root/dist/cli.js" serve --config "$cfg" --listen "$addr:$port" --workers "$workers" --admin off --log-level warn

@@ -11,7 +11,7 @@ import { QueryCounters } from '../src/observability/counters.js';
 import { Runtime } from '../src/runtime.js';
 import { buildSnapshotFromFile } from '../src/snapshot.js';
 import { openDatabases } from '../src/geo/open.js';
-import { prng } from '../src/simulate/clients.js';
+import { publicSlash24s } from './public-v4.js';
 import { buildQuery, decodeReply } from '../test/helpers/dns.js';
 
 const file = path.resolve(process.argv[2] ?? 'config/meridian.yaml');
@@ -22,18 +22,6 @@ const city = snapshot.databases.filter((d) => d.usedFor.includes('ipv4')).map((d
 const db = openDatabases(city, null).city4!;
 const name = snapshot.geoRecords[0].name;
 
-/** Public unicast IPv4 only (RFC 6890 special-purpose blocks excluded). */
-function isPublic(a: number, b: number): boolean {
-  if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
-  if (a === 100 && b >= 64 && b < 128) return false;
-  if (a === 169 && b === 254) return false;
-  if (a === 172 && b >= 16 && b < 32) return false;
-  if (a === 192 && (b === 168 || b === 0)) return false;
-  if (a === 198 && (b === 18 || b === 19)) return false;
-  return true;
-}
-
-const rand = prng(2026);
 const scopes = new Map<number, number>();
 const dbLens = new Map<number, number>();
 const entries = new Set<string>();
@@ -41,12 +29,7 @@ const networks = new Set<string>();
 let sumScope = 0;
 let sumDb = 0;
 let wider = 0;
-let done = 0;
-while (done < n) {
-  const a = Math.floor(rand() * 256);
-  const b = Math.floor(rand() * 256);
-  const c = Math.floor(rand() * 256);
-  if (!isPublic(a, b)) continue;
+for (const [a, b, c] of publicSlash24s(n)) {
   const q = buildQuery({ name, type: 'A', ecs: `${a}.${b}.${c}.0/24`, id: 1 });
   const r = decodeReply(handleQuery(q, q.length, '127.0.0.1', 0, rt, new QueryCounters())!);
   const scope = r.ecs!.scope;
@@ -60,7 +43,6 @@ while (done < n) {
   sumScope += scope;
   sumDb += depth;
   if (scope < depth) wider++;
-  done++;
 }
 const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
 console.log(`${n} random public IPv4 /24s, ${name} A with ECS /24, ${path.basename(file)}`);

@@ -31,12 +31,13 @@ import { effectivePrefix, type Prefix } from '../../src/policy/addr.js';
 import { ClientLocator, decide } from '../../src/policy/client-facts.js';
 import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
 import type { LatencyRows } from '../../src/policy/rank.js';
-import { buildRuleTables, type PopInfo, type RuleTables } from '../../src/policy/rules.js';
+import { buildRuleTables, type RuleTables } from '../../src/policy/rules.js';
 import { decisionOf, depthOf, lookup } from '../../src/policy/trie.js';
 import { applyLatencyTable } from '../../src/snapshot.js';
 import { ASN_DB, CITY_DB, TEST_POPS } from '../helpers/configs.js';
 import {
-  bigToBytes, bitsOf, cidr, contains, formatCidr, lastOf, MAPPED_BASE, oracleNetworks, prefixOf, referenceKm, trieDecisionsUnder, trieLeaves, type Cidr,
+  bigToBytes, bitsOf, cidr, contains, formatCidr, lastOf, MAPPED_BASE, oracleNetworks, prefixOf, referenceKm, trieDecisionsUnder, trieLeaves, TUNED_POPS,
+  type Cidr,
 } from '../unit/policy/support.js';
 
 // ---------------------------------------------------------------------------
@@ -44,13 +45,7 @@ import {
 // ---------------------------------------------------------------------------
 
 /** PoPs in TEST_POPS order with weights and spill. */
-const TUNING: Record<string, { weight: number; spill: number }> = {
-  fra: { weight: 3, spill: 30 },
-  lon: { weight: 2, spill: 10 },
-  nyc: { weight: 1, spill: 50 },
-  tyo: { weight: 1, spill: 100 },
-};
-const POPS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({ id, lat: p.lat, lon: p.lon, weight: TUNING[id]?.weight ?? 1, spill: TUNING[id]?.spill ?? 0 }));
+const POPS = TUNED_POPS;
 const IDS = POPS.map((p) => p.id);
 
 const TOLERANCE = { tolerance_ms: 2, tolerance_pct: 10 };

@@ -24,25 +24,13 @@ import { DBIP_V4, DBIP_V6, TEST_POPS, testConfig } from '../helpers/configs.js';
 import { addresses, tcpQuery, udpQuery, type Reply } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import {
-  bigToBytes, bitsOf, cidr, compileFixture, decisionPops, formatCidr, lastOf, nearestThenFallback, Oracle, oracleNetworks, policy,
-  prefixOf, trieDecisionsUnder, type Cidr, type DbLayout, type ReferencePolicy,
+  bigToBytes, bitsOf, cidr, compileFixture, decisionPops, formatCidr, lastOf, Oracle, oracleNetworks, prefixOf, SCOPE_POLICY, SCOPE_REFERENCE,
+  SCOPE_RULES, trieDecisionsUnder, type Cidr, type DbLayout,
 } from '../unit/policy/support.js';
 
-const RULES: Record<string, string[]> = {
-  '1.1.128.0/17': ['syd'],
-  '3.64.0.0/10': ['tyo', 'gru'],
-  '6.0.0.0/12': ['jnb'],
-  '9.0.0.0/24': ['lon', 'fra', 'nyc'],
-  '2a01:db8::/32': ['jnb'],
-  '2600:0:8000::/33': ['lon'],
-  '2400::/15': ['gru'],
-};
-const POLICY = policy([{ cidr: RULES }, { nearest: {} }], { fallback: ['fra', 'nyc'] });
-const REFERENCE: ReferencePolicy = {
-  cidrRules: Object.entries(RULES).map(([prefix, pops]) => ({ prefix, pops })),
-  rank: nearestThenFallback(['fra', 'nyc']),
-  candidates: 3,
-};
+const RULES = SCOPE_RULES;
+const POLICY = SCOPE_POLICY;
+const REFERENCE = SCOPE_REFERENCE;
 const POLICY_YAML = `  nearest:
     candidates: 3
     steps:

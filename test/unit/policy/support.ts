@@ -41,6 +41,36 @@ export function tablesFor(p: PolicyConfig, pops: readonly PopInfo[] = TEST_POP_I
   return { tables, issues };
 }
 
+/** CIDR rules of the scope property tests: nested, overlapping the fixture networks, both families. */
+export const SCOPE_RULES: Record<string, string[]> = {
+  '1.1.128.0/17': ['syd'],
+  '3.64.0.0/10': ['tyo', 'gru'],
+  '6.0.0.0/12': ['jnb'],
+  '9.0.0.0/24': ['lon', 'fra', 'nyc'],
+  '2a01:db8::/32': ['jnb'],
+  '2600:0:8000::/33': ['lon'],
+  '2400::/15': ['gru'],
+};
+
+/** The scope tests' policy (SCOPE_RULES, then nearest, fallback fra, nyc; K=3) and its reference for the oracle. */
+export const SCOPE_POLICY = policy([{ cidr: SCOPE_RULES }, { nearest: {} }], { fallback: ['fra', 'nyc'] });
+export const SCOPE_REFERENCE: ReferencePolicy = {
+  cidrRules: Object.entries(SCOPE_RULES).map(([prefix, pops]) => ({ prefix, pops })),
+  rank: nearestThenFallback(['fra', 'nyc']),
+  candidates: 3,
+};
+
+/** Weights and spill for the latency/spill tests, by PoP id (the rest weigh 1 and never spill). */
+export const TUNING: Record<string, { weight: number; spill: number }> = {
+  fra: { weight: 3, spill: 30 },
+  lon: { weight: 2, spill: 10 },
+  nyc: { weight: 1, spill: 50 },
+  tyo: { weight: 1, spill: 100 },
+};
+
+/** TEST_POPS in order with TUNING applied. */
+export const TUNED_POPS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({ id, lat: p.lat, lon: p.lon, weight: TUNING[id]?.weight ?? 1, spill: TUNING[id]?.spill ?? 0 }));
+
 export type DbLayout = 'city' | 'dbip';
 
 export function compileFixture(p: PolicyConfig, o: { layout?: DbLayout; asn?: boolean; files?: string[] } = {}): CompiledPolicy {
