@@ -5,6 +5,7 @@
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { explain, formatExplain, type ExplainContext } from '../explain.js';
+import { databaseIdentity } from '../geo/open.js';
 import { ClientLocator } from '../policy/client-facts.js';
 import { Runtime } from '../runtime.js';
 import { applyLatencyTable, buildAllRuleTables, buildSnapshot, openConfiguredDatabases } from '../snapshot.js';
@@ -22,7 +23,8 @@ export function explainContextFromFile(configFile: string): ExplainContext {
   const loaded = loadConfigFile(configFile);
   const snapshot = buildSnapshot(loaded);
   const issues: never[] = [];
-  const dbs = openConfiguredDatabases(loaded, issues)!;
+  // The files buildSnapshot just validated (not walked again).
+  const dbs = openConfiguredDatabases(loaded, issues, { validated: new Set(snapshot.databases.map(databaseIdentity)) })!;
   const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
   const latency = applyLatencyTable(snapshot.config, snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null, snapshot.pops, tables, () => undefined);
   return { runtime: new Runtime(snapshot), tables, locator: new ClientLocator(dbs), latency };
