@@ -15,7 +15,8 @@ const USAGE = `usage:
   meridian serve    [--config FILE] [--listen HOST:PORT ...] [--admin HOST:PORT|off] [--workers N] [--log-level LEVEL]
   meridian check    [--config FILE]
   meridian explain  --name NAME [--type A|AAAA] --client IP|SUBNET [--config FILE] [--json]
-  meridian simulate --config FILE --clients FILE|--generate N [--compare FILE] [--map FILE.svg] [--json]`;
+  meridian simulate --config FILE --clients FILE|--generate N [--compare FILE] [--map FILE.svg] [--json]
+  meridian reload   [--config FILE] [--admin HOST:PORT] [--accept [ID]] [--status] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -82,6 +83,23 @@ async function main(argv: string[]): Promise<number> {
         name: values.name,
         json: values.json,
       });
+    }
+    case 'reload': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: 'string', default: DEFAULT_CONFIG },
+          admin: { type: 'string' },
+          accept: { type: 'boolean', default: false },
+          status: { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length > (values.accept ? 1 : 0)) throw new UsageError('reload takes a change id only after --accept');
+      const { reloadCommand } = await import('./commands/reload.js');
+      return reloadCommand({ configFile: path.resolve(values.config), admin: values.admin, accept: values.accept, id: positionals[0], status: values.status, json: values.json });
     }
     case undefined:
     case 'help':

@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { MeridianServer } from './server.js';
 import { batchAddon } from './transport/udp-batch.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
+import { releaseFreedMemory, tuneAllocator } from './memory.js';
+import { installProcessGuard } from './process-guard.js';
 
 export interface ServeOptions {
   configFile: string;
@@ -32,9 +34,11 @@ export async function serve(opts: ServeOptions): Promise<number> {
     runWorker(log);
     return -1;
   }
+  tuneAllocator();
   let snapshot: Snapshot;
+  const rss0 = process.memoryUsage.rss();
   try {
-    snapshot = buildSnapshotFromFile(opts.configFile);
+    snapshot = buildSnapshotFromFile(opts.configFile, { guardSample: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.message.split('\n')) log.error({ file: opts.configFile }, line);
@@ -43,18 +47,22 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
     throw err;
   }
+  installProcessGuard(log);
+  // How much the start-up compile grew the process: the first auto memory bound of the reload watchdog.
+  const startupPeakBytes = Math.max(0, process.resourceUsage().maxRSS * 1024 - rss0);
+  releaseFreedMemory();
   const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
   const listen = opts.listen ?? snapshot.config.server.listen;
   const configured = snapshot.config.server.workers;
   const workers = opts.workers ?? (configured === 'auto' ? os.availableParallelism() : configured);
 
   if (workers === 0) {
-    const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot });
+    const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot, startupPeakBytes });
     logStartup(log, snapshot, server.describeListeners(), server.control, 0);
     installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
     return -1;
   }
-  const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
+  const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
   logStartup(log, snapshot, bound, control, workers);
   installSignals(log, control, async () => {
     await control.close();

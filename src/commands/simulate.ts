@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { generateClients, parseClients, type SimClient } from '../simulate/clients.js';
-import { renderMapSvg } from '../simulate/map.js';
+import { databaseCredit, renderMapSvg } from '../simulate/map.js';
 import { formatReport, simulate } from '../simulate/simulate.js';
 import { explainContextFromFile } from './explain.js';
 
@@ -31,7 +31,7 @@ export function simulateCommand(opts: SimulateOptions): number {
     const clients: SimClient[] = opts.clients ? parseClients(readFileSync(opts.clients, 'utf8'), opts.clients) : generateClients(ctx.locator.dbs, opts.generate!, 1);
     const a = simulate(ctx, clients, opts.name);
     const b = opts.compare ? simulate(explainContextFromFile(opts.compare), clients, opts.name) : undefined;
-    if (opts.map) writeFileSync(opts.map, renderMapSvg(a, ctx.runtime.snapshot.pops));
+    if (opts.map) writeFileSync(opts.map, renderMapSvg(a, ctx.runtime.snapshot.pops, '', databaseCredit(ctx.runtime.snapshot.databases)));
     if (opts.json) process.stdout.write(`${JSON.stringify(b ? { a, b } : a, null, 2)}\n`);
     else process.stdout.write(`${formatReport(a, b)}\n${opts.map ? `map: ${opts.map}\n` : ''}`);
     return 0;

@@ -35,7 +35,20 @@ export interface MapPop {
   lon: number;
 }
 
-export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title = ''): string {
+/**
+ * The footer credit for the databases a map was drawn from: which files, and
+ * the attribution their licences ask for (DB-IP Lite is CC-BY-4.0).
+ */
+export function databaseCredit(databases: ReadonlyArray<{ file: string; databaseType: string; buildEpoch: number; usedFor: readonly string[] }>): string {
+  const used = databases.filter((d) => d.usedFor.length > 0);
+  const list = used.map((d) => `${d.file.split(/[\\/]/).pop()} (${d.databaseType || 'unknown type'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`).join(', ');
+  const credits: string[] = [];
+  if (used.some((d) => /dbip|db-ip/i.test(`${d.file} ${d.databaseType}`))) credits.push('IP geolocation by DB-IP (db-ip.com)');
+  if (used.some((d) => /geoip2|geolite2/i.test(`${d.file} ${d.databaseType}`))) credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
+  return `Geo database: ${list || 'none'}${credits.length ? `; ${credits.join('; ')}` : ''}.`;
+}
+
+export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title = '', footer = ''): string {
   const width = 1200;
   const height = 640;
   const mapHeight = 560;
@@ -86,9 +99,8 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
     out.push(`<rect x="${x}" y="${y - 12}" width="14" height="14" fill="${up ? colour.get(p.id) : '#ffffff'}" stroke="#111"/>`);
     out.push(`<text x="${x + 20}" y="${y}" font-size="13" fill="#222">${esc(p.id)} ${((shares.get(p.id) ?? 0) * 100).toFixed(1)}%${up ? '' : ' out'}</text>`);
   });
-  out.push(
-    `<text x="16" y="${height - 12}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth. IP geolocation by DB-IP (when the DB-IP database is used).</text>`,
-  );
+  out.push(`<text x="16" y="${height - 24}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth.</text>`);
+  if (footer) out.push(`<text x="16" y="${height - 8}" font-size="11" fill="#555">${esc(footer)}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }

@@ -13,6 +13,7 @@ import { lookup } from '../policy/trie.js';
 import { QType } from '../wire/constants.js';
 import type { GeoSlot } from '../zone/answers.js';
 import type { SimClient } from './clients.js';
+import { runSteps, runStepsAsync } from '../steps.js';
 
 export interface SimClientResult {
   network: string;
@@ -80,7 +81,19 @@ function slotFor(ctx: ExplainContext, name: string | undefined, qtype: number): 
   return { slot, record: wanted };
 }
 
+/** Clients simulated between two yields of the stepped form. */
+const SLICE = 128;
+
 export function simulate(ctx: ExplainContext, clients: readonly SimClient[], name?: string): SimReport {
+  return runSteps(simulating(ctx, clients, name));
+}
+
+/** simulate() in slices, the event loop free in between (the live map in a serving process). */
+export function simulateAsync(ctx: ExplainContext, clients: readonly SimClient[], name?: string): Promise<SimReport> {
+  return runStepsAsync(simulating(ctx, clients, name));
+}
+
+function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: string): Generator<void, SimReport> {
   const rt = ctx.runtime;
   const pops = rt.snapshot.pops;
   const v4 = slotFor(ctx, name, QType.A);
@@ -90,7 +103,9 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
   const policy = rt.records[v4.slot.record].policy;
   const scopes = new Set<string>();
   let scopeSum = 0;
-  const results: SimClientResult[] = clients.map((c) => {
+  const results: SimClientResult[] = [];
+  for (const c of clients) {
+    if (results.length % SLICE === SLICE - 1) yield;
     const slot = c.prefix.family === 4 ? v4.slot : v6.slot;
     const packed = lookup(c.prefix.family === 4 ? policy.v4 : policy.v6, c.prefix.bytes, 0, Math.ceil(c.prefix.length / 8));
     const depth = packed & 0xff;
@@ -104,7 +119,7 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
     const pop = chosen.pops[0];
     const rtt = pop === undefined ? { rttMs: Infinity, source: 'unknown' as RttSource } : rttFor(pop, pops[pop], view.facts, ctx.latency);
     const loc = view.facts.loc;
-    return {
+    results.push({
       network: c.text,
       weight: c.weight,
       pop: pop === undefined ? null : pops[pop].id,
@@ -113,8 +128,8 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
       scope: depth,
       lat: hasCoordinates(loc) ? loc.lat : null,
       lon: hasCoordinates(loc) ? loc.lon : null,
-    };
-  });
+    });
+  }
   const totalWeight = results.reduce((n, r) => n + r.weight, 0);
   const popShares: PopShare[] = pops.map((p, i) => {
     const mine = results.filter((r) => r.pop === p.id);
