@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { compileInWorker, type CompileBounds } from './config/compile-worker.js';
+import { loadConfigFile } from './config/load.js';
+import type { MeridianConfig } from './config/schema.js';
 import { watchFiles, type FileWatcher } from './config/watch.js';
 import { AdminError, ConfigError, GeoDatabaseError, ReloadBoundError, type ConfigIssue } from './errors.js';
 import { explain, type ExplainContext } from './explain.js';
@@ -77,6 +79,15 @@ const AUTO_TIMEOUT_FACTOR = 10;
 /** reload.memory_limit: auto = max(1 GiB, 4 x the last successful compile's growth). */
 const AUTO_MEMORY_FLOOR = 1024 * 1048576;
 const AUTO_MEMORY_FACTOR = 4;
+
+/** The `reload` section of the config file on disk, or null when it does not load (the compile will say why). */
+function peekReloadSettings(file: string): MeridianConfig['reload'] | null {
+  try {
+    return loadConfigFile(file).config.reload;
+  } catch {
+    return null;
+  }
+}
 
 /** Why a reload failed, for meridian_reload_failures_total. */
 function failureReason(err: unknown): string {
@@ -371,9 +382,12 @@ export class ControlPlane {
     return this.reloading;
   }
 
-  /** The watchdog's bounds for the next compile (reload.timeout / reload.memory_limit of the running config). */
-  compileBounds(): CompileBounds {
-    const r = this.snapshot.config.reload;
+  /**
+   * The watchdog's bounds for a compile: reload.timeout / reload.memory_limit
+   * of the config being loaded when it parses (so an operator can raise a
+   * bound in the same edit), else of the running config.
+   */
+  compileBounds(r: MeridianConfig['reload'] = this.snapshot.config.reload): CompileBounds {
     const last = this.lastCompile;
     return {
       timeoutMs: r.timeout === 'auto' ? Math.max(AUTO_TIMEOUT_FLOOR_MS, AUTO_TIMEOUT_FACTOR * last.ms) : r.timeout * 1000,
@@ -383,7 +397,7 @@ export class ControlPlane {
 
   private async doReload(reason: string): Promise<ReloadResult> {
     const t0 = performance.now();
-    const bounds = this.compileBounds();
+    const bounds = this.compileBounds(peekReloadSettings(this.snapshot.file) ?? undefined);
     const running = { reason, startedAt: Date.now(), bounds, growthBytes: 0 };
     this.running = running;
     try {
