@@ -19,9 +19,9 @@ export interface ExplainOptions {
 }
 
 /** Build everything explain needs from a config file. */
-export function explainContextFromFile(configFile: string): ExplainContext {
+export function explainContextFromFile(configFile: string, opts: { guardSample?: boolean } = {}): ExplainContext {
   const loaded = loadConfigFile(configFile);
-  const snapshot = buildSnapshot(loaded);
+  const snapshot = buildSnapshot(loaded, { guardSample: opts.guardSample });
   const issues: never[] = [];
   // The files buildSnapshot just validated (not walked again).
   const dbs = openConfiguredDatabases(loaded, issues, { validated: new Set(snapshot.databases.map(databaseIdentity)) })!;
