@@ -43,8 +43,10 @@ export function databaseCredit(databases: ReadonlyArray<{ file: string; database
   const used = databases.filter((d) => d.usedFor.length > 0);
   const list = used.map((d) => `${d.file.split(/[\\/]/).pop()} (${d.databaseType || 'unknown type'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`).join(', ');
   const credits: string[] = [];
-  if (used.some((d) => /dbip|db-ip/i.test(`${d.file} ${d.databaseType}`))) credits.push('IP geolocation by DB-IP (db-ip.com)');
-  if (used.some((d) => /geoip2|geolite2/i.test(`${d.file} ${d.databaseType}`))) credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
+  // By file name: the vendors' own names (the schema alone does not say whose data it is).
+  const names = used.map((d) => d.file.split(/[\\/]/).pop() ?? '');
+  if (names.some((n) => /dbip|db-ip/i.test(n))) credits.push('IP geolocation by DB-IP (db-ip.com)');
+  if (names.some((n) => /^(geoip2|geolite2)/i.test(n))) credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
   return `Geo database: ${list || 'none'}${credits.length ? `; ${credits.join('; ')}` : ''}.`;
 }
 
