@@ -138,7 +138,7 @@ interface Compared {
 }
 
 /** Networks compared between two yields of the generator (a few ms: tries are large, lookups miss the cache). */
-const SLICE = 1024;
+const SLICE = 512;
 
 function* compareSample(a: GuardSnapshot, pa: CompiledPolicy, b: GuardSnapshot, pb: CompiledPolicy, sample: GuardSample, out: Compared, examples: number): Generator<void> {
   const name = (s: GuardSnapshot, i: number) => (i >= 0 ? s.pops[i].id : 'none');

@@ -61,7 +61,7 @@ function* generating(dbs: OpenedDatabases, n: number, seed: number): Generator<v
   const out: SimClient[] = [];
   const seen = new Set<string>();
   for (let tries = 0; out.length < n && tries < n * 200; tries++) {
-    if (tries % 512 === 511) yield;
+    if (tries % 128 === 127) yield;
     const v6 = dbs.city6 !== null && rand() < 0.125;
     const tree = v6 ? dbs.city6 : dbs.city4;
     if (!tree) continue;

@@ -27,6 +27,9 @@ function countries(): FeatureCollection<Geometry> {
   return world;
 }
 
+/** The map's static layers as SVG (the projection is fixed). */
+let baseLayer: string | undefined;
+
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export interface MapPop {
@@ -67,11 +70,15 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="16" y="26" font-size="18" fill="#222">${esc(title || `Catchments of ${report.record || '.'}: ${report.clients} client networks`)}</text>`);
-  out.push(`<path d="${path({ type: 'Sphere' })}" fill="#dde9f3" stroke="#9ab"/>`);
-  out.push(`<path d="${path(geoGraticule10())}" fill="none" stroke="#c6d6e4" stroke-width="0.5"/>`);
-  out.push(`<g fill="#ecece4" stroke="#b4b4a8" stroke-width="0.5">`);
-  for (const f of countries().features) out.push(`<path d="${path(f)}"/>`);
-  out.push('</g>');
+  // The sphere, graticule and countries never change: projected once per process.
+  baseLayer ??= [
+    `<path d="${path({ type: 'Sphere' })}" fill="#dde9f3" stroke="#9ab"/>`,
+    `<path d="${path(geoGraticule10())}" fill="none" stroke="#c6d6e4" stroke-width="0.5"/>`,
+    `<g fill="#ecece4" stroke="#b4b4a8" stroke-width="0.5">`,
+    ...countries().features.map((f) => `<path d="${path(f)}"/>`),
+    '</g>',
+  ].join('\n');
+  out.push(baseLayer);
   out.push('<g fill-opacity="0.85">');
   for (const r of report.results) {
     if (r.lat === null || r.lon === null || r.pop === null) continue;

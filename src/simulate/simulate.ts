@@ -82,7 +82,7 @@ function slotFor(ctx: ExplainContext, name: string | undefined, qtype: number): 
 }
 
 /** Clients simulated between two yields of the stepped form. */
-const SLICE = 128;
+const SLICE = 32;
 
 export function simulate(ctx: ExplainContext, clients: readonly SimClient[], name?: string): SimReport {
   return runSteps(simulating(ctx, clients, name));

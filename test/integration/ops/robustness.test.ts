@@ -45,7 +45,9 @@ describe.runIf(batchAddon() !== null)('batched UDP', () => {
     });
     cleanups.push(() => listener.close());
     const sock = dgram.createSocket('udp4');
-    cleanups.push(() => sock.close());
+    cleanups.push(() => {
+      sock.close();
+    });
     const echoes: Buffer[] = [];
     sock.on('message', (m) => echoes.push(m));
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
