@@ -163,7 +163,10 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
 export function formatExplain(r: ExplainResult): string {
   const lines: string[] = [];
   lines.push(`${r.name} ${r.type} for client ${r.client}: ${r.rcode} ${r.answers.join(' ') || '(no answer)'}${r.ttl !== null ? ` ttl ${r.ttl}` : ''} scope /${r.scope}`);
-  if (r.special) lines.push(`  note: ${r.client} is in ${r.special.range}, ${r.special.what}: no geo database places it${r.record !== null ? ', so the policy decides as for an unknown client' : ''}`);
+  if (r.special) {
+    const unplaced = r.record !== null && !r.location?.country && r.location?.lat == null;
+    lines.push(`  note: ${r.client} is in ${r.special.range}, ${r.special.what}${unplaced ? ': no geo database places it, so the policy decides as for an unknown client' : ''}`);
+  }
   if (!r.record) {
     lines.push('  static answer: does not depend on the client (scope 0)');
     return lines.join('\n');
