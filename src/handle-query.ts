@@ -7,17 +7,19 @@
  * maps to an rcode or a drop, never an exception to the socket.
  */
 import type { QueryCounters } from './observability/counters.js';
-import { scopeHash } from './observability/counters.js';
+import { SCOPE_V6_BASE, scopeHash } from './observability/counters.js';
 import { parseSocketAddress } from './policy/addr.js';
 import { lookup } from './policy/trie.js';
 import type { Runtime } from './runtime.js';
 import { QClass, QType, TCP, UDP_NO_EDNS_MAX, type Transport } from './wire/constants.js';
 import { Outcome, ParsedQuery, parseQuery } from './wire/query.js';
-import { lastResponseSize, writeResponse, type Sections } from './wire/response.js';
+import { lastResponseSize, writeResponse, writeSynthesized, type Sections } from './wire/response.js';
 import type { Plan } from './zone/answers.js';
+import { DnameSynthesizer } from './zone/dname.js';
 import { findPlan } from './zone/lookup.js';
 
 const q = new ParsedQuery();
+const dname = new DnameSynthesizer();
 /** Scratch for the source address when a query has no ECS. */
 const clientBytes = new Uint8Array(16);
 let sample = 0;
@@ -121,6 +123,7 @@ function answer(msg: Buffer, len: number, transport: Transport, rt: Runtime, cou
   }
   if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(msg, transport, rt.refused, null, 0, 0, limit, rt, counters);
   const plan = cachedPlan(msg, rt);
+  if (plan.dname !== null) return dnameAnswer(msg, transport, plan, limit, rt, counters);
   if (plan.geo === null || (plan.geoViaCname && q.hasEcs)) {
     // RFC 7871 7.2.1: answers that do not depend on the client carry SCOPE 0;
     // a CNAME towards a tailored answer is given alone so it is cached unscoped.
@@ -192,10 +195,20 @@ function geoAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number,
   if (ans.failOpen) counters.failOpen++;
   else if (ans.degraded) counters.degraded++;
   if (q.hasEcs) {
-    counters.scopes[scope]++;
+    // Counted by the family on the wire: an IPv4-mapped subnet is an IPv6 option with scope 96 + n.
+    counters.scopes[(q.ecsFamily === 1 ? 0 : SCOPE_V6_BASE) + scope]++;
     if (q.ecsSource > 0) rt.sketches.add(slot.record, scopeHash(family, addr, off, alen, depth));
   }
   return respond(msg, transport, plan, ans.bytes, ans.count, scope, limit, rt, counters);
+}
+
+/** The qname is below a DNAME: substitute and answer (RFC 6672 3.2; zone/dname.ts). */
+function dnameAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number, rt: Runtime, counters: QueryCounters): Buffer {
+  dname.run(msg, q, plan, rt.table, rt.refused);
+  const out = writeSynthesized(msg, q, dname.rcode, dname.answer, dname.answerLength, dname.anCount, dname.rest, limit, rt.edns, destBuffer, destOffset);
+  if ((out[(destBuffer === null ? 0 : destOffset) + 2] & 0x02) !== 0) counters.truncated++;
+  counters.countQuery(transport, q.qtype, dname.rcode);
+  return out;
 }
 
 function isV4Mapped(b: Uint8Array, off: number): boolean {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { runPrimary, runWorker } from './cluster.js';
 import type { ControlPlane } from './control-plane.js';
 import { ConfigError } from './errors.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { applyConfiguredLevel, createLogger, type Logger } from './observability/logger.js';
 import { MeridianServer } from './server.js';
 import { batchAddon } from './transport/udp-batch.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
@@ -23,15 +23,17 @@ export interface ServeOptions {
   /** Worker processes; 0 = everything in one process; default: the config (auto = CPUs). */
   workers?: number;
   logLevel?: string;
+  /** JSON lines, or pretty for people; default: pretty on a terminal (or MERIDIAN_LOG_FORMAT). */
+  logFormat?: 'json' | 'pretty';
 }
 
 /** Bound on graceful shutdown: stop accepting, let TCP clients finish, exit. */
 const SHUTDOWN_GRACE_MS = 3000;
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const log = createLogger({ level: opts.logLevel });
+  const log = createLogger({ level: opts.logLevel, pretty: opts.logFormat === undefined ? undefined : opts.logFormat === 'pretty' });
   if (cluster.isWorker && process.env.MERIDIAN_WORKER === '1') {
-    runWorker(log);
+    runWorker(log, opts.logLevel);
     return -1;
   }
   tuneAllocator();
@@ -40,13 +42,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     snapshot = buildSnapshotFromFile(opts.configFile, { guardSample: true });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.message.split('\n')) log.error({ file: opts.configFile }, line);
-      log.flush?.();
-      return 1;
-    }
-    throw err;
+    return refuse(log, opts.configFile, err);
   }
+  applyConfiguredLevel(log, snapshot.config.logging.level, opts.logLevel);
   installProcessGuard(log);
   // How much the start-up compile grew the process: the first auto memory bound of the reload watchdog.
   const startupPeakBytes = Math.max(0, process.resourceUsage().maxRSS * 1024 - rss0);
@@ -56,19 +54,32 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const configured = snapshot.config.server.workers;
   const workers = opts.workers ?? (configured === 'auto' ? os.availableParallelism() : configured);
 
-  if (workers === 0) {
-    const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot, startupPeakBytes });
-    logStartup(log, snapshot, server.describeListeners(), server.control, 0);
-    installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+  try {
+    if (workers === 0) {
+      const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot, startupPeakBytes });
+      logStartup(log, snapshot, server.describeListeners(), server.control, 0);
+      installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+      return -1;
+    }
+    const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
+    logStartup(log, snapshot, bound, control, workers);
+    installSignals(log, control, async () => {
+      await control.close();
+      await sink.shutdown(SHUTDOWN_GRACE_MS);
+    });
     return -1;
+  } catch (err) {
+    // A config the control plane refuses (e.g. an unusable admin token on a public admin listener).
+    return refuse(log, opts.configFile, err);
   }
-  const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
-  logStartup(log, snapshot, bound, control, workers);
-  installSignals(log, control, async () => {
-    await control.close();
-    await sink.shutdown(SHUTDOWN_GRACE_MS);
-  });
-  return -1;
+}
+
+/** Log a ConfigError line by line and exit 1; anything else is rethrown. */
+function refuse(log: Logger, file: string, err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  for (const line of err.message.split('\n')) log.error({ file }, line);
+  log.flush?.();
+  return 1;
 }
 
 function logStartup(log: Logger, s: Snapshot, listeners: string[], control: ControlPlane, workers: number): void {

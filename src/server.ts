@@ -54,6 +54,7 @@ export function collectFrom(plane: DataPlane): Collected {
     oversized: collectBatchStats().truncated,
     uncaught: uncaughtCounts(),
     workers: 1,
+    udpMode: plane.udpMode,
   };
 }
 

@@ -10,8 +10,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
-import { loadConfigFile, reporter, type LoadedConfig, type Report } from './config/load.js';
-import type { HealthCheckConfig, MeridianConfig } from './config/schema.js';
+import { readConfigFile, reporter, type LoadedConfig, type Report } from './config/load.js';
+import { mergeHealth, type HealthCheckConfig, type MeridianConfig } from './config/schema.js';
+import { didYouMean } from './did-you-mean.js';
 import { ConfigError, GeoDatabaseError, LatencyTableError, type ConfigIssue } from './errors.js';
 import { parseLatencyTable, type LatencyRow } from './policy/latency-table.js';
 import { databaseIdentity, openDatabases, resolveDatabasePath, type GeoDatabaseInfo, type OpenedDatabases, type OpenOptions } from './geo/open.js';
@@ -52,21 +53,6 @@ export interface Snapshot {
   compileMs: number;
 }
 
-/** Health-check defaults when neither the PoP nor `health.defaults` say otherwise. */
-const HEALTH_DEFAULTS: HealthCheckConfig = {
-  type: 'none',
-  path: '/',
-  method: 'GET',
-  expect_status: [200],
-  tls_verify: true,
-  interval: 5,
-  timeout: 2,
-  rise: 2,
-  fall: 3,
-  initial: 'up',
-  jitter: 0.1,
-};
-
 export function resolveIdentity(identity: string): string {
   return identity === 'auto' ? os.hostname() : identity;
 }
@@ -76,7 +62,7 @@ function buildPops(config: MeridianConfig, report: Report): PopData[] {
     p.ipv4.forEach((a, i) => isIPv4(a) || report(['pops', id, 'ipv4', i], `"${a}" is not an IPv4 address`));
     p.ipv6.forEach((a, i) => isIPv6(a) || report(['pops', id, 'ipv6', i], `"${a}" is not an IPv6 address`));
     if (p.ipv4.length + p.ipv6.length === 0) report(['pops', id], 'a PoP needs at least one ipv4 or ipv6 address');
-    const health = { ...HEALTH_DEFAULTS, ...config.health.defaults, ...p.health } as HealthCheckConfig;
+    const health = mergeHealth(p.health, config.health.defaults);
     if (health.type !== 'none' && !health.target && p.ipv4.length + p.ipv6.length === 0) {
       report(['pops', id, 'health'], 'no target to probe');
     }
@@ -120,7 +106,7 @@ export function applyLatencyTable(
   for (const r of parsed) {
     const pop = popIndex.get(r.pop);
     if (pop === undefined) {
-      report(at, `${file}:${r.line}: unknown PoP "${r.pop}"`);
+      report(at, `${file}:${r.line}: unknown PoP "${r.pop}"${didYouMean(r.pop, popIndex.keys())}`);
       continue;
     }
     const key = `${r.client.kind === 'cidr' ? r.client.text : r.client.kind === 'asn' ? `AS${r.client.asn}` : r.client.country}|${r.pop}`;
@@ -154,6 +140,7 @@ export function buildAllRuleTables(
 /** Open the databases a config names; failures become config issues at geo.*. */
 export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssue[], opts: OpenOptions = {}): OpenedDatabases | null {
   const { config, dir, locate } = loaded;
+  const before = issues.length;
   const files: string[] = [];
   let asn: string | null = null;
   try {
@@ -168,7 +155,7 @@ export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssu
   } catch (err) {
     issues.push({ ...locate(['geo', 'asn_database']), message: (err as Error).message });
   }
-  if (issues.length > 0) return null;
+  if (issues.length > before) return null;
   try {
     return openDatabases(files, asn, opts);
   } catch (err) {
@@ -221,7 +208,8 @@ export function sampleKey(dbs: readonly GeoDatabaseInfo[], size: number): string
 export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Snapshot {
   const t0 = performance.now();
   const { config, locate } = loaded;
-  const issues: ConfigIssue[] = [];
+  // Schema problems found while loading come first; the checks below run on the salvaged rest.
+  const issues: ConfigIssue[] = [...loaded.problems];
   const report = reporter(locate, issues);
 
   const pops = buildPops(config, report);
@@ -239,10 +227,13 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
   const zones = config.zones.map((zc, i) => buildZone(zc, i, loaded.dir, report));
   const policyNames = new Set(tables.keys());
   const geoRecords = zones.flatMap((z, i) => (z ? buildGeoRecords(config.zones[i], z, i, policyNames, report) : []));
-  checkZones(zones, geoRecords, report);
+  checkZones(zones, geoRecords, report, (p) => {
+    const l = locate(p);
+    return `${l.file}:${l.line}:${l.column}`;
+  });
   if (geoRecords.length > 0 && pops.length === 0) report(['pops'], 'geo records need at least one PoP');
   const dbs = openConfiguredDatabases(loaded, issues, { validated: opts.validated });
-  if (issues.length > 0 || !dbs) throw new ConfigError(issues);
+  if (issues.length > 0 || !dbs) throw new ConfigError(inFileOrder(issues));
 
   const used = new Set(geoRecords.map((g) => g.policy));
   const names = [...tables.keys()].filter((n) => used.has(n));
@@ -272,6 +263,11 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     guardSample,
     compileMs: Math.round(performance.now() - t0),
   };
+}
+
+/** Issues sorted by position (stable), so one pass reads top to bottom. */
+function inFileOrder(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
 }
 
 /** A stand-in for a policy the caller already has compiled under `key`. */
@@ -307,6 +303,6 @@ export function fillReused(s: Snapshot, previous: Snapshot): Snapshot {
 
 /** Load, validate and compile a config file (the whole pipeline, synchronous). */
 export function buildSnapshotFromFile(file: string, opts: BuildOptions = {}): Snapshot {
-  const loaded = loadConfigFile(file);
+  const loaded = readConfigFile(file);
   return buildSnapshot(loaded, opts);
 }

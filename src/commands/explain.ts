@@ -2,8 +2,8 @@
  * `meridian explain`: compile the config like `serve`, then explain one
  * decision (text, or a stable JSON object with --json).
  */
-import { loadConfigFile } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { readConfigFile, type LoadedConfig } from '../config/load.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { explain, formatExplain, type ExplainContext } from '../explain.js';
 import { databaseIdentity } from '../geo/open.js';
 import { ClientLocator } from '../policy/client-facts.js';
@@ -18,9 +18,13 @@ export interface ExplainOptions {
   json: boolean;
 }
 
-/** Build everything explain needs from a config file. */
+/** Build everything explain needs from a config file (`guardSample`: also the change guard's sample, for --compare). */
 export function explainContextFromFile(configFile: string, opts: { guardSample?: boolean } = {}): ExplainContext {
-  const loaded = loadConfigFile(configFile);
+  return explainContext(readConfigFile(configFile), opts);
+}
+
+/** Build everything explain needs from a loaded config (compiled here). */
+export function explainContext(loaded: LoadedConfig, opts: { guardSample?: boolean } = {}): ExplainContext {
   const snapshot = buildSnapshot(loaded, { guardSample: opts.guardSample });
   const issues: never[] = [];
   // The files buildSnapshot just validated (not walked again).
@@ -45,8 +49,7 @@ export function explainCommand(opts: ExplainOptions): number {
   try {
     result = explain(ctx, opts.name, opts.type, opts.client);
   } catch (err) {
-    process.stderr.write(`meridian explain: ${(err as Error).message}\n`);
-    return 2;
+    throw new UsageError((err as Error).message); // a client or name explain cannot use
   }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatExplain(result)}\n`);
   return 0;

@@ -5,7 +5,7 @@
  * config side by side; --map draws the catchments as SVG.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { generateClients, parseClients, type SimClient } from '../simulate/clients.js';
 import { databaseCredit, renderMapSvg } from '../simulate/map.js';
 import { formatReport, simulate } from '../simulate/simulate.js';
@@ -23,10 +23,7 @@ export interface SimulateOptions {
 }
 
 export function simulateCommand(opts: SimulateOptions): number {
-  if (!opts.clients && !opts.generate) {
-    process.stderr.write('meridian simulate: give --clients FILE or --generate N\n');
-    return 2;
-  }
+  if (!opts.clients && !opts.generate) throw new UsageError('give either --clients FILE or --generate N');
   try {
     // With --compare, both snapshots carry the change guard's sample: the report below is what a reload would meet.
     const ctx = explainContextFromFile(opts.configFile, { guardSample: opts.compare !== undefined });

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { closest, didYouMean } from '../did-you-mean.js';
+import { keysAt, salvage, type SchemaProblem } from './salvage.js';
 import { configSchema, type MeridianConfig } from './schema.js';
 
 export type ConfigPath = ReadonlyArray<string | number>;
@@ -34,6 +36,12 @@ export function reporter(locate: Locator, issues: ConfigIssue[]): Report {
 
 /** A parsed and schema-valid config, with what is needed to report later issues. */
 export interface LoadedConfig {
+  /**
+   * Schema problems already found. When there are any, `config` is the file
+   * with the broken parts dropped or stood in for (salvage.ts): good enough to
+   * check the rest in the same pass, never to serve.
+   */
+  problems: ConfigIssue[];
   file: string;
   /** Directory relative paths in the config resolve against. */
   dir: string;
@@ -101,25 +109,74 @@ function expandUnions(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] =
   return out;
 }
 
-function zodIssues(error: z.ZodError, locate: Locator): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of expandUnions(error.issues)) {
+const unknownKey = (key: string, p: ConfigPath) => `unknown key "${key}"${didYouMean(key, keysAt(configSchema, p))}`;
+
+/**
+ * A required key reported missing next to an unknown key that is a misspelling
+ * of an allowed one (`locaton:` for `location:`, `contry:` for a `country`
+ * step): the unknown key, with its "did you mean", says it all.
+ */
+function misspeltRequired(issue: z.core.$ZodIssue, all: readonly z.core.$ZodIssue[], raw: unknown): boolean {
+  const p = issue.path;
+  if (issue.code !== 'invalid_type' || p.length === 0 || valueAt(raw, p as ConfigPath) !== undefined) return false;
+  const parent = p.slice(0, -1) as ConfigPath;
+  const allowed = keysAt(configSchema, parent);
+  return all.some(
+    (o) => o.code === 'unrecognized_keys' && o.path.length === parent.length && o.path.every((x, i) => x === parent[i]) && o.keys.some((k) => closest(k, allowed) !== null),
+  );
+}
+
+function zodIssues(error: z.ZodError, raw: unknown, locate: Locator): { issues: ConfigIssue[]; problems: SchemaProblem[] } {
+  const issues: ConfigIssue[] = [];
+  const problems: SchemaProblem[] = [];
+  const expanded = expandUnions(error.issues);
+  for (const issue of expanded) {
     const p = issue.path.filter((x): x is string | number => typeof x !== 'symbol');
+    if (misspeltRequired(issue, expanded, raw)) {
+      problems.push({ path: p });
+      continue;
+    }
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ ...locate(p, key), message: `unknown key "${key}"` });
+      for (const key of issue.keys) issues.push({ ...locate(p, key), message: unknownKey(key, p) });
+      problems.push({ path: p, unknownKeys: issue.keys });
     } else if (issue.code === 'invalid_key' && typeof p[p.length - 1] === 'string') {
       // A bad map key (e.g. a PoP id): point at the key, with the key rule's own message.
       const inner = issue.issues[0]?.message ?? issue.message;
-      out.push({ ...locate(p.slice(0, -1), p[p.length - 1] as string), message: `"${String(p[p.length - 1])}": ${inner}` });
+      issues.push({ ...locate(p.slice(0, -1), p[p.length - 1] as string), message: `"${String(p[p.length - 1])}": ${inner}` });
+      problems.push({ path: p, badKey: true });
     } else {
-      out.push({ ...locate(p), message: issue.message });
+      // A one-key map that matches no union branch by its key (a misspelt policy step): say which key.
+      const value = valueAt(raw, p);
+      const unknown = issue.code === 'invalid_union' && isPlainMap(value) ? Object.keys(value).filter((k) => !keysAt(configSchema, p).includes(k)) : [];
+      if (unknown.length > 0) for (const key of unknown) issues.push({ ...locate(p, key), message: unknownKey(key, p) });
+      else issues.push({ ...locate(p), message: issue.message });
+      problems.push({ path: p });
     }
   }
-  return out;
+  return { issues, problems };
+}
+
+const isPlainMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function valueAt(raw: unknown, p: ConfigPath): unknown {
+  let node = raw;
+  for (const k of p) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[k as string] : undefined;
+  return node;
 }
 
 /** Parse and schema-check YAML text. Throws ConfigError listing every issue. */
 export function parseConfigText(text: string, file: string): LoadedConfig {
+  const loaded = readConfigText(text, file);
+  if (loaded.problems.length > 0) throw new ConfigError(loaded.problems);
+  return loaded;
+}
+
+/**
+ * Parse and schema-check YAML text, carrying on past schema problems (see
+ * LoadedConfig.problems). Throws ConfigError only when nothing more can be
+ * checked: YAML syntax errors, or a document too broken to stand in for.
+ */
+export function readConfigText(text: string, file: string): LoadedConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate = makeLocator(file, doc, lines);
@@ -131,9 +188,18 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       }),
     );
   }
-  const parsed = configSchema.safeParse(doc.toJS({ maxAliasCount: 100 }) ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, locate));
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let parsed = configSchema.safeParse(raw);
+  let problems: ConfigIssue[] = [];
+  if (!parsed.success) {
+    const found = zodIssues(parsed.error, raw, locate);
+    problems = found.issues;
+    const salvaged = salvage(raw, found.problems);
+    parsed = salvaged === null ? parsed : configSchema.safeParse(salvaged);
+    if (!parsed.success) throw new ConfigError(problems);
+  }
   return {
+    problems,
     file,
     dir: path.dirname(path.resolve(file)),
     config: parsed.data,
@@ -144,11 +210,18 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
 
 /** Read and schema-check a config file. Throws ConfigError (unreadable file included). */
 export function loadConfigFile(file: string): LoadedConfig {
-  let text: string;
+  return parseConfigText(readText(file), file);
+}
+
+/** {@link readConfigText} for a file: schema problems are carried, not thrown. */
+export function readConfigFile(file: string): LoadedConfig {
+  return readConfigText(readText(file), file);
+}
+
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: `cannot read: ${(err as Error).message}` }]);
   }
-  return parseConfigText(text, file);
 }

@@ -5,6 +5,8 @@
  * Field reference with examples: docs/config.md.
  */
 import { z } from 'zod';
+import { didYouMean } from '../did-you-mean.js';
+import { recordTypeOf, TYPE_MNEMONICS } from '../zone/types.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
@@ -50,31 +52,73 @@ const port = z.number().int().min(1).max(65535);
 const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
 const popList = z.array(z.string()).min(1);
 
+/**
+ * One health check as written, in `health.defaults` or in `pops.<id>.health`:
+ * every field optional and without a default, so an object carries only what
+ * the operator wrote. The effective check is merged field by field (PoP >
+ * health.defaults > HEALTH_DEFAULTS below) in snapshot.ts. A zod `.default()`
+ * here would make every partial override reset the other fields (issue 10).
+ */
 const healthCheck = z.strictObject({
-  type: z.enum(['http', 'https', 'tcp', 'none']).default('none'),
+  type: z.enum(['http', 'https', 'tcp', 'none']).optional(),
   /** Address to probe; default: the PoP's first IPv4 address (else IPv6). */
   target: z.string().optional(),
   port: port.optional(),
-  path: z.string().startsWith('/').default('/'),
-  method: z.enum(['GET', 'HEAD']).default('GET'),
+  path: z.string().startsWith('/').optional(),
+  method: z.enum(['GET', 'HEAD']).optional(),
   host: z.string().optional(),
-  expect_status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  expect_status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   expect_body: z.string().optional(),
-  tls_verify: z.boolean().default(true),
-  interval: duration.default(5),
-  timeout: duration.default(2),
-  rise: z.number().int().min(1).max(100).default(2),
-  fall: z.number().int().min(1).max(100).default(3),
-  initial: z.enum(['up', 'down']).default('up'),
+  tls_verify: z.boolean().optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  rise: z.number().int().min(1).max(100).optional(),
+  fall: z.number().int().min(1).max(100).optional(),
+  initial: z.enum(['up', 'down']).optional(),
   /** Fraction of the interval by which each probe is randomly shifted. */
-  jitter: z.number().min(0).max(0.5).default(0.1),
+  jitter: z.number().min(0).max(0.5).optional(),
 });
-export type HealthCheckConfig = z.output<typeof healthCheck>;
+/** A health check as written (only the fields the operator gave). */
+export type HealthCheckFields = z.output<typeof healthCheck>;
+/** Fields that have no built-in default (target: the PoP's address; port: by type; host: the target; expect_body: none). */
+type UndefaultedHealthField = 'target' | 'port' | 'host' | 'expect_body';
+/** The effective check of one PoP: every field with a built-in default is set. */
+export type HealthCheckConfig = Required<Omit<HealthCheckFields, UndefaultedHealthField>> & Pick<HealthCheckFields, UndefaultedHealthField>;
 
-const location = z.union([
-  z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
-  z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
-]);
+/** Built-in values of the health-check fields (docs/config.md#health lists them). */
+export const HEALTH_DEFAULTS: HealthCheckConfig = {
+  type: 'none',
+  path: '/',
+  method: 'GET',
+  expect_status: [200],
+  tls_verify: true,
+  interval: 5,
+  timeout: 2,
+  rise: 2,
+  fall: 3,
+  initial: 'up',
+  jitter: 0.1,
+};
+
+/**
+ * The effective check: each field from the first layer that sets it (PoP,
+ * then health.defaults, then HEALTH_DEFAULTS).
+ */
+export function mergeHealth(...layers: ReadonlyArray<HealthCheckFields | undefined>): HealthCheckConfig {
+  const out: Record<string, unknown> = { ...HEALTH_DEFAULTS };
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const [k, v] of Object.entries(layers[i] ?? {})) if (v !== undefined) out[k] = v;
+  }
+  return out as HealthCheckConfig;
+}
+
+const location = z.union(
+  [
+    z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+    z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
+  ],
+  { error: 'expected [lat, lon] or { lat, lon } (degrees, lat -90..90, lon -180..180)' },
+);
 
 const pop = z.strictObject({
   location,
@@ -83,7 +127,7 @@ const pop = z.strictObject({
   weight: z.number().positive().default(1),
   /** Share (0-100) of this PoP's first-choice clients moved to their next candidate. */
   spill: z.number().min(0).max(100).default(0),
-  health: healthCheck.partial().optional(),
+  health: healthCheck.optional(),
   description: z.string().optional(),
 });
 export type PopConfig = z.output<typeof pop>;
@@ -124,13 +168,19 @@ const rrsetValues = z.union([
   z.string(),
   z.strictObject({ ttl: ttl.optional(), values: z.union([z.array(z.string()).min(1), z.string()]) }),
 ]);
-const recordTypes = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'NS', 'PTR'] as const;
-const nodeRecords = z.strictObject(
-  Object.fromEntries(recordTypes.map((t) => [t, rrsetValues.optional()])) as Record<
-    (typeof recordTypes)[number],
-    z.ZodOptional<typeof rrsetValues>
-  >,
-);
+/** A record type key: a mnemonic Meridian knows, or TYPEnnn (RFC 3597). */
+const recordTypeKey = z.string().superRefine((key, ctx) => {
+  try {
+    recordTypeOf(key);
+  } catch (err) {
+    const message = (err as Error).message;
+    ctx.addIssue({
+      code: 'custom',
+      message: message.startsWith('unknown record type') ? `${message}${didYouMean(key, TYPE_MNEMONICS)} (known: ${TYPE_MNEMONICS.join(', ')}, or TYPEnnn)` : message,
+    });
+  }
+});
+const nodeRecords = z.record(recordTypeKey, rrsetValues);
 
 const geoRecord = z.strictObject({
   policy: z.string(),
@@ -216,7 +266,7 @@ export const configSchema = z.strictObject({
       path_inflation: z.number().min(1).max(5).default(1.5),
     })
     .prefault({}),
-  health: z.strictObject({ defaults: healthCheck.partial().default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
+  health: z.strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
   reload: z
     .strictObject({
       /** Watchdog: a compile running longer is terminated. auto = max(60 s, 10 x the last successful compile). */

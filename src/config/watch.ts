@@ -24,7 +24,7 @@ function signature(file: string): string {
 }
 
 export function watchFiles(files: readonly string[], onChange: (changed: string[]) => void, debounceMs = 200, pollMs = 2000): FileWatcher {
-  let watchers: FSWatcher[] = [];
+  const watchers = new Map<string, FSWatcher>();
   let wanted = new Set<string>();
   let sigs = new Map<string, string>();
   let pending = new Set<string>();
@@ -48,28 +48,43 @@ export function watchFiles(files: readonly string[], onChange: (changed: string[
     timer.unref();
   };
 
+  const watchDir = (dir: string): FSWatcher | null => {
+    if (!existsSync(dir)) return null;
+    try {
+      const w = watch(dir, { persistent: false }, (_event, name) => {
+        if (!name) {
+          for (const f of wanted) if (path.dirname(f) === dir) touch(f);
+          return;
+        }
+        const full = path.join(dir, name.toString());
+        if (wanted.has(full)) touch(full);
+      });
+      w.on('error', () => undefined);
+      return w;
+    } catch {
+      return null; // the poll below still notices changes
+    }
+  };
+
   const setFiles = (list: readonly string[]) => {
-    for (const w of watchers) w.close();
-    watchers = [];
     wanted = new Set(list.map((f) => path.resolve(f)));
-    sigs = new Map([...wanted].map((f) => [f, signature(f)]));
+    // A file already watched keeps the signature last *seen* by this watcher, not
+    // its current one: a change that landed while the caller was reloading (say
+    // geoipupdate renaming the ASN database while the City one compiles) is
+    // still pending, and must still fire once it is noticed. Only new files
+    // start from what is on disk now.
+    sigs = new Map([...wanted].map((f) => [f, sigs.get(f) ?? signature(f)]));
+    for (const f of wanted) if (signature(f) !== sigs.get(f)) touch(f);
     const dirs = new Set([...wanted].map((f) => path.dirname(f)));
+    for (const [dir, w] of watchers) {
+      if (dirs.has(dir)) continue;
+      w.close();
+      watchers.delete(dir);
+    }
     for (const dir of dirs) {
-      if (!existsSync(dir)) continue;
-      try {
-        const w = watch(dir, { persistent: false }, (_event, name) => {
-          if (!name) {
-            for (const f of wanted) if (path.dirname(f) === dir) touch(f);
-            return;
-          }
-          const full = path.join(dir, name.toString());
-          if (wanted.has(full)) touch(full);
-        });
-        w.on('error', () => undefined);
-        watchers.push(w);
-      } catch {
-        /* the poll below still notices changes */
-      }
+      if (watchers.has(dir)) continue;
+      const w = watchDir(dir);
+      if (w) watchers.set(dir, w);
     }
   };
   setFiles(files);
@@ -83,7 +98,8 @@ export function watchFiles(files: readonly string[], onChange: (changed: string[
     close: () => {
       clearInterval(poll);
       if (timer) clearTimeout(timer);
-      for (const w of watchers) w.close();
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
     },
   };
 }

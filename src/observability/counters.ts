@@ -7,18 +7,21 @@
  */
 
 /** Query types counted by name; everything else is "other". */
-export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'other'] as const;
-const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43];
-/** Response codes counted; BADVERS is 16, "dropped" is for packets never answered. */
-export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS'] as const;
+export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'HTTPS', 'SVCB', 'other'] as const;
+const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43, 65, 64];
+/** Response codes counted (YXDOMAIN: DNAME substitution too long, RFC 6672); BADVERS is 16. */
+export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'BADVERS'] as const;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 
 const QTYPE_SLOT = new Uint8Array(65536).fill(COUNTED_QTYPES.length - 1);
 QTYPE_CODES.forEach((code, i) => (QTYPE_SLOT[code] = i));
 
 export function rcodeSlot(rcode: number): number {
-  return rcode === 16 ? 6 : rcode <= 5 ? rcode : 2;
+  return rcode === 16 ? 7 : rcode <= 6 ? rcode : 2;
 }
+
+/** Where the IPv6 half of QueryCounters.scopes starts (the IPv4 half holds /0../32). */
+export const SCOPE_V6_BASE = 33;
 
 /** Process-wide query counters (every field a plain number or typed array). */
 export class QueryCounters {
@@ -31,8 +34,12 @@ export class QueryCounters {
   truncated = 0;
   /** ECS presence: [none, IPv4, IPv6]. */
   readonly ecs = new Float64Array(3);
-  /** Returned ECS SCOPE PREFIX-LENGTH, per value 0..128 (answers to ECS queries). */
-  readonly scopes = new Float64Array(129);
+  /**
+   * Returned ECS SCOPE PREFIX-LENGTH of answers to ECS queries, per family of
+   * the option (RFC 7871 6: the scope counts bits of that family's address):
+   * [0..32] IPv4 at index scope, [0..128] IPv6 at SCOPE_V6_BASE + scope.
+   */
+  readonly scopes = new Float64Array(SCOPE_V6_BASE + 129);
   failOpen = 0;
   degraded = 0;
   /** Handler exceptions turned into SERVFAIL. */

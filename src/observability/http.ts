@@ -15,6 +15,8 @@ export interface AdminHandlers {
   registry: Registry;
   /** Token for write calls; null = read-only. */
   token(): string | null;
+  /** Why the API is read-only (said in the 403), when token() is null. */
+  readOnlyReason?(): string;
   ready(): { ready: boolean; detail: unknown };
   /** Explain a decision; bad input throws AdminError(400). */
   explain(name: string, type: string, client: string): Promise<unknown>;
@@ -56,8 +58,8 @@ function send(res: http.ServerResponse, status: number, body: string | object, t
 /** sha256 of a token: both sides have 32 bytes, so the comparison below leaks neither content nor length. */
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-function authorize(req: http.IncomingMessage, token: string | null): void {
-  if (token === null) throw new AdminError(403, 'read-only: no admin token is configured (admin.token or admin.token_env)');
+function authorize(req: http.IncomingMessage, token: string | null, readOnlyReason = 'no admin token is configured (admin.token or admin.token_env)'): void {
+  if (token === null) throw new AdminError(403, `read-only: ${readOnlyReason}`);
   const header = req.headers.authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice(7) : '';
   if (!timingSafeEqual(digest(given), digest(token))) throw new AdminError(401, 'missing or wrong bearer token');
@@ -116,7 +118,7 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
   const m = /^\/admin\/pops\/([^/]+)\/([^/]+)$/.exec(pathname);
   if (m) {
     if (method !== 'POST') return send(res, 405, { error: `${method} not allowed here: POST` }, 'application/json', { allow: 'POST' });
-    authorize(req, h.token());
+    authorize(req, h.token(), h.readOnlyReason?.());
     const [, pop, action] = m;
     // Own properties only: "constructor" or "__proto__" are not actions.
     if (!Object.hasOwn(OVERRIDES, action)) throw new AdminError(404, `unknown action "${action}" (drain, undrain, force-up, force-down, clear)`);
@@ -125,7 +127,7 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
   }
   if (pathname === '/admin/reload' && method === 'GET' && h.reloadStatus) return send(res, 200, h.reloadStatus() as object);
   if (pathname === '/admin/reload' && method === 'POST') {
-    authorize(req, h.token());
+    authorize(req, h.token(), h.readOnlyReason?.());
     const accept = param(query, 'accept');
     if (accept !== null) {
       if (!/^[0-9a-f]{12}$/.test(accept)) throw new AdminError(400, 'accept= takes the id of the held change (12 hex digits; GET /admin/reload shows it)');

@@ -5,12 +5,21 @@
  * recorded directly. Names are meridian_*, in base units, with low-cardinality
  * labels only (never a client address or a qname). Every metric is listed in
  * docs/metrics.md (checked by test/conventions.test.ts).
+ *
+ * The Node.js process metrics keep prom-client's standard names (process_*,
+ * nodejs_*) so stock Node.js dashboards and alerts work unchanged; with
+ * --workers they are aggregated over the primary and every worker the way
+ * prom-client's AggregatorRegistry does for node:cluster.
  */
 import path from 'node:path';
-import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import client, { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { PopHealth } from '../health/monitor.js';
 import type { Snapshot } from '../snapshot.js';
-import { COUNTED_QTYPES, COUNTED_RCODES, TIMING_BUCKETS, TRANSPORTS, type QueryCounters } from './counters.js';
+import { meridianVersion } from '../version.js';
+import { COUNTED_QTYPES, COUNTED_RCODES, SCOPE_V6_BASE, TIMING_BUCKETS, TRANSPORTS, type QueryCounters } from './counters.js';
+
+/** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
+export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** What a scrape needs from the data plane(s), summed over workers. */
 export interface Collected {
@@ -25,6 +34,10 @@ export interface Collected {
   /** Errors the process policy caught (process-guard.ts), summed over processes. */
   uncaught: { exception: number; rejection: number };
   workers: number;
+  /** How UDP is served: "batched" (recvmmsg/sendmmsg addon) or "dgram". */
+  udpMode: string;
+  /** Cluster mode: each worker's process metrics, aggregated with the primary's at scrape time. */
+  processes?: ProcessMetrics[];
 }
 
 export interface MetricsSources {
@@ -32,29 +45,64 @@ export interface MetricsSources {
   snapshot(): Snapshot;
   health(): PopHealth[];
   failOpenDecisions(): Map<string, number>;
-  reloads(): { ok: number; failed: number; lastOkAt: number };
+  reloads(): { ok: number; failed: number; lastError: unknown };
+  /** The /readyz verdict: listeners bound and answering. */
+  ready(): boolean;
   workerRestarts(): number;
 }
 
-const SCOPE_BUCKETS = [0, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96, 128];
+/**
+ * ECS scope buckets per family: IPv4 scopes live in /0../32 (ISP blocks are
+ * /8../24, ECS sources /24), IPv6 ones in /0../128 (RIR and ISP blocks /19../32,
+ * sites /48../56; an IPv4-mapped subnet answers 96 + n). One bucket set for
+ * both would put /24 (IPv4, narrow) and /24 (IPv6, very wide) together.
+ */
+const SCOPE_BUCKETS: Record<'ipv4' | 'ipv6', number[]> = {
+  ipv4: [0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 32],
+  ipv6: [0, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64, 128],
+};
 
-/** Fold a cumulative histogram into prom-client's internals (no public "set" API for histograms). */
-function setHistogram(h: Histogram, labels: Record<string, string>, upperBounds: number[], cumulative: number[], sum: number, count: number): void {
-  const internal = h as unknown as { hashMap: Record<string, unknown>; reset(): void };
-  h.reset();
-  h.zero(labels);
-  const entry = Object.values(internal.hashMap)[0] as { bucketValues: Record<number, number>; sum: number; count: number };
-  upperBounds.forEach((ub, i) => (entry.bucketValues[ub] = cumulative[i] - (i > 0 ? cumulative[i - 1] : 0)));
-  entry.sum = sum;
-  entry.count = count;
+type Sample = MetricValue<string> & { metricName?: string };
+
+/** Samples of one histogram series from cumulative bucket counts (Prometheus text format order). */
+function histogramSamples(name: string, labels: Record<string, string>, bounds: readonly number[], cumulative: readonly number[], sum: number, count: number): Sample[] {
+  return [
+    ...bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: cumulative[i] })),
+    { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count },
+    { metricName: `${name}_sum`, labels, value: sum },
+    { metricName: `${name}_count`, labels, value: count },
+  ];
+}
+
+/**
+ * A metric computed whole at scrape time: prom-client formats whatever get()
+ * returns. Used for histograms folded from the hot-path arrays (prom-client's
+ * Histogram has no way to set buckets, nor per-label bucket sets).
+ */
+function scrapeTimeMetric(register: Registry, name: string, help: string, type: 'histogram' | 'gauge' | 'counter', values: () => Promise<Sample[]> | Sample[]): void {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    async get() {
+      return { name, help, type, aggregator: 'sum', values: await values() };
+    },
+  };
+  register.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
+/** prom-client's default Node.js metrics in a registry of their own (standard names, no prefix). */
+export function processRegistry(): Registry {
+  const register = new Registry();
+  client.collectDefaultMetrics({ register });
+  // prom-client also names three gauges *_total, which Prometheus' lint rejects for
+  // non-counters; the same numbers stay available by type in nodejs_active_handles etc.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) register.removeSingleMetric(name);
+  return register;
 }
 
 export function createMetrics(src: MetricsSources, register = new Registry()): Registry {
-  client.collectDefaultMetrics({ register, prefix: 'meridian_process_' });
-  // prom-client names three gauges *_total, which Prometheus' lint rejects for non-counters.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-    register.removeSingleMetric(`meridian_process_${name}`);
-  }
   const reg = [register];
   let latest: Collected | null = null;
   // One data-plane collection per scrape, shared by every metric's collect().
@@ -110,27 +158,32 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
       ['none', 'ipv4', 'ipv6'].forEach((family, i) => this.inc({ family }, e[i]));
     },
   });
-  const scopeHist = new Histogram({
-    name: 'meridian_ecs_scope_prefix_length',
-    help: 'ECS SCOPE PREFIX-LENGTH returned on answers to ECS queries (wider scopes mean fewer resolver cache entries).',
-    buckets: SCOPE_BUCKETS,
-    registers: reg,
-    async collect() {
+  scrapeTimeMetric(
+    register,
+    'meridian_ecs_scope_prefix_length',
+    'ECS SCOPE PREFIX-LENGTH returned on geo answers to ECS queries, by the family of the ECS option (wider scopes mean fewer resolver cache entries).',
+    'histogram',
+    async () => {
       const s = (await collected()).counters.scopes;
-      let total = 0;
-      let sum = 0;
-      for (let i = 0; i < s.length; i++) {
-        total += s[i];
-        sum += i * s[i];
-      }
-      const cumulative = SCOPE_BUCKETS.map((ub) => {
-        let n = 0;
-        for (let i = 0; i <= ub; i++) n += s[i];
-        return n;
+      return (['ipv4', 'ipv6'] as const).flatMap((family) => {
+        const base = family === 'ipv4' ? 0 : SCOPE_V6_BASE;
+        const max = family === 'ipv4' ? 32 : 128;
+        let count = 0;
+        let sum = 0;
+        for (let i = 0; i <= max; i++) {
+          count += s[base + i];
+          sum += i * s[base + i];
+        }
+        const bounds = SCOPE_BUCKETS[family];
+        const cumulative = bounds.map((ub) => {
+          let n = 0;
+          for (let i = 0; i <= ub; i++) n += s[base + i];
+          return n;
+        });
+        return histogramSamples('meridian_ecs_scope_prefix_length', { family }, bounds, cumulative, sum, count);
       });
-      setHistogram(scopeHist, {}, SCOPE_BUCKETS, cumulative, sum, total);
     },
-  });
+  );
   new Gauge({
     name: 'meridian_scope_prefixes_estimate',
     help: 'Estimated distinct (scope, prefix) pairs answered per geo record over the last 5-10 minutes (HyperLogLog): roughly the resolver cache entries the record costs.',
@@ -191,15 +244,9 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
       this.inc({ result: 'rejected' }, t.rejected);
     },
   });
-  const timing = new Histogram({
-    name: 'meridian_query_duration_seconds',
-    help: 'Time to handle a query, packet in to answer bytes (one query in 64 is timed).',
-    buckets: TIMING_BUCKETS,
-    registers: reg,
-    async collect() {
-      const t = (await collected()).counters.timing;
-      setHistogram(timing, {}, TIMING_BUCKETS, TIMING_BUCKETS.map((_, i) => t[2 + i]), t[0], t[1]);
-    },
+  scrapeTimeMetric(register, 'meridian_query_duration_seconds', 'Time to handle a query, packet in to answer bytes (one query in 64 is timed).', 'histogram', async () => {
+    const t = (await collected()).counters.timing;
+    return histogramSamples('meridian_query_duration_seconds', {}, TIMING_BUCKETS, TIMING_BUCKETS.map((_, i) => t[2 + i]), t[0], t[1]);
   });
   new Gauge({
     name: 'meridian_pop_up',
@@ -254,8 +301,16 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
     },
   });
   new Gauge({
+    name: 'meridian_config_last_reload_success',
+    help: 'Whether the last config load succeeded (1) or failed and the previous config keeps serving (0).',
+    registers: reg,
+    collect() {
+      this.set(src.reloads().lastError ? 0 : 1);
+    },
+  });
+  new Gauge({
     name: 'meridian_config_last_reload_success_timestamp_seconds',
-    help: 'When the running config was loaded (Unix time).',
+    help: 'When the running config was loaded (Unix time): at start, or by the last successful reload.',
     registers: reg,
     collect() {
       this.set(src.snapshot().builtAt / 1000);
@@ -363,7 +418,58 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
       this.inc(src.workerRestarts());
     },
   });
+  new Gauge({
+    name: 'meridian_ready',
+    help: 'Whether this instance is ready (1): its DNS listeners are bound and answering, as /readyz says.',
+    registers: reg,
+    collect() {
+      this.set(src.ready() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'meridian_build_info',
+    help: 'The running build (value 1): Meridian version, Node.js version, UDP mode (batched or dgram).',
+    labelNames: ['version', 'node', 'udp'],
+    registers: reg,
+    async collect() {
+      const c = await collected();
+      this.reset();
+      this.set({ version: meridianVersion(), node: process.versions.node, udp: c.udpMode }, 1);
+    },
+  });
+  registerProcessMetrics(register, async () => (await collected()).processes);
   return register;
+}
+
+/**
+ * The standard process_* and nodejs_* metrics. In one process they are the
+ * process's own; with workers, each scrape aggregates the primary's and the
+ * workers' with each metric's prom-client aggregator (sum for CPU, memory,
+ * handles and GC; average/min/max for event-loop lag); the start time and
+ * the version are the primary's, the service's own.
+ */
+function registerProcessMetrics(register: Registry, workers: () => Promise<ProcessMetrics[] | undefined>): void {
+  const own = processRegistry();
+  let memo: { from: ProcessMetrics[]; registry: Promise<Registry> } | null = null;
+  const aggregated = (from: ProcessMetrics[]): Promise<Registry> => {
+    if (memo?.from !== from) memo = { from, registry: own.getMetricsAsJSON().then((mine) => AggregatorRegistry.aggregate([mine, ...from])) };
+    return memo.registry;
+  };
+  for (const metric of own.getMetricsAsArray()) {
+    const { name, help, type, aggregator } = metric as unknown as { name: string; help: string; type: string; aggregator: string };
+    const proxy = {
+      name,
+      help,
+      type,
+      aggregator,
+      async get() {
+        const from = await workers();
+        const merged = from && from.length > 0 && aggregator !== 'omit' ? (await aggregated(from)).getSingleMetric(name) : undefined;
+        return ((merged ?? metric) as { get(): Promise<unknown> }).get();
+      },
+    };
+    register.registerMetric(proxy as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
 }
 
 /** Metrics recorded as events happen (health probes and transitions). */

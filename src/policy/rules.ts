@@ -39,6 +39,7 @@ export interface RuleTables {
   spillGranularity6: number;
 }
 
+import { didYouMean } from '../did-you-mean.js';
 export type { Report } from '../config/load.js';
 import type { Report } from '../config/load.js';
 
@@ -51,7 +52,7 @@ function resolvePops(
   const out: number[] = [];
   ids.forEach((id, i) => {
     const idx = popIndex.get(id);
-    if (idx === undefined) report([...path, i], `unknown PoP "${id}"`);
+    if (idx === undefined) report([...path, i], `unknown PoP "${id}"${didYouMean(id, popIndex.keys())}`);
     else if (out.includes(idx)) report([...path, i], `PoP "${id}" listed twice`);
     else out.push(idx);
   });

@@ -4,6 +4,10 @@
  * server uses) and report the share of traffic per PoP, the mean and p95 RTT
  * (measured where the latency table has a row, modelled from distance
  * otherwise), and the number of distinct ECS scopes resolvers would cache.
+ * Each client asks for its own family (IPv4 networks A, IPv6 networks AAAA);
+ * clients the record cannot answer (none of their candidate PoPs has an
+ * address of that family) are a "no answer" share of their own, so the
+ * shares always add up to the whole population.
  */
 import type { ExplainContext } from '../explain.js';
 import { hasCoordinates } from '../geo/location.js';
@@ -18,6 +22,9 @@ import { runSteps, runStepsAsync } from '../steps.js';
 export interface SimClientResult {
   network: string;
   weight: number;
+  /** The query type this client's family asks: A for IPv4 networks, AAAA for IPv6. */
+  type: 'A' | 'AAAA';
+  /** The PoP answered first; null when the record has no answer of this type for the client. */
   pop: string | null;
   rttMs: number | null;
   rttSource: RttSource;
@@ -36,12 +43,22 @@ export interface PopShare {
   serving: boolean;
 }
 
+/** Clients the record gives no address to (NODATA): their candidate PoPs have none of their family. */
+export interface NoAnswerShare {
+  share: number;
+  clients: number;
+  weight: number;
+  /** Of those, IPv4 clients (no candidate with an IPv4 address) and IPv6 clients (none with IPv6). */
+  byType: { A: number; AAAA: number };
+}
+
 export interface SimReport {
   config: string;
   record: string;
   clients: number;
   totalWeight: number;
   pops: PopShare[];
+  noAnswer: NoAnswerShare;
   meanRttMs: number | null;
   p95RttMs: number | null;
   /** Distinct (family, prefix/scope) pairs: the cache entries resolvers hold for this population. */
@@ -70,15 +87,20 @@ function weightedMean(values: Array<{ v: number; w: number }>): number | null {
 
 const round1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
 
-/** The geo record to simulate: `name`, or the first geo record of the snapshot. */
-function slotFor(ctx: ExplainContext, name: string | undefined, qtype: number): { slot: GeoSlot; record: string } {
+/**
+ * The answer slots of the geo record to simulate (`name`, or the first geo
+ * record): A and AAAA, either absent when no PoP of its policy has an
+ * address of that family (the server then answers NODATA to that type).
+ */
+function slotsFor(ctx: ExplainContext, name: string | undefined): { v4: GeoSlot | undefined; v6: GeoSlot | undefined; record: string } {
   const rt = ctx.runtime;
   const wanted = name === undefined ? rt.snapshot.geoRecords[0]?.name : name.toLowerCase().replace(/\.$/, '');
   if (wanted === undefined) throw new Error('the config has no geo records to simulate');
   const entry = rt.entries.find((e) => e.name === wanted);
-  const slot = entry?.plans.get(qtype)?.geo ?? (qtype === QType.AAAA ? entry?.plans.get(QType.A)?.geo : undefined);
-  if (!slot) throw new Error(`"${wanted}" is not a geo record (geo records: ${rt.snapshot.geoRecords.map((g) => g.name).join(', ')})`);
-  return { slot, record: wanted };
+  const v4 = entry?.plans.get(QType.A)?.geo ?? undefined;
+  const v6 = entry?.plans.get(QType.AAAA)?.geo ?? undefined;
+  if (!v4 && !v6) throw new Error(`"${wanted}" is not a geo record (geo records: ${rt.snapshot.geoRecords.map((g) => g.name).join(', ')})`);
+  return { v4, v6, record: wanted };
 }
 
 /** Clients simulated between two yields of the stepped form. */
@@ -96,32 +118,33 @@ export function simulateAsync(ctx: ExplainContext, clients: readonly SimClient[]
 function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: string): Generator<void, SimReport> {
   const rt = ctx.runtime;
   const pops = rt.snapshot.pops;
-  const v4 = slotFor(ctx, name, QType.A);
-  const v6 = slotFor(ctx, name, QType.AAAA);
-  const g = rt.snapshot.geoRecords[v4.slot.record];
+  const slots = slotsFor(ctx, name);
+  const recordIndex = (slots.v4 ?? slots.v6)!.record;
+  const g = rt.snapshot.geoRecords[recordIndex];
   const tables = ctx.tables.get(g.policy)!;
-  const policy = rt.records[v4.slot.record].policy;
+  const policy = rt.records[recordIndex].policy;
   const scopes = new Set<string>();
   let scopeSum = 0;
   const results: SimClientResult[] = [];
   for (const c of clients) {
     if (results.length % SLICE === SLICE - 1) yield;
-    const slot = c.prefix.family === 4 ? v4.slot : v6.slot;
-    const packed = lookup(c.prefix.family === 4 ? policy.v4 : policy.v6, c.prefix.bytes, 0, Math.ceil(c.prefix.length / 8));
+    const v4 = c.prefix.family === 4;
+    const slot = v4 ? slots.v4 : slots.v6;
+    const packed = lookup(v4 ? policy.v4 : policy.v6, c.prefix.bytes, 0, Math.ceil(c.prefix.length / 8));
     const depth = packed & 0xff;
-    const chosen = rt.geo.choose(slot, packed >>> 8, rt.health);
+    const pop = slot ? rt.geo.choose(slot, packed >>> 8, rt.health).pops[0] : undefined;
     const masked = new Uint8Array(c.prefix.bytes);
     const bits = masked.length * 8;
     for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
     scopes.add(`${formatIp(c.prefix.family, masked)}/${depth}`);
     scopeSum += depth;
     const view = ctx.locator.view(c.prefix, tables);
-    const pop = chosen.pops[0];
     const rtt = pop === undefined ? { rttMs: Infinity, source: 'unknown' as RttSource } : rttFor(pop, pops[pop], view.facts, ctx.latency);
     const loc = view.facts.loc;
     results.push({
       network: c.text,
       weight: c.weight,
+      type: v4 ? 'A' : 'AAAA',
       pop: pop === undefined ? null : pops[pop].id,
       rttMs: Number.isFinite(rtt.rttMs) ? round1(rtt.rttMs) : null,
       rttSource: rtt.source,
@@ -145,13 +168,22 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
       serving: rt.health.serving[i] === 1,
     };
   });
+  const unanswered = results.filter((r) => r.pop === null);
+  const unansweredWeight = unanswered.reduce((n, r) => n + r.weight, 0);
+  const noAnswer: NoAnswerShare = {
+    share: totalWeight ? unansweredWeight / totalWeight : 0,
+    clients: unanswered.length,
+    weight: unansweredWeight,
+    byType: { A: unanswered.filter((r) => r.type === 'A').length, AAAA: unanswered.filter((r) => r.type === 'AAAA').length },
+  };
   const all = results.map((r) => ({ v: r.rttMs ?? NaN, w: r.weight }));
   return {
     config: rt.snapshot.file,
-    record: v4.record,
+    record: slots.record,
     clients: results.length,
     totalWeight,
     pops: popShares,
+    noAnswer,
     meanRttMs: round1(weightedMean(all)),
     p95RttMs: round1(weightedPercentile(all, 0.95)),
     distinctScopes: scopes.size,
@@ -163,31 +195,49 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)} ms`);
 
+/** Why clients got no answer, in words (empty when every client was answered). */
+function noAnswerNote(r: SimReport): string[] {
+  const n = r.noAnswer;
+  if (n.clients === 0) return [];
+  const parts = [
+    n.byType.AAAA ? `${n.byType.AAAA} IPv6 client network${n.byType.AAAA === 1 ? '' : 's'} whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer)` : '',
+    n.byType.A ? `${n.byType.A} IPv4 client network${n.byType.A === 1 ? '' : 's'} whose candidate PoPs have no IPv4 address (A gets NODATA)` : '',
+  ].filter(Boolean);
+  return [`no answer: ${parts.join('; ')}; RTTs are of the answered clients`];
+}
+
 /** Text report; with `other`, the two side by side plus how much traffic moves. */
 export function formatReport(a: SimReport, other?: SimReport): string {
   const lines: string[] = [];
   const head = (r: SimReport) => `${r.config} (${r.record || '.'})`;
+  const total = (r: SimReport) => r.pops.reduce((n, p) => n + p.share, 0) + r.noAnswer.share;
   lines.push(`clients: ${a.clients} networks, total weight ${a.totalWeight}`);
   if (!other) {
     lines.push(`config: ${head(a)}`);
-    lines.push('pop      share    clients   mean rtt   p95 rtt');
+    lines.push(`${'pop'.padEnd(10)} ${'share'.padStart(6)}  ${'clients'.padStart(8)}  ${'mean rtt'.padStart(9)}  ${'p95 rtt'.padStart(9)}`);
     for (const p of a.pops.filter((p) => p.clients > 0 || !p.serving)) {
-      lines.push(`${p.pop.padEnd(8)} ${pct(p.share).padStart(6)}  ${String(p.clients).padStart(8)}  ${ms(p.meanRttMs).padStart(9)}  ${ms(p.p95RttMs).padStart(9)}${p.serving ? '' : '  (not serving)'}`);
+      lines.push(`${p.pop.padEnd(10)} ${pct(p.share).padStart(6)}  ${String(p.clients).padStart(8)}  ${ms(p.meanRttMs).padStart(9)}  ${ms(p.p95RttMs).padStart(9)}${p.serving ? '' : '  (not serving)'}`);
     }
-    lines.push(`all      100.0%  ${String(a.clients).padStart(8)}  ${ms(a.meanRttMs).padStart(9)}  ${ms(a.p95RttMs).padStart(9)}`);
+    if (a.noAnswer.clients > 0) lines.push(`${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(6)}  ${String(a.noAnswer.clients).padStart(8)}  ${'-'.padStart(9)}  ${'-'.padStart(9)}`);
+    lines.push(`${'all'.padEnd(10)} ${pct(total(a)).padStart(6)}  ${String(a.clients).padStart(8)}  ${ms(a.meanRttMs).padStart(9)}  ${ms(a.p95RttMs).padStart(9)}`);
+    lines.push(...noAnswerNote(a));
     lines.push(`distinct scopes: ${a.distinctScopes} (mean scope /${a.meanScope})`);
     return lines.join('\n');
   }
   lines.push(`A: ${head(a)}`);
   lines.push(`B: ${head(other)}`);
-  lines.push('pop      share A  share B   mean rtt A  mean rtt B');
+  lines.push(`${'pop'.padEnd(10)} ${'share A'.padStart(7)}  ${'share B'.padStart(7)}   ${'mean rtt A'.padStart(9)}  ${'mean rtt B'.padStart(9)}`);
   const ids = [...new Set([...a.pops, ...other.pops].filter((p) => p.clients > 0).map((p) => p.pop))];
   for (const id of ids) {
     const pa = a.pops.find((p) => p.pop === id);
     const pb = other.pops.find((p) => p.pop === id);
-    lines.push(`${id.padEnd(8)} ${pct(pa?.share ?? 0).padStart(7)}  ${pct(pb?.share ?? 0).padStart(7)}   ${ms(pa?.meanRttMs ?? null).padStart(9)}  ${ms(pb?.meanRttMs ?? null).padStart(9)}`);
+    lines.push(`${id.padEnd(10)} ${pct(pa?.share ?? 0).padStart(7)}  ${pct(pb?.share ?? 0).padStart(7)}   ${ms(pa?.meanRttMs ?? null).padStart(9)}  ${ms(pb?.meanRttMs ?? null).padStart(9)}`);
   }
-  lines.push(`all      mean rtt ${ms(a.meanRttMs)} -> ${ms(other.meanRttMs)}, p95 ${ms(a.p95RttMs)} -> ${ms(other.p95RttMs)}`);
+  if (a.noAnswer.clients + other.noAnswer.clients > 0) {
+    lines.push(`${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(7)}  ${pct(other.noAnswer.share).padStart(7)}   ${'-'.padStart(9)}  ${'-'.padStart(9)}`);
+  }
+  lines.push(`${'all'.padEnd(10)} ${pct(total(a)).padStart(7)}  ${pct(total(other)).padStart(7)}   mean rtt ${ms(a.meanRttMs)} -> ${ms(other.meanRttMs)}, p95 ${ms(a.p95RttMs)} -> ${ms(other.p95RttMs)}`);
+  lines.push(...noAnswerNote(a).map((l) => `A ${l}`), ...noAnswerNote(other).map((l) => `B ${l}`));
   lines.push(`distinct scopes: ${a.distinctScopes} -> ${other.distinctScopes}`);
   const moved = a.results.reduce((n, r, i) => n + (r.pop !== other.results[i]?.pop ? r.weight : 0), 0);
   lines.push(`traffic that changes PoP: ${pct(a.totalWeight ? moved / a.totalWeight : 0)}`);

@@ -9,6 +9,8 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** RFC 6672 2.2: a DNAME substitution would make a name longer than 255 octets. */
+  YXDOMAIN: 6,
   /** Extended rcode 16 (RFC 6891 section 9): upper 8 bits go into the OPT TTL. */
   BADVERS: 16,
 } as const;
@@ -24,6 +26,7 @@ export const QType = {
   TXT: 16,
   AAAA: 28,
   SRV: 33,
+  DNAME: 39,
   OPT: 41,
   DS: 43,
   IXFR: 251,
@@ -46,6 +49,7 @@ export const RCODE_NAMES: Record<number, string> = {
   3: 'NXDOMAIN',
   4: 'NOTIMP',
   5: 'REFUSED',
+  6: 'YXDOMAIN',
   16: 'BADVERS',
 };
 

@@ -108,23 +108,7 @@ export function writeResponse(
   const out = dest ?? Buffer.allocUnsafe(size);
   const o = dest === null ? 0 : destOff;
   lastResponseSize = size;
-  // Header: ID, QR=1, opcode copied, AA, TC, RD copied, RA=0, CD copied, rcode low 4 bits.
-  out[o] = q.id >> 8;
-  out[o + 1] = q.id & 0xff;
-  out[o + 2] = 0x80 | ((q.flags >> 8) & 0x79) | (s.aa ? 0x04 : 0) | (tc ? 0x02 : 0);
-  out[o + 3] = (q.flags & 0x10) | (rcode & 0x0f);
-  out[o + 4] = 0;
-  out[o + 5] = q.hasQuestion ? 1 : 0;
-  out[o + 6] = anCount >> 8;
-  out[o + 7] = anCount & 0xff;
-  out[o + 8] = nsCount >> 8;
-  out[o + 9] = nsCount & 0xff;
-  const totalAr = arCount + (opt > 0 ? 1 : 0);
-  out[o + 10] = totalAr >> 8;
-  out[o + 11] = totalAr & 0xff;
-  let off = o + HEADER_SIZE;
-  // The question as the client sent it (case preserved). A plain loop: subarray() would allocate.
-  for (let i = HEADER_SIZE; i < q.questionEnd && questionLen > 0; i++) out[off++] = msg[i];
+  let off = writeHeaderAndQuestion(out, o, msg, q, s.aa, tc, rcode, anCount, nsCount, arCount + (opt > 0 ? 1 : 0));
   if (includeAnswer && includeAdditional && tail === null) {
     out.set(s.all, off); // the common case: one copy
     off += s.all.length;
@@ -144,6 +128,84 @@ export function writeResponse(
     }
   }
   if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, scope, opt);
+  return out;
+}
+
+/** Header (ID, QR=1, opcode, AA, TC, RD and CD copied, RA=0, rcode low 4 bits, counts) and the question as sent; returns the offset after it. */
+function writeHeaderAndQuestion(out: Buffer, o: number, msg: Uint8Array, q: ParsedQuery, aa: boolean, tc: boolean, rcode: number, an: number, ns: number, ar: number): number {
+  out[o] = q.id >> 8;
+  out[o + 1] = q.id & 0xff;
+  out[o + 2] = 0x80 | ((q.flags >> 8) & 0x79) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0);
+  out[o + 3] = (q.flags & 0x10) | (rcode & 0x0f);
+  out[o + 4] = 0;
+  out[o + 5] = q.hasQuestion ? 1 : 0;
+  out[o + 6] = an >> 8;
+  out[o + 7] = an & 0xff;
+  out[o + 8] = ns >> 8;
+  out[o + 9] = ns & 0xff;
+  out[o + 10] = ar >> 8;
+  out[o + 11] = ar & 0xff;
+  let off = o + HEADER_SIZE;
+  // The question as the client sent it (case preserved). A plain loop: subarray() would allocate.
+  if (q.hasQuestion) for (let i = HEADER_SIZE; i < q.questionEnd; i++) out[off++] = msg[i];
+  return off;
+}
+
+/**
+ * Build a response whose answer section was assembled per query (DNAME
+ * synthesis, zone/dname.ts): `answer[0..answerLen)` with `anCount` records,
+ * then the authority and additional sections of `rest` (NODATA/NXDOMAIN SOA),
+ * or none. Same truncation rules and OPT as {@link writeResponse}; SCOPE 0.
+ */
+export function writeSynthesized(
+  msg: Uint8Array,
+  q: ParsedQuery,
+  rcode: number,
+  answer: Uint8Array,
+  answerLen: number,
+  anCount: number,
+  rest: Sections | null,
+  limit: number,
+  edns: EdnsSettings,
+  dest: Buffer | null,
+  destOff: number,
+): Buffer {
+  const opt = optSize(q, edns, true);
+  const base = q.questionEnd + opt;
+  const authority = rest === null ? 0 : rest.authority.length;
+  const additional = rest === null ? 0 : rest.additional.length;
+  let an = anCount;
+  let ns = rest === null ? 0 : rest.nsCount;
+  let ar = rest === null ? 0 : rest.arCount;
+  let withAnswer = true;
+  let withAdditional = true;
+  let tc = false;
+  if (base + answerLen + authority + additional > limit) {
+    withAdditional = false;
+    ar = 0;
+    if (rest?.additionalRequired || base + answerLen + authority > limit) {
+      withAnswer = false;
+      tc = true;
+      an = ns = 0;
+    }
+  }
+  const size = base + (withAnswer ? answerLen + authority : 0) + (withAdditional ? additional : 0);
+  const out = dest ?? Buffer.allocUnsafe(size);
+  const o = dest === null ? 0 : destOff;
+  lastResponseSize = size;
+  let off = writeHeaderAndQuestion(out, o, msg, q, true, tc, rcode, an, ns, ar + (opt > 0 ? 1 : 0));
+  if (withAnswer) {
+    for (let i = 0; i < answerLen; i++) out[off++] = answer[i];
+    if (rest !== null) {
+      out.set(rest.authority, off);
+      off += authority;
+      if (withAdditional) {
+        out.set(rest.additional, off);
+        off += additional;
+      }
+    }
+  }
+  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, true, 0, opt);
   return out;
 }
 

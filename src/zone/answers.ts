@@ -12,7 +12,7 @@ import { joinSections, type Sections } from '../wire/response.js';
 import { encodeRR as encodeOwned, encodeRRAtQname } from '../wire/rr.js';
 import type { GeoRecordData, ZoneData } from './build.js';
 import { isSubdomain, nameToWire, parentName } from './names.js';
-import type { StaticType, ZoneRecord } from './types.js';
+import { isStaticType, typeCode, type RecordType, type ZoneRecord } from './types.js';
 
 /** Where a geo record's addresses go into an answer. Plain data; the policy stage keeps the caches. */
 export interface GeoSlot {
@@ -25,7 +25,23 @@ export interface GeoSlot {
   owner: Uint8Array;
 }
 
-export type PlanKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused';
+export type PlanKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused' | 'dname';
+
+/**
+ * A DNAME the query path substitutes through (RFC 6672): the qname is below
+ * the owner, so the answer is the DNAME, a CNAME synthesised per query and
+ * whatever the new name has. Plain data; see zone/dname.ts.
+ */
+export interface DnameData {
+  /** Wire length of the owner name (the qname's last `ownerLength` octets are the owner). */
+  ownerLength: number;
+  /** The DNAME target, lower-case wire form. */
+  target: Uint8Array;
+  /** TTL of the DNAME, also the synthesised CNAME's (RFC 6672 3.1). */
+  ttl: number;
+  /** The DNAME RR after its owner name: TYPE, CLASS, TTL, RDLENGTH, RDATA. */
+  rr: Uint8Array;
+}
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -51,6 +67,8 @@ export class Plan implements Sections {
   geoViaCname = false;
   /** NODATA sections for when the geo tail has no address of the family. */
   empty: Plan | null = null;
+  /** Set on a `dname` plan: substitute the qname through this DNAME. */
+  dname: DnameData | null = null;
   rest: Uint8Array = NO_BYTES;
   all: Uint8Array = NO_BYTES;
 
@@ -77,8 +95,10 @@ export interface NameEntry {
   apex: ZoneRuntime | null;
   /** Set when this name is a delegation point: the referral. */
   referral: Plan | null;
-  /** At a delegation point, DS is answered by the parent side: NODATA. */
-  dsNodata: Plan | null;
+  /** At a delegation point, DS is answered by the parent side (RFC 4035 3.1.4.1): the DS RRset or NODATA. */
+  dsPlan: Plan | null;
+  /** Set when this name owns a DNAME: the plan for names below it (RFC 6672). */
+  dname: Plan | null;
   /** The entry for "*.<name>", if that wildcard exists. */
   wildcard: NameEntry | null;
   plans: Map<number, Plan>;
@@ -89,7 +109,7 @@ export interface NameEntry {
 }
 
 interface RRset {
-  type: StaticType;
+  type: RecordType;
   ttl: number;
   data: unknown[];
 }
@@ -97,30 +117,29 @@ interface RRset {
 interface NodeBuild {
   name: string;
   zone: number;
-  rrsets: Map<StaticType, RRset>;
+  /** By type code. */
+  rrsets: Map<number, RRset>;
   geo: GeoRecordData | null;
 }
 
-const TYPE_CODES: Record<StaticType, number> = {
-  SOA: QType.SOA,
-  NS: QType.NS,
-  A: QType.A,
-  AAAA: QType.AAAA,
-  CNAME: QType.CNAME,
-  MX: QType.MX,
-  TXT: QType.TXT,
-  SRV: QType.SRV,
-  CAA: QType.CAA,
-  PTR: QType.PTR,
-};
-/** RFC 8482 pick for ANY: the first of these the name has. */
-const ANY_PREFERENCE: StaticType[] = ['CNAME', 'A', 'AAAA', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'];
+/** RFC 8482 pick for ANY: the first of these the name has, else its first RRset. */
+const ANY_PREFERENCE: number[] = ['CNAME', 'A', 'AAAA', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'].map((t) => typeCode(t as RecordType));
 const QNAME_POINTER = Uint8Array.of(0xc0, 0x0c);
 const MAX_CHAIN = 8;
 
-/** Encode one RR; owner null = pointer to the question name. */
-function encodeRR(owner: string | null, type: StaticType, ttl: number, data: unknown): Uint8Array {
-  return owner === null ? encodeRRAtQname({ type, ttl, data }) : encodeOwned({ name: owner, type, ttl, data });
+/**
+ * Encode one RR; owner null = pointer to the question name. Structured types
+ * go through dns-packet; the others carry their wire RDATA (hex) as it is.
+ */
+function encodeRR(owner: string | null, type: RecordType, ttl: number, data: unknown): Uint8Array {
+  if (isStaticType(type)) return owner === null ? encodeRRAtQname({ type, ttl, data }) : encodeOwned({ name: owner, type, ttl, data });
+  const rdata = Buffer.from(data as string, 'hex');
+  const head = Buffer.alloc(10);
+  head.writeUInt16BE(typeCode(type), 0);
+  head.writeUInt16BE(1, 2); // class IN
+  head.writeUInt32BE(ttl, 4);
+  head.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([owner === null ? QNAME_POINTER : nameToWire(owner), head, rdata]);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -181,19 +200,24 @@ export class AnswerBuilder {
 
   private add(r: ZoneRecord, zone: number): void {
     const n = this.ensure(r.name, zone);
-    const set = n.rrsets.get(r.type);
+    const code = typeCode(r.type);
+    this.codes.add(code);
+    const set = n.rrsets.get(code);
     if (set) {
       set.data.push(r.data);
       set.ttl = Math.min(set.ttl, r.ttl); // RFC 2181 5.2: one TTL per RRset
-    } else n.rrsets.set(r.type, { type: r.type, ttl: r.ttl, data: [r.data] });
+    } else n.rrsets.set(code, { type: r.type, ttl: r.ttl, data: [r.data] });
   }
+
+  /** Every type code some record of these zones has (a CNAME plans an answer for each). */
+  private readonly codes = new Set<number>();
 
   private negative(zone: number, rcode: number, kind: PlanKind): Plan {
     return new Plan({ rcode, aa: true, authority: this.soaBytes[zone], nsCount: 1, kind });
   }
 
   private isCut(n: NodeBuild): boolean {
-    return n.rrsets.has('NS') && n.name !== this.zoneData[n.zone].origin;
+    return n.rrsets.has(QType.NS) && n.name !== this.zoneData[n.zone].origin;
   }
 
   private slot(record: GeoRecordData, qtype: 1 | 28, owner: string | null): GeoSlot {
@@ -207,8 +231,11 @@ export class AnswerBuilder {
     return s;
   }
 
-  /** Build-time mirror of the hot-path lookup, on strings (used to chase CNAME targets). */
-  private resolve(name: string): { node: NodeBuild | null; zone: number; cut: NodeBuild | null } | null {
+  /**
+   * Build-time mirror of the hot-path lookup, on strings (used to chase CNAME
+   * targets): the node answering `name`, the delegation or the DNAME on the way.
+   */
+  private resolve(name: string): { node: NodeBuild | null; zone: number; cut: NodeBuild | null; dname: NodeBuild | null } | null {
     let zone = -1;
     this.zoneData.forEach((z, i) => {
       if (isSubdomain(name, z.origin) && (zone < 0 || z.origin.length > this.zoneData[zone].origin.length)) zone = i;
@@ -223,31 +250,43 @@ export class AnswerBuilder {
       const n = this.nodes.get(current);
       if (!n) {
         const wild = this.nodes.get(closest.name === '' ? '*' : `*.${closest.name}`);
-        return { node: wild ?? null, zone, cut: null };
+        return { node: wild ?? null, zone, cut: null, dname: null };
       }
-      if (this.isCut(n)) return { node: n, zone, cut: n };
+      if (this.isCut(n)) return { node: n, zone, cut: n, dname: null };
+      if (i > 0 && n.rrsets.has(QType.DNAME)) return { node: null, zone, cut: null, dname: n };
       closest = n;
     }
-    return { node: closest, zone, cut: null };
+    if (name !== origin && closest === this.nodes.get(origin) && closest.rrsets.has(QType.DNAME)) return { node: null, zone, cut: null, dname: closest };
+    return { node: closest, zone, cut: null, dname: null };
   }
 
   /** The answer for `qtype` at node `n`, the qname's owner being `owner` (null = the qname itself). */
   private planAt(n: NodeBuild, qtype: number, owner: string | null, seen: Set<string>, acc: Uint8Array[]): Plan {
     const zone = this.zones[n.zone];
-    const cname = n.rrsets.get('CNAME');
+    const cname = n.rrsets.get(QType.CNAME);
     if (cname && qtype !== QType.CNAME && qtype !== QType.ANY) {
       acc.push(...rrsetBytes(owner, cname));
-      const target = cname.data[0] as string;
-      const next = this.resolve(target);
-      if (!next || next.cut || seen.has(target) || seen.size >= MAX_CHAIN) return this.positive(acc, null, false, zone);
+      let target = cname.data[0] as string;
+      let next = this.resolve(target);
+      // A DNAME on the way (RFC 6672 3.2): its RR, the synthesised CNAME, and on from the new name.
+      while (next?.dname && !seen.has(target) && seen.size < MAX_CHAIN) {
+        seen.add(target);
+        const dname = next.dname.rrsets.get(QType.DNAME)!;
+        acc.push(...rrsetBytes(next.dname.name, dname));
+        const substituted = substituteDname(target, next.dname.name, dname.data[0] as string);
+        if (substituted === null) return new Plan({ rcode: Rcode.YXDOMAIN, aa: true, answer: concat(acc), anCount: acc.length, kind: 'answer' });
+        acc.push(encodeRR(target, 'CNAME', dname.ttl, substituted));
+        target = substituted;
+        next = this.resolve(target);
+      }
+      if (!next || next.cut || next.dname || seen.has(target) || seen.size >= MAX_CHAIN) return this.positive(acc, null, false, zone);
       seen.add(target);
       if (!next.node) {
         return new Plan({ ...this.zones[next.zone].nxdomain, answer: concat(acc), anCount: acc.length }); // RFC 6604: rcode of the last name
       }
       return this.planAt(next.node, qtype, target, seen, acc);
     }
-    const type = (Object.keys(TYPE_CODES) as StaticType[]).find((t) => TYPE_CODES[t] === qtype);
-    const set = type ? n.rrsets.get(type) : undefined;
+    const set = n.rrsets.get(qtype);
     if (set) {
       acc.push(...rrsetBytes(owner, set));
       return this.positive(acc, null, owner !== null, zone);
@@ -276,21 +315,37 @@ export class AnswerBuilder {
   }
 
   private anyPlan(n: NodeBuild): Plan {
-    const type = ANY_PREFERENCE.find((t) => n.rrsets.has(t));
-    if (n.geo && (!type || type !== 'CNAME')) {
+    const type = ANY_PREFERENCE.find((t) => n.rrsets.has(t)) ?? n.rrsets.keys().next().value;
+    if (n.geo && (type === undefined || type !== QType.CNAME)) {
       return this.planAt(n, n.geo.types.includes('A') ? QType.A : QType.AAAA, null, new Set(), []);
     }
-    if (!type) return this.zones[n.zone].nodata;
+    if (type === undefined) return this.zones[n.zone].nodata;
     return this.positive(rrsetBytes(null, n.rrsets.get(type)!), null, false, this.zones[n.zone]);
   }
 
+  /** At a delegation point: the DS RRset the parent holds, or NODATA (RFC 4035 3.1.4.1). */
+  private dsPlan(cut: NodeBuild): Plan {
+    const ds = cut.rrsets.get(QType.DS);
+    return ds ? this.positive(rrsetBytes(null, ds), null, false, this.zones[cut.zone]) : this.zones[cut.zone].nodata;
+  }
+
+  /** The plan for names below a DNAME owner: the query path substitutes per query. */
+  private dnamePlan(n: NodeBuild): Plan | null {
+    const set = n.rrsets.get(QType.DNAME);
+    if (!set) return null;
+    const target = set.data[0] as string;
+    const rr = encodeRR(null, 'DNAME', set.ttl, target).subarray(QNAME_POINTER.length);
+    const wire = nameToWire(n.name);
+    return new Plan({ rcode: Rcode.NOERROR, aa: true, kind: 'dname', dname: { ownerLength: wire.length, target: nameToWire(target), ttl: set.ttl, rr } });
+  }
+
   private referral(cut: NodeBuild): Plan {
-    const ns = cut.rrsets.get('NS')!;
+    const ns = cut.rrsets.get(QType.NS)!;
     const glue: Uint8Array[] = [];
     for (const target of ns.data as string[]) {
       if (!isSubdomain(target, cut.name)) continue; // only in-bailiwick glue is needed (RFC 9471)
       const t = this.nodes.get(target);
-      for (const type of ['A', 'AAAA'] as const) {
+      for (const type of [QType.A, QType.AAAA]) {
         const set = t?.rrsets.get(type);
         if (set) glue.push(...rrsetBytes(target, set));
       }
@@ -314,9 +369,9 @@ export class AnswerBuilder {
       const zone = this.zones[n.zone];
       const isApex = n.name === zone.origin;
       const plans = new Map<number, Plan>();
-      // A CNAME's answer depends on what its target has for the qtype: plan every type.
-      const types = n.rrsets.has('CNAME') ? (Object.keys(TYPE_CODES) as StaticType[]) : [...n.rrsets.keys()];
-      for (const type of types) plans.set(TYPE_CODES[type], this.planAt(n, TYPE_CODES[type], null, new Set([n.name]), []));
+      // A CNAME's answer depends on what its target has for the qtype: plan every type the zones hold.
+      const types = n.rrsets.has(QType.CNAME) ? this.codes : n.rrsets.keys();
+      for (const type of types) plans.set(type, this.planAt(n, type, null, new Set([n.name]), []));
       if (n.geo) for (const t of n.geo.types) plans.set(QType[t], this.planAt(n, QType[t], null, new Set([n.name]), []));
       const cut = !isApex && this.isCut(n);
       entries.set(n.name, {
@@ -324,7 +379,8 @@ export class AnswerBuilder {
         wire: nameToWire(n.name),
         apex: isApex ? zone : null,
         referral: cut ? this.referral(n) : null,
-        dsNodata: cut ? this.zones[n.zone].nodata : null,
+        dsPlan: cut ? this.dsPlan(n) : null,
+        dname: this.dnamePlan(n),
         wildcard: null,
         plans,
         other: this.planAt(n, 0, null, new Set([n.name]), []),
@@ -334,4 +390,14 @@ export class AnswerBuilder {
     for (const e of entries.values()) e.wildcard = entries.get(e.name === '' ? '*' : `*.${e.name}`) ?? null;
     return [...entries.values()];
   }
+}
+
+/**
+ * RFC 6672 2.2: replace the `owner` suffix of `name` with `target`; null
+ * when the result is longer than 255 octets (the server answers YXDOMAIN).
+ */
+export function substituteDname(name: string, owner: string, target: string): string | null {
+  const prefix = owner === '' ? name : name.slice(0, name.length - owner.length - 1);
+  const result = target === '' ? prefix : `${prefix}.${target}`;
+  return Buffer.byteLength(result) + 2 > 255 ? null : result;
 }

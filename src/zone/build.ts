@@ -9,11 +9,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GeoRecordConfig, ZoneConfig } from '../config/schema.js';
+import { didYouMean } from '../did-you-mean.js';
 import { ZoneFileError } from '../errors.js';
 import { parseMasterFile } from './master-file.js';
 import { isSubdomain, resolveName } from './names.js';
-import { parseRdataText } from './rdata.js';
-import type { SoaData, StaticType, ZoneRecord } from './types.js';
+import { parseRecordText } from './record-data.js';
+import { recordTypeOf, type RecordType, type SoaData, type ZoneRecord } from './types.js';
 
 export type { Report } from '../config/load.js';
 import type { Report } from '../config/load.js';
@@ -35,6 +36,8 @@ export interface ZoneData {
 export interface GeoRecordData {
   zone: number;
   name: string;
+  /** The owner as written under `geo:` (for error positions). */
+  owner: string;
   types: Array<'A' | 'AAAA'>;
   policy: string;
   ttl: number;
@@ -65,11 +68,12 @@ function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | 
       const values = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : typeof spec.values === 'string' ? [spec.values] : spec.values;
       const ttl = typeof spec === 'object' && !Array.isArray(spec) && spec.ttl !== undefined ? spec.ttl : zc.ttl;
       values.forEach((value, i) => {
-        // TXT written without quotes is one string, so operators need not quote every value.
-        const text = type === 'TXT' && !value.trimStart().startsWith('"') ? JSON.stringify(value) : value;
         try {
-          const data = parseRdataText(type as StaticType, text, origin);
-          out.push({ name, type, ttl, data } as ZoneRecord);
+          const rtype = recordTypeOf(type);
+          // TXT written without quotes (or generic \#) is one string, so operators need not quote every value.
+          const text = rtype === 'TXT' && !/^\s*("|\\#)/.test(value) ? JSON.stringify(value) : value;
+          const data = parseRecordText(rtype, text, origin);
+          out.push({ name, type: rtype, ttl, data } as ZoneRecord);
         } catch (err) {
           report([...at, 'records', owner, type, ...(values.length > 1 || Array.isArray(spec) ? [i] : [])], (err as Error).message);
         }
@@ -110,12 +114,18 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
   let records: ZoneRecord[] = [];
   if (zc.file) {
     const file = path.resolve(configDir, zc.file);
+    // Every bad record of the file is reported (the rest of the file is still read), like named-checkzone.
+    let broken = false;
     try {
-      records = parseMasterFile(readFileSync(file, 'utf8'), { file, origin, defaultTtl: zc.ttl });
+      records = parseMasterFile(readFileSync(file, 'utf8'), { file, origin, defaultTtl: zc.ttl }, (e) => {
+        report([...at, 'file'], e.message);
+        broken = true;
+      });
     } catch (err) {
       report([...at, 'file'], err instanceof ZoneFileError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
       return null;
     }
+    if (broken) return null;
   }
   const ownerKeys: Record<string, string> = {};
   records.push(...yamlRecords(zc, origin, at, report, ownerKeys));
@@ -181,10 +191,10 @@ export function buildGeoRecords(
       continue;
     }
     if (!policyNames.has(g.policy)) {
-      report([...at, 'policy'], `unknown policy "${g.policy}"${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`);
+      report([...at, 'policy'], `unknown policy "${g.policy}"${didYouMean(g.policy, policyNames)}${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`);
       continue;
     }
-    out.push({ zone: zoneIndex, name, types: [...new Set(g.types)], policy: g.policy, ttl: g.ttl, ttlDegraded: Math.min(g.ttl_degraded, g.ttl), maxAnswers: g.max_answers });
+    out.push({ zone: zoneIndex, name, owner, types: [...new Set(g.types)], policy: g.policy, ttl: g.ttl, ttlDegraded: Math.min(g.ttl_degraded, g.ttl), maxAnswers: g.max_answers });
   }
   return out;
 }
@@ -193,35 +203,64 @@ export function buildGeoRecords(
  * Cross-zone checks once every zone is built: CNAME exclusivity, occluded
  * data below delegations, geo names against static data, duplicate origins.
  */
-export function checkZones(zones: ReadonlyArray<ZoneData | null>, geo: readonly GeoRecordData[], report: Report): void {
+export function checkZones(
+  zones: ReadonlyArray<ZoneData | null>,
+  geo: readonly GeoRecordData[],
+  report: Report,
+  /** `file:line:column` of a config path, to point at the other place of a duplicate. */
+  position?: (path: ReadonlyArray<string | number>) => string,
+): void {
   const origins = new Map<string, number>();
   zones.forEach((z, i) => {
     if (!z) return;
-    if (origins.has(z.origin)) report(['zones', i, 'origin'], `zone ${z.origin} is defined twice`);
-    origins.set(z.origin, i);
+    const first = origins.get(z.origin);
+    if (first !== undefined) {
+      const where = position ? ` (${position(['zones', first, 'origin'])})` : '';
+      report(['zones', i, 'origin'], `zone ${z.origin || '.'} is defined twice: here and at zones[${first}]${where}`);
+    } else origins.set(z.origin, i);
   });
   zones.forEach((z, zi) => {
     if (!z) return;
     const where = (name: string): [ReadonlyArray<string | number>, boolean] =>
       z.ownerKeys[name] !== undefined ? [['zones', zi, 'records', z.ownerKeys[name]], true] : [['zones', zi, 'records'], false];
-    const byName = new Map<string, Set<StaticType>>();
-    for (const r of z.records) (byName.get(r.name) ?? byName.set(r.name, new Set()).get(r.name)!).add(r.type);
+    const byName = new Map<string, Set<RecordType>>();
+    const dnameCount = new Map<string, number>();
+    for (const r of z.records) {
+      (byName.get(r.name) ?? byName.set(r.name, new Set()).get(r.name)!).add(r.type);
+      if (r.type === 'DNAME') dnameCount.set(r.name, (dnameCount.get(r.name) ?? 0) + 1);
+    }
     const cuts = [...byName].filter(([n, t]) => n !== z.origin && t.has('NS')).map(([n]) => n);
+    const dnames = [...dnameCount.keys()];
+    /** The DNAME owner strictly above `name`, if any: nothing may live there (RFC 6672 2.3). */
+    const dnameAbove = (name: string) => dnames.find((d) => d !== name && isSubdomain(name, d));
     for (const [name, types] of byName) {
-      if (types.has('CNAME') && types.size > 1) report(where(name)[0], `${name} has a CNAME and other data (RFC 1034 3.6.2)`, where(name)[1]);
+      const [at, atKey] = where(name);
+      if (types.has('CNAME') && types.size > 1) report(at, `${name} has a CNAME and other data (RFC 1034 3.6.2)`, atKey);
       const cut = cuts.find((c) => c !== name && isSubdomain(name, c));
       if (cut && [...types].some((t) => t !== 'A' && t !== 'AAAA')) {
-        report(where(name)[0], `${name} is below the delegation ${cut}: only glue (A/AAAA) may be there`, where(name)[1]);
+        report(at, `${name} is below the delegation ${cut}: only glue (A/AAAA) may be there`, atKey);
       }
       const inner = [...origins.keys()].find((o) => o !== z.origin && isSubdomain(o, z.origin) && isSubdomain(name, o));
-      if (inner !== undefined) report(where(name)[0], `${name} belongs to the more specific zone ${inner}`, where(name)[1]);
+      if (inner !== undefined) report(at, `${name} belongs to the more specific zone ${inner}`, atKey);
+      const dname = dnameAbove(name);
+      if (dname !== undefined) report(at, `${name} is below the DNAME at ${dname}: a DNAME owner has no descendants (RFC 6672 2.3)`, atKey);
+      if ((dnameCount.get(name) ?? 0) > 1) report(at, `${name} has more than one DNAME (RFC 6672 2.4)`, atKey);
+      if (types.has('DNAME') && cuts.includes(name)) report(at, `${name} is a delegation point: it cannot own a DNAME`, atKey);
+      if (types.has('DS') && name === z.origin) report(at, `the DS of ${z.origin || '.'} belongs in the parent zone (RFC 4035 2.4), not at the apex`, atKey);
+      else if (types.has('DS') && !cuts.includes(name)) report(at, `${name} has DS records but no NS: DS belongs at a delegation point (RFC 4035 2.4)`, atKey);
+    }
+    for (const o of origins.keys()) {
+      const dname = o !== z.origin && isSubdomain(o, z.origin) ? dnameAbove(o) : undefined;
+      if (dname !== undefined) report(['zones', origins.get(o)!, 'origin'], `zone ${o} is below the DNAME at ${dname} in zone ${z.origin || '.'} (RFC 6672 2.3)`);
     }
     for (const g of geo.filter((x) => x.zone === zi)) {
-      const at = ['zones', zi, 'geo', g.name];
+      const at = ['zones', zi, 'geo', g.owner];
       const types = byName.get(g.name);
-      if (types?.has('CNAME')) report(at, `${g.name} has a CNAME: it cannot also be a geo record`);
-      for (const t of g.types) if (types?.has(t)) report(at, `${g.name} has a static ${t} record and a geo ${t} record`);
-      if (cuts.some((c) => isSubdomain(g.name, c))) report(at, `${g.name} is at or below a delegation`);
+      if (types?.has('CNAME')) report(at, `${g.name} has a CNAME: it cannot also be a geo record`, true);
+      for (const t of g.types) if (types?.has(t)) report(at, `${g.name} has a static ${t} record and a geo ${t} record`, true);
+      if (cuts.some((c) => isSubdomain(g.name, c))) report(at, `${g.name} is at or below a delegation`, true);
+      const dname = dnameAbove(g.name);
+      if (dname !== undefined) report(at, `${g.name} is below the DNAME at ${dname} (RFC 6672 2.3)`, true);
     }
   });
 }

@@ -16,7 +16,11 @@ function planFor(e: NameEntry, qtype: number): Plan {
   return e.plans.get(qtype) ?? e.other;
 }
 
-/** The plan answering `q` (its qname at offset 12 of `msg`), or `refused`. */
+/**
+ * The plan answering `q` (its qname at offset 12 of `msg`), or `refused`.
+ * A DNAME at a proper ancestor of the qname (RFC 6672 3.2, checked on the
+ * way down, before wildcards) gives that DNAME's `dname` plan.
+ */
 export function findPlan(table: NameTable<NameEntry>, msg: Uint8Array, q: ParsedQuery, refused: Plan): Plan {
   const nameEnd = 12 + q.qnameLength;
   let zone: ZoneRuntime | null = null;
@@ -27,6 +31,7 @@ export function findPlan(table: NameTable<NameEntry>, msg: Uint8Array, q: Parsed
   if (e !== null && e.apex !== null) {
     zone = e.apex;
     closest = e;
+    if (e.dname !== null && q.labelCount > 0) return e.dname;
   }
   for (let i = q.labelCount - 1; i >= 0; i--) {
     const off = q.labelOffsets[i];
@@ -40,8 +45,9 @@ export function findPlan(table: NameTable<NameEntry>, msg: Uint8Array, q: Parsed
     if (e.apex !== null) zone = e.apex;
     else if (zone !== null && e.referral !== null) {
       // At the delegation point itself, DS belongs to the parent side (RFC 4035 3.1.4.1).
-      return i === 0 && q.qtype === QType.DS ? e.dsNodata! : e.referral;
+      return i === 0 && q.qtype === QType.DS ? e.dsPlan! : e.referral;
     }
+    if (i > 0 && e.dname !== null && zone !== null) return e.dname;
     closest = e;
   }
   if (zone === null || closest === null) return refused;

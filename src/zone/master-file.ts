@@ -1,13 +1,16 @@
 /**
  * A small, strict RFC 1035 section 5 master-file (zone file) parser. It reads
- * the static record types Meridian serves, class IN only, with $ORIGIN and
- * $TTL (RFC 2308 section 4). Anything it does not understand is an error with
- * the file and the line where the offending record starts; it never guesses.
+ * the record types Meridian serves (and any type in RFC 3597 generic form),
+ * class IN only (also written CLASS1), with $ORIGIN and $TTL (RFC 2308
+ * section 4). Anything it does not understand is an error with the file and
+ * the line where the offending record starts; it never guesses.
  */
 import { ZoneFileError } from '../errors.js';
 import { resolveName } from './names.js';
-import { parseRdataTokens, parseTtl, tokenize, TokenizeError, type LogicalLine, type Token } from './rdata.js';
-import { STATIC_TYPES, type StaticType, type ZoneRecord } from './types.js';
+import { parseTtl, tokenize, TokenizeError, type LogicalLine, type Token } from './rdata.js';
+import { parseRecordTokens } from './record-data.js';
+import { didYouMean } from '../did-you-mean.js';
+import { recordTypeOf, TYPE_MNEMONICS, type RecordType, type ZoneRecord } from './types.js';
 
 /** Options for {@link parseMasterFile}. */
 export interface MasterFileOptions {
@@ -33,9 +36,11 @@ interface State {
  * Parse a master file into records, in file order. Owner names and names in
  * RDATA are canonical. TTLs come from the record, else $TTL, else
  * `opts.defaultTtl`, else it is an error.
- * @throws ZoneFileError(file, line, detail) on the first problem.
+ * @throws ZoneFileError(file, line, detail) on the first problem; with
+ *   `onError`, each bad record goes there instead and the rest is still read
+ *   (a file that does not tokenize still throws).
  */
-export function parseMasterFile(text: string, opts: MasterFileOptions): ZoneRecord[] {
+export function parseMasterFile(text: string, opts: MasterFileOptions, onError?: (err: ZoneFileError) => void): ZoneRecord[] {
   const { file } = opts;
   let lines: LogicalLine[];
   try {
@@ -56,8 +61,9 @@ export function parseMasterFile(text: string, opts: MasterFileOptions): ZoneReco
         records.push(record(logical, state, opts.defaultTtl));
       }
     } catch (err) {
-      if (err instanceof ZoneFileError) throw err;
-      throw new ZoneFileError(file, logical.line, (err as Error).message);
+      const e = err instanceof ZoneFileError ? err : new ZoneFileError(file, logical.line, (err as Error).message);
+      if (!onError) throw e;
+      onError(e); // skip the record, read on
     }
   }
   return records;
@@ -119,17 +125,19 @@ function record(logical: LogicalLine, state: State, defaultTtl: number | undefin
   if (ttl === undefined) throw new Error('no TTL on this record and no $TTL before it (and no default TTL)');
 
   state.previousOwner = owner;
-  const data = parseRdataTokens(type, tokens.slice(i + 1), state.origin);
+  const data = parseRecordTokens(type, tokens.slice(i + 1), state.origin);
   return { name: owner, type, ttl, data } as ZoneRecord;
 }
 
-function recordType(token: Token): StaticType {
-  const upper = token.text.toUpperCase();
-  const type = STATIC_TYPES.find((t) => t === upper);
-  if (token.quoted || type === undefined) {
-    throw new Error(`unknown record type '${token.text}' (supported: ${STATIC_TYPES.join(', ')})`);
+function recordType(token: Token): RecordType {
+  if (token.quoted) throw new Error(`unknown record type "${token.text}"`);
+  try {
+    return recordTypeOf(token.text);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (!message.startsWith('unknown record type')) throw err;
+    throw new Error(`${message}${didYouMean(token.text, TYPE_MNEMONICS)} (supported: ${TYPE_MNEMONICS.join(', ')}, and any type as TYPEnnn \\# <length> <hex>)`);
   }
-  return type;
 }
 
 /** The text of a token that must not be a quoted string. */

@@ -16,6 +16,12 @@ import type { CaaData, MxData, RdataByType, SoaData, SrvData, StaticType } from 
 export interface Token {
   text: string;
   quoted: boolean;
+  /** As written (between the quotes for a quoted string), escapes intact: binary values decode from it. */
+  raw: string;
+  /** Follows the previous token with nothing between (the value of `key="value"`). */
+  joined: boolean;
+  /** Set when a quoted string's escapes decode to bytes that are not UTF-8 (`text` is then the raw form). */
+  notUtf8?: string;
 }
 
 /** One logical line: a record or directive, possibly spanning physical lines inside '(' ')'. */
@@ -47,6 +53,20 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function decodeEscapes(raw: string): string {
   if (!raw.includes('\\')) return raw;
+  try {
+    return utf8.decode(decodeEscapeBytes(raw));
+  } catch (err) {
+    if (err instanceof TypeError) throw new Error(`string '${raw}' is not valid UTF-8 after decoding escapes`);
+    throw err;
+  }
+}
+
+/**
+ * The octets of a character-string with `\X` and `\DDD` escapes (RFC 1035
+ * section 5.1), any byte values allowed (SVCB values, RFC 9460 A.1).
+ * @throws Error on a malformed escape.
+ */
+export function decodeEscapeBytes(raw: string): Uint8Array {
   const bytes: number[] = [];
   const chars = [...raw];
   for (let i = 0; i < chars.length; i++) {
@@ -69,11 +89,7 @@ export function decodeEscapes(raw: string): string {
       i += 1;
     }
   }
-  try {
-    return utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    throw new Error(`string '${raw}' is not valid UTF-8 after decoding escapes`);
-  }
+  return Uint8Array.from(bytes);
 }
 
 const isBlank = (c: string): boolean => c === ' ' || c === '\t' || c === '\r';
@@ -94,13 +110,16 @@ export function tokenize(text: string): LogicalLine[] {
   let depth = 0;
   let atLineStart = true;
   let i = 0;
+  /** Where the last token ended (to tell `key="value"` from `key= "value"`). */
+  let lastEnd = -1;
 
   const fail = (message: string): never => {
     throw new TokenizeError(current?.line ?? physical, message);
   };
-  const push = (token: Token): void => {
+  const push = (token: Omit<Token, 'joined'>, start: number, end: number): void => {
     current ??= { line: physical, indented: false, tokens: [] };
-    current.tokens.push(token);
+    current.tokens.push({ ...token, joined: current.tokens.length > 0 && start === lastEnd });
+    lastEnd = end;
   };
   const endLogical = (): void => {
     if (current !== null && current.tokens.length > 0) lines.push(current);
@@ -142,11 +161,20 @@ export function tokenize(text: string): LogicalLine[] {
       }
       if (j >= text.length) fail('unterminated quoted string');
       const raw = text.slice(i + 1, j);
+      let bytes: Uint8Array = new Uint8Array(0);
       try {
-        push({ text: decodeEscapes(raw), quoted: true });
+        bytes = decodeEscapeBytes(raw);
       } catch (err) {
         fail((err as Error).message);
       }
+      let decoded: string | null = null;
+      try {
+        decoded = utf8.decode(bytes);
+      } catch {
+        /* not text: only types with binary values (SVCB) can use it */
+      }
+      const notUtf8 = decoded === null ? `string '${raw}' is not valid UTF-8 after decoding escapes` : undefined;
+      push({ text: decoded ?? raw, quoted: true, raw, ...(notUtf8 ? { notUtf8 } : {}) }, i, j + 1);
       i = j + 1;
     } else {
       let j = i;
@@ -157,7 +185,7 @@ export function tokenize(text: string): LogicalLine[] {
         }
         j++;
       }
-      push({ text: text.slice(i, j), quoted: false });
+      push({ text: text.slice(i, j), quoted: false, raw: text.slice(i, j) }, i, j);
       i = j;
     }
   }
@@ -271,6 +299,8 @@ const PARSERS: { [T in StaticType]: Parser<T> } = {
   },
   NS: singleName('NS', 'nsdname'),
   CNAME: singleName('CNAME', 'target'),
+  // RFC 6672 section 2.1
+  DNAME: singleName('DNAME', 'target'),
   PTR: singleName('PTR', 'target'),
   // RFC 1035 section 3.4.1
   A: (tokens) => {
@@ -337,7 +367,9 @@ export function parseRdata<T extends StaticType>(type: T, tokens: string[], orig
  * bare words are passed verbatim (so an escaped name is rejected by the name
  * rules rather than silently altered).
  */
-export function parseRdataTokens<T extends StaticType>(type: T, tokens: Token[], origin: string): RdataByType[T] {
+export function parseRdataTokens<T extends StaticType>(type: T, tokens: readonly Token[], origin: string): RdataByType[T] {
+  const binary = tokens.find((t) => t.notUtf8 !== undefined);
+  if (binary) throw new Error(binary.notUtf8);
   const decode = type === 'TXT' || type === 'CAA';
   const fields = tokens.map((t) => (t.quoted || !decode ? t.text : decodeEscapes(t.text)));
   return parseRdata(type, fields, origin);
@@ -350,6 +382,15 @@ export function parseRdataTokens<T extends StaticType>(type: T, tokens: Token[],
  * @throws Error with a human-readable message on any problem.
  */
 export function parseRdataText<T extends StaticType>(type: T, text: string, origin: string): RdataByType[T] {
+  return parseRdataTokens(type, rdataTokens(type, text), origin);
+}
+
+/**
+ * The tokens of RDATA written on one line (a YAML record value), with the
+ * master-file rules.
+ * @throws Error when it does not tokenize or spans several lines.
+ */
+export function rdataTokens(type: string, text: string): Token[] {
   let lines: LogicalLine[];
   try {
     lines = tokenize(text);
@@ -357,5 +398,5 @@ export function parseRdataText<T extends StaticType>(type: T, text: string, orig
     throw new Error((err as Error).message);
   }
   if (lines.length > 1) throw new Error(`${type} RDATA must be a single line`);
-  return parseRdataTokens(type, lines[0]?.tokens ?? [], origin);
+  return lines[0]?.tokens ?? [];
 }

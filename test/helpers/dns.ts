@@ -66,14 +66,25 @@ export function buildQuery(o: QueryOptions): Buffer {
       options,
     } as unknown as dnsPacket.Answer);
   }
-  return dnsPacket.encode({
+  // dns-packet has no code for some types (HTTPS, SVCB, TYPEnnn): encode as A and patch the QTYPE.
+  const code = QTYPE_CODES[o.type ?? ''] ?? (/^TYPE\d+$/i.test(o.type ?? '') ? Number(o.type!.slice(4)) : undefined);
+  const msg = dnsPacket.encode({
     type: 'query',
     id: o.id ?? Math.floor(Math.random() * 65535),
     flags: o.flags ?? 0,
-    questions: [{ name: o.name, type: (o.type ?? 'A') as dnsPacket.RecordType, class: (o.qclass ?? 'IN') as dnsPacket.RecordClass }],
+    questions: [{ name: o.name, type: (code === undefined ? (o.type ?? 'A') : 'A') as dnsPacket.RecordType, class: (o.qclass ?? 'IN') as dnsPacket.RecordClass }],
     additionals,
   });
+  if (code !== undefined) {
+    let off = 12;
+    while (msg[off] !== 0) off += msg[off] + 1;
+    msg.writeUInt16BE(code, off + 1);
+  }
+  return msg;
 }
+
+/** Query types dns-packet cannot name. */
+const QTYPE_CODES: Record<string, number> = { SVCB: 64, HTTPS: 65 };
 
 export interface Reply {
   raw: Buffer;
@@ -204,4 +215,47 @@ export async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+export interface RawRecord {
+  name: string;
+  type: number;
+  ttl: number;
+  /** RDATA as sent, lower-case hex. */
+  rdata: string;
+}
+
+/** Read a (possibly compressed) name at `off`; returns it and the offset after it in place. */
+function readName(msg: Buffer, off: number): [string, number] {
+  const labels: string[] = [];
+  let end = -1;
+  for (let guard = 0; guard < 128; guard++) {
+    const len = msg[off];
+    if (len === 0) break;
+    if ((len & 0xc0) === 0xc0) {
+      if (end < 0) end = off + 2;
+      off = ((len & 0x3f) << 8) | msg[off + 1];
+      continue;
+    }
+    labels.push(msg.toString('latin1', off + 1, off + 1 + len));
+    off += len + 1;
+  }
+  return [labels.join('.'), end < 0 ? off + 1 : end];
+}
+
+/** The answer, authority and additional records of a reply with their RDATA bytes, read by hand. */
+export function rawSections(msg: Buffer): { answer: RawRecord[]; authority: RawRecord[]; additional: RawRecord[] } {
+  let off = 12;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) off = readName(msg, off)[1] + 4;
+  const section = (count: number): RawRecord[] =>
+    Array.from({ length: count }, () => {
+      const [name, after] = readName(msg, off);
+      const rdlen = msg.readUInt16BE(after + 8);
+      const rr = { name, type: msg.readUInt16BE(after), ttl: msg.readUInt32BE(after + 4), rdata: msg.toString('hex', after + 10, after + 10 + rdlen) };
+      off = after + 10 + rdlen;
+      return rr;
+    });
+  const answer = section(msg.readUInt16BE(6));
+  const authority = section(msg.readUInt16BE(8));
+  return { answer, authority, additional: section(msg.readUInt16BE(10)) };
 }

@@ -143,6 +143,53 @@ describe('failover: each failure mode of fra moves the answer to lon and recover
   });
 });
 
+describe('a check set only in health.defaults, each PoP giving just its port (as docs/config.md shows)', () => {
+  // Each PoP answers with its own loopback address, which is also what it is
+  // probed at (no `target:`): the check comes from health.defaults alone.
+  const ADDR = { fra: '127.0.0.11', lon: '127.0.0.12', nyc: '127.0.0.13' } as const;
+
+  it('every PoP is probed at its own address and port, and the answer moves when fra dies', async () => {
+    const targets = {
+      fra: track(await HttpTarget.start({ host: ADDR.fra })),
+      lon: track(await HttpTarget.start({ host: ADDR.lon })),
+      nyc: track(await HttpTarget.start({ host: ADDR.nyc })),
+    };
+    const popYaml = (id: keyof typeof ADDR, health: string) => {
+      const p = TEST_POPS[id];
+      return `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${ADDR[id]}], health: ${health} }`;
+    };
+    const yaml = testConfig({
+      pops: [
+        popYaml('fra', `{ port: ${targets.fra.port} }`),
+        popYaml('lon', `{ port: ${targets.lon.port}, host: edge.example.net }`),
+        popYaml('nyc', `{ port: ${targets.nyc.port} }`),
+      ].join('\n'),
+      extra: 'health:\n  defaults: { type: http, path: /healthz, expect_status: [200, 204], expect_body: OK, interval: 200ms, timeout: 100ms, fall: 2, rise: 2 }\n',
+    });
+    const t = track(await startServer(yaml));
+    const admin = t.server.adminPort!;
+    await until(() => Object.values(targets).every((x) => x.probes >= 2), 'every PoP is probed');
+    const status = await pops(admin);
+    for (const id of ['fra', 'lon', 'nyc'] as const) {
+      expect(status.get(id), id).toMatchObject({ checked: true, up: true, serving: true, target: `${ADDR[id]}:${targets[id].port}` });
+      expect(status.get(id)!.probes, id).toBeGreaterThanOrEqual(2);
+      expect(targets[id].lastPath, id).toBe('/healthz');
+    }
+    // Per-PoP fields override just themselves: lon sends its host, the others the address.
+    expect(targets.lon.lastHost).toBe(`edge.example.net:${targets.lon.port}`);
+    expect(targets.fra.lastHost).toBe(`${ADDR.fra}:${targets.fra.port}`);
+    expect((await cdn(t.port)).addrs).toEqual([ADDR.fra]);
+
+    await targets.fra.set('closed');
+    expect(await answersWith(t.port, ADDR.lon, 'the Frankfurt answer moves to lon')).toEqual({ addrs: [ADDR.lon], ttl: TTL_DEGRADED });
+    expect((await pops(admin)).get('fra')).toMatchObject({ up: false, serving: false, lastFailure: 'refused' });
+    expect(metric(await scrape(admin), 'meridian_pop_up', { pop: 'fra' })).toBe(0);
+
+    await targets.fra.set('ok');
+    expect(await answersWith(t.port, ADDR.fra, 'fra returns once its endpoint is back')).toEqual({ addrs: [ADDR.fra], ttl: TTL });
+  });
+});
+
 describe('HTTPS checks with a self-signed certificate', () => {
   let dir: string;
   let tls: { key: Buffer; cert: Buffer };

@@ -30,6 +30,9 @@ export class HttpTarget {
   private once: Exclude<HttpMode, 'closed' | 'ok'> | null = null;
   /** Probe numbers (1-based) that were failed by failNext(). */
   readonly failedProbes: number[] = [];
+  /** Host header and path of the last request. */
+  lastHost: string | undefined;
+  lastPath: string | undefined;
   port = 0;
   private server: http.Server | https.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -37,12 +40,14 @@ export class HttpTarget {
   private constructor(
     private readonly tls: { key: Buffer; cert: Buffer } | null,
     readonly slowMs: number,
+    /** Loopback address to listen on (any of 127.0.0.0/8). */
+    readonly host: string,
   ) {
     this.server = this.create();
   }
 
-  static async start(opts: { tls?: { key: Buffer; cert: Buffer }; slowMs?: number } = {}): Promise<HttpTarget> {
-    const t = new HttpTarget(opts.tls ?? null, opts.slowMs ?? 400);
+  static async start(opts: { tls?: { key: Buffer; cert: Buffer }; slowMs?: number; host?: string } = {}): Promise<HttpTarget> {
+    const t = new HttpTarget(opts.tls ?? null, opts.slowMs ?? 400, opts.host ?? '127.0.0.1');
     await t.listen(0);
     return t;
   }
@@ -50,6 +55,8 @@ export class HttpTarget {
   private create(): http.Server | https.Server {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.probes++;
+      this.lastHost = req.headers.host;
+      this.lastPath = req.url;
       let mode: string = this.mode;
       if (this.once) {
         mode = this.once;
@@ -86,7 +93,7 @@ export class HttpTarget {
   private listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.host, () => {
         this.server.off('error', reject);
         this.port = (this.server.address() as net.AddressInfo).port;
         resolve();

@@ -24,7 +24,7 @@ import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
 import { explainContextFromFile } from '../../../src/commands/explain.js';
 import { explain } from '../../../src/explain.js';
 import { parseClients } from '../../../src/simulate/clients.js';
-import { simulate, type SimReport } from '../../../src/simulate/simulate.js';
+import { formatReport, simulate, type SimReport } from '../../../src/simulate/simulate.js';
 import { CITY_DB, popsYaml, TEST_POPS } from '../../helpers/configs.js';
 import { addresses, udpQuery } from '../../helpers/dns.js';
 import { ROOT, startServer, tempDir, type TestServer } from '../../helpers/server.js';
@@ -81,6 +81,8 @@ describe('meridian simulate on the example config (DB-IP)', () => {
     expect(report.pops.map((p) => p.pop)).toEqual(EXAMPLE_POPS);
     expect(report.pops.reduce((n, p) => n + p.share, 0)).toBeCloseTo(1, 9);
     expect(report.pops.reduce((n, p) => n + p.clients, 0)).toBe(13);
+    // Every PoP has both families: nobody is left without an answer.
+    expect(report.noAnswer).toEqual({ share: 0, clients: 0, weight: 0, byType: { A: 0, AAAA: 0 } });
     for (const p of report.pops) {
       expect(p.share).toBeGreaterThanOrEqual(0);
       expect(p.weight / report.totalWeight).toBeCloseTo(p.share, 12);
@@ -131,7 +133,8 @@ describe('meridian simulate on the example config (DB-IP)', () => {
     expect(out).toMatch(new RegExp(`^A: ${EXAMPLE.replace(/[.]/g, '\\.')} \\(`, 'm'));
     expect(out).toMatch(new RegExp(`^B: ${DEFAULT.replace(/[.]/g, '\\.')} \\(`, 'm'));
     expect(out).toMatch(/^traffic that changes PoP: \d+\.\d%$/m);
-    expect(out).toMatch(/^all {6}mean rtt \d+\.\d ms -> \d+\.\d ms, p95 \d+\.\d ms -> \d+\.\d ms$/m);
+    expect(out).toMatch(/^all +100\.0% +100\.0% +mean rtt \d+\.\d ms -> \d+\.\d ms, p95 \d+\.\d ms -> \d+\.\d ms$/m);
+    expect(out).not.toMatch(/no answer/);
     expect(out).toMatch(/^distinct scopes: \d+ -> \d+$/m);
     expect(out).toContain(`map: ${svg}`);
     const map = readFileSync(svg, 'utf8');
@@ -149,6 +152,19 @@ describe('meridian simulate on the example config (DB-IP)', () => {
 // ---------------------------------------------------------------------------
 
 const SUBSET = { fra: TEST_POPS.fra, nyc: TEST_POPS.nyc, tyo: TEST_POPS.tyo };
+
+/** The zones section: example.net with the geo record cdn on `policy`. */
+function cdnZone(policy: string): string {
+  return `zones:
+  - origin: example.net.
+    soa: { mname: ns1, rname: hostmaster@example.net, serial: 1 }
+    ns: [ns1]
+    records:
+      ns1: { A: [198.51.100.53] }
+    geo:
+      cdn: { policy: ${policy} }
+`;
+}
 
 function fixtureConfig(): string {
   return `
@@ -168,15 +184,7 @@ policies:
     steps:
       - latency: { tolerance_ms: 1, tolerance_pct: 1 }
     fallback: [fra, nyc]
-zones:
-  - origin: example.net.
-    soa: { mname: ns1, rname: hostmaster@example.net, serial: 1 }
-    ns: [ns1]
-    records:
-      ns1: { A: [198.51.100.53] }
-    geo:
-      cdn: { policy: lat }
-`;
+${cdnZone('lat')}`;
 }
 
 /** New York measured at 7 ms (the model says 0: it sits on the PoP). */
@@ -277,4 +285,102 @@ describe('meridian simulate on the fixture database', () => {
     expect(() => parseClients('1.0.0.0/24,1\n10.0.0.1/8\n', 'c.csv')).toThrow(/^c\.csv:2: '10\.0\.0\.1\/8' has host bits set past \/8$/);
     expect(() => parseClients('network,weight\n# none\n', 'c.csv')).toThrow(/^c\.csv: no client networks$/);
   }, 90_000);
+});
+
+// ---------------------------------------------------------------------------
+// Clients the record cannot answer
+// ---------------------------------------------------------------------------
+
+/** fra, nyc and tyo; only the PoPs in `v6` get an IPv6 address. */
+function partialV6Config(v6: string[], candidates: number): string {
+  const pops = Object.entries(SUBSET)
+    .map(([id, p]) => `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${p.v4}]${v6.includes(id) ? `, ipv6: ["${p.v6}"]` : ''} }`)
+    .join('\n');
+  return `
+admin:
+  listen: 127.0.0.1:0
+geo:
+  databases: [${JSON.stringify(CITY_DB)}]
+pops:
+${pops}
+policies:
+  near:
+    candidates: ${candidates}
+    steps:
+      - nearest: {}
+    fallback: [fra]
+${cdnZone('near')}`;
+}
+
+/** Frankfurt and New York, each as an IPv4 /24 and an IPv6 /48. */
+const DUAL_CLIENTS = `network,weight
+1.0.0.0/24,20
+3.0.0.0/24,40
+2a01:5::/48,25
+2600:5::/48,15
+`;
+
+describe('meridian simulate: clients the record cannot answer get a "no answer" row', () => {
+  const noV6 = path.join(dir, 'no-v6.yaml');
+  const partial = path.join(dir, 'partial-v6.yaml');
+  const clientsFile = path.join(dir, 'dual-clients.csv');
+  writeFileSync(noV6, partialV6Config([], 2));
+  writeFileSync(partial, partialV6Config(['fra'], 1));
+  writeFileSync(clientsFile, DUAL_CLIENTS);
+  const clients = parseClients(DUAL_CLIENTS, clientsFile);
+
+  it('no PoP has IPv6: every IPv6 client is "no answer", and the shares (and the total row) add up to 100 %', async () => {
+    const r = simulate(explainContextFromFile(noV6), clients);
+    expect(r.results.map((x) => [x.network, x.type, x.pop, x.rttMs])).toEqual([
+      ['1.0.0.0/24', 'A', 'fra', 0],
+      ['3.0.0.0/24', 'A', 'nyc', 0],
+      ['2a01:5::/48', 'AAAA', null, null],
+      ['2600:5::/48', 'AAAA', null, null],
+    ]);
+    expect(r.pops.map((p) => [p.pop, p.share, p.clients])).toEqual([
+      ['fra', 0.2, 1],
+      ['nyc', 0.4, 1],
+      ['tyo', 0, 0],
+    ]);
+    expect(r.noAnswer).toEqual({ share: 0.4, clients: 2, weight: 40, byType: { A: 0, AAAA: 2 } });
+    expect(r.pops.reduce((n, p) => n + p.share, 0) + r.noAnswer.share).toBeCloseTo(1, 12);
+    // RTTs are of the answered clients only (both sit on their PoP).
+    expect(r.meanRttMs).toBe(0);
+    const run = await cli(['simulate', '--config', noV6, '--clients', clientsFile], 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^fra +20\.0% +1 +0\.0 ms +0\.0 ms$/m);
+    expect(run.stdout).toMatch(/^nyc +40\.0% +1 +0\.0 ms +0\.0 ms$/m);
+    expect(run.stdout).toMatch(/^no answer +40\.0% +2 +- +-$/m);
+    expect(run.stdout).toMatch(/^all +100\.0% +4 +0\.0 ms +0\.0 ms$/m);
+    expect(run.stdout).toContain('no answer: 2 IPv6 client networks whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer); RTTs are of the answered clients');
+  }, 90_000);
+
+  it('only fra has IPv6 (one candidate): the New York IPv6 client is "no answer", as the server answers it', async () => {
+    const ctx = explainContextFromFile(partial);
+    const r = simulate(ctx, clients);
+    expect(r.results.map((x) => [x.network, x.pop])).toEqual([
+      ['1.0.0.0/24', 'fra'],
+      ['3.0.0.0/24', 'nyc'],
+      ['2a01:5::/48', 'fra'],
+      ['2600:5::/48', null],
+    ]);
+    expect(r.noAnswer).toEqual({ share: 0.15, clients: 1, weight: 15, byType: { A: 0, AAAA: 1 } });
+    expect(r.pops.find((p) => p.pop === 'fra')!.share).toBeCloseTo(0.45, 12);
+    expect(r.pops.reduce((n, p) => n + p.share, 0) + r.noAnswer.share).toBeCloseTo(1, 12);
+    expect(formatReport(r)).toMatch(/^no answer +15\.0% +1 +- +-$/m);
+    // --compare shows the row for both configs.
+    expect(formatReport(r, simulate(explainContextFromFile(noV6), clients))).toMatch(/^no answer +15\.0% +40\.0% +- +-$/m);
+
+    // The running server agrees: AAAA for the New York /48 is NODATA (NOERROR, no address), A is nyc.
+    const server = await startServer(partialV6Config(['fra'], 1));
+    try {
+      const aaaa = await udpQuery(server.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2600:5::/48' });
+      expect(aaaa.rcode).toBe(0);
+      expect(addresses(aaaa)).toEqual([]);
+      expect(addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01:5::/48' }))).toEqual([TEST_POPS.fra.v6]);
+      expect(addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'A', ecs: '2600:5::/48' }))).toEqual([TEST_POPS.nyc.v4]);
+    } finally {
+      await server.close();
+    }
+  });
 });

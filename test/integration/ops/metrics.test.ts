@@ -114,29 +114,48 @@ describe('metrics after known traffic', () => {
     expect(metric(m, 'meridian_tcp_connections_open')).toBe(0);
   });
 
-  it('the ECS scope histogram counts the answers to ECS queries for geo records, with the scopes sent', () => {
-    expect(metric(m, 'meridian_ecs_scope_prefix_length_count')).toBe(5);
-    const sum = [...scopes.v4, ...scopes.v6].reduce((a, b) => a + b, 0);
-    expect(metric(m, 'meridian_ecs_scope_prefix_length_sum')).toBe(sum);
-    // Buckets are cumulative and end at the count.
-    const buckets = samples(m, 'meridian_ecs_scope_prefix_length_bucket');
-    const inf = buckets.find((b) => b.labels.le === '+Inf');
-    expect(inf?.value).toBe(5);
-    const v4 = scopes.v4[0];
-    expect(scopes.v4.every((s) => s === v4)).toBe(true);
-    expect(v4).toBeGreaterThan(0);
-    // The first bucket at or above the v4 scope holds at least the three v4 answers.
-    const le = buckets.map((b) => ({ le: Number(b.labels.le), v: b.value })).filter((b) => Number.isFinite(b.le)).sort((a, b) => a.le - b.le);
-    for (let i = 1; i < le.length; i++) expect(le[i].v).toBeGreaterThanOrEqual(le[i - 1].v);
-    expect(le.find((b) => b.le >= v4)!.v).toBeGreaterThanOrEqual(3);
+  it('the ECS scope histogram counts the answers to ECS queries for geo records, per family, with the scopes sent', () => {
+    for (const [family, sent] of [['ipv4', scopes.v4], ['ipv6', scopes.v6]] as const) {
+      expect(metric(m, 'meridian_ecs_scope_prefix_length_count', { family }), family).toBe(sent.length);
+      expect(metric(m, 'meridian_ecs_scope_prefix_length_sum', { family }), family).toBe(sent.reduce((a, b) => a + b, 0));
+      // Buckets are cumulative, end at the count, and the first one at or above each scope holds it.
+      const buckets = samples(m, 'meridian_ecs_scope_prefix_length_bucket', { family });
+      expect(buckets.find((b) => b.labels.le === '+Inf')?.value, family).toBe(sent.length);
+      const le = buckets.map((b) => ({ le: Number(b.labels.le), v: b.value })).filter((b) => Number.isFinite(b.le)).sort((a, b) => a.le - b.le);
+      for (let i = 1; i < le.length; i++) expect(le[i].v).toBeGreaterThanOrEqual(le[i - 1].v);
+      for (const scope of sent) {
+        expect(scope).toBeGreaterThan(0);
+        expect(le.find((b) => b.le >= scope)!.v).toBeGreaterThanOrEqual(sent.filter((x) => x <= scope).length);
+      }
+    }
+    // IPv4 and IPv6 do not share buckets: IPv4 stops at /32, IPv6 goes to /128 with /48 its own bucket.
+    const bounds = (family: string) => samples(m, 'meridian_ecs_scope_prefix_length_bucket', { family }).map((b) => b.labels.le);
+    expect(bounds('ipv4')).toEqual(['0', '8', '10', '12', '14', '16', '18', '20', '22', '24', '32', '+Inf']);
+    expect(bounds('ipv6')).toEqual(['0', '16', '20', '24', '28', '32', '36', '40', '44', '48', '56', '64', '128', '+Inf']);
+  });
+
+  it('build info, reload status and the standard Node.js process metrics', async () => {
+    const { meridianVersion } = await import('../../../src/version.js');
+    const { batchAddon } = await import('../../../src/transport/udp-batch.js');
+    const info = samples(m, 'meridian_build_info');
+    expect(info).toEqual([{ name: 'meridian_build_info', labels: { version: meridianVersion(), node: process.versions.node, udp: batchAddon() ? 'batched' : 'dgram' }, value: 1 }]);
+    expect(meridianVersion()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(metric(m, 'meridian_config_last_reload_success')).toBe(1);
+    expect(metric(m, 'meridian_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(metric(m, 'meridian_ready')).toBe(1);
+    // Standard names (no meridian_process_ prefix) so stock Node.js dashboards work.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_version_info']) {
+      expect(samples(m, name).length, name).toBeGreaterThan(0);
+    }
+    expect(m.some((s) => s.name.startsWith('meridian_process_'))).toBe(false);
   });
 
   it('no label value carries a client address or a qname', () => {
     const forbidden = ['127.0.0.1', '1.0.0.0', '2a01', 'nonexistent', 'example.com', 'www', 'big.example', '::1'];
     const labelValues = m.flatMap((s) => Object.values(s.labels));
     for (const v of labelValues) for (const f of forbidden) expect(v, `label value ${JSON.stringify(v)}`).not.toContain(f);
-    // Every Meridian metric is namespaced.
-    for (const line of text.split('\n')) if (line.startsWith('# TYPE ')) expect(line.split(' ')[2]).toMatch(/^meridian_/);
+    // Every metric is Meridian's own (meridian_*) or one of the standard Node.js process families.
+    for (const line of text.split('\n')) if (line.startsWith('# TYPE ')) expect(line.split(' ')[2]).toMatch(/^(meridian|process|nodejs)_/);
   });
 
   it('/healthz is 200 ok', async () => {
@@ -212,5 +231,16 @@ describe('/readyz after a failed reload', () => {
     const m = await scrape(t.server.adminPort!);
     expect(metric(m, 'meridian_config_reloads_total', { result: 'failure' })).toBeGreaterThanOrEqual(1);
     expect(metric(m, 'meridian_config_reloads_total', { result: 'success' })).toBe(0);
+    // The reload-failing signal alerts use; the timestamp stays at the running config's load.
+    expect(metric(m, 'meridian_config_last_reload_success')).toBe(0);
+    const loadedAt = Date.parse(body.config.loadedAt) / 1000;
+    expect(metric(m, 'meridian_config_last_reload_success_timestamp_seconds')).toBeCloseTo(loadedAt, 2);
+
+    // Fixed: the next reload succeeds and the gauge goes back to 1 with a newer timestamp.
+    t.writeConfig(testConfig());
+    await until(async () => metric(await scrape(t.server.adminPort!), 'meridian_config_last_reload_success') === 1, 'reload success gauge back to 1');
+    const after = await scrape(t.server.adminPort!);
+    expect(metric(after, 'meridian_config_reloads_total', { result: 'success' })).toBe(1);
+    expect(metric(after, 'meridian_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(loadedAt);
   });
 });

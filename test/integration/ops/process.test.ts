@@ -4,7 +4,7 @@
  * and graceful shutdown (SIGTERM: in-flight TCP queries answered, exit 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,27 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     await tcpQuery(s.port, { name: 'www.example.net' });
     await until(async () => /meridian_queries_total\{transport="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(await s.metrics())?.[1] === String(50 + 1), 'udp counts summed over workers');
     expect(await s.metrics()).toMatch(/meridian_queries_total\{transport="tcp",qtype="A",rcode="NOERROR"\} 1/);
+    // The scope histogram is summed over the workers, per family; build info and reload status come through.
+    const text = await s.metrics();
+    expect(text).toMatch(/^meridian_ecs_scope_prefix_length_count\{family="ipv4"\} 50$/m);
+    expect(text).toMatch(/^meridian_ecs_scope_prefix_length_count\{family="ipv6"\} 0$/m);
+    expect(text).toMatch(/^meridian_build_info\{version="\d+\.\d+\.\d+[^"]*",node="[^"]+",udp="(batched|dgram)"\} 1$/m);
+    expect(metric(text, 'meridian_config_last_reload_success')).toBe(1);
+    // Process metrics under their standard names, aggregated over the primary and both workers:
+    // resident memory is the sum of the three processes' (each one alone is far less).
+    const rssOf = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    const { execFileSync: pgrep } = await import('node:child_process');
+    const pids = [s.child.pid!, ...pgrep('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number)];
+    expect(pids).toHaveLength(3);
+    const rss = metric(text, 'process_resident_memory_bytes');
+    const sum = pids.reduce((n, pid) => n + rssOf(pid), 0);
+    expect(rss).toBeGreaterThan(sum * 0.7);
+    expect(rss).toBeLessThan(sum * 1.3);
+    expect(rss).toBeGreaterThan(rssOf(s.child.pid!) * 1.5);
+    // The start time is the primary's (the service's), not a sum.
+    expect(metric(text, 'process_start_time_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
+    expect(metric(text, 'process_start_time_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(text).not.toMatch(/^meridian_process_/m);
     // Kill one worker: it is restarted and counted, and answers keep coming.
     const { execFileSync } = await import('node:child_process');
     // The primary's children that are workers (tsx may also run an esbuild helper process).

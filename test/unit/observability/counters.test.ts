@@ -167,17 +167,21 @@ describe('QueryCounters', () => {
     const c = new QueryCounters();
     c.countQuery(0, 1, 0); // udp A NOERROR
     c.countQuery(1, 28, 3); // tcp AAAA NXDOMAIN
-    c.countQuery(0, 65, 0); // udp HTTPS(65) -> other
+    c.countQuery(0, 65, 0); // udp HTTPS
+    c.countQuery(0, 99, 0); // udp SPF(99) -> other
+    c.countQuery(0, 1, 6); // YXDOMAIN
     c.countQuery(0, 1, 16); // BADVERS
     c.countQuery(0, 1, 9); // NOTAUTH -> counted as SERVFAIL slot
     const at = (t: number, qtype: string, rcode: string) =>
       c.queries[(t * COUNTED_QTYPES.length + COUNTED_QTYPES.indexOf(qtype as never)) * COUNTED_RCODES.length + COUNTED_RCODES.indexOf(rcode as never)];
     expect(at(0, 'A', 'NOERROR')).toBe(1);
     expect(at(1, 'AAAA', 'NXDOMAIN')).toBe(1);
+    expect(at(0, 'HTTPS', 'NOERROR')).toBe(1);
     expect(at(0, 'other', 'NOERROR')).toBe(1);
+    expect(at(0, 'A', 'YXDOMAIN')).toBe(1);
     expect(at(0, 'A', 'BADVERS')).toBe(1);
-    expect(c.queries.reduce((a, b) => a + b, 0)).toBe(5);
-    expect([0, 1, 2, 3, 4, 5, 16].map(rcodeSlot)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(c.queries.reduce((a, b) => a + b, 0)).toBe(7);
+    expect([0, 1, 2, 3, 4, 5, 6, 16].map(rcodeSlot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('add() sums counters and arrays but not the open-connections gauge', () => {

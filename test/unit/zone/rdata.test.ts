@@ -167,17 +167,35 @@ describe('tokenize', () => {
   it('splits words, quoted strings and comments', () => {
     const [line] = tokenize('a  "b c;d" e ; comment "x"');
     expect(line.tokens).toEqual([
-      { text: 'a', quoted: false },
-      { text: 'b c;d', quoted: true },
-      { text: 'e', quoted: false },
+      { text: 'a', quoted: false, raw: 'a', joined: false },
+      { text: 'b c;d', quoted: true, raw: 'b c;d', joined: false },
+      { text: 'e', quoted: false, raw: 'e', joined: false },
     ]);
+  });
+
+  it('marks a token that follows the previous one with nothing between (key="value")', () => {
+    const [line] = tokenize('alpn="h2,h3" port= "1" x"y"');
+    expect(line.tokens.map((t) => [t.text, t.joined])).toEqual([
+      ['alpn=', false],
+      ['h2,h3', true],
+      ['port=', false],
+      ['1', false],
+      ['x', false],
+      ['y', true],
+    ]);
+  });
+
+  it('keeps a quoted string that is not UTF-8 as written, flagged, for binary values', () => {
+    const [line] = tokenize('"hello\\210qoo"');
+    expect(line.tokens[0]).toMatchObject({ text: 'hello\\210qoo', raw: 'hello\\210qoo', notUtf8: expect.stringMatching(/not valid UTF-8/) });
+    expect(() => parseRdataText('TXT', '"hello\\210qoo"', ORIGIN)).toThrow(/not valid UTF-8/);
   });
 
   it('joins lines inside parentheses and records the start line and indentation', () => {
     const lines = tokenize('\n; only a comment\nx ( 1\n 2 ) 3\n\t y\n');
     expect(lines).toEqual([
-      { line: 3, indented: false, tokens: ['x', '1', '2', '3'].map((text) => ({ text, quoted: false })) },
-      { line: 5, indented: true, tokens: [{ text: 'y', quoted: false }] },
+      { line: 3, indented: false, tokens: ['x', '1', '2', '3'].map((text) => ({ text, quoted: false, raw: text, joined: false })) },
+      { line: 5, indented: true, tokens: [{ text: 'y', quoted: false, raw: 'y', joined: false }] },
     ]);
   });
 

@@ -1,0 +1,111 @@
+/**
+ * The README's "Not supported (yet)" list, kept true: every item there has a
+ * probe here that shows the current behaviour against the real server (or
+ * the real config loader), and the list and the probes must name the same
+ * items. When a feature lands its probe fails, and the README line goes with
+ * it.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/config/load.js';
+import { ConfigError, GeoDatabaseError } from '../../../src/errors.js';
+import { openDatabases } from '../../../src/geo/open.js';
+import { testConfig } from '../../helpers/configs.js';
+import { buildQuery, decodeReply, tcpExchange, udpQuery, type Reply } from '../../helpers/dns.js';
+import { ROOT, startServer, tempDir, type TestServer } from '../../helpers/server.js';
+
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+/** The bold item names of the README's "Not supported (yet)" section. */
+function listedItems(): string[] {
+  const start = README.indexOf('## Not supported (yet)');
+  expect(start).toBeGreaterThan(0);
+  const end = README.indexOf('\n## ', start + 1);
+  const section = README.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/^\* \*\*([^*]+)\*\*/gm)].map((m) => m[1]);
+}
+
+const rrTypes = (r: Reply) => [...(r.packet.answers ?? []), ...(r.packet.authorities ?? []), ...(r.packet.additionals ?? [])].map((a) => a.type);
+const opcodeQuery = (opcode: number) => {
+  const q = buildQuery({ name: 'example.net', type: 'SOA' });
+  q[2] = (q[2] & 0x87) | (opcode << 3);
+  return q;
+};
+
+let t: TestServer;
+const dir = tempDir('meridian-not-supported-');
+beforeAll(async () => {
+  t = await startServer(testConfig());
+});
+afterAll(async () => {
+  await t?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Expect the config loader to reject `yaml` (the feature is not configurable yet) with a message matching `expectMessage`. */
+const rejected = (yaml: string, expectMessage: RegExp) => {
+  try {
+    parseConfigText(yaml, 'probe.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(expectMessage);
+    return;
+  }
+  throw new Error('the config was accepted: the feature may exist now; update the README list');
+};
+
+const PROBES: Record<string, () => Promise<void>> = {
+  'Zone transfers': async () => {
+    const [axfr] = await tcpExchange(t.port, [buildQuery({ name: 'example.net', type: 'AXFR' })]);
+    expect(decodeReply(axfr).rcode).toBe(5); // REFUSED
+    const [ixfr] = await tcpExchange(t.port, [buildQuery({ name: 'example.net', type: 'IXFR' })]);
+    expect(decodeReply(ixfr).packet.answers ?? []).toEqual([]);
+    const notify = await tcpExchange(t.port, [opcodeQuery(4)]);
+    expect(notify[0][3] & 0x0f).toBe(4); // NOTIMP
+  },
+  DNSSEC: async () => {
+    const a = await udpQuery(t.port, { name: 'www.example.net', type: 'A', dnssecOk: true });
+    expect(a.rcode).toBe(0);
+    expect(rrTypes(a)).not.toContain('RRSIG');
+    expect((a.raw.readUInt16BE(2) & 0x0020) !== 0).toBe(false); // AD clear
+    const keys = await udpQuery(t.port, { name: 'example.net', type: 'DNSKEY', dnssecOk: true });
+    expect(rrTypes(keys).filter((x) => x === 'DNSKEY' || x === 'RRSIG' || x === 'NSEC' || x === 'NSEC3')).toEqual([]);
+  },
+  'Dynamic updates and TSIG': async () => {
+    const [update] = await tcpExchange(t.port, [opcodeQuery(5)]);
+    expect(update[3] & 0x0f).toBe(4); // NOTIMP
+  },
+  'DNS Cookies and response rate limiting': async () => {
+    const cookie = Buffer.from('0123456789abcdef', 'hex');
+    const r = await udpQuery(t.port, { name: 'www.example.net', type: 'A', options: [{ code: 10, data: cookie }] });
+    const opt = (r.packet.additionals ?? []).find((x) => x.type === 'OPT') as unknown as { options?: Array<{ code: number }> } | undefined;
+    expect((opt?.options ?? []).map((o) => o.code)).not.toContain(10);
+    // A burst from one source: every query answered in full, none truncated.
+    const replies = await Promise.all(Array.from({ length: 200 }, () => udpQuery(t.port, { name: 'www.example.net', type: 'A' })));
+    expect(replies.every((x) => x.rcode === 0 && !x.flags.tc && (x.packet.answers?.length ?? 0) === 1)).toBe(true);
+  },
+  'Encrypted transports': async () => {
+    rejected(testConfig().replace('server:\n', 'server:\n  tls: { listen: ["127.0.0.1:853"] }\n'), /server\.tls: unknown key "tls"/);
+  },
+  'CNAMEs from geo records': async () => {
+    rejected(testConfig({ pops: '  fra: { location: [50.1, 8.7], cname: fra.cdn.example.org. }' }), /unknown key "cname"/);
+  },
+  'Fleet coordination': async () => {
+    rejected(`${testConfig()}\nfleet:\n  nats: nats://127.0.0.1:4222\n`, /fleet: unknown key "fleet"/);
+  },
+  'Legacy GeoIP (`.dat`) databases': async () => {
+    const dat = path.join(dir, 'GeoIPCity.dat');
+    writeFileSync(dat, Buffer.concat([Buffer.alloc(1024, 7), Buffer.from([0xff, 0xff, 0xff, 1, 0, 0])]));
+    expect(() => openDatabases([dat], null)).toThrow(GeoDatabaseError);
+    expect(() => openDatabases([dat], null)).toThrow(/not a MaxMind DB file/);
+  },
+};
+
+describe('README "Not supported (yet)" is true', () => {
+  it('the README list and the probes name the same items', () => {
+    expect(listedItems()).toEqual(Object.keys(PROBES));
+  });
+
+  for (const [item, probe] of Object.entries(PROBES)) it(item, probe);
+});
