@@ -112,14 +112,19 @@ function build(): { program: Command; active: () => string; result: () => number
     .option('-t, --type <type>', 'A or AAAA', queryType, 'A')
     .addOption(configOption())
     .option('--json', 'print a stable JSON object instead of text')
+    .option('--compare <file>', 'a second config: explain the same query under it and say whether the answer moves')
     .addHelpText(
       'after',
-      examples(['meridian explain --name cdn.example.net --client 1.1.1.0/24', 'meridian explain -n cdn.example.net -t AAAA --client 2a01:4f8::/48 --json']),
+      examples([
+        'meridian explain --name cdn.example.net --client 1.1.1.0/24',
+        'meridian explain -n cdn.example.net -t AAAA --client 2a01:4f8::/48 --json',
+        'meridian explain -n cdn.example.net --client 1.1.1.0/24 --compare new.yaml',
+      ]),
     )
     .action(
-      act(async (o: { config: string; name: string; type: string; client: string; json?: boolean }) => {
+      act(async (o: { config: string; name: string; type: string; client: string; json?: boolean; compare?: string }) => {
       const { explainCommand } = await import('./commands/explain.js');
-      return explainCommand({ configFile: path.resolve(o.config), name: o.name, type: o.type, client: o.client, json: o.json === true });
+      return explainCommand({ configFile: path.resolve(o.config), name: o.name, type: o.type, client: o.client, json: o.json === true, compare: o.compare ? path.resolve(o.compare) : undefined });
       }),
     );
 
