@@ -5,6 +5,12 @@
       "sources": ["native/udp_batch.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", { "type": "none" }]]
+    },
+    {
+      "target_name": "meridian_memory",
+      "sources": ["native/memory.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "conditions": [["OS!='linux'", { "type": "none" }]]
     }
   ]
 }

@@ -11,7 +11,8 @@
 #   --quick            1 round of 5 s per case (a smoke run, ~5 min)
 #   --workers-scaling  also run Meridian alone with 1 and 2 workers in shared mode
 # Without the harness (no ../shared/peer-bench), only Meridian's own figures
-# are measured: compile time/RSS, scopes, config-edit-to-answer (bench/*.ts).
+# are measured: compile time/RSS, scopes, config-edit-to-answer, RSS over 20
+# recompiles, DNS during /map renders (bench/*.ts).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HARNESS="${PEER_BENCH:-$ROOT/../shared/peer-bench}"
@@ -42,6 +43,8 @@ node --expose-gc --import tsx bench/compile-stats.ts | tee "$BENCH_DATA_DIR/resu
 node --import tsx bench/scopes.ts | tee "$BENCH_DATA_DIR/results/scopes-$stamp.txt"
 node --import tsx bench/reload-latency.ts | tee "$BENCH_DATA_DIR/results/reload-$stamp.txt"
 node --import tsx bench/dnssec-sign.ts | tee "$BENCH_DATA_DIR/results/dnssec-sign-$stamp.txt"
+node --import tsx bench/reload-soak.ts --steps 20 | tee "$BENCH_DATA_DIR/results/soak-$stamp.txt"
+node --import tsx bench/map-lag.ts --seconds 10 | tee "$BENCH_DATA_DIR/results/map-lag-$stamp.txt"
 
 if [[ ! -x "$HARNESS/run-bench.sh" ]]; then
   echo "no peer harness at $HARNESS: skipping the dnsperf comparison"

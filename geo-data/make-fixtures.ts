@@ -20,7 +20,7 @@ export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtu
 const en = (name: string) => ({ names: { en: name } });
 
 /** GeoIP2-City style record. */
-function cityRecord(n: FixtureNetwork): MmdbValue {
+export function cityRecord(n: FixtureNetwork): MmdbValue {
   if (!n.place) {
     if (!n.countryOnly) return {};
     const { country, continent } = n.countryOnly;

@@ -112,14 +112,19 @@ function build(): { program: Command; active: () => string; result: () => number
     .option('-t, --type <type>', 'A or AAAA', queryType, 'A')
     .addOption(configOption())
     .option('--json', 'print a stable JSON object instead of text')
+    .option('--compare <file>', 'a second config: explain the same query under it and say whether the answer moves')
     .addHelpText(
       'after',
-      examples(['meridian explain --name cdn.example.net --client 1.1.1.0/24', 'meridian explain -n cdn.example.net -t AAAA --client 2a01:4f8::/48 --json']),
+      examples([
+        'meridian explain --name cdn.example.net --client 1.1.1.0/24',
+        'meridian explain -n cdn.example.net -t AAAA --client 2a01:4f8::/48 --json',
+        'meridian explain -n cdn.example.net --client 1.1.1.0/24 --compare new.yaml',
+      ]),
     )
     .action(
-      act(async (o: { config: string; name: string; type: string; client: string; json?: boolean }) => {
+      act(async (o: { config: string; name: string; type: string; client: string; json?: boolean; compare?: string }) => {
       const { explainCommand } = await import('./commands/explain.js');
-      return explainCommand({ configFile: path.resolve(o.config), name: o.name, type: o.type, client: o.client, json: o.json === true });
+      return explainCommand({ configFile: path.resolve(o.config), name: o.name, type: o.type, client: o.client, json: o.json === true, compare: o.compare ? path.resolve(o.compare) : undefined });
       }),
     );
 
@@ -153,6 +158,27 @@ function build(): { program: Command; active: () => string; result: () => number
         name: o.name,
         json: o.json === true,
       });
+      }),
+    );
+
+  program
+    .command('reload')
+    .description("ask a running server to reload, show what the change guard holds, or accept a held change (through the admin API: address and token from the config's admin section, --admin, MERIDIAN_ADMIN_TOKEN); exit 0 done, 1 failed, 3 held")
+    .argument('[id]', 'with --accept: the id of the held change reviewed (default: the one held now)')
+    .addOption(configOption())
+    .option('--admin <host:port>', "the server's admin listener instead of admin.listen")
+    .option('--accept', 'apply the change the change guard holds')
+    .option('--status', 'show a running reload and the held change, change nothing')
+    .option('--json', 'print the admin API JSON')
+    .addHelpText(
+      'after',
+      examples(['meridian reload                     # like SIGHUP, but waits and reports', 'meridian reload --status', 'meridian reload --accept 8f03c2d1a4b7']),
+    )
+    .action(
+      act(async (id: string | undefined, o: { config: string; admin?: string; accept?: boolean; status?: boolean; json?: boolean }) => {
+        if (id !== undefined && !o.accept) throw new UsageError('a change id goes with --accept');
+        const { reloadCommand } = await import('./commands/reload.js');
+        return reloadCommand({ configFile: path.resolve(o.config), admin: o.admin, accept: o.accept === true, id, status: o.status === true, json: o.json === true });
       }),
     );
 

@@ -18,8 +18,11 @@ import { DataPlane } from './data-plane.js';
 import type { HealthView } from './health/view.js';
 import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterValues } from './observability/counters.js';
 import { processRegistry, type Collected, type ProcessMetrics } from './observability/metrics.js';
+import { transportErrors } from './server.js';
 import type { Snapshot } from './snapshot.js';
 import { udpSendErrors } from './transport/udp.js';
+import { releaseFreedMemory, tuneAllocator } from './memory.js';
+import { installProcessGuard, uncaughtCounts } from './process-guard.js';
 import { collectBatchStats } from './transport/udp-batch.js';
 
 type ToWorker =
@@ -34,6 +37,8 @@ interface WorkerCounters {
   sketches: Array<[string, Uint8Array]>;
   tcp: { open: number; accepted: number; rejected: number };
   udpSendErrors: number;
+  oversized: number;
+  uncaught: { exception: number; rejection: number };
   udpMode: string;
   /** The worker's own process_* / nodejs_* metrics (aggregated by the primary). */
   process: ProcessMetrics;
@@ -47,12 +52,33 @@ type FromWorker =
 
 const COLLECT_TIMEOUT_MS = 1000;
 
+/**
+ * Worker restarts: a worker that dies within MIN_UPTIME_MS of its start is a
+ * crash in a row (it cannot bind, it fails on every snapshot...). Each one
+ * doubles the delay before the next fork, from RESTART_BASE_MS up to
+ * RESTART_MAX_MS; after MAX_CRASHES_IN_A_ROW the slot is given up (counted in
+ * meridian_worker_slots_failed). A worker that ran longer resets the streak.
+ */
+const MIN_UPTIME_MS = 10_000;
+const RESTART_BASE_MS = 250;
+const RESTART_MAX_MS = 30_000;
+const MAX_CRASHES_IN_A_ROW = 8;
+
+/** Delay before restarting after `streak` crashes in a row (0 for a worker that ran a while). */
+export function restartDelayMs(streak: number): number {
+  return streak <= 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (streak - 1));
+}
+
 /** The primary's view of the workers: a PlaneSink that fans out to them. */
 export class ClusterSink implements PlaneSink {
   private snapshot: Snapshot;
   private health: HealthView;
   private readonly listeningWorkers = new Set<number>();
   private restarts = 0;
+  private streak = 0;
+  private backoffMs = 0;
+  private failedSlots = 0;
+  private readonly startedAt = new Map<number, number>();
   private shuttingDown = false;
   private collectId = 0;
   private readonly pending = new Map<number, { results: WorkerCounters[]; expect: number; done: () => void }>();
@@ -74,18 +100,42 @@ export class ClusterSink implements PlaneSink {
     cluster.schedulingPolicy = cluster.SCHED_NONE; // workers accept TCP themselves; UDP is one shared socket
     cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('message', (worker, msg: FromWorker) => this.onMessage(worker, msg));
-    cluster.on('exit', (worker, code, signal) => {
-      this.listeningWorkers.delete(worker.id);
-      if (this.shuttingDown) return;
-      this.restarts++;
-      this.log.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker died; restarting it');
-      this.fork();
-    });
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     for (let i = 0; i < this.workers; i++) this.fork();
   }
 
+  private onExit(worker: Worker, code: number, signal: string): void {
+    this.listeningWorkers.delete(worker.id);
+    const uptime = Date.now() - (this.startedAt.get(worker.id) ?? 0);
+    this.startedAt.delete(worker.id);
+    if (this.shuttingDown) return;
+    this.streak = uptime < MIN_UPTIME_MS ? this.streak + 1 : 0;
+    if (this.streak > MAX_CRASHES_IN_A_ROW) {
+      this.failedSlots++;
+      this.log.error({ worker: worker.id, code, signal, crashesInARow: this.streak, failedSlots: this.failedSlots }, 'worker keeps crashing: not restarting it');
+      if (this.failedSlots >= this.workers) {
+        this.log.fatal('every worker slot has failed: nothing answers queries; exiting');
+        this.log.flush?.();
+        process.exit(1);
+      }
+      this.streak = 0;
+      return;
+    }
+    this.backoffMs = restartDelayMs(this.streak);
+    this.restarts++;
+    this.log.error({ worker: worker.id, pid: worker.process.pid, code, signal, uptimeMs: uptime, restartInMs: this.backoffMs }, 'worker died; restarting it');
+    setTimeout(() => {
+      if (!this.shuttingDown) this.fork();
+    }, this.backoffMs);
+  }
+
   private fork(): void {
-    cluster.fork({ MERIDIAN_WORKER: '1', MERIDIAN_WORKERS: String(this.workers) });
+    const w = cluster.fork({ MERIDIAN_WORKER: '1', MERIDIAN_WORKERS: String(this.workers) });
+    this.startedAt.set(w.id, Date.now());
+  }
+
+  workerState(): { restarts: number; backoffSeconds: number; failedSlots: number } {
+    return { restarts: this.restarts, backoffSeconds: this.backoffMs / 1000, failedSlots: this.failedSlots };
   }
 
   private send(w: Worker, msg: ToWorker): void {
@@ -181,6 +231,9 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
   const sketches = new Map<string, Uint8Array[]>();
   const tcp = { open: 0, accepted: 0, rejected: 0 };
   let sendErrors = 0;
+  let oversized = 0;
+  // The primary's own caught errors count too (it runs the control plane).
+  const uncaught = uncaughtCounts();
   const processes: ProcessMetrics[] = [];
   for (const r of results) {
     processes.push(r.process);
@@ -192,6 +245,9 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
     tcp.accepted += r.tcp.accepted;
     tcp.rejected += r.tcp.rejected;
     sendErrors += r.udpSendErrors;
+    oversized += r.oversized;
+    uncaught.exception += r.uncaught.exception;
+    uncaught.rejection += r.uncaught.rejection;
   }
   const scopeEstimates = new Map<string, number>();
   for (const g of snapshot.geoRecords) {
@@ -199,7 +255,7 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
     scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
   }
   const udpMode = [...new Set(results.map((r) => r.udpMode))].join('+') || 'none';
-  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, workers: results.length, udpMode, processes };
+  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, oversized, uncaught, workers: results.length, udpMode, processes };
 }
 
 /**
@@ -240,10 +296,10 @@ async function freePortPair(host: string): Promise<number> {
 }
 
 /** Run the primary: control plane + workers. Resolves once every worker listens. */
-export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger }): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
+export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger; startupPeakBytes?: number }): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
   const listen = await resolvePorts(opts.listen);
   const sink = new ClusterSink(snapshot, { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) }, opts.workers, listen, opts.log);
-  const control = new ControlPlane(snapshot, sink, { configFile: opts.configFile, admin: opts.admin, log: opts.log });
+  const control = new ControlPlane(snapshot, sink, { configFile: opts.configFile, admin: opts.admin, log: opts.log, startupPeakBytes: opts.startupPeakBytes });
   const listening = new Promise<string[]>((resolve, reject) => {
     sink.onListening = resolve;
     sink.onFailed = (m) => reject(new Error(m));
@@ -256,6 +312,8 @@ export async function runPrimary(snapshot: Snapshot, opts: { configFile: string;
 
 /** Run a worker: wait for the snapshot, bind the shared listeners, answer. */
 export function runWorker(log: Logger, logLevel: string | undefined): void {
+  tuneAllocator();
+  installProcessGuard(log);
   let plane: DataPlane | null = null;
   const processMetrics = processRegistry();
   const send = (m: FromWorker) => process.send?.(m);
@@ -264,6 +322,7 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
       case 'snapshot':
         if (plane) {
           plane.install(msg.snapshot, msg.health);
+          releaseFreedMemory();
           return;
         }
         applyConfiguredLevel(log, msg.snapshot.config.logging.level, logLevel);
@@ -301,12 +360,15 @@ function workerCounters(plane: DataPlane): Omit<WorkerCounters, 'process'> {
   const rt = plane.runtime;
   const values = counterValues(plane.counters);
   values.tcpConnectionsOpen = plane.tcpStats.open;
+  (values.dropped as Float64Array)[1] += transportErrors();
   return {
     counters: values,
     popAnswers: [...plane.popAnswerTotals()],
     sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
     tcp: { ...plane.tcpStats },
     udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
+    oversized: collectBatchStats().truncated,
+    uncaught: uncaughtCounts(),
     udpMode: plane.udpMode,
   };
 }

@@ -49,14 +49,16 @@ export class ZoneFileError extends MeridianError {
   }
 }
 
-/** A geo database could not be opened or has a schema we cannot use. */
+/** A geo database could not be opened, is corrupt, or has a schema we cannot use. */
 export class GeoDatabaseError extends MeridianError {
   readonly code = 'MERIDIAN_ERR_GEO_DB';
   constructor(
     readonly file: string,
     readonly detail: string,
+    /** Byte offset in the file where the problem is, when known. */
+    readonly offset?: number,
   ) {
-    super(`${file}: ${detail}`);
+    super(offset === undefined ? `${file}: ${detail}` : `${file}: at byte ${offset}: ${detail}`);
     this.name = 'GeoDatabaseError';
   }
 }
@@ -123,6 +125,24 @@ export class DnssecKeyError extends MeridianError {
   }
 }
 
+/** A reload's compile ran over its time or memory bound (the reload watchdog) and was terminated. */
+export class ReloadBoundError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_RELOAD_BOUND';
+  constructor(
+    readonly bound: 'time' | 'memory',
+    readonly limit: number,
+    readonly elapsedMs: number,
+    readonly peakBytes: number,
+  ) {
+    super(
+      bound === 'time'
+        ? `compile terminated: still running after ${(limit / 1000).toFixed(1)} s (reload.timeout); the running configuration keeps serving`
+        : `compile terminated: it grew the process by ${Math.round(peakBytes / 1048576)} MB, over the ${Math.round(limit / 1048576)} MB bound (reload.memory_limit), after ${(elapsedMs / 1000).toFixed(1)} s; the running configuration keeps serving`,
+    );
+    this.name = 'ReloadBoundError';
+  }
+}
+
 /** Every stable error code, for the documentation convention test. */
 export const ERROR_CODES = [
   'MERIDIAN_ERR_CONFIG',
@@ -133,4 +153,5 @@ export const ERROR_CODES = [
   'MERIDIAN_ERR_LISTEN',
   'MERIDIAN_ERR_ADMIN',
   'MERIDIAN_ERR_DNSSEC_KEY',
+  'MERIDIAN_ERR_RELOAD_BOUND',
 ] as const;

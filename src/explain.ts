@@ -11,6 +11,7 @@ import { handleQuery } from './handle-query.js';
 import { QueryCounters } from './observability/counters.js';
 import { effectivePrefix, formatIp, parsePrefix, type Prefix } from './policy/addr.js';
 import { ClientLocator, decide } from './policy/client-facts.js';
+import { specialRange } from './policy/special-ranges.js';
 import type { LatencyRows, RttSource } from './policy/rank.js';
 import type { RuleTables } from './policy/rules.js';
 import { lookup } from './policy/trie.js';
@@ -41,6 +42,8 @@ export interface ExplainResult {
   scope: number;
   /** Geo record answering, or null for a static answer. */
   record: string | null;
+  /** Set when the client lies in a private, reserved or documentation range (no database places it). */
+  special?: { range: string; what: string };
   pop: string | null;
   policy?: string;
   location?: { country: string | null; continent: string | null; subdivision: string | null; city: string | null; lat: number | null; lon: number | null };
@@ -100,6 +103,8 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
     record: null,
     pop: null,
   };
+  const special = client.length > 0 ? specialRange(effectivePrefix(client)) : null;
+  if (special) result.special = special;
   const q = new ParsedQuery();
   parseQuery(query, query.length, q);
   const plan = findPlan(rt.table, query, q, rt.refused);
@@ -158,6 +163,10 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
 export function formatExplain(r: ExplainResult): string {
   const lines: string[] = [];
   lines.push(`${r.name} ${r.type} for client ${r.client}: ${r.rcode} ${r.answers.join(' ') || '(no answer)'}${r.ttl !== null ? ` ttl ${r.ttl}` : ''} scope /${r.scope}`);
+  if (r.special) {
+    const unplaced = r.record !== null && !r.location?.country && r.location?.lat == null;
+    lines.push(`  note: ${r.client} is in ${r.special.range}, ${r.special.what}${unplaced ? ': no geo database places it, so the policy decides as for an unknown client' : ''}`);
+  }
   if (!r.record) {
     lines.push('  static answer: does not depend on the client (scope 0)');
     return lines.join('\n');

@@ -12,6 +12,8 @@ import { applyConfiguredLevel, createLogger, type Logger } from './observability
 import { MeridianServer } from './server.js';
 import { batchAddon } from './transport/udp-batch.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
+import { releaseFreedMemory, tuneAllocator } from './memory.js';
+import { installProcessGuard } from './process-guard.js';
 
 export interface ServeOptions {
   configFile: string;
@@ -34,13 +36,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
     runWorker(log, opts.logLevel);
     return -1;
   }
+  tuneAllocator();
   let snapshot: Snapshot;
+  const rss0 = process.memoryUsage.rss();
   try {
-    snapshot = buildSnapshotFromFile(opts.configFile);
+    snapshot = buildSnapshotFromFile(opts.configFile, { guardSample: true });
   } catch (err) {
     return refuse(log, opts.configFile, err);
   }
   applyConfiguredLevel(log, snapshot.config.logging.level, opts.logLevel);
+  installProcessGuard(log);
+  // How much the start-up compile grew the process: the first auto memory bound of the reload watchdog.
+  const startupPeakBytes = Math.max(0, process.resourceUsage().maxRSS * 1024 - rss0);
+  releaseFreedMemory();
   const admin = opts.admin === undefined ? undefined : opts.admin === 'off' ? null : opts.admin;
   const listen = opts.listen ?? snapshot.config.server.listen;
   const configured = snapshot.config.server.workers;
@@ -48,12 +56,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     if (workers === 0) {
-      const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot });
+      const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot, startupPeakBytes });
       logStartup(log, snapshot, server.describeListeners(), server.control, 0);
       installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
       return -1;
     }
-    const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log });
+    const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
     logStartup(log, snapshot, bound, control, workers);
     installSignals(log, control, async () => {
       await control.close();

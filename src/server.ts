@@ -12,8 +12,15 @@ import type { Collected } from './observability/metrics.js';
 import { QueryCounters } from './observability/counters.js';
 import type { Runtime } from './runtime.js';
 import { buildSnapshotFromFile, type Snapshot } from './snapshot.js';
-import { udpSendErrors } from './transport/udp.js';
+import { tuneAllocator } from './memory.js';
+import { udpHandlerErrors, udpSendErrors } from './transport/udp.js';
 import { collectBatchStats } from './transport/udp-batch.js';
+
+/** Datagrams dropped because a handler threw past its own guard (either UDP path). */
+export function transportErrors(): number {
+  return collectBatchStats().callbackErrors + udpHandlerErrors();
+}
+import { uncaughtCounts } from './process-guard.js';
 
 export type { ReloadResult };
 
@@ -27,6 +34,8 @@ export interface ServerOptions {
   watch?: boolean;
   logger?: Logger;
   snapshot?: Snapshot;
+  /** How much the start-up compile grew the process (see ControlOptions). */
+  startupPeakBytes?: number;
 }
 
 /** Collect what a scrape needs from one data plane. */
@@ -35,12 +44,15 @@ export function collectFrom(plane: DataPlane): Collected {
   const counters = new QueryCounters();
   counters.add(plane.counters as unknown as Record<string, number | Float64Array>);
   counters.tcpConnectionsOpen = plane.tcpStats.open;
+  counters.dropped[1] += transportErrors();
   return {
     counters,
     popAnswers: plane.popAnswerTotals(),
     scopeEstimates: new Map(rt.records.map((r, i) => [r.name, rt.sketches.estimate(i)])),
     tcp: { ...plane.tcpStats },
     udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
+    oversized: collectBatchStats().truncated,
+    uncaught: uncaughtCounts(),
     workers: 1,
     udpMode: plane.udpMode,
   };
@@ -54,12 +66,13 @@ export class MeridianServer implements PlaneSink {
     snapshot: Snapshot,
     opts: ServerOptions,
   ) {
-    this.control = new ControlPlane(snapshot, this, { configFile: opts.configFile, admin: opts.admin, watch: opts.watch, log: opts.logger });
+    this.control = new ControlPlane(snapshot, this, { configFile: opts.configFile, admin: opts.admin, watch: opts.watch, log: opts.logger, startupPeakBytes: opts.startupPeakBytes });
   }
 
   /** Load the config (strict: any problem throws), bind, start the side services. */
   static async start(opts: ServerOptions): Promise<MeridianServer> {
-    const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile);
+    tuneAllocator();
+    const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile, { guardSample: true });
     const data = new DataPlane(snapshot, undefined, opts.logger?.child({ component: 'query' }));
     const server = new MeridianServer(data, snapshot, opts);
     try {

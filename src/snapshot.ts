@@ -15,7 +15,9 @@ import { mergeHealth, type HealthCheckConfig, type MeridianConfig } from './conf
 import { didYouMean } from './did-you-mean.js';
 import { ConfigError, GeoDatabaseError, LatencyTableError, type ConfigIssue } from './errors.js';
 import { parseLatencyTable, type LatencyRow } from './policy/latency-table.js';
-import { openDatabases, resolveDatabasePath, type GeoDatabaseInfo, type OpenedDatabases } from './geo/open.js';
+import { databaseIdentity, openDatabases, resolveDatabasePath, type GeoDatabaseInfo, type OpenedDatabases, type OpenOptions } from './geo/open.js';
+import { addressSpace, packSample, type GuardSample } from './reload/change-guard.js';
+import { generateClients } from './simulate/clients.js';
 import { compilePolicy, type CompiledPolicy } from './policy/compile.js';
 import type { LatencyRows } from './policy/rank.js';
 import { buildRuleTables, type PopInfo, type RuleTables } from './policy/rules.js';
@@ -46,6 +48,8 @@ export interface Snapshot {
   latencyTable: string | null;
   /** The table's text as compiled (explain and the map rank with exactly these rows). */
   latencyText: string | null;
+  /** The change guard's fixed sample of client networks, drawn from these databases (null: not drawn). */
+  guardSample: GuardSample | null;
   compileMs: number;
 }
 
@@ -134,7 +138,7 @@ export function buildAllRuleTables(
 }
 
 /** Open the databases a config names; failures become config issues at geo.*. */
-export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssue[]): OpenedDatabases | null {
+export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssue[], opts: OpenOptions = {}): OpenedDatabases | null {
   const { config, dir, locate } = loaded;
   const before = issues.length;
   const files: string[] = [];
@@ -153,7 +157,7 @@ export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssu
   }
   if (issues.length > before) return null;
   try {
-    return openDatabases(files, asn);
+    return openDatabases(files, asn, opts);
   } catch (err) {
     if (!(err instanceof GeoDatabaseError)) throw err;
     const index = files.indexOf(err.file);
@@ -185,6 +189,19 @@ function policyKey(config: MeridianConfig, name: string, pops: readonly PopInfo[
 export interface BuildOptions {
   /** Keys of compiled policies the caller still has: those are not compiled again (a `reused` placeholder comes back). */
   reusable?: ReadonlySet<string>;
+  /** Database identities (geo/open.ts databaseIdentity) validated by an earlier compile: not walked again. */
+  validated?: ReadonlySet<string>;
+  /**
+   * Draw the change guard's sample of client networks (reload.change_guard.sample).
+   * Skipped when sampleKey() equals `sampleOf` (the caller keeps its sample).
+   */
+  guardSample?: boolean;
+  sampleOf?: string;
+}
+
+/** What the change guard's sample depends on: the databases' identities and the sample size. */
+export function sampleKey(dbs: readonly GeoDatabaseInfo[], size: number): string {
+  return `${dbs.map(databaseIdentity).join('\n')}\n${size}`;
 }
 
 /** Validate and compile a loaded config into a Snapshot. Throws ConfigError with every issue. */
@@ -215,7 +232,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     return `${l.file}:${l.line}:${l.column}`;
   });
   if (geoRecords.length > 0 && pops.length === 0) report(['pops'], 'geo records need at least one PoP');
-  const dbs = openConfiguredDatabases(loaded, issues);
+  const dbs = openConfiguredDatabases(loaded, issues, { validated: opts.validated });
   if (issues.length > 0 || !dbs) throw new ConfigError(inFileOrder(issues));
 
   const used = new Set(geoRecords.map((g) => g.policy));
@@ -224,8 +241,11 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     const key = policyKey(config, n, pops, dbs, latencyText ?? '');
     if (opts.reusable?.has(key)) return reusedPolicy(n, key);
     const compiled = compilePolicy(tables.get(n)!, pops, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency });
-    return { ...compiled, key };
+    return { ...compiled, key, space: addressSpace(compiled, pops.length) };
   });
+  const guard = config.reload.change_guard;
+  const sampled = opts.guardSample && guard.enabled && geoRecords.length > 0 && sampleKey(dbs.infos, guard.sample) !== opts.sampleOf;
+  const guardSample = sampled ? packSample(generateClients(dbs, guard.sample, 1)) : null;
   return {
     hash: loaded.hash,
     file: loaded.file,
@@ -240,6 +260,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     databases: dbs.infos,
     latencyTable: latencyFile,
     latencyText,
+    guardSample,
     compileMs: Math.round(performance.now() - t0),
   };
 }
@@ -274,7 +295,10 @@ export function fillReused(s: Snapshot, previous: Snapshot): Snapshot {
     if (!old) throw new Error(`compiled policy ${p.name} vanished before the reload finished`);
     return { ...old, name: p.name };
   });
-  return { ...s, policies };
+  // The worker draws no sample when the databases did not change: keep the caller's.
+  const n = s.config.reload.change_guard.sample;
+  const guardSample = s.guardSample ?? (sampleKey(s.databases, n) === sampleKey(previous.databases, n) ? previous.guardSample : null);
+  return { ...s, policies, guardSample };
 }
 
 /** Load, validate and compile a config file (the whole pipeline, synchronous). */

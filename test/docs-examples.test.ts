@@ -210,7 +210,8 @@ function seconds(v: unknown): unknown {
 /** The defaults column of the health table in docs/config.md (only cells written as code). */
 function documentedHealthDefaults(): Record<string, unknown> {
   const doc = readFileSync(path.join(ROOT, 'docs/config.md'), 'utf8');
-  const table = doc.slice(doc.indexOf('## health'), doc.indexOf('## pops'));
+  const start = doc.indexOf('## health');
+  const table = doc.slice(start, doc.indexOf('\n## ', start + 1)); // up to the next section
   const out: Record<string, unknown> = {};
   for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
     const [keys, defaults] = row.split('|').slice(1, 3);
@@ -400,6 +401,14 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
       expect(probeTarget(p.health, p), p.id).toEqual({ address: p.ipv4[0], port: 80 });
     }
     expect(l.snapshot.config.health.max_in_flight).toBe(64);
+  },
+  'docs/config.md#reload': (l) => {
+    // A stuck compile is stopped after 2 minutes or 2 GiB; a change moving more than 5 % is held.
+    expect(l.snapshot.config.reload).toEqual({ timeout: 120, memory_limit: 2 * 1024 ** 3, change_guard: { enabled: true, max_change: 5, sample: 20000, examples: 5 } });
+    expect(l.snapshot.guardSample).toBeNull(); // drawn by serve and reloads, not by explain
+  },
+  'docs/config.md#reload-2': (l) => {
+    expect(l.snapshot.config.reload).toEqual({ timeout: 'auto', memory_limit: 'auto', change_guard: { enabled: false, max_change: 5, sample: 10000, examples: 10 } });
   },
   'docs/config.md#pops': (l) => {
     const iad = pop(l, 'iad');

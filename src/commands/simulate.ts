@@ -7,9 +7,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import { generateClients, parseClients, type SimClient } from '../simulate/clients.js';
-import { renderMapSvg } from '../simulate/map.js';
+import { databaseCredit, renderMapSvg } from '../simulate/map.js';
 import { formatReport, simulate } from '../simulate/simulate.js';
 import { explainContextFromFile } from './explain.js';
+import { compareSnapshots, formatChangeReport } from '../reload/change-guard.js';
 
 export interface SimulateOptions {
   configFile: string;
@@ -24,13 +25,18 @@ export interface SimulateOptions {
 export function simulateCommand(opts: SimulateOptions): number {
   if (!opts.clients && !opts.generate) throw new UsageError('give either --clients FILE or --generate N');
   try {
-    const ctx = explainContextFromFile(opts.configFile);
+    // With --compare, both snapshots carry the change guard's sample: the report below is what a reload would meet.
+    const ctx = explainContextFromFile(opts.configFile, { guardSample: opts.compare !== undefined });
     const clients: SimClient[] = opts.clients ? parseClients(readFileSync(opts.clients, 'utf8'), opts.clients) : generateClients(ctx.locator.dbs, opts.generate!, 1);
     const a = simulate(ctx, clients, opts.name);
-    const b = opts.compare ? simulate(explainContextFromFile(opts.compare), clients, opts.name) : undefined;
-    if (opts.map) writeFileSync(opts.map, renderMapSvg(a, ctx.runtime.snapshot.pops));
-    if (opts.json) process.stdout.write(`${JSON.stringify(b ? { a, b } : a, null, 2)}\n`);
-    else process.stdout.write(`${formatReport(a, b)}\n${opts.map ? `map: ${opts.map}\n` : ''}`);
+    const other = opts.compare ? explainContextFromFile(opts.compare, { guardSample: true }) : undefined;
+    const b = other ? simulate(other, clients, opts.name) : undefined;
+    // The change guard's verdict on replacing this config by the other (its settings: this config's).
+    const guard = ctx.runtime.snapshot.config.reload.change_guard;
+    const change = other ? compareSnapshots(ctx.runtime.snapshot, other.runtime.snapshot, { maxChange: guard.max_change, examples: guard.examples }) : undefined;
+    if (opts.map) writeFileSync(opts.map, renderMapSvg(a, ctx.runtime.snapshot.pops, '', databaseCredit(ctx.runtime.snapshot.databases)));
+    if (opts.json) process.stdout.write(`${JSON.stringify(b ? { a, b, change } : a, null, 2)}\n`);
+    else process.stdout.write(`${formatReport(a, b)}\n${change ? `change guard (a reload from A to B):\n${formatChangeReport(change)}\n` : ''}${opts.map ? `map: ${opts.map}\n` : ''}`);
     return 0;
   } catch (err) {
     process.stderr.write(`meridian simulate: ${err instanceof ConfigError ? `\n${err.message}` : (err as Error).message}\n`);

@@ -3,12 +3,9 @@
  * thread and post the Snapshot back (its typed arrays are transferred, not
  * copied). The main thread keeps answering queries meanwhile.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { startModuleWorker } from '../worker-thread.js';
+import { ConfigError, ReloadBoundError, type ConfigIssue } from '../errors.js';
 import type { Snapshot } from '../snapshot.js';
 
 import { buildSnapshotFromFile } from '../snapshot.js';
@@ -26,12 +23,19 @@ function transferables(s: Snapshot): ArrayBuffer[] {
   return [...out];
 }
 
+interface Request {
+  file: string;
+  reusable: string[];
+  validated: string[];
+  sampleOf: string | undefined;
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  port.once('message', (msg: { file: string; reusable: string[] }) => {
+  port.once('message', (msg: Request) => {
     let reply: Reply;
     try {
-      const snapshot = buildSnapshotFromFile(msg.file, { reusable: new Set(msg.reusable) });
+      const snapshot = buildSnapshotFromFile(msg.file, { reusable: new Set(msg.reusable), validated: new Set(msg.validated), guardSample: true, sampleOf: msg.sampleOf });
       port.postMessage({ ok: true, snapshot } satisfies Reply, transferables(snapshot));
       return;
     } catch (err) {
@@ -44,35 +48,78 @@ if (!isMainThread && parentPort) {
   });
 }
 
+/** Bounds on one compile (the reload watchdog); a compile over either is terminated. */
+export interface CompileBounds {
+  timeoutMs: number;
+  /** Growth of the process's resident memory while the compile runs (and the worker's V8 heap). */
+  memoryBytes: number;
+}
+
+export interface CompileOptions {
+  /** Keys of compiled policies the caller still has (they come back as `reused` stand-ins). */
+  reusable?: readonly string[];
+  /** Database identities validated by an earlier compile (not walked again). */
+  validated?: readonly string[];
+  /** sampleKey() of the caller's guard sample: not drawn again for the same databases. */
+  sampleOf?: string;
+  bounds?: CompileBounds;
+  /** Called every poll with the memory the compile has added so far (for metrics and /readyz). */
+  onProgress?(growthBytes: number): void;
+}
+
+export interface CompileOutcome {
+  snapshot: Snapshot;
+  ms: number;
+  /** Peak growth of the process RSS during the compile. */
+  peakBytes: number;
+}
+
+/** How often the watchdog samples the process's RSS during a compile. */
+const MEMORY_POLL_MS = 50;
+
 /**
- * Compile `file` in a worker thread. Policies whose key is in `reusable` come
- * back as `reused` stand-ins (fill them with fillReused). Rejects with
- * ConfigError (or Error) like the synchronous path.
+ * Compile `file` in a worker thread under `bounds`. Policies whose key is in
+ * `reusable` come back as `reused` stand-ins (fill them with fillReused).
+ * Rejects with ConfigError (or Error) like the synchronous path, and with
+ * ReloadBoundError when the compile ran over its time or memory bound (the
+ * worker is terminated: a looping or runaway compile cannot block later reloads).
  */
-export function compileInWorker(file: string, reusable: readonly string[] = []): Promise<Snapshot> {
-  const self = fileURLToPath(import.meta.url);
-  let worker: Worker;
-  if (self.endsWith('.ts')) {
-    // Running from TypeScript sources (tests, dev): register tsx's loader inside
-    // the worker, then load this module (`--import tsx` in execArgv does not reach workers on Node 20).
-    const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-    const api = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api'].import.default)).href;
-    const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(self).href)}); })`;
-    worker = new Worker(code, { eval: true });
-  } else {
-    worker = new Worker(self);
-  }
-  return new Promise((resolve, reject) => {
-    worker.once('message', (reply: Reply) => {
+export function compileInWorker(file: string, opts: CompileOptions = {}): Promise<CompileOutcome> {
+  const bounds = opts.bounds;
+  const resourceLimits = bounds ? { maxOldGenerationSizeMb: Math.max(16, Math.ceil(bounds.memoryBytes / 1048576)) } : undefined;
+  const worker = startModuleWorker(import.meta.url, resourceLimits);
+  const t0 = performance.now();
+  const rss0 = process.memoryUsage.rss();
+  let peak = 0;
+  return new Promise<CompileOutcome>((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | null, snapshot?: Snapshot) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poll);
       void worker.terminate();
-      if (reply.ok) resolve(reply.snapshot);
-      else reject(reply.issues.length > 0 ? new ConfigError(reply.issues) : new Error(reply.message));
+      if (err) reject(err);
+      else resolve({ snapshot: snapshot!, ms: Math.round(performance.now() - t0), peakBytes: peak });
+    };
+    const timer = bounds ? setTimeout(() => finish(new ReloadBoundError('time', bounds.timeoutMs, performance.now() - t0, peak)), bounds.timeoutMs) : undefined;
+    const poll = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss() - rss0);
+      opts.onProgress?.(peak);
+      if (bounds && peak > bounds.memoryBytes) finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
+    }, MEMORY_POLL_MS);
+    timer?.unref();
+    poll.unref();
+    worker.once('message', (reply: Reply) => {
+      if (reply.ok) finish(null, reply.snapshot);
+      else finish(reply.issues.length > 0 ? new ConfigError(reply.issues) : new Error(reply.message));
     });
-    worker.once('error', (err) => reject(err));
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`compile worker exited with code ${code}`));
+    worker.once('error', (err: Error & { code?: string }) => {
+      // V8 heap over resourceLimits: the memory bound, seen from inside the worker.
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && bounds) finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
+      else finish(err);
     });
-    worker.postMessage({ file, reusable });
+    worker.once('exit', (code) => finish(new Error(`compile worker exited with code ${code}`)));
+    worker.postMessage({ file, reusable: [...(opts.reusable ?? [])], validated: [...(opts.validated ?? [])], sampleOf: opts.sampleOf } satisfies Request);
   });
 }

@@ -26,6 +26,27 @@ export const duration = z.union(
   { error: 'expected a duration: seconds, or a string like 500ms, 5s or 2m' },
 );
 
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|MiB|GB|GiB)$/;
+const UNIT_BYTES: Record<string, number> = { MB: 1e6, MiB: 1048576, GB: 1e9, GiB: 1073741824 };
+
+/** A memory size in bytes: a number of MiB, or a string such as "512MB", "2GiB". */
+export const size = z.union(
+  [
+    z.number().positive().transform((mib) => mib * 1048576),
+    z
+      .string()
+      .regex(SIZE_RE)
+      .transform((s) => {
+        const m = SIZE_RE.exec(s)!;
+        return Number(m[1]) * UNIT_BYTES[m[2]];
+      }),
+  ],
+  { error: 'expected a size: MiB, or a string like 512MB or 2GiB' },
+);
+
+/** A share in percent: a number 0-100 or a string such as "5%". */
+const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/).transform((s) => Number(s.slice(0, -1)))]).pipe(z.number().min(0).max(100));
+
 const ttl = z.number().int().min(0).max(2147483647);
 const port = z.number().int().min(1).max(65535);
 const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
@@ -246,6 +267,23 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   health: z.strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
+  reload: z
+    .strictObject({
+      /** Watchdog: a compile running longer is terminated. auto = max(60 s, 10 x the last successful compile). */
+      timeout: z.union([z.literal('auto'), duration.pipe(z.number().positive())]).default('auto'),
+      /** Watchdog: a compile growing the process by more is terminated. auto = max(1 GiB, 4 x the last compile's growth). */
+      memory_limit: z.union([z.literal('auto'), size]).default('auto'),
+      /** Hold a new database or policy whose decisions move more than max_change of the sample. */
+      change_guard: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          max_change: percent.default(5),
+          sample: z.number().int().min(100).max(1_000_000).default(10_000),
+          examples: z.number().int().min(0).max(100).default(10),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   pops: z.record(popId, pop).default({}),
   policies: z.record(z.string(), policy).default({}),
   zones: z.array(zone).min(1),

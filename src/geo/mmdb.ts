@@ -11,6 +11,7 @@
  */
 import { GeoDatabaseError } from '../errors.js';
 import { IntMap } from './int-map.js';
+import { BoundedDecoder, validateDatabase, type DatabaseLayout, type DatabaseRole } from './validate.js';
 
 const METADATA_MARKER = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
 
@@ -35,31 +36,60 @@ export class MmdbFile {
   private readonly stringIndex = new IntMap(1 << 12);
   private readonly strings: string[] = [];
 
+  /** Where the tree, the data section and the metadata lie (checked against the file size). */
+  readonly layout: DatabaseLayout;
+
   constructor(
     readonly buf: Buffer,
     readonly file: string,
   ) {
     const at = buf.lastIndexOf(METADATA_MARKER);
     if (at < 0) throw new GeoDatabaseError(file, 'not a MaxMind DB file (no metadata marker)');
-    const meta = this.decodeAt(at + METADATA_MARKER.length, 0)[0] as Record<string, MmdbValue>;
+    const metaAt = at + METADATA_MARKER.length;
+    let meta: Record<string, MmdbValue>;
+    try {
+      const [value] = new BoundedDecoder(buf, metaAt, buf.length).decode(metaAt);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('the metadata is not a map');
+      meta = value as Record<string, MmdbValue>;
+    } catch (err) {
+      const offset = (err as { offset?: number }).offset;
+      throw new GeoDatabaseError(file, `unreadable metadata: ${(err as Error).message}`, offset);
+    }
     const recordSize = Number(meta.record_size);
     const ipVersion = Number(meta.ip_version);
+    const nodeCount = Number(meta.node_count);
     if (recordSize !== 24 && recordSize !== 28 && recordSize !== 32) {
-      throw new GeoDatabaseError(file, `unsupported record size ${recordSize}`);
+      throw new GeoDatabaseError(file, `unsupported record size ${recordSize}`, metaAt);
     }
-    if (ipVersion !== 4 && ipVersion !== 6) throw new GeoDatabaseError(file, `unsupported ip_version ${ipVersion}`);
+    if (ipVersion !== 4 && ipVersion !== 6) throw new GeoDatabaseError(file, `unsupported ip_version ${ipVersion}`, metaAt);
+    if (meta.binary_format_major_version !== undefined && Number(meta.binary_format_major_version) !== 2) {
+      throw new GeoDatabaseError(file, `unsupported binary format version ${String(meta.binary_format_major_version)} (2 is supported)`, metaAt);
+    }
+    if (!Number.isInteger(nodeCount) || nodeCount < 1) throw new GeoDatabaseError(file, `node_count ${String(meta.node_count)} is not a positive integer`, metaAt);
     this.metadata = {
-      nodeCount: Number(meta.node_count),
+      nodeCount,
       recordSize,
       ipVersion,
       databaseType: String(meta.database_type ?? ''),
       buildEpoch: Number(meta.build_epoch ?? 0),
       languages: Array.isArray(meta.languages) ? meta.languages.map(String) : [],
     };
-    this.nodeCount = this.metadata.nodeCount;
+    this.nodeCount = nodeCount;
     this.recordSize = recordSize;
-    this.dataStart = (this.nodeCount * recordSize * 2) / 8 + 16;
-    if (this.dataStart > at) throw new GeoDatabaseError(file, 'search tree larger than the file');
+    const treeBytes = (nodeCount * recordSize) / 4;
+    this.dataStart = treeBytes + 16;
+    if (this.dataStart > at) {
+      throw new GeoDatabaseError(file, `search tree larger than the file: node_count ${nodeCount} needs ${treeBytes + 16} bytes, ${at} come before the metadata`, metaAt);
+    }
+    this.layout = { treeBytes, dataStart: this.dataStart, dataEnd: at };
+  }
+
+  /**
+   * Check the whole file (search tree, every data record it points at, the
+   * record schema for `role`) before anything trusts it. Throws GeoDatabaseError.
+   */
+  validate(role: DatabaseRole): { nodes: number; records: number } {
+    return validateDatabase(this, role, this.layout);
   }
 
   /** Record `bit` (0 = left, 1 = right) of `node`. */
@@ -105,9 +135,9 @@ export class MmdbFile {
     return value - this.nodeCount - 16 + this.dataStart;
   }
 
-  /** Decode the full value at an absolute offset (used for metadata, explain and tests). */
+  /** Decode the full value at an absolute offset in the data section (bounds-checked; for tests and tools). */
   decode(offset: number): MmdbValue {
-    return this.decodeAt(offset, 0)[0];
+    return new BoundedDecoder(this.buf, this.layout.dataStart, this.layout.dataEnd).decode(offset)[0] as MmdbValue;
   }
 
   // Header of the value last read by readHeader(): type, size and where its payload starts.
@@ -292,60 +322,5 @@ export class MmdbFile {
   firstElement(off: number): number {
     this.readHeader(this.resolve(off));
     return this.hType === 11 && this.hSize > 0 ? this.hNext : -1;
-  }
-
-  private decodeAt(off: number, depth: number): [MmdbValue, number] {
-    if (depth > 32) throw new GeoDatabaseError(this.file, 'data section nests too deep');
-    const b = this.buf;
-    this.readHeader(off);
-    const type = this.hType;
-    const size = this.hSize;
-    const start = this.hNext;
-    switch (type) {
-      case 1: {
-        const target = this.pointerTarget();
-        const after = this.hNext;
-        return [this.decodeAt(target, depth + 1)[0], after];
-      }
-      case 2:
-        return [b.toString('utf8', start, start + size), start + size];
-      case 3:
-        return [b.readDoubleBE(start), start + 8];
-      case 4:
-        return [b.subarray(start, start + size), start + size];
-      case 15:
-        return [b.readFloatBE(start), start + 4];
-      case 14:
-        return [size !== 0, start];
-      case 7: {
-        const obj: Record<string, MmdbValue> = {};
-        let p = start;
-        for (let i = 0; i < size; i++) {
-          const [k, afterKey] = this.decodeAt(p, depth + 1);
-          const [v, afterValue] = this.decodeAt(afterKey, depth + 1);
-          obj[String(k)] = v;
-          p = afterValue;
-        }
-        return [obj, p];
-      }
-      case 11: {
-        const arr: MmdbValue[] = [];
-        let p = start;
-        for (let i = 0; i < size; i++) {
-          const [v, after] = this.decodeAt(p, depth + 1);
-          arr.push(v);
-          p = after;
-        }
-        return [arr, p];
-      }
-      case 5:
-      case 6:
-      case 8:
-      case 9:
-      case 10:
-        return [this.numberAt(off), start + size];
-      default:
-        return [null, start + size];
-    }
   }
 }

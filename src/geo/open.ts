@@ -4,11 +4,12 @@
  * (an IPv4 file, or IPv4 under ::/96 in an IPv6 file; DB-IP ships two files),
  * and the ASN database if any.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, promises as fsp, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GeoDatabaseError } from '../errors.js';
 import { MmdbFile } from './mmdb.js';
+import type { DatabaseRole } from './validate.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,6 +34,7 @@ export interface GeoDatabaseInfo {
   nodeCount: number;
   size: number;
   mtimeMs: number;
+  ino: number;
   /** Which families the compiler takes from this file. */
   usedFor: string[];
 }
@@ -65,27 +67,82 @@ function hasData(db: MmdbFile, root: number): boolean {
   return stack.length > 0;
 }
 
-function open(file: string): { db: MmdbFile; info: GeoDatabaseInfo } {
-  let buf: Buffer;
-  let st;
+interface FileBytes {
+  buf: Buffer;
+  st: Stats;
+}
+
+/** Read a file; identity and bytes from one open file, so a rename over the path cannot slip in between. */
+function readSync(file: string): FileBytes {
   try {
-    st = statSync(file);
-    buf = readFileSync(file);
+    const fd = openSync(file, 'r');
+    try {
+      return { st: fstatSync(fd), buf: readFileSync(fd) };
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new GeoDatabaseError(file, `cannot read: ${(err as Error).message}`);
   }
-  const db = new MmdbFile(buf, file);
-  const m = db.metadata;
-  return {
-    db,
-    info: { file, databaseType: m.databaseType, ipVersion: m.ipVersion, buildEpoch: m.buildEpoch, nodeCount: m.nodeCount, size: st.size, mtimeMs: st.mtimeMs, usedFor: [] },
-  };
 }
 
-/** Open city/country databases (in order) and the optional ASN database. Throws GeoDatabaseError. */
-export function openDatabases(cityFiles: readonly string[], asnFile: string | null): OpenedDatabases {
+async function readAsync(file: string): Promise<FileBytes> {
+  try {
+    const fh = await fsp.open(file, 'r');
+    try {
+      return { st: await fh.stat(), buf: await fh.readFile() };
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw new GeoDatabaseError(file, `cannot read: ${(err as Error).message}`);
+  }
+}
+
+function open(file: string, bytes: FileBytes, role: DatabaseRole | null, opts: OpenOptions): { db: MmdbFile; info: GeoDatabaseInfo } {
+  const { buf, st } = bytes;
+  const db = new MmdbFile(buf, file);
+  const info: GeoDatabaseInfo = { file, databaseType: db.metadata.databaseType, ipVersion: db.metadata.ipVersion, buildEpoch: db.metadata.buildEpoch, nodeCount: db.metadata.nodeCount, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, usedFor: [] };
+  const known = opts.validated?.has(databaseIdentity(info)) ?? false;
+  if (!known && opts.onlyValidated) {
+    throw new GeoDatabaseError(file, 'changed on disk since the running configuration was compiled (a reload is pending, failed or held): answers come from the running database; reload first');
+  }
+  if (role && !known && opts.validate !== false) db.validate(role);
+  return { db, info };
+}
+
+/** A database file's identity (path, size, mtime, inode): equal identities, same bytes as far as reloads go. */
+export function databaseIdentity(d: Pick<GeoDatabaseInfo, 'file' | 'size' | 'mtimeMs' | 'ino'>): string {
+  return `${d.file}|${d.size}|${d.mtimeMs}|${d.ino}`;
+}
+
+export interface OpenOptions {
+  /** Validate every file (tree, records, schema) before use; default true. */
+  validate?: boolean;
+  /** Identities (databaseIdentity) already validated by an earlier compile: not walked again. */
+  validated?: ReadonlySet<string>;
+  /** Refuse files whose identity is not in `validated` (explain and the map use the running databases only). */
+  onlyValidated?: boolean;
+}
+
+/**
+ * Open city/country databases (in order) and the optional ASN database,
+ * validating each (see validate.ts) unless told otherwise. Throws GeoDatabaseError.
+ */
+export function openDatabases(cityFiles: readonly string[], asnFile: string | null, opts: OpenOptions = {}): OpenedDatabases {
+  return assemble(cityFiles, asnFile, readSync, opts);
+}
+
+/** openDatabases with the files read off the event loop (explain and the live map in a serving process). */
+export async function openDatabasesAsync(cityFiles: readonly string[], asnFile: string | null, opts: OpenOptions = {}): Promise<OpenedDatabases> {
+  const files = [...cityFiles, ...(asnFile ? [asnFile] : [])];
+  const read = new Map(await Promise.all(files.map(async (f) => [f, await readAsync(f)] as const)));
+  return assemble(cityFiles, asnFile, (f) => read.get(f)!, opts);
+}
+
+function assemble(cityFiles: readonly string[], asnFile: string | null, read: (file: string) => FileBytes, opts: OpenOptions): OpenedDatabases {
   const out: OpenedDatabases = { city4: null, city6: null, asn4: null, asn6: null, infos: [] };
-  const opened = cityFiles.map(open);
+  const opened = cityFiles.map((f) => open(f, read(f), 'location', opts));
   out.infos.push(...opened.map((o) => o.info));
   // IPv4: a dedicated IPv4 file wins over IPv4 kept under ::/96 of an IPv6 file
   // (DB-IP ships two files; an IPv6 file's few ::/96 entries are not a database).
@@ -101,7 +158,7 @@ export function openDatabases(cityFiles: readonly string[], asnFile: string | nu
     v6source.info.usedFor.push('ipv6');
   }
   if (asnFile) {
-    const { db, info } = open(asnFile);
+    const { db, info } = open(asnFile, read(asnFile), 'asn', opts);
     info.usedFor.push('asn');
     out.infos.push(info);
     out.asn4 = { db, root: db.ipv4Root() };

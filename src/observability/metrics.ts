@@ -29,6 +29,10 @@ export interface Collected {
   scopeEstimates: Map<string, number>;
   tcp: { open: number; accepted: number; rejected: number };
   udpSendErrors: number;
+  /** Datagrams larger than a batched-UDP slot (4 KiB): no DNS query is; dropped and counted. */
+  oversized: number;
+  /** Errors the process policy caught (process-guard.ts), summed over processes. */
+  uncaught: { exception: number; rejection: number };
   workers: number;
   /** How UDP is served: "batched" (recvmmsg/sendmmsg addon) or "dgram". */
   udpMode: string;
@@ -209,7 +213,7 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
   simpleCounter('meridian_udp_send_errors_total', 'UDP responses the kernel refused to send.', (c) => c.udpSendErrors);
   new Counter({
     name: 'meridian_dropped_packets_total',
-    help: 'Packets dropped without an answer: runt (shorter than a header) or a response (QR=1), and handler failures.',
+    help: 'Packets dropped without an answer: malformed (runt, or a response with QR=1), error (handler failures), oversized (a datagram over 4 KiB on the batched path).',
     labelNames: ['reason'],
     registers: reg,
     async collect() {
@@ -217,6 +221,7 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
       this.reset();
       this.inc({ reason: 'malformed' }, d[0]);
       this.inc({ reason: 'error' }, d[1]);
+      this.inc({ reason: 'oversized' }, (await collected()).oversized);
     },
   });
   new Gauge({

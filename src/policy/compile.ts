@@ -63,6 +63,8 @@ export interface CompiledPolicy {
   decisions: Int16Array;
   decisionCount: number;
   stats: CompileStats;
+  /** Share of each family's address space per PoP index (first choice): the change guard compares these. */
+  space?: { ipv4: Float64Array; ipv6: Float64Array };
 }
 
 /** Interns rankings (PoP index lists) into dense decision ids. */

@@ -7,6 +7,7 @@
 import { formatPrefix, parsePrefix, type Prefix } from '../policy/addr.js';
 import type { OpenedDatabases } from '../geo/open.js';
 import { extractLocation, hasCoordinates } from '../geo/location.js';
+import { runSteps, runStepsAsync } from '../steps.js';
 
 export interface SimClient {
   prefix: Prefix;
@@ -47,10 +48,20 @@ export function prng(seed: number): () => number {
 
 /** Draw `n` located client networks (about 1 in 8 IPv6 /48 when the database has IPv6). */
 export function generateClients(dbs: OpenedDatabases, n: number, seed = 1): SimClient[] {
+  return runSteps(generating(dbs, n, seed));
+}
+
+/** generateClients() in slices, the event loop free in between. */
+export function generateClientsAsync(dbs: OpenedDatabases, n: number, seed = 1): Promise<SimClient[]> {
+  return runStepsAsync(generating(dbs, n, seed));
+}
+
+function* generating(dbs: OpenedDatabases, n: number, seed: number): Generator<void, SimClient[]> {
   const rand = prng(seed);
   const out: SimClient[] = [];
   const seen = new Set<string>();
   for (let tries = 0; out.length < n && tries < n * 200; tries++) {
+    if (tries % 128 === 127) yield;
     const v6 = dbs.city6 !== null && rand() < 0.125;
     const tree = v6 ? dbs.city6 : dbs.city4;
     if (!tree) continue;

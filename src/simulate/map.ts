@@ -27,6 +27,9 @@ function countries(): FeatureCollection<Geometry> {
   return world;
 }
 
+/** The map's static layers as SVG (the projection is fixed). */
+let baseLayer: string | undefined;
+
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export interface MapPop {
@@ -35,7 +38,22 @@ export interface MapPop {
   lon: number;
 }
 
-export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title = ''): string {
+/**
+ * The footer credit for the databases a map was drawn from: which files, and
+ * the attribution their licences ask for (DB-IP Lite is CC-BY-4.0).
+ */
+export function databaseCredit(databases: ReadonlyArray<{ file: string; databaseType: string; buildEpoch: number; usedFor: readonly string[] }>): string {
+  const used = databases.filter((d) => d.usedFor.length > 0);
+  const list = used.map((d) => `${d.file.split(/[\\/]/).pop()} (${d.databaseType || 'unknown type'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`).join(', ');
+  const credits: string[] = [];
+  // By file name: the vendors' own names (the schema alone does not say whose data it is).
+  const names = used.map((d) => d.file.split(/[\\/]/).pop() ?? '');
+  if (names.some((n) => /dbip|db-ip/i.test(n))) credits.push('IP geolocation by DB-IP (db-ip.com)');
+  if (names.some((n) => /^(geoip2|geolite2)/i.test(n))) credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
+  return `Geo database: ${list || 'none'}${credits.length ? `; ${credits.join('; ')}` : ''}.`;
+}
+
+export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title = '', footer = ''): string {
   const width = 1200;
   const height = 640;
   const mapHeight = 560;
@@ -52,11 +70,15 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="16" y="26" font-size="18" fill="#222">${esc(title || `Catchments of ${report.record || '.'}: ${report.clients} client networks`)}</text>`);
-  out.push(`<path d="${path({ type: 'Sphere' })}" fill="#dde9f3" stroke="#9ab"/>`);
-  out.push(`<path d="${path(geoGraticule10())}" fill="none" stroke="#c6d6e4" stroke-width="0.5"/>`);
-  out.push(`<g fill="#ecece4" stroke="#b4b4a8" stroke-width="0.5">`);
-  for (const f of countries().features) out.push(`<path d="${path(f)}"/>`);
-  out.push('</g>');
+  // The sphere, graticule and countries never change: projected once per process.
+  baseLayer ??= [
+    `<path d="${path({ type: 'Sphere' })}" fill="#dde9f3" stroke="#9ab"/>`,
+    `<path d="${path(geoGraticule10())}" fill="none" stroke="#c6d6e4" stroke-width="0.5"/>`,
+    `<g fill="#ecece4" stroke="#b4b4a8" stroke-width="0.5">`,
+    ...countries().features.map((f) => `<path d="${path(f)}"/>`),
+    '</g>',
+  ].join('\n');
+  out.push(baseLayer);
   out.push('<g fill-opacity="0.85">');
   for (const r of report.results) {
     if (r.lat === null || r.lon === null || r.pop === null) continue;
@@ -86,9 +108,8 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
     out.push(`<rect x="${x}" y="${y - 12}" width="14" height="14" fill="${up ? colour.get(p.id) : '#ffffff'}" stroke="#111"/>`);
     out.push(`<text x="${x + 20}" y="${y}" font-size="13" fill="#222">${esc(p.id)} ${((shares.get(p.id) ?? 0) * 100).toFixed(1)}%${up ? '' : ' out'}</text>`);
   });
-  out.push(
-    `<text x="16" y="${height - 12}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth. IP geolocation by DB-IP (when the DB-IP database is used).</text>`,
-  );
+  out.push(`<text x="16" y="${height - 24}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth.</text>`);
+  if (footer) out.push(`<text x="16" y="${height - 8}" font-size="11" fill="#555">${esc(footer)}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }

@@ -17,6 +17,7 @@ import { lookup } from '../policy/trie.js';
 import { QType } from '../wire/constants.js';
 import type { GeoSlot } from '../zone/answers.js';
 import type { SimClient } from './clients.js';
+import { runSteps, runStepsAsync } from '../steps.js';
 
 export interface SimClientResult {
   network: string;
@@ -102,7 +103,19 @@ function slotsFor(ctx: ExplainContext, name: string | undefined): { v4: GeoSlot 
   return { v4, v6, record: wanted };
 }
 
+/** Clients simulated between two yields of the stepped form. */
+const SLICE = 32;
+
 export function simulate(ctx: ExplainContext, clients: readonly SimClient[], name?: string): SimReport {
+  return runSteps(simulating(ctx, clients, name));
+}
+
+/** simulate() in slices, the event loop free in between (the live map in a serving process). */
+export function simulateAsync(ctx: ExplainContext, clients: readonly SimClient[], name?: string): Promise<SimReport> {
+  return runStepsAsync(simulating(ctx, clients, name));
+}
+
+function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: string): Generator<void, SimReport> {
   const rt = ctx.runtime;
   const pops = rt.snapshot.pops;
   const slots = slotsFor(ctx, name);
@@ -112,7 +125,9 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
   const policy = rt.records[recordIndex].policy;
   const scopes = new Set<string>();
   let scopeSum = 0;
-  const results: SimClientResult[] = clients.map((c) => {
+  const results: SimClientResult[] = [];
+  for (const c of clients) {
+    if (results.length % SLICE === SLICE - 1) yield;
     const v4 = c.prefix.family === 4;
     const slot = v4 ? slots.v4 : slots.v6;
     const packed = lookup(v4 ? policy.v4 : policy.v6, c.prefix.bytes, 0, Math.ceil(c.prefix.length / 8));
@@ -126,7 +141,7 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
     const view = ctx.locator.view(c.prefix, tables);
     const rtt = pop === undefined ? { rttMs: Infinity, source: 'unknown' as RttSource } : rttFor(pop, pops[pop], view.facts, ctx.latency);
     const loc = view.facts.loc;
-    return {
+    results.push({
       network: c.text,
       weight: c.weight,
       type: v4 ? 'A' : 'AAAA',
@@ -136,8 +151,8 @@ export function simulate(ctx: ExplainContext, clients: readonly SimClient[], nam
       scope: depth,
       lat: hasCoordinates(loc) ? loc.lat : null,
       lon: hasCoordinates(loc) ? loc.lon : null,
-    };
-  });
+    });
+  }
   const totalWeight = results.reduce((n, r) => n + r.weight, 0);
   const popShares: PopShare[] = pops.map((p, i) => {
     const mine = results.filter((r) => r.pop === p.id);

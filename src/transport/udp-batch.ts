@@ -45,8 +45,12 @@ export function batchAddon(): Addon | null {
   return addon;
 }
 
-/** Packets the closed batched listeners received/sent/dropped; live ones are summed in. */
-export const batchStats = { recv: 0, sent: 0, sendDropped: 0, truncated: 0, batches: 0 };
+/**
+ * Packets the closed batched listeners received/sent/dropped; live ones are
+ * summed in. truncated = datagrams over a 4 KiB slot (dropped), callbackErrors =
+ * datagrams whose handler threw (dropped).
+ */
+export const batchStats = { recv: 0, sent: 0, sendDropped: 0, truncated: 0, batches: 0, callbackErrors: 0 };
 const liveStats = new Set<Float64Array>();
 
 export function collectBatchStats(): typeof batchStats {
@@ -57,6 +61,7 @@ export function collectBatchStats(): typeof batchStats {
     out.sendDropped += s[2];
     out.truncated += s[3];
     out.batches += s[4];
+    out.callbackErrors += s[5];
   }
   return out;
 }
@@ -82,8 +87,10 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
     addrs: new Uint8Array(a.BATCH * a.ADDR_SLOT),
     out: output,
     outLens: new Int32Array(a.BATCH),
-    stats: new Float64Array(a.STATS),
+    // The addon's counters, then ours (the addon checks a minimum length only).
+    stats: new Float64Array(a.STATS + 1),
   };
+  const CALLBACK_ERRORS = a.STATS;
   liveStats.add(buffers.stats);
   // One scratch per listener: the query is copied out of its slot so the
   // decoder sees it at offset 0 (cheaper than a Buffer view per packet).
@@ -92,14 +99,22 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
   const inSlot = a.IN_SLOT;
   const outSlot = a.OUT_SLOT;
   const addrSlot = a.ADDR_SLOT;
+  // Guarded: the handler catches its own errors, but anything that still
+  // escapes costs that one datagram (no answer, counted), never the batch or
+  // the process (an exception here would surface as uncaughtException).
   const onBatch = (n: number) => {
     for (let i = 0; i < n; i++) {
       const len = inLens[i];
       if (len === 0) continue;
-      const base = i * inSlot;
-      for (let j = 0; j < len; j++) scratch[j] = inBuf[base + j];
-      const ab = i * addrSlot;
-      outLens[i] = handler(scratch, len, addrs[ab], addrs, ab + 4, UDP, outBuf, i * outSlot);
+      try {
+        const base = i * inSlot;
+        for (let j = 0; j < len; j++) scratch[j] = inBuf[base + j];
+        const ab = i * addrSlot;
+        outLens[i] = handler(scratch, len, addrs[ab], addrs, ab + 4, UDP, outBuf, i * outSlot);
+      } catch {
+        outLens[i] = 0;
+        buffers.stats[CALLBACK_ERRORS]++;
+      }
     }
   };
   const handle = a.start(opened.fd, buffers, onBatch);
@@ -116,6 +131,7 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
       batchStats.sendDropped += s[2];
       batchStats.truncated += s[3];
       batchStats.batches += s[4];
+      batchStats.callbackErrors += s[5];
     },
   };
 }

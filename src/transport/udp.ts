@@ -17,6 +17,11 @@ export interface UdpListener {
 }
 
 let sendErrors = 0;
+let handlerErrors = 0;
+/** Datagrams whose handler threw outside its own guard (dropped). */
+export function udpHandlerErrors(): number {
+  return handlerErrors;
+}
 /** UDP sends that failed (e.g. the client's buffer was full): counted, not logged per packet. */
 export function udpSendErrors(): number {
   return sendErrors;
@@ -30,8 +35,13 @@ export function listenUdp(host: string, port: number, handler: PacketHandler): P
   const type = host.includes(':') ? 'udp6' : 'udp4';
   const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
   socket.on('message', (msg, rinfo) => {
-    const out = handler(msg, msg.length, rinfo.address, UDP);
-    if (out !== null) socket.send(out, rinfo.port, rinfo.address, onSent);
+    // Guarded like the batched path: an escaping error costs this datagram, not the process.
+    try {
+      const out = handler(msg, msg.length, rinfo.address, UDP);
+      if (out !== null) socket.send(out, rinfo.port, rinfo.address, onSent);
+    } catch {
+      handlerErrors++;
+    }
   });
   return new Promise((resolve, reject) => {
     const fail = (err: Error) => reject(new ListenError(`udp ${host}:${port}`, err));

@@ -194,7 +194,7 @@ describe('admin token on a non-loopback listener: refused', () => {
     const sink: PlaneSink = {
       install: () => undefined,
       setHealth: () => undefined,
-      collect: async () => ({ counters: new QueryCounters(), popAnswers: new Map(), scopeEstimates: new Map(), tcp: { open: 0, accepted: 0, rejected: 0 }, udpSendErrors: 0, workers: 1, udpMode: 'dgram' }),
+      collect: async () => ({ counters: new QueryCounters(), popAnswers: new Map(), scopeEstimates: new Map(), tcp: { open: 0, accepted: 0, rejected: 0 }, udpSendErrors: 0, oversized: 0, uncaught: { exception: 0, rejection: 0 }, workers: 1, udpMode: 'dgram' }),
       listening: () => true,
     };
     const control = new ControlPlane(buildSnapshotFromFile(configFile), sink, { configFile, admin: '[::]:9153', watch: false });

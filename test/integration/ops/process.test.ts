@@ -91,6 +91,25 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     expect(await s.exited).toBe(0);
   });
 
+  it('cluster mode: a worker that keeps dying is restarted with a growing backoff, visible in metrics and /readyz', async () => {
+    const s = await serve(['--workers', '1']);
+    const { execFileSync } = await import('node:child_process');
+    const worker = () => execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number)[0];
+    for (let crash = 1; crash <= 3; crash++) {
+      await until(async () => metric(await s.metrics(), 'meridian_workers') === 1, `worker ${crash} answering`);
+      process.kill(worker(), 'SIGKILL'); // each dies well within 10 s of its start: crashes in a row
+      await until(async () => metric(await s.metrics(), 'meridian_worker_restarts_total') === crash, `crash ${crash} counted`);
+      // 0.25 s, 0.5 s, 1 s
+      expect(metric(await s.metrics(), 'meridian_worker_restart_backoff_seconds')).toBe(0.25 * 2 ** (crash - 1));
+    }
+    const ready = (await (await fetch(`http://127.0.0.1:${s.admin}/readyz`)).json()) as { workers: { restarts: number; backoffSeconds: number; failedSlots: number } };
+    expect(ready.workers).toEqual({ restarts: 3, backoffSeconds: 1, failedSlots: 0 });
+    expect(metric(await s.metrics(), 'meridian_worker_slots_failed')).toBe(0);
+    await until(async () => addresses(await udpQuery(s.port, { name: 'www.example.net' })).length === 1, 'answers again after the backoff');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
   it('cluster mode: a reload reaches every worker', async () => {
     const s = await serve(['--workers', '2']);
     writeFileSync(s.config, testConfig().replace('198.51.100.10', '198.51.100.11'));

@@ -6,9 +6,7 @@
  * programmatic reload (SIGHUP path) and a replaced geo database file.
  */
 import { copyFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import dgram from 'node:dgram';
 import path from 'node:path';
-import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FIXTURE_ACCURACY_RADIUS,
@@ -22,9 +20,10 @@ import {
 import { writeMmdb, type MmdbValue } from '../../../geo-data/mmdb-writer.js';
 import { MeridianServer } from '../../../src/server.js';
 import { CITY_DB, STATIC_ZONE, testConfig } from '../../helpers/configs.js';
-import { addresses, buildQuery, udpQuery, until } from '../../helpers/dns.js';
+import { addresses, udpQuery, until } from '../../helpers/dns.js';
 import { startServer, tempDir, writeAtomically, type TestServer } from '../../helpers/server.js';
 import { get, metric, scrape } from './admin-http.js';
+import { Load } from '../../helpers/load.js';
 
 const A10 = '198.51.100.10';
 const A11 = '198.51.100.11';
@@ -45,70 +44,6 @@ const BROKEN: Record<string, () => string> = {
   'unreadable geo database': () => version(BROKEN_ADDR, { databases: ['/nonexistent/meridian/city.mmdb'] }),
   'schema error': () => version(BROKEN_ADDR).replace('  identity: "test-instance"', '  identity: "test-instance"\n  udp_max_payload: 100'),
 };
-
-/** A UDP load generator: `sockets` sockets, one query every `everyMs` each, unique IDs per socket, no retries. */
-class Load {
-  sent = 0;
-  answered = 0;
-  readonly bad: string[] = [];
-  readonly seen = new Map<string, number>();
-  private readonly socks: dgram.Socket[] = [];
-  private readonly timers: NodeJS.Timeout[] = [];
-  private readonly pending: Array<Set<number>> = [];
-
-  constructor(
-    private readonly port: number,
-    sockets = 4,
-    private readonly everyMs = 10,
-  ) {
-    for (let i = 0; i < sockets; i++) {
-      const sock = dgram.createSocket('udp4');
-      const pending = new Set<number>();
-      this.pending.push(pending);
-      sock.on('message', (msg) => this.onReply(pending, msg));
-      this.socks.push(sock);
-    }
-  }
-
-  private onReply(pending: Set<number>, msg: Buffer): void {
-    const id = msg.readUInt16BE(0);
-    if (!pending.delete(id)) {
-      this.bad.push(`unexpected or duplicate reply id ${id}`);
-      return;
-    }
-    this.answered++;
-    const reply = dnsPacket.decode(msg);
-    const rcode = msg[3] & 0xf;
-    const addrs = (reply.answers ?? []).filter((a) => a.type === 'A').map((a) => String((a as { data: unknown }).data));
-    const key = `${rcode} ${addrs.join(',')}`;
-    this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
-  }
-
-  start(): void {
-    this.socks.forEach((sock, i) => {
-      let next = 1;
-      const pending = this.pending[i];
-      this.timers.push(
-        setInterval(() => {
-          const id = next++;
-          if (id > 0xffff) throw new Error('ran out of unique query IDs');
-          pending.add(id);
-          this.sent++;
-          sock.send(buildQuery({ name: 'www.example.net', type: 'A', id }), this.port, '127.0.0.1');
-        }, this.everyMs),
-      );
-    });
-  }
-
-  stop(): void {
-    for (const t of this.timers) clearInterval(t);
-  }
-
-  close(): void {
-    this.stop();
-    for (const s of this.socks) s.close();
-  }
-}
 
 async function www(port: number): Promise<string[]> {
   return addresses(await udpQuery(port, { name: 'www.example.net', type: 'A' }));
