@@ -79,6 +79,8 @@ export const heartbeatValue = z.object({
   config_version: z.number().int().nullable(),
   /** sha256 of the running config file, to see at a glance who runs what. */
   config_sha256: z.string().nullable(),
+  /** Why the last published version it was given does not run here (it keeps its last good one). */
+  config_error: z.string().nullable(),
   software: z.string(),
 });
 export type HeartbeatValue = z.output<typeof heartbeatValue>;

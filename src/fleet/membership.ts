@@ -21,6 +21,7 @@ export interface Member {
   startedAt: number;
   configVersion: number | null;
   configSha256: string | null;
+  configError: string | null;
   software: string;
 }
 

@@ -54,6 +54,7 @@ export class FleetModel {
           startedAt: hb.started_at,
           configVersion: hb.config_version,
           configSha256: hb.config_sha256,
+          configError: hb.config_error,
           software: hb.software,
         });
         return k;

@@ -102,11 +102,11 @@ function managed(port: number, storeDir: string, args: string[], first: ChildPro
   };
 }
 
-/** One JetStream server on 127.0.0.1. `extra` adds flags (for example `-m 0`). */
-export async function startNatsServer(extra: string[] = []): Promise<NatsServer> {
+/** One JetStream server on 127.0.0.1 (on `opts.port`, else a port it picks). `extra` adds flags (for example `-m 0`). */
+export async function startNatsServer(extra: string[] = [], opts: { port?: number } = {}): Promise<NatsServer> {
   const storeDir = mkdtempSync(path.join(os.tmpdir(), 'meridian-nats-'));
   const args = (port: number) => ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extra];
-  const { proc, port } = await spawnServer(args(-1));
+  const { proc, port } = await spawnServer(args(opts.port ?? -1));
   return managed(port, storeDir, args(port), proc, 15_000);
 }
 

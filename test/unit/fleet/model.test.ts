@@ -15,7 +15,7 @@ import { FleetModel } from '../../../src/fleet/model.js';
 const T0 = 1_700_000_000_000;
 
 function heartbeat(model: FleetModel, instance: string, at: number, interval = 2): void {
-  model.apply(memberKey(instance), 'PUT', encodeValue({ instance, interval, started_at: T0, at, config_version: null, config_sha256: null, software: 'test' }), at);
+  model.apply(memberKey(instance), 'PUT', encodeValue({ instance, interval, started_at: T0, at, config_version: null, config_sha256: null, config_error: null, software: 'test' }), at);
 }
 function observe(model: FleetModel, pop: string, instance: string, up: boolean, at: number, interval = 1): void {
   model.apply(observationKey(pop, instance), 'PUT', encodeValue({ instance, pop, up, reason: up ? null : 'refused', rtt_ms: 3, interval, at }), at);
