@@ -109,7 +109,7 @@ export function decodeBundle(bytes: Uint8Array, version = 0): ConfigBundle {
   if (!r.success) throw new FleetBundleError(version, r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const problems = r.data.files.filter((f) => sha256(Buffer.from(f.content, 'base64')) !== f.sha256).map((f) => `${f.path}: content does not match its sha256`);
   if (!r.data.files.some((f) => f.path === r.data.config)) problems.push(`the config file ${r.data.config} is not in the bundle`);
-  if (problems.length) throw new FleetBundleError(r.data.version, problems);
+  if (problems.length) throw new FleetBundleError(version || r.data.version, problems);
   return r.data;
 }
 
