@@ -48,6 +48,8 @@ const LIVE_MAX_AGE_MS = 3600_000;
 const OPS_HISTORY = 10;
 /** Published config bundles kept in the object store. */
 const BUNDLES_KEPT = 10;
+/** How long an operator write (override) is retried while JetStream is briefly unavailable. */
+const OPS_RETRY_MS = 5000;
 /** How long a resync waits for a watch to replay the bucket before it goes on anyway. */
 const CATCH_UP_MS = 3000;
 
@@ -87,12 +89,17 @@ export class FleetLink {
   private live: KV | null = null;
   private ops: KV | null = null;
   private store: ObjectStore | null = null;
+  private objm: Objm | null = null;
   private model = new FleetModel();
   private readonly decider: FleetDecider;
   private watches: Array<QueuedIterator<KvWatchEntry>> = [];
+  /** Per watched bucket: the last revision applied, for the stall check (checkWatches). */
+  private watched: WatchedBucket[] = [];
   /** Bumped by every (re)sync and disconnect: watch loops of an older generation stop. */
   private generation = 0;
   private synced = false;
+  /** The generation of the resync in progress (0: none). */
+  private resyncing = 0;
   private closed = false;
   private pops: string[];
   private current: FleetView;
@@ -199,8 +206,9 @@ export class FleetLink {
   async setOverride(pop: string, override: Override | null, by: string = this.instance): Promise<void> {
     if (!this.synced || !this.ops) throw new FleetError(`not connected to the fleet (NATS): a fleet-wide override cannot be set now; use a local override`);
     const key = overrideKey(pop);
-    if (override) await this.ops.put(key, encodeValue({ override, by, at: Date.now() }));
-    else await this.ops.delete(key);
+    const ops = this.ops;
+    // A cluster electing a new stream leader (a node just died) answers "no responders" for a moment.
+    await retrying<unknown>(() => (override ? ops.put(key, encodeValue({ override, by, at: Date.now() })) : ops.delete(key)), OPS_RETRY_MS);
     this.log.info({ pop, override, by }, override ? 'fleet override set' : 'fleet override cleared');
   }
 
@@ -210,7 +218,7 @@ export class FleetLink {
    * concurrent publishes cannot both win: the loser gets a FleetError.
    */
   async publishBundle(bundle: ConfigBundle): Promise<BundlePointer> {
-    const { ops, store } = this.requireSynced();
+    const { ops, store } = await this.requireSynced();
     const prev = await ops.get(CONFIG_KEY);
     const prevPointer = prev && prev.operation === 'PUT' ? decodeValue(bundlePointerValue, prev.value) : null;
     const version = (prevPointer?.version ?? 0) + 1;
@@ -232,7 +240,7 @@ export class FleetLink {
 
   /** Fetch and check the bundle a pointer names. */
   async fetchBundle(pointer: BundlePointer): Promise<ConfigBundle> {
-    const { store } = this.requireSynced();
+    const { store } = await this.requireSynced();
     const bytes = await store.getBlob(pointer.object);
     if (!bytes) throw new FleetError(`config bundle ${pointer.object} is not in the object store`);
     if (sha256(bytes) !== pointer.sha256) throw new FleetError(`config bundle ${pointer.object} does not match its sha256`);
@@ -335,44 +343,57 @@ export class FleetLink {
     if (changed) for (const fn of this.listeners.connection) fn(this.connection());
   }
 
-  private requireSynced(): { live: KV; ops: KV; store: ObjectStore } {
-    if (!this.synced || !this.live || !this.ops || !this.store) throw new FleetError('not connected to the fleet (NATS)');
+  private async requireSynced(): Promise<{ live: KV; ops: KV; store: ObjectStore }> {
+    if (!this.synced || !this.live || !this.ops || !this.objm) throw new FleetError('not connected to the fleet (NATS)');
+    this.store ??= await openStore(this.objm, configStore(this.opts.config.bucket), this.opts.config.replicas);
     return { live: this.live, ops: this.ops, store: this.store };
   }
 
   /** Open the buckets and replay them into a fresh model; retried (with backoff) while the connection is up. */
   private async resync(nc: NatsConnection): Promise<void> {
     const generation = ++this.generation;
-    for (let attempt = 0; !this.closed && generation === this.generation && !nc.isClosed(); attempt++) {
-      try {
-        await this.sync(nc, generation);
-        return;
-      } catch (err) {
-        // JetStream answers "not enabled" or times out for a moment after a server restart.
-        this.log.warn({ err: (err as Error).message, attempt }, 'fleet: cannot open the buckets yet; retrying');
-        this.conn.lastError = (err as Error).message;
-        await sleep(Math.min(5000, 250 * 2 ** attempt));
+    this.resyncing = generation;
+    try {
+      for (let attempt = 0; !this.closed && generation === this.generation && !nc.isClosed(); attempt++) {
+        try {
+          await this.sync(nc, generation);
+          return;
+        } catch (err) {
+          // JetStream answers "not enabled", "stream not found" or times out for a moment after a
+          // server restart or while a cluster elects new leaders.
+          this.log.warn({ err: (err as Error).message, attempt }, 'fleet: cannot open the buckets yet; retrying');
+          this.conn.lastError = (err as Error).message;
+          await sleep(Math.min(2000, 250 * 2 ** attempt));
+        }
       }
+    } finally {
+      if (this.resyncing === generation) this.resyncing = 0;
     }
   }
 
   private async sync(nc: NatsConnection, generation: number): Promise<void> {
     const c = this.opts.config;
-    const js = jetstream(nc, { timeout: Math.max(1000, c.heartbeat * 1000) });
+    // The client's default request timeout: a cluster electing leaders can take seconds to answer.
+    const js = jetstream(nc, { timeout: 5000 });
     const kvm = new Kvm(js);
     const live = await openKv(kvm, liveBucket(c.bucket), { history: 1, ttl: LIVE_MAX_AGE_MS, replicas: c.replicas });
     const ops = await openKv(kvm, opsBucket(c.bucket), { history: OPS_HISTORY, replicas: c.replicas });
-    const objm = new Objm(js);
-    const store = await objm.create(configStore(c.bucket), { replicas: c.replicas }).catch(() => objm.open(configStore(c.bucket)));
     if (generation !== this.generation) return;
     this.stopWatches();
     const model = new FleetModel();
-    await Promise.all([this.watch(live, model, generation), this.watch(ops, model, generation)]);
+    const watched = [
+      { kv: live, name: liveBucket(c.bucket), applied: 0, lastChecked: 0, behind: 0 },
+      { kv: ops, name: opsBucket(c.bucket), applied: 0, lastChecked: 0, behind: 0 },
+    ];
+    this.watched = watched;
+    await Promise.all(watched.map((w) => this.watch(w, model, generation)));
     if (generation !== this.generation) return;
     this.model = model;
     this.live = live;
     this.ops = ops;
-    this.store = store;
+    // The object store is opened when a bundle is first needed: the fleet view does not wait for it.
+    this.store = null;
+    this.objm = new Objm(js);
     this.synced = true;
     this.setConnection({ connected: true, server: nc.getServer(), since: Date.now(), lastError: null });
     this.log.info({ server: nc.getServer(), members: model.members.size }, 'fleet: in sync with the buckets');
@@ -382,7 +403,8 @@ export class FleetLink {
   }
 
   /** Watch a whole bucket into `model`; resolves once the bucket's current values are in. */
-  private async watch(kv: KV, model: FleetModel, generation: number): Promise<void> {
+  private async watch(w: WatchedBucket, model: FleetModel, generation: number): Promise<void> {
+    const kv = w.kv;
     const iter = await kv.watch({ key: '>' });
     this.watches.push(iter);
     let caughtUp!: () => void;
@@ -392,6 +414,7 @@ export class FleetLink {
       for await (const e of iter) {
         if (generation !== this.generation) break;
         const created = e.created.getTime();
+        w.applied = Math.max(w.applied, e.revision);
         const k = model.apply(e.key, e.operation, e.value, created);
         if (k?.kind === 'member' && k.instance === this.instance && e.isUpdate && e.operation === 'PUT') this.offsetMs = created - Date.now();
         if (k?.kind === 'config' && model === this.model) void this.followBundle();
@@ -426,6 +449,36 @@ export class FleetLink {
       software: this.opts.software ?? 'meridian',
     };
     await this.live.put(memberKey(this.instance), encodeValue(value)).catch((err: Error) => this.log.debug({ err: err.message }, 'fleet: heartbeat not published'));
+    await this.checkWatches();
+  }
+
+  /**
+   * A watch can stall with the connection up: on a NATS cluster its consumer
+   * lives on one node, and when that node dies the client only notices after
+   * two missed idle heartbeats (10 s). Compare each bucket's last sequence
+   * with what its watch applied: behind, and no progress for two heartbeats
+   * in a row, means stalled, and the link resyncs (fresh watches).
+   */
+  private async checkWatches(): Promise<void> {
+    if (this.resyncing) return;
+    const nc = this.nc;
+    const generation = this.generation;
+    for (const w of this.watched) {
+      let last: number;
+      try {
+        last = (await w.kv.status()).streamInfo.state.last_seq;
+      } catch {
+        continue; // JetStream busy or away: heartbeats and reconnects say so
+      }
+      const stuck = last > w.applied && w.applied === w.lastChecked;
+      w.behind = stuck ? w.behind + 1 : 0;
+      w.lastChecked = w.applied;
+      if (w.behind >= 2 && nc && generation === this.generation && this.synced && !this.resyncing) {
+        this.log.warn({ bucket: w.name, applied: w.applied, last }, 'fleet: a bucket watch stalled; resyncing');
+        void this.resync(nc);
+        return;
+      }
+    }
   }
 
   private serverNow(): number {
@@ -501,15 +554,52 @@ export class FleetLink {
   }
 }
 
-/** Create the bucket, or bind to it when it exists with other settings (another version made it). */
+interface WatchedBucket {
+  kv: KV;
+  name: string;
+  /** Highest revision the watch applied. */
+  applied: number;
+  /** `applied` at the previous check. */
+  lastChecked: number;
+  /** Consecutive checks behind the stream without progress. */
+  behind: number;
+}
+
+/**
+ * Bind to the bucket, and create it only when it does not exist. Binding needs
+ * only the stream's leader; creating needs the cluster's meta leader, which a
+ * cluster that just lost a node may still be electing. A bucket made by
+ * another version with other settings is used as it is.
+ */
 async function openKv(kvm: Kvm, name: string, opts: Partial<KvOptions>): Promise<KV> {
+  const kv = await kvm.open(name);
   try {
-    return await kvm.create(name, opts);
+    await kv.status();
+    return kv;
   } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+  }
+  return kvm.create(name, opts);
+}
+
+async function openStore(objm: Objm, name: string, replicas: number): Promise<ObjectStore> {
+  try {
+    return await objm.open(name);
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+  }
+  return objm.create(name, { replicas });
+}
+
+/** Run `fn`, again on failure (250 ms apart) until `withinMs`; then the last error, as a FleetError. */
+async function retrying<T>(fn: () => Promise<T>, withinMs: number): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
     try {
-      return await kvm.open(name);
-    } catch {
-      throw err;
+      return await fn();
+    } catch (err) {
+      if (Date.now() + 250 > deadline) throw new FleetError(`the fleet's buckets did not take the write: ${(err as Error).message}`);
+      await sleep(250);
     }
   }
 }

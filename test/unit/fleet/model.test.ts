@@ -140,8 +140,7 @@ describe('fleet decider', () => {
     const d = new FleetDecider(15_000);
     const before = d.decide(model, input({ replicas: 1 }));
     // b and a keep heartbeating every 2 s, c dies right after T0.
-    heartbeat(model, 'a', T0 + 2000);
-    heartbeat(model, 'b', T0 + 2000);
+    for (const t of [T0 + 2000, T0 + 3400]) for (const m of ['a', 'b']) heartbeat(model, m, t);
     const after = d.decide(model, input({ replicas: 1, now: T0 + 3500 }));
     expect(after.live).toEqual(['a', 'b']);
     for (const p of after.pops) expect(p.probers).not.toContain('c');
