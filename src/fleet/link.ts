@@ -317,6 +317,7 @@ export class FleetLink {
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
+    // The status iterator ends when the connection closes; run() handles that.
     for await (const s of nc.status()) {
       if (this.closed || nc !== this.nc) return;
       if (s.type === 'disconnect') {
@@ -340,7 +341,7 @@ export class FleetLink {
   private setConnection(next: ConnectionState): void {
     const changed = next.connected !== this.conn.connected;
     this.conn = changed ? next : { ...next, since: this.conn.since };
-    if (changed) for (const fn of this.listeners.connection) fn(this.connection());
+    if (changed) this.emit(this.listeners.connection, this.connection());
   }
 
   private async requireSynced(): Promise<{ live: KV; ops: KV; store: ObjectStore }> {
@@ -411,16 +412,23 @@ export class FleetLink {
     const done = new Promise<void>((resolve) => (caughtUp = resolve));
     const timer = setTimeout(caughtUp, CATCH_UP_MS);
     void (async () => {
-      for await (const e of iter) {
-        if (generation !== this.generation) break;
-        const created = e.created.getTime();
-        w.applied = Math.max(w.applied, e.revision);
-        const k = model.apply(e.key, e.operation, e.value, created);
-        if (k?.kind === 'member' && k.instance === this.instance && e.isUpdate && e.operation === 'PUT') this.offsetMs = created - Date.now();
-        if (k?.kind === 'config' && model === this.model) void this.followBundle();
-        // The last entry of the replay is the first marked as an update (KV watch semantics).
-        if (e.isUpdate) caughtUp();
-        this.scheduleEvaluate();
+      try {
+        for await (const e of iter) {
+          if (generation !== this.generation) break;
+          const created = e.created.getTime();
+          w.applied = Math.max(w.applied, e.revision);
+          const k = model.apply(e.key, e.operation, e.value, created);
+          if (k?.kind === 'member' && k.instance === this.instance && e.isUpdate && e.operation === 'PUT') this.offsetMs = created - Date.now();
+          if (k?.kind === 'config' && model === this.model) void this.followBundle();
+          // The last entry of the replay is the first marked as an update (KV watch semantics).
+          if (e.isUpdate) caughtUp();
+          this.scheduleEvaluate();
+        }
+      } catch (err) {
+        // The consumer went away under the watch (a stream deleted, a consumer lost): start over.
+        if (generation !== this.generation || this.closed || !this.nc) return;
+        this.log.warn({ bucket: w.name, err: (err as Error).message }, 'fleet: a bucket watch ended; resyncing');
+        if (!this.resyncing) void this.resync(this.nc);
       }
     })();
     // An empty bucket replays nothing at all.
@@ -481,6 +489,17 @@ export class FleetLink {
     }
   }
 
+  /** Call listeners; one that throws is logged, and neither stops the others nor the link. */
+  private emit<A extends unknown[]>(listeners: Array<Listener<A>>, ...args: A): void {
+    for (const fn of listeners) {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'fleet: a listener failed');
+      }
+    }
+  }
+
   private serverNow(): number {
     return Date.now() + this.offsetMs;
   }
@@ -521,7 +540,7 @@ export class FleetLink {
     ]);
     if (key === this.changeKey) return;
     this.changeKey = key;
-    for (const fn of this.listeners.change) fn(view);
+    this.emit(this.listeners.change, view);
   }
 
   /** Delete this instance's observation of PoPs that left its share, so they stop voting at once. */
@@ -550,7 +569,7 @@ export class FleetLink {
       this.setRunningConfig(this.running.version, this.running.sha256, `v${pointer.version}: ${(err as Error).message}`);
       return;
     }
-    for (const fn of this.listeners.bundle) fn(bundle);
+    this.emit(this.listeners.bundle, bundle);
   }
 }
 

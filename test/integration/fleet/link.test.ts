@@ -8,15 +8,19 @@
  * bundles published and followed. Conditions are polled with deadlines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, type ConfigBundle } from '../../../src/fleet/bundle.js';
+import { buildBundle, sha256, type ConfigBundle } from '../../../src/fleet/bundle.js';
 import { fleetSchema, type FleetConfig } from '../../../src/fleet/config.js';
 import type { FleetView } from '../../../src/fleet/decide.js';
+import { ConfigFollower, readCurrent } from '../../../src/fleet/follow.js';
 import { FleetLink } from '../../../src/fleet/link.js';
+import { buildSnapshotFromFile } from '../../../src/snapshot.js';
 import { until } from '../../helpers/dns.js';
 import { freePort, startNatsServer, type NatsServer } from '../../helpers/nats.js';
-import { ROOT } from '../../helpers/server.js';
+import { publisherDir } from '../../helpers/fleet-config.js';
+import { ROOT, tempDir } from '../../helpers/server.js';
 
 const POPS = ['fra', 'ams', 'syd', 'sin', 'nyc', 'gru'];
 /** Probe interval of the simulated health monitors, seconds. */
@@ -175,6 +179,57 @@ describe('FleetLink with three members on one nats-server', () => {
     links.forEach((l) => l.setRunningConfig(2, p2.sha256));
     await until(() => links[0].view().members.every((m) => m.configVersion === 2 && m.configError === null), 'v2 reported by all');
     expect(links[2].publishedConfig()).toEqual(p2);
+  });
+});
+
+describe('following the published config', () => {
+  it('a published version runs on every follower within 5 s; one that fails on a host leaves that host on its last good version, reported', async () => {
+    const config = fleetConfig([server.url], { config: 'follow' });
+    const pub = publisherDir();
+    cleanups.push(() => rmSync(pub.dir, { recursive: true, force: true }));
+    const refuseOn = new Set<string>();
+    const followers = ['ns1', 'ns2', 'ns3'].map((name) => {
+      const link = member(config, name);
+      const stateDir = tempDir(`meridian-follow-${name}-`);
+      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      // The reload path's stand-in: the real compiler, and a host that cannot run what it is given.
+      const apply = async (file: string) => {
+        if (refuseOn.has(name)) throw new Error(`geo database ${pub.db}: missing on this host`);
+        return { sha256: buildSnapshotFromFile(file).hash };
+      };
+      return { name, link, stateDir, follower: new ConfigFollower(link, { stateDir, apply }) };
+    });
+    await until(() => followers.every((f) => f.link.connection().connected), 'connected');
+    const files = ['zones/example.org.zone'];
+    const databases = [{ path: 'geo/city.mmdb', resolved: pub.db }];
+    const t0 = Date.now();
+    const p1 = await followers[0].link.publishBundle(await buildBundle({ configFile: pub.configFile, files, databases, publishedBy: 'ns1' }));
+    await until(() => followers.every((f) => f.follower.current()?.version === p1.version), 'v1 running on all three', 5000);
+    console.log(`fleet: a published config was running on all three ${Date.now() - t0} ms after publish`);
+    for (const f of followers) expect(await readCurrent(f.stateDir)).toEqual(f.follower.current());
+    const sha1 = followers[0].link.view().members.find((m) => m.self)!.configSha256;
+    expect(sha1).toMatch(/^[0-9a-f]{64}$/);
+
+    // v2 changes the zone file; ns3 cannot run it.
+    refuseOn.add('ns3');
+    writeFileSync(path.join(pub.dir, 'zones', 'example.org.zone'), `${readFileSync(path.join(pub.dir, 'zones', 'example.org.zone'), 'utf8')}\nextra.example.org. 300 IN TXT "v2"\n`);
+    const p2 = await followers[1].link.publishBundle(await buildBundle({ configFile: pub.configFile, files, databases, publishedBy: 'ns2' }));
+    expect(p2.version).toBe(p1.version + 1);
+    await until(() => followers.slice(0, 2).every((f) => f.follower.current()?.version === p2.version), 'v2 running on ns1 and ns2', 5000);
+    await until(() => followers[0].link.view().members.find((m) => m.instance === 'ns3')?.configError?.startsWith(`v${p2.version}: geo database`), 'ns3 reports its refusal to everyone', 5000);
+    const ns3 = followers[0].link.view().members.find((m) => m.instance === 'ns3')!;
+    expect([ns3.configVersion, ns3.configSha256]).toEqual([p1.version, sha1]);
+    expect(followers[2].follower.current()?.version).toBe(p1.version);
+    expect((await readCurrent(followers[2].stateDir))?.version).toBe(p1.version);
+    await until(() => followers[2].link.view().members.filter((m) => m.configVersion === p2.version && m.configError === null).length === 2, 'ns1 and ns2 report v2');
+
+    // A version that does not compile (here the zone puts data under a delegation) runs nowhere; each says where it broke.
+    refuseOn.clear();
+    writeFileSync(path.join(pub.dir, 'zones', 'example.org.zone'), `${readFileSync(path.join(pub.dir, 'zones', 'example.org.zone'), 'utf8')}\nextra 300 IN TXT "under lab"\n`);
+    const p3 = await followers[0].link.publishBundle(await buildBundle({ configFile: pub.configFile, files, databases, publishedBy: 'ns1' }));
+    await until(() => followers[0].link.view().members.filter((m) => m.configError?.startsWith(`v${p3.version}: `)).length === 3, 'v3 refused by all three');
+    for (const m of followers[0].link.view().members) expect(m.configError).toMatch(/meridian\.yaml:\d+:\d+: zones\[0\]\.records: .*below the delegation/);
+    expect(followers.map((f) => f.follower.current()?.version)).toEqual([p2.version, p2.version, p1.version]);
   });
 });
 

@@ -7,35 +7,25 @@
  * database missing or different on the follower refuses the bundle and
  * writes nothing.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetBundleError } from '../../../src/errors.js';
 import { buildBundle, decodeBundle, encodeBundle, materializeBundle, sha256 } from '../../../src/fleet/bundle.js';
 import { buildSnapshotFromFile } from '../../../src/snapshot.js';
-import { CITY_DB, popsYaml } from '../../helpers/configs.js';
-import { ROOT, tempDir } from '../../helpers/server.js';
+import { CITY_DB } from '../../helpers/configs.js';
+import { publisherDir as makePublisherDir, type PublisherDir } from '../../helpers/fleet-config.js';
+import { tempDir } from '../../helpers/server.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A publisher's config directory: meridian.yaml, zones/example.org.zone, geo/city.mmdb (relative in the YAML). */
-function publisherDir(): { dir: string; configFile: string; db: string } {
-  const dir = tempDir('meridian-publish-');
-  dirs.push(dir);
-  mkdirSync(path.join(dir, 'zones'));
-  mkdirSync(path.join(dir, 'geo'));
-  const db = path.join(dir, 'geo', 'city.mmdb');
-  copyFileSync(CITY_DB, db);
-  writeFileSync(path.join(dir, 'zones', 'example.org.zone'), readFileSync(path.join(ROOT, 'test', 'fixtures', 'zones', 'example.org.zone')));
-  const configFile = path.join(dir, 'meridian.yaml');
-  writeFileSync(
-    configFile,
-    `geo:\n  databases: [geo/city.mmdb]\npops:\n${popsYaml()}\npolicies:\n  near: { steps: [ { nearest: null } ] }\nzones:\n  - origin: example.org.\n    file: zones/example.org.zone\n    geo:\n      edge: { policy: near }\n`,
-  );
-  return { dir, configFile, db };
+function publisherDir(): PublisherDir {
+  const p = makePublisherDir();
+  dirs.push(p.dir);
+  return p;
 }
 
 describe('config bundles', () => {
