@@ -5,6 +5,7 @@
  * with examples: docs/fleet.md.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../config/schema.js';
 
@@ -73,7 +74,7 @@ export const fleetSchema = z.strictObject({
   stale_after: z.number().min(1).max(100).default(3),
   /** JetStream replicas of the buckets: 1 on a single server, 3 on a NATS cluster (survives one node down). */
   replicas: z.number().int().min(1).max(5).default(1),
-  /** Where followed config bundles are written (one directory per version); default: beside the config file. */
+  /** Where followed config bundles are written (one directory per version); default: fleet-state/ beside the config file. */
   state_dir: z.string().optional(),
 });
 export type FleetConfig = z.output<typeof fleetSchema>;
@@ -85,6 +86,11 @@ export type FleetConfig = z.output<typeof fleetSchema>;
  */
 export function fleetInstanceName(fleet: Pick<FleetConfig, 'instance'>, identity: string, hostname = os.hostname()): string {
   return fleet.instance ?? (identity && identity !== 'auto' ? identity : hostname);
+}
+
+/** Where followed bundles are written: `fleet.state_dir` (relative to the config file), else `fleet-state/` beside it. */
+export function fleetStateDir(fleet: Pick<FleetConfig, 'state_dir'>, configFile: string): string {
+  return path.resolve(path.dirname(path.resolve(configFile)), fleet.state_dir ?? 'fleet-state');
 }
 
 /** The verdict rule for one PoP. */

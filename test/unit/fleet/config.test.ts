@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { fleetInstanceName, fleetSchema, ruleFor } from '../../../src/fleet/config.js';
+import { fleetInstanceName, fleetSchema, fleetStateDir, ruleFor } from '../../../src/fleet/config.js';
 import { yamlBlocks } from '../../integration/docs/doc-configs.js';
 
 /** Every issue's path, with the branches of union issues (the config loader reports the deepest branch). */
@@ -78,5 +78,11 @@ describe('fleet config', () => {
     expect(fleetInstanceName({}, 'ns1.example.net', 'host')).toBe('ns1.example.net');
     expect(fleetInstanceName({}, 'auto', 'host')).toBe('host');
     expect(fleetInstanceName({}, '', 'host')).toBe('host');
+  });
+
+  it('the state directory: fleet.state_dir relative to the config file, else fleet-state/ beside it', () => {
+    expect(fleetStateDir({}, '/etc/meridian/meridian.yaml')).toBe('/etc/meridian/fleet-state');
+    expect(fleetStateDir({ state_dir: '/var/lib/meridian' }, '/etc/meridian/meridian.yaml')).toBe('/var/lib/meridian');
+    expect(fleetStateDir({ state_dir: 'bundles' }, '/etc/meridian/meridian.yaml')).toBe('/etc/meridian/bundles');
   });
 });
