@@ -143,6 +143,27 @@ export class ReloadBoundError extends MeridianError {
   }
 }
 
+/** The fleet (NATS) refused or could not do something: not connected, a lost publish race, a bucket error. */
+export class FleetError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_FLEET';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+/** A published config bundle cannot run on this host (damaged, or a geo database missing or different here). */
+export class FleetBundleError extends MeridianError {
+  readonly code = 'MERIDIAN_ERR_FLEET_BUNDLE';
+  constructor(
+    readonly version: number,
+    readonly problems: string[],
+  ) {
+    super(`config bundle v${version}: ${problems.join('; ')}`);
+    this.name = 'FleetBundleError';
+  }
+}
+
 /** Every stable error code, for the documentation convention test. */
 export const ERROR_CODES = [
   'MERIDIAN_ERR_CONFIG',
@@ -154,4 +175,6 @@ export const ERROR_CODES = [
   'MERIDIAN_ERR_ADMIN',
   'MERIDIAN_ERR_DNSSEC_KEY',
   'MERIDIAN_ERR_RELOAD_BOUND',
+  'MERIDIAN_ERR_FLEET',
+  'MERIDIAN_ERR_FLEET_BUNDLE',
 ] as const;
