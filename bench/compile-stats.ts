@@ -4,8 +4,8 @@
  *   node --expose-gc --import tsx bench/compile-stats.ts [CONFIG]
  */
 import path from 'node:path';
-import { buildSnapshotFromFile } from '../src/snapshot.js';
-import { Runtime } from '../src/runtime.js';
+import { buildSnapshotFromFile } from '../src/build/snapshot.js';
+import { Runtime } from '../src/build/runtime.js';
 
 const file = path.resolve(process.argv[2] ?? 'config/meridian.yaml');
 const mb = (n: number) => `${Math.round(n / 1e6)} MB`;

@@ -22,12 +22,12 @@ import type { HealthView } from '../src/health/view.js';
 import { AnswerMerger } from '../src/policy/answer-merge.js';
 import { buildCurrentScopes, type CurrentScopes } from '../src/policy/current-scopes.js';
 import { decisionOf, depthOf, lookup, type FamilyTrie } from '../src/policy/trie.js';
-import { Runtime } from '../src/runtime.js';
-import { buildSnapshotFromFile } from '../src/snapshot.js';
+import { Runtime } from '../src/build/runtime.js';
+import { buildSnapshotFromFile } from '../src/build/snapshot.js';
 import type { GeoSlot } from '../src/zone/answers.js';
 import { checkMergedTrie } from '../test/helpers/scope-check.js';
 import { publicSlash24s } from './public-v4.js';
-import { prng } from '../src/simulate/clients.js';
+import { prng } from '../src/geo/clients.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

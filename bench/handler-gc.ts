@@ -6,9 +6,9 @@
  *   node --import tsx bench/handler-gc.ts
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { handleQueryInto } from '../src/handle-query.js';
-import { QueryCounters } from '../src/observability/counters.js';
-import type { Runtime } from '../src/runtime.js';
+import { handleQueryInto } from '../src/query/handle-query.js';
+import { QueryCounters } from '../src/query/counters.js';
+import type { Runtime } from '../src/build/runtime.js';
 import { defaultRuntime, dnameRuntime } from './runtimes.js';
 import { UDP } from '../src/wire/constants.js';
 import { buildQuery } from '../test/helpers/dns.js';

@@ -4,10 +4,10 @@
  * best of 7 rounds of one million queries.
  *   node --import tsx bench/handler-micro.ts
  */
-import { handleQuery } from '../src/handle-query.js';
-import { QueryCounters } from '../src/observability/counters.js';
-import { prng } from '../src/simulate/clients.js';
-import type { Runtime } from '../src/runtime.js';
+import { handleQuery } from '../src/query/handle-query.js';
+import { QueryCounters } from '../src/query/counters.js';
+import { prng } from '../src/geo/clients.js';
+import type { Runtime } from '../src/build/runtime.js';
 import { defaultRuntime, dnameRuntime } from './runtimes.js';
 import { buildQuery } from '../test/helpers/dns.js';
 

@@ -13,8 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { buildCurrentScopes } from '../src/policy/current-scopes.js';
 import { decisionOf, depthOf, lookup } from '../src/policy/trie.js';
-import { Runtime } from '../src/runtime.js';
-import { buildSnapshotFromFile } from '../src/snapshot.js';
+import { Runtime } from '../src/build/runtime.js';
+import { buildSnapshotFromFile } from '../src/build/snapshot.js';
 import type { GeoSlot } from '../src/zone/answers.js';
 
 const [configFile, blocksFile] = process.argv.slice(2);

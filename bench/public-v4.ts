@@ -3,7 +3,7 @@
  * (RFC 6890 special-purpose blocks excluded) from a fixed seed, so every
  * script and every server is measured on the same networks.
  */
-import { prng } from '../src/simulate/clients.js';
+import { prng } from '../src/geo/clients.js';
 
 /** Public unicast IPv4 only (RFC 6890 special-purpose blocks excluded). */
 export function isPublic(a: number, b: number): boolean {

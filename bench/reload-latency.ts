@@ -7,7 +7,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MeridianServer } from '../src/server.js';
+import { MeridianServer } from '../src/plane/server.js';
 import { addresses, udpQuery } from '../test/helpers/dns.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'meridian-reload-'));

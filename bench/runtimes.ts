@@ -2,9 +2,9 @@
  * The runtimes the handler benchmarks query: the shipped config, and a small
  * pair of zones with a DNAME (the shipped config has none).
  */
-import { parseConfigText } from '../src/config/load.js';
-import { Runtime } from '../src/runtime.js';
-import { buildSnapshot, buildSnapshotFromFile } from '../src/snapshot.js';
+import { parseConfigText } from '../src/build/config/load.js';
+import { Runtime } from '../src/build/runtime.js';
+import { buildSnapshot, buildSnapshotFromFile } from '../src/build/snapshot.js';
 
 export const defaultRuntime = (): Runtime => new Runtime(buildSnapshotFromFile('config/meridian.yaml'));
 

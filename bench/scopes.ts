@@ -6,10 +6,10 @@
  *   node --import tsx bench/scopes.ts [CONFIG] [N]
  */
 import path from 'node:path';
-import { handleQuery } from '../src/handle-query.js';
-import { QueryCounters } from '../src/observability/counters.js';
-import { Runtime } from '../src/runtime.js';
-import { buildSnapshotFromFile } from '../src/snapshot.js';
+import { handleQuery } from '../src/query/handle-query.js';
+import { QueryCounters } from '../src/query/counters.js';
+import { Runtime } from '../src/build/runtime.js';
+import { buildSnapshotFromFile } from '../src/build/snapshot.js';
 import { openDatabases } from '../src/geo/open.js';
 import { publicSlash24s } from './public-v4.js';
 import { buildQuery, decodeReply } from '../test/helpers/dns.js';

@@ -56,7 +56,7 @@ describe('conventions', () => {
 
   it('every top-level config section is documented in docs/config.md', () => {
     const doc = read('docs/config.md');
-    const schema = read('src/config/schema.ts');
+    const schema = read('src/build/config/schema.ts');
     const block = schema.slice(schema.indexOf('export const configSchema'));
     const sections = [...block.matchAll(/^ {2}([a-z_]+): /gm)].map((m) => m[1]);
     expect(sections).toEqual(expect.arrayContaining(['server', 'admin', 'logging', 'geo', 'health', 'pops', 'policies', 'zones']));

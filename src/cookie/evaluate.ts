@@ -25,7 +25,7 @@
  * 5.4): answered NOERROR with the cookie when the query had a client cookie
  * only or a valid server cookie, BADCOOKIE when its server cookie is invalid.
  */
-import { isV4MappedAt } from '../policy/addr.js';
+import { isV4MappedAt } from '../net/ip.js';
 import { CLIENT_COOKIE_LENGTH, CookieSigner, SERVER_COOKIE_LENGTH, SERVER_COOKIE_VERSION } from './server-cookie.js';
 
 /** What the query carried. */

@@ -7,8 +7,8 @@
  * config reload keeps the verdicts of PoPs that still exist.
  */
 import type { Logger } from 'pino';
-import type { HealthCheckConfig } from '../config/schema.js';
-import { silentLogger } from '../observability/logger.js';
+import type { HealthCheckConfig } from '../build/config/schema.js';
+import { silentLogger } from '../util/logger.js';
 import { runProbe, probeTarget, type ProbeResult, type ProbeTarget } from './probes.js';
 import { initialState, isServing, observe, type CheckState, type Override } from './state-machine.js';
 import type { HealthView } from './view.js';

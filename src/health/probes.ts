@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type { HealthCheckConfig } from '../config/schema.js';
+import type { HealthCheckConfig } from '../build/config/schema.js';
 
 export interface ProbeResult {
   ok: boolean;

@@ -14,9 +14,9 @@
 import path from 'node:path';
 import client, { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { PopHealth } from '../health/monitor.js';
-import type { Snapshot } from '../snapshot.js';
-import { meridianVersion } from '../version.js';
-import { COUNTED_QTYPES, COUNTED_RCODES, SCOPE_V6_BASE, TIMING_BUCKETS, TRANSPORTS, type QueryCounters } from './counters.js';
+import type { Snapshot } from '../build/snapshot.js';
+import { meridianVersion } from '../util/version.js';
+import { COUNTED_QTYPES, COUNTED_RCODES, SCOPE_V6_BASE, TIMING_BUCKETS, TRANSPORTS, type QueryCounters } from '../query/counters.js';
 
 /** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
 export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];

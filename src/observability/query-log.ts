@@ -6,7 +6,7 @@
  */
 import dnsPacket from 'dns-packet';
 import type { Logger } from 'pino';
-import { formatIp, maskInPlace, parseIp } from '../policy/addr.js';
+import { formatIp, maskInPlace, parseIp } from '../net/ip.js';
 
 /** Truncate an address to /24 (IPv4) or /56 (IPv6) for logs. */
 export function truncateAddress(text: string): string {

@@ -7,7 +7,7 @@
  * their backoff. Read at scrape time from the control plane and the cluster.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ReloadStatus } from '../control-plane.js';
+import type { ReloadStatus } from '../plane/control-plane.js';
 
 export interface SafetySources {
   reload(): ReloadStatus;

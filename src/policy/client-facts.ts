@@ -8,7 +8,7 @@
 import { Reader } from 'maxmind';
 import type { OpenedDatabases, OpenedTree } from '../geo/open.js';
 import { extractAsn, extractLocation, UNKNOWN_LOCATION, type GeoLocation } from '../geo/location.js';
-import { formatIp, type Prefix } from './addr.js';
+import { formatIp, type Prefix } from '../net/ip.js';
 import type { ClientFacts, LatencyRows } from './rank.js';
 import { rankClient, type Ranking } from './rank.js';
 import type { PopInfo, RuleTables } from './rules.js';

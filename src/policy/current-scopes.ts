@@ -13,7 +13,7 @@
  */
 import { isIPv4 } from 'node:net';
 import type { HealthView } from '../health/view.js';
-import type { Snapshot } from '../snapshot.js';
+import type { Snapshot } from '../build/snapshot.js';
 import { classifyDecisions, samePartition, type AnswerClasses } from './answer-key.js';
 import { AnswerMerger, countLeaves, type MergedTrie } from './answer-merge.js';
 import type { CompiledPolicy } from './compile.js';

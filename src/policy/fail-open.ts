@@ -4,7 +4,7 @@
  * health changes, never per query. Pure.
  */
 import type { HealthView } from '../health/view.js';
-import type { Snapshot } from '../snapshot.js';
+import type { Snapshot } from '../build/snapshot.js';
 
 export function failOpenDecisions(snapshot: Snapshot, view: HealthView): Map<string, number> {
   const byPolicy = new Map<string, number>();

@@ -7,7 +7,7 @@
  * Pure: parsing only; the snapshot builder compiles the rows.
  */
 import { LatencyTableError } from '../errors.js';
-import { formatPrefix, parsePrefix, type Prefix } from './addr.js';
+import { formatPrefix, parsePrefix, type Prefix } from '../net/ip.js';
 
 export type LatencyClient = { kind: 'cidr'; prefix: Prefix; text: string } | { kind: 'asn'; asn: number } | { kind: 'country'; country: string };
 

@@ -4,7 +4,7 @@
  * the database tree so that a prefix splits the compiled trie exactly where it
  * applies and nowhere else. Pure.
  */
-import type { Prefix } from './addr.js';
+import type { Prefix } from '../net/ip.js';
 
 export type OverlayEntry =
   | { kind: 'cidr'; step: number; pops: number[] }

@@ -3,9 +3,9 @@
  * cross-reference (unknown PoPs, bad CIDRs and ASNs) and reporting each
  * problem with its config path. Pure.
  */
-import type { PolicyConfig, StepConfig } from '../config/schema.js';
+import type { PolicyConfig, StepConfig } from '../build/config/schema.js';
 import { CONTINENT_CODES } from '../geo/continents.js';
-import { formatPrefix, parsePrefix } from './addr.js';
+import { formatPrefix, parsePrefix } from '../net/ip.js';
 import { PrefixOverlay } from './overlay.js';
 
 /** What the policy needs to know about a PoP. */
@@ -39,9 +39,9 @@ export interface RuleTables {
   spillGranularity6: number;
 }
 
-import { didYouMean } from '../did-you-mean.js';
-export type { Report } from '../config/load.js';
-import type { Report } from '../config/load.js';
+import { didYouMean } from '../util/did-you-mean.js';
+export type { Report } from '../build/config/load.js';
+import type { Report } from '../build/config/load.js';
 
 function resolvePops(
   ids: readonly string[],

@@ -4,7 +4,7 @@
  * is the policy's fallback. explain says so, instead of leaving the operator
  * to wonder why 10.1.2.0/24 lands on the first PoP. Pure data and a prefix test.
  */
-import { parsePrefix, type Prefix } from './addr.js';
+import { parsePrefix, type Prefix } from '../net/ip.js';
 
 interface SpecialRange {
   prefix: Prefix;

@@ -4,7 +4,7 @@
  * responses, how many were limited, the balance). Runs on an admin request,
  * never on the query path; the limiter keeps the raw numbers.
  */
-import { formatIp } from '../policy/addr.js';
+import { formatIp } from '../net/ip.js';
 import { KIND_NAMES } from './kinds.js';
 import type { RawBucket, ResponseRateLimiter } from './limiter.js';
 

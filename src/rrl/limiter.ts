@@ -24,7 +24,7 @@
  * One instance per process (listeners on one event loop share it).
  */
 import { webcrypto } from 'node:crypto';
-import { isV4MappedAt } from '../policy/addr.js';
+import { isV4MappedAt } from '../net/ip.js';
 import { hashLabel, ROOT_HASH } from '../zone/name-table.js';
 import { KIND_USES_NAME, KIND_USES_QTYPE, RrlAction, type ResponseKindCode, type RrlActionCode } from './kinds.js';
 import { PrefixSet } from './prefix-set.js';

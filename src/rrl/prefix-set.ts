@@ -4,7 +4,7 @@
  * beats a trie for the handful of prefixes such a list holds (monitoring,
  * peers, the operator's own resolvers).
  */
-import { isV4MappedAt } from '../policy/addr.js';
+import { isV4MappedAt } from '../net/ip.js';
 
 /** An address prefix as bytes (4 or 16, zero past `length`), the shape config parsing produces. */
 export interface AddressPrefix {

@@ -8,16 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GeoRecordConfig, ZoneConfig } from '../config/schema.js';
-import { didYouMean } from '../did-you-mean.js';
+import type { GeoRecordConfig, ZoneConfig } from '../build/config/schema.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { ZoneFileError } from '../errors.js';
 import { parseMasterFile } from './master-file.js';
 import { isSubdomain, resolveName } from './names.js';
 import { parseRecordText } from './record-data.js';
 import { recordTypeOf, type RecordType, type SoaData, type ZoneRecord } from './types.js';
 
-export type { Report } from '../config/load.js';
-import type { Report } from '../config/load.js';
+export type { Report } from '../build/config/load.js';
+import type { Report } from '../build/config/load.js';
 
 /** A zone ready to be compiled into answers. Plain data. */
 export interface ZoneData {

@@ -9,7 +9,7 @@ import { ZoneFileError } from '../errors.js';
 import { resolveName } from './names.js';
 import { parseTtl, tokenize, TokenizeError, type LogicalLine, type Token } from './rdata.js';
 import { parseRecordTokens } from './record-data.js';
-import { didYouMean } from '../did-you-mean.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { recordTypeOf, TYPE_MNEMONICS, type RecordType, type ZoneRecord } from './types.js';
 
 /** Options for {@link parseMasterFile}. */

@@ -5,7 +5,7 @@
  * character-strings (quoted or not, RFC 1035 escapes), lists are
  * comma-separated with `\,` for a literal comma (RFC 9460 Appendix A.1).
  */
-import { parseIp } from '../policy/addr.js';
+import { parseIp } from '../net/ip.js';
 import { base64Bytes, ByteReader, ByteWriter, charStringBytes, nameBytes, uint } from './bytes.js';
 import type { Token } from './rdata.js';
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeMmdb, type MmdbNetwork } from '../../geo-data/mmdb-writer.js';
-import { POP_COLOURS } from '../../src/simulate/map.js';
+import { POP_COLOURS } from '../../src/inspect/map.js';
 import { TEST_POPS, testConfig } from '../helpers/configs.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { countNear, countPainted, decodePng, hexToRgb, type DecodedPng } from './png.js';

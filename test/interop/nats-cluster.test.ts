@@ -10,8 +10,8 @@
  * servers get (5 s when idle, up to a minute on a loaded two-core machine).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetSchema } from '../../src/fleet/config.js';
-import { FleetLink } from '../../src/fleet/link.js';
+import { fleetSchema } from '../../src/plane/fleet/config.js';
+import { FleetLink } from '../../src/plane/fleet/link.js';
 import { until } from '../helpers/dns.js';
 import { startNatsCluster, type NatsCluster } from '../helpers/nats.js';
 import { ROOT } from '../helpers/server.js';

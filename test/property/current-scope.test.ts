@@ -26,7 +26,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PolicyConfig } from '../../src/config/schema.js';
+import type { PolicyConfig } from '../../src/build/config/schema.js';
 import { openDatabases } from '../../src/geo/open.js';
 import { classifyDecisions } from '../../src/policy/answer-key.js';
 import { AnswerMerger } from '../../src/policy/answer-merge.js';

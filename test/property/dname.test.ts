@@ -11,11 +11,11 @@
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
-import { handleQuery, handleQueryInto } from '../../src/handle-query.js';
-import { QueryCounters } from '../../src/observability/counters.js';
-import { Runtime } from '../../src/runtime.js';
-import { buildSnapshot } from '../../src/snapshot.js';
+import { parseConfigText } from '../../src/build/config/load.js';
+import { handleQuery, handleQueryInto } from '../../src/query/handle-query.js';
+import { QueryCounters } from '../../src/query/counters.js';
+import { Runtime } from '../../src/build/runtime.js';
+import { buildSnapshot } from '../../src/build/snapshot.js';
 import { UDP } from '../../src/wire/constants.js';
 import { wireName } from '../unit/wire/build.js';
 

@@ -11,7 +11,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleQuery } from '../../src/handle-query.js';
+import { handleQuery } from '../../src/query/handle-query.js';
 import { TCP, UDP } from '../../src/wire/constants.js';
 import { testConfig } from '../helpers/configs.js';
 import { addresses, buildQuery, tcpQuery, udpQuery, until } from '../helpers/dns.js';

@@ -25,15 +25,15 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURE_PLACES } from '../../geo-data/fixture-networks.js';
-import type { MeridianConfig, PolicyConfig } from '../../src/config/schema.js';
+import type { MeridianConfig, PolicyConfig } from '../../src/build/config/schema.js';
 import { openDatabases, resolveDatabasePath, type OpenedDatabases } from '../../src/geo/open.js';
-import { effectivePrefix, type Prefix } from '../../src/policy/addr.js';
+import { effectivePrefix, type Prefix } from '../../src/net/ip.js';
 import { ClientLocator, decide } from '../../src/policy/client-facts.js';
 import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js';
 import type { LatencyRows } from '../../src/policy/rank.js';
 import { buildRuleTables, type RuleTables } from '../../src/policy/rules.js';
 import { decisionOf, depthOf, lookup } from '../../src/policy/trie.js';
-import { applyLatencyTable } from '../../src/snapshot.js';
+import { applyLatencyTable } from '../../src/build/snapshot.js';
 import { ASN_DB, CITY_DB, TEST_POPS } from '../helpers/configs.js';
 import {
   bigToBytes, bitsOf, cidr, contains, formatCidr, lastOf, MAPPED_BASE, oracleNetworks, prefixOf, referenceKm, trieDecisionsUnder, trieLeaves, TUNED_POPS,

@@ -8,7 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/build/config/load.js';
 import { ConfigError, GeoDatabaseError } from '../../../src/errors.js';
 import { openDatabases } from '../../../src/geo/open.js';
 import { testConfig } from '../../helpers/configs.js';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/build/config/load.js';
 import { CITY_DB } from '../../helpers/configs.js';
 import { addresses, udpQuery, until } from '../../helpers/dns.js';
 import { ROOT, startServer, type TestServer } from '../../helpers/server.js';

@@ -4,8 +4,8 @@
  * name, argv[4] the PoPs (comma-separated). It reports every PoP of its share
  * up every 200 ms, as a health monitor would, and prints "ready" once in sync.
  */
-import { fleetSchema } from '../../../src/fleet/config.js';
-import { FleetLink } from '../../../src/fleet/link.js';
+import { fleetSchema } from '../../../src/plane/fleet/config.js';
+import { FleetLink } from '../../../src/plane/fleet/link.js';
 
 const config = fleetSchema.parse(JSON.parse(process.argv[2]));
 const link = FleetLink.start({ config, instance: process.argv[3], baseDir: process.cwd(), pops: process.argv[4].split(',') });

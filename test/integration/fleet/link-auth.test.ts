@@ -1,5 +1,5 @@
 /**
- * FleetLink's connection options as operators write them (src/fleet/link.ts):
+ * FleetLink's connection options as operators write them (src/plane/fleet/link.ts):
  * TLS with a CA and a client certificate (file paths relative to the config's
  * directory), and a NATS credentials file under decentralised (operator/JWT)
  * auth, against a real nats-server 2.9. Wrong credentials or a missing client
@@ -8,8 +8,8 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fleetSchema } from '../../../src/fleet/config.js';
-import { FleetLink } from '../../../src/fleet/link.js';
+import { fleetSchema } from '../../../src/plane/fleet/config.js';
+import { FleetLink } from '../../../src/plane/fleet/link.js';
 import { until } from '../../helpers/dns.js';
 import { operatorAuth, testPki } from '../../helpers/nats-auth.js';
 import { startNatsServer } from '../../helpers/nats.js';

@@ -1,5 +1,5 @@
 /**
- * FleetLink against a real nats-server 2.9 (src/fleet/link.ts): three links
+ * FleetLink against a real nats-server 2.9 (src/plane/fleet/link.ts): three links
  * in this process (and one in a child process that is SIGKILLed), each
  * reporting its share of PoPs as a health monitor would. Covers membership,
  * rendezvous shares, quorum verdicts, fleet-wide overrides within 1 s, a dead
@@ -11,12 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, sha256, type ConfigBundle } from '../../../src/fleet/bundle.js';
-import { fleetSchema, type FleetConfig } from '../../../src/fleet/config.js';
-import type { FleetView } from '../../../src/fleet/decide.js';
-import { ConfigFollower, readCurrent } from '../../../src/fleet/follow.js';
-import { FleetLink } from '../../../src/fleet/link.js';
-import { buildSnapshotFromFile } from '../../../src/snapshot.js';
+import { buildBundle, sha256, type ConfigBundle } from '../../../src/plane/fleet/bundle.js';
+import { fleetSchema, type FleetConfig } from '../../../src/plane/fleet/config.js';
+import type { FleetView } from '../../../src/plane/fleet/decide.js';
+import { ConfigFollower, readCurrent } from '../../../src/plane/fleet/follow.js';
+import { FleetLink } from '../../../src/plane/fleet/link.js';
+import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
 import { until } from '../../helpers/dns.js';
 import { freePort, startNatsServer, type NatsServer } from '../../helpers/nats.js';
 import { publisherDir } from '../../helpers/fleet-config.js';

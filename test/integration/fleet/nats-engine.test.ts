@@ -1,6 +1,6 @@
 /**
  * What the NATS engine does on Debian's nats-server 2.9 with the pinned
- * official clients (@nats-io/transport-node, kv, obj 3.4.0). src/fleet is
+ * official clients (@nats-io/transport-node, kv, obj 3.4.0). src/plane/fleet is
  * built on these facts; each one is checked here against a real server so a
  * client or server upgrade that changes one of them fails loudly:
  * KV put/get/watch (last values, updates only, history), bucket max_age

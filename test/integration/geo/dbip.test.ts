@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { MeridianServer } from '../../../src/server.js';
+import { MeridianServer } from '../../../src/plane/server.js';
 import { addresses, tcpQuery, udpQuery } from '../../helpers/dns.js';
 import { ROOT } from '../../helpers/server.js';
 import { cidr, contains, prefixOf, referenceKm } from '../../unit/policy/support.js';

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_LIMITS } from '../../../src/observability/http.js';
+import { ADMIN_LIMITS } from '../../../src/plane/admin-http.js';
 import { testConfig } from '../../helpers/configs.js';
 import { until } from '../../helpers/dns.js';
 import { Load } from '../../helpers/load.js';

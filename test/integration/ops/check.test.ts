@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { check } from '../../../src/commands/check.js';
+import { check } from '../../../src/cli/check.js';
 import { ROOT } from '../../helpers/server.js';
 
 const DIR = path.join(ROOT, 'test', 'fixtures', 'configs');

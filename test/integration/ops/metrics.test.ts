@@ -135,7 +135,7 @@ describe('metrics after known traffic', () => {
   });
 
   it('build info, reload status and the standard Node.js process metrics', async () => {
-    const { meridianVersion } = await import('../../../src/version.js');
+    const { meridianVersion } = await import('../../../src/util/version.js');
     const { batchAddon } = await import('../../../src/transport/udp-batch.js');
     const info = samples(m, 'meridian_build_info');
     expect(info).toEqual([{ name: 'meridian_build_info', labels: { version: meridianVersion(), node: process.versions.node, udp: batchAddon() ? 'batched' : 'dgram' }, value: 1 }]);

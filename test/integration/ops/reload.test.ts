@@ -18,7 +18,7 @@ import {
   type FixtureNetwork,
 } from '../../../geo-data/fixture-networks.js';
 import { writeMmdb, type MmdbValue } from '../../../geo-data/mmdb-writer.js';
-import { MeridianServer } from '../../../src/server.js';
+import { MeridianServer } from '../../../src/plane/server.js';
 import { CITY_DB, STATIC_ZONE, testConfig } from '../../helpers/configs.js';
 import { addresses, udpQuery, until } from '../../helpers/dns.js';
 import { startServer, tempDir, writeAtomically, type TestServer } from '../../helpers/server.js';

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restartDelayMs } from '../../../src/cluster.js';
+import { restartDelayMs } from '../../../src/plane/cluster.js';
 import { batchAddon, collectBatchStats, listenUdpBatch } from '../../../src/transport/udp-batch.js';
 import { testConfig } from '../../helpers/configs.js';
 import { addresses, buildQuery, udpQuery, until } from '../../helpers/dns.js';
@@ -67,8 +67,8 @@ describe('the uncaught-error policy', () => {
     const file = path.join(dir, 'guard.ts');
     writeFileSync(
       file,
-      `import { installProcessGuard, uncaughtCounts } from ${JSON.stringify(path.join(ROOT, 'src', 'process-guard.ts'))};
-import { createLogger } from ${JSON.stringify(path.join(ROOT, 'src', 'observability', 'logger.ts'))};
+      `import { installProcessGuard, uncaughtCounts } from ${JSON.stringify(path.join(ROOT, 'src', 'plane', 'process-guard.ts'))};
+import { createLogger } from ${JSON.stringify(path.join(ROOT, 'src', 'util', 'logger.ts'))};
 installProcessGuard(createLogger({ level: 'info' }));
 ${body}`,
     );

@@ -17,7 +17,7 @@ import {
 } from '../../../src/cookie/evaluate.js';
 import { cookieSecretFromHex, randomCookieSecret } from '../../../src/cookie/secret.js';
 import { CookieSigner } from '../../../src/cookie/server-cookie.js';
-import { parseIp } from '../../../src/policy/addr.js';
+import { parseIp } from '../../../src/net/ip.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const SECRET_A = cookieSecretFromHex('e5e973e5a6b2a43f48e7dc849e37bfcf');

@@ -10,7 +10,7 @@ import { writeMmdb } from '../../../geo-data/mmdb-writer.js';
 import { CONTINENT_CODES, continentOf } from '../../../src/geo/continents.js';
 import { extractAsn, extractLocation, hasCoordinates, UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
 import { MmdbFile } from '../../../src/geo/mmdb.js';
-import { parsePrefix } from '../../../src/policy/addr.js';
+import { parsePrefix } from '../../../src/net/ip.js';
 import { ASN_DB, CITY_DB, COUNTRY_DB, DBIP_V4, DBIP_V6 } from '../../helpers/configs.js';
 
 const open = (file: string) => new MmdbFile(readFileSync(file), file);

@@ -5,7 +5,7 @@
  * HealthView order and epoch, and bounded probe concurrency.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HealthCheckConfig } from '../../../src/config/schema.js';
+import type { HealthCheckConfig } from '../../../src/build/config/schema.js';
 import { HealthMonitor, type MonitoredPop } from '../../../src/health/monitor.js';
 import type { ProbeResult, ProbeTarget } from '../../../src/health/probes.js';
 

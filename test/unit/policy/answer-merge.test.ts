@@ -15,7 +15,7 @@ import { classifyDecisions } from '../../../src/policy/answer-key.js';
 import { AnswerMerger, countLeaves } from '../../../src/policy/answer-merge.js';
 import { buildCurrentScopes, familyMask } from '../../../src/policy/current-scopes.js';
 import { decisionOf, depthOf, indexTrie, lookup, TrieBuilder } from '../../../src/policy/trie.js';
-import { buildSnapshotFromFile, type Snapshot } from '../../../src/snapshot.js';
+import { buildSnapshotFromFile, type Snapshot } from '../../../src/build/snapshot.js';
 import { table } from '../../helpers/answer-scenarios.js';
 import { popsYaml, TEST_POPS, testConfig } from '../../helpers/configs.js';
 import { checkMergedTrie, queryPathAnswer } from '../../helpers/scope-check.js';

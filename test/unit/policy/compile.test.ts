@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily } from '../../../geo-data/fixture-networks.js';
 import { writeMmdb } from '../../../geo-data/mmdb-writer.js';
-import type { StepConfig } from '../../../src/config/schema.js';
+import type { StepConfig } from '../../../src/build/config/schema.js';
 import { openDatabases } from '../../../src/geo/open.js';
 import { compilePolicy, type CompiledPolicy } from '../../../src/policy/compile.js';
 import { CITY_DB, DBIP_V4 } from '../../helpers/configs.js';

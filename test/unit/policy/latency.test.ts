@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { distanceKm, modelledRttMs } from '../../../src/geo/distance.js';
 import { UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
-import { parsePrefix } from '../../../src/policy/addr.js';
+import { parsePrefix } from '../../../src/net/ip.js';
 import { parseLatencyCsv, parseLatencyJson, parseLatencyTable, type LatencyRow } from '../../../src/policy/latency-table.js';
 import { EMPTY_CONTEXT, PrefixOverlay } from '../../../src/policy/overlay.js';
 import { groupByTolerance, latencyOrder, rankClient, rttFor, type Candidate, type ClientFacts, type LatencyRows } from '../../../src/policy/rank.js';

@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
-import type { StepConfig } from '../../../src/config/schema.js';
+import type { StepConfig } from '../../../src/build/config/schema.js';
 import { distanceKm, modelledRttMs } from '../../../src/geo/distance.js';
 import { UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
-import { parsePrefix } from '../../../src/policy/addr.js';
+import { parsePrefix } from '../../../src/net/ip.js';
 import { EMPTY_CONTEXT } from '../../../src/policy/overlay.js';
 import { groupByTolerance, rankClient, rttFor, type Candidate, type ClientFacts, type LatencyRows } from '../../../src/policy/rank.js';
 import type { PopInfo, RuleTables } from '../../../src/policy/rules.js';

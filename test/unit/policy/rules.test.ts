@@ -3,7 +3,7 @@
  * cross-reference is reported with its config path and the rest still builds.
  */
 import { describe, expect, it } from 'vitest';
-import type { StepConfig } from '../../../src/config/schema.js';
+import type { StepConfig } from '../../../src/build/config/schema.js';
 import { POP_IDS, policy, tablesFor, TEST_POP_INFOS } from './support.js';
 
 const idx = (...ids: string[]) => ids.map((id) => POP_IDS.indexOf(id));

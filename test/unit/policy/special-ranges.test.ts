@@ -3,10 +3,10 @@
  * loopback, documentation, multicast..., and ordinary space that is none.
  */
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../../src/policy/addr.js';
+import { parsePrefix } from '../../../src/net/ip.js';
 import { specialRange } from '../../../src/policy/special-ranges.js';
-import { explain, formatExplain } from '../../../src/explain.js';
-import { explainContextFromFile } from '../../../src/commands/explain.js';
+import { explain, formatExplain } from '../../../src/inspect/explain.js';
+import { explainContextFromFile } from '../../../src/cli/explain.js';
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { testConfig } from '../../helpers/configs.js';

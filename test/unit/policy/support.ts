@@ -10,7 +10,7 @@ import type { GeoLocation } from '../../../src/geo/location.js';
  * own haversine and its own nearest-K ranking (ties by PoP index).
  */
 import { FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily, type FixtureNetwork } from '../../../geo-data/fixture-networks.js';
-import type { PolicyConfig, StepConfig } from '../../../src/config/schema.js';
+import type { PolicyConfig, StepConfig } from '../../../src/build/config/schema.js';
 import { openDatabases } from '../../../src/geo/open.js';
 import { compilePolicy, type CompiledPolicy } from '../../../src/policy/compile.js';
 import { buildRuleTables, type PopInfo, type RuleTables } from '../../../src/policy/rules.js';

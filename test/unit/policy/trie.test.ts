@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allServing } from '../../../src/health/view.js';
-import { parsePrefix } from '../../../src/policy/addr.js';
+import { parsePrefix } from '../../../src/net/ip.js';
 import { GeoAnswers, type GeoRecordRuntime } from '../../../src/policy/geo-answer.js';
 import { PrefixOverlay } from '../../../src/policy/overlay.js';
 import { spilledRanking, spillHash, spills } from '../../../src/policy/spill.js';

@@ -5,7 +5,7 @@
  * prefix, kind, name, qtype) and the fixed-size table under millions of sources.
  */
 import { describe, expect, it } from 'vitest';
-import { parseIp, parsePrefix } from '../../../src/policy/addr.js';
+import { parseIp, parsePrefix } from '../../../src/net/ip.js';
 import { busiestBuckets, wireNameText } from '../../../src/rrl/busiest.js';
 import { RrlAction, ResponseKind, type ResponseKindCode, type RrlActionCode } from '../../../src/rrl/kinds.js';
 import { ResponseRateLimiter, RrlStat } from '../../../src/rrl/limiter.js';

@@ -6,9 +6,9 @@
  * Every problem is reported at the YAML node, with the others of the config.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/build/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
-import { buildSnapshot } from '../../../src/snapshot.js';
+import { buildSnapshot } from '../../../src/build/snapshot.js';
 
 const zone = (records: string, extra = '') => `zones:
   - origin: example.net.

@@ -1,0 +1,292 @@
+/**
+ * The config schema: strict (unknown keys are errors), with defaults, in zod.
+ * Cross-references (PoP ids in rules, policy names, CIDRs, addresses) are
+ * checked afterwards in validate.ts, which has the whole picture.
+ * Field reference with examples: docs/config.md.
+ */
+import { z } from 'zod';
+import { didYouMean } from '../../util/did-you-mean.js';
+import { recordTypeOf, TYPE_MNEMONICS } from '../../zone/types.js';
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** A duration in seconds: a number, or a string such as "500ms", "5s", "2m". */
+export const duration = z.union(
+  [
+    z.number().nonnegative(),
+    z
+      .string()
+      .regex(DURATION_RE)
+      .transform((s) => {
+        const m = DURATION_RE.exec(s)!;
+        return Number(m[1]) * UNIT_SECONDS[m[2]];
+      }),
+  ],
+  { error: 'expected a duration: seconds, or a string like 500ms, 5s or 2m' },
+);
+
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|MiB|GB|GiB)$/;
+const UNIT_BYTES: Record<string, number> = { MB: 1e6, MiB: 1048576, GB: 1e9, GiB: 1073741824 };
+
+/** A memory size in bytes: a number of MiB, or a string such as "512MB", "2GiB". */
+export const size = z.union(
+  [
+    z.number().positive().transform((mib) => mib * 1048576),
+    z
+      .string()
+      .regex(SIZE_RE)
+      .transform((s) => {
+        const m = SIZE_RE.exec(s)!;
+        return Number(m[1]) * UNIT_BYTES[m[2]];
+      }),
+  ],
+  { error: 'expected a size: MiB, or a string like 512MB or 2GiB' },
+);
+
+/** A share in percent: a number 0-100 or a string such as "5%". */
+const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/).transform((s) => Number(s.slice(0, -1)))]).pipe(z.number().min(0).max(100));
+
+const ttl = z.number().int().min(0).max(2147483647);
+const port = z.number().int().min(1).max(65535);
+const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
+const popList = z.array(z.string()).min(1);
+
+/**
+ * One health check as written, in `health.defaults` or in `pops.<id>.health`:
+ * every field optional and without a default, so an object carries only what
+ * the operator wrote. The effective check is merged field by field (PoP >
+ * health.defaults > HEALTH_DEFAULTS below) in snapshot.ts. A zod `.default()`
+ * here would make every partial override reset the other fields (issue 10).
+ */
+const healthCheck = z.strictObject({
+  type: z.enum(['http', 'https', 'tcp', 'none']).optional(),
+  /** Address to probe; default: the PoP's first IPv4 address (else IPv6). */
+  target: z.string().optional(),
+  port: port.optional(),
+  path: z.string().startsWith('/').optional(),
+  method: z.enum(['GET', 'HEAD']).optional(),
+  host: z.string().optional(),
+  expect_status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+  expect_body: z.string().optional(),
+  tls_verify: z.boolean().optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  rise: z.number().int().min(1).max(100).optional(),
+  fall: z.number().int().min(1).max(100).optional(),
+  initial: z.enum(['up', 'down']).optional(),
+  /** Fraction of the interval by which each probe is randomly shifted. */
+  jitter: z.number().min(0).max(0.5).optional(),
+});
+/** A health check as written (only the fields the operator gave). */
+export type HealthCheckFields = z.output<typeof healthCheck>;
+/** Fields that have no built-in default (target: the PoP's address; port: by type; host: the target; expect_body: none). */
+type UndefaultedHealthField = 'target' | 'port' | 'host' | 'expect_body';
+/** The effective check of one PoP: every field with a built-in default is set. */
+export type HealthCheckConfig = Required<Omit<HealthCheckFields, UndefaultedHealthField>> & Pick<HealthCheckFields, UndefaultedHealthField>;
+
+/** Built-in values of the health-check fields (docs/config.md#health lists them). */
+export const HEALTH_DEFAULTS: HealthCheckConfig = {
+  type: 'none',
+  path: '/',
+  method: 'GET',
+  expect_status: [200],
+  tls_verify: true,
+  interval: 5,
+  timeout: 2,
+  rise: 2,
+  fall: 3,
+  initial: 'up',
+  jitter: 0.1,
+};
+
+/**
+ * The effective check: each field from the first layer that sets it (PoP,
+ * then health.defaults, then HEALTH_DEFAULTS).
+ */
+export function mergeHealth(...layers: ReadonlyArray<HealthCheckFields | undefined>): HealthCheckConfig {
+  const out: Record<string, unknown> = { ...HEALTH_DEFAULTS };
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const [k, v] of Object.entries(layers[i] ?? {})) if (v !== undefined) out[k] = v;
+  }
+  return out as HealthCheckConfig;
+}
+
+const location = z.union(
+  [
+    z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+    z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).transform(([lat, lon]) => ({ lat, lon })),
+  ],
+  { error: 'expected [lat, lon] or { lat, lon } (degrees, lat -90..90, lon -180..180)' },
+);
+
+const pop = z.strictObject({
+  location,
+  ipv4: z.array(z.string()).default([]),
+  ipv6: z.array(z.string()).default([]),
+  weight: z.number().positive().default(1),
+  /** Share (0-100) of this PoP's first-choice clients moved to their next candidate. */
+  spill: z.number().min(0).max(100).default(0),
+  health: healthCheck.optional(),
+  description: z.string().optional(),
+});
+export type PopConfig = z.output<typeof pop>;
+
+const step = z.union([
+  z.strictObject({ cidr: z.record(z.string(), popList) }),
+  z.strictObject({ asn: z.record(z.string(), popList) }),
+  z.strictObject({ subdivision: z.record(z.string(), popList) }),
+  z.strictObject({ country: z.record(z.string(), popList) }),
+  z.strictObject({ continent: z.record(z.string(), popList) }),
+  z.strictObject({ nearest: z.strictObject({ pops: popList.optional() }).nullable() }),
+  z.strictObject({
+    latency: z
+      .strictObject({
+        pops: popList.optional(),
+        tolerance_ms: z.number().min(0).default(0),
+        tolerance_pct: z.number().min(0).max(100).default(0),
+      })
+      .nullable(),
+  }),
+]);
+export type StepConfig = z.output<typeof step>;
+
+const policy = z.strictObject({
+  /** How many ranked PoPs a decision keeps (gdnsd's auto_dc_limit). */
+  candidates: z.number().int().min(1).max(16).default(3),
+  steps: z.array(step).min(1),
+  /** Ranking for clients no step can place; default: every PoP in config order. */
+  fallback: popList.optional(),
+  /** IPv4 / IPv6 prefix length at which spill is decided (the spill hash unit). */
+  spill_granularity_v4: z.number().int().min(8).max(32).default(20),
+  spill_granularity_v6: z.number().int().min(16).max(64).default(40),
+});
+export type PolicyConfig = z.output<typeof policy>;
+
+const rrsetValues = z.union([
+  z.array(z.string()).min(1),
+  z.string(),
+  z.strictObject({ ttl: ttl.optional(), values: z.union([z.array(z.string()).min(1), z.string()]) }),
+]);
+/** A record type key: a mnemonic Meridian knows, or TYPEnnn (RFC 3597). */
+const recordTypeKey = z.string().superRefine((key, ctx) => {
+  try {
+    recordTypeOf(key);
+  } catch (err) {
+    const message = (err as Error).message;
+    ctx.addIssue({
+      code: 'custom',
+      message: message.startsWith('unknown record type') ? `${message}${didYouMean(key, TYPE_MNEMONICS)} (known: ${TYPE_MNEMONICS.join(', ')}, or TYPEnnn)` : message,
+    });
+  }
+});
+const nodeRecords = z.record(recordTypeKey, rrsetValues);
+
+const geoRecord = z.strictObject({
+  policy: z.string(),
+  ttl: ttl.default(30),
+  /** TTL while the preferred PoP is down or drained, so clients come back quickly. */
+  ttl_degraded: ttl.default(10),
+  /** How many PoPs' addresses one answer carries. */
+  max_answers: z.number().int().min(1).max(8).default(1),
+  types: z.array(z.enum(['A', 'AAAA'])).min(1).default(['A', 'AAAA']),
+});
+export type GeoRecordConfig = z.output<typeof geoRecord>;
+
+const soa = z.strictObject({
+  mname: z.string(),
+  rname: z.string(),
+  serial: z.number().int().min(0).max(4294967295),
+  refresh: ttl.default(7200),
+  retry: ttl.default(3600),
+  expire: ttl.default(1209600),
+  minimum: ttl.default(300),
+  ttl: ttl.optional(),
+});
+
+const zone = z.strictObject({
+  origin: z.string().min(1),
+  /** Default TTL of static records. */
+  ttl: ttl.default(3600),
+  /** An RFC 1035 master file with the zone's static data (relative to this config file). */
+  file: z.string().optional(),
+  soa: soa.optional(),
+  ns: z.array(z.string()).min(1).optional(),
+  records: z.record(z.string(), nodeRecords).default({}),
+  geo: z.record(z.string(), geoRecord).default({}),
+});
+export type ZoneConfig = z.output<typeof zone>;
+
+const listen = z.string();
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      listen: z.array(listen).min(1).default(['127.0.0.1:5300', '[::1]:5300']),
+      /** NSID payload (RFC 5001): "auto" = host name, "" = off, anything else verbatim. */
+      identity: z.string().default('auto'),
+      udp_max_payload: z.number().int().min(512).max(65535).default(1232),
+      tcp: z
+        .strictObject({
+          idle_timeout: duration.default(10),
+          max_connections: z.number().int().min(1).default(512),
+          max_message_size: z.number().int().min(512).max(65535).default(65535),
+          max_queries_per_connection: z.number().int().min(1).default(1000),
+        })
+        .prefault({}),
+      workers: z.union([z.literal('auto'), z.number().int().min(0).max(256)]).default('auto'),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      listen: z.string().default('127.0.0.1:9153'),
+      /** Bearer token for write calls; token_env names an environment variable holding it. */
+      token: z.string().min(16).optional(),
+      token_env: z.string().optional(),
+      /** gdnsd-style admin_state file: lines "<pop> DRAIN|UP|DOWN". */
+      state_file: z.string().optional(),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      /** Log one query in N at info level (0 = off); client addresses truncated to /24 and /56. */
+      query_sample: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  geo: z
+    .strictObject({
+      /** City/country databases (GeoIP2, GeoLite2, DB-IP flat), searched in order per address family. */
+      databases: z.array(z.string()).default([]),
+      /** GeoLite2-ASN style database for asn rules. */
+      asn_database: z.string().optional(),
+      /** RTT table (CSV or JSON) for the latency step. */
+      latency_table: z.string().optional(),
+      /** Modelled RTT: path inflation over the great-circle fibre distance. */
+      path_inflation: z.number().min(1).max(5).default(1.5),
+    })
+    .prefault({}),
+  health: z.strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
+  reload: z
+    .strictObject({
+      /** Watchdog: a compile running longer is terminated. auto = max(60 s, 10 x the last successful compile). */
+      timeout: z.union([z.literal('auto'), duration.pipe(z.number().positive())]).default('auto'),
+      /** Watchdog: a compile growing the process by more is terminated. auto = max(1 GiB, 4 x the last compile's growth). */
+      memory_limit: z.union([z.literal('auto'), size]).default('auto'),
+      /** Hold a new database or policy whose decisions move more than max_change of the sample. */
+      change_guard: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          max_change: percent.default(5),
+          sample: z.number().int().min(100).max(1_000_000).default(10_000),
+          examples: z.number().int().min(0).max(100).default(10),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  pops: z.record(popId, pop).default({}),
+  policies: z.record(z.string(), policy).default({}),
+  zones: z.array(zone).min(1),
+});
+
+export type MeridianConfig = z.output<typeof configSchema>;

@@ -1,0 +1,555 @@
+/**
+ * The control plane: everything beside the query path. It owns the running
+ * snapshot and its reloads (compiled in a worker thread, swapped whole, a bad
+ * config never replaces a good one), the file watchers (config, geo
+ * databases, zone files, admin state file), the health monitor (the one place
+ * health is decided), metrics and the admin HTTP listener. It pushes snapshots
+ * and health views to a sink: the local data plane, or the cluster workers.
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { compileInWorker, type CompileBounds } from '../build/compile-worker.js';
+import { loadConfigFile } from '../build/config/load.js';
+import type { MeridianConfig } from '../build/config/schema.js';
+import { watchFiles, type FileWatcher } from './watch.js';
+import { AdminError, ConfigError, GeoDatabaseError, ReloadBoundError, type ConfigIssue } from '../errors.js';
+import { explain, type ExplainContext } from '../inspect/explain.js';
+import { databaseIdentity, openDatabasesAsync } from '../geo/open.js';
+import { HealthMonitor, type PopHealth } from '../health/monitor.js';
+import { parseStateFile } from '../health/state-file.js';
+import type { Override } from '../health/state-machine.js';
+import type { HealthView } from '../health/view.js';
+import { parseHostPort } from '../net/listen-address.js';
+import { adminAccess, isLoopbackHost, type AdminAccess } from './admin-access.js';
+import { startAdminServer, type AdminServer } from './admin-http.js';
+import { silentLogger } from '../util/logger.js';
+import { createMetrics, HealthMetrics, type Collected } from '../observability/metrics.js';
+import { registerSafetyMetrics } from '../observability/safety-metrics.js';
+import { ClientLocator } from '../policy/client-facts.js';
+import { failOpenDecisions } from '../policy/fail-open.js';
+import { Runtime } from '../build/runtime.js';
+import { generateClientsAsync, type SimClient } from '../geo/clients.js';
+import { databaseCredit } from '../inspect/map.js';
+import { renderMapPageOffThread } from '../inspect/map-worker.js';
+import { simulateAsync } from '../inspect/simulate.js';
+import { parsePrefix } from '../net/ip.js';
+import { compareSnapshotsAsync, formatChangeReport, type ChangeReport } from '../build/change-guard.js';
+import { releaseFreedMemory } from './memory.js';
+import { applyLatencyTable, buildAllRuleTables, fillReused, sampleKey, type Snapshot } from '../build/snapshot.js';
+
+/** Where snapshots and health views go. */
+/** Client networks drawn on the live /map. */
+const MAP_SAMPLE = 2000;
+
+export interface PlaneSink {
+  install(snapshot: Snapshot, health: HealthView): void;
+  setHealth(view: HealthView): void;
+  collect(): Promise<Collected>;
+  /** Listeners are bound and answering. */
+  listening(): boolean;
+  workerRestarts?(): number;
+  /** Worker supervision state (cluster mode): restarts, backoff, slots given up. */
+  workerState?(): { restarts: number; backoffSeconds: number; failedSlots: number };
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** Set when the change guard held the new configuration instead of applying it. */
+  held?: ChangeReport;
+  issues: ConfigIssue[];
+  message: string;
+  compileMs: number;
+}
+
+/** Reload state: a running compile and its bounds, the held change, watchdog counts. */
+export interface ReloadStatus {
+  running: { reason: string; startedAt: string; elapsedSeconds: number; growthBytes: number } | null;
+  bounds: { timeoutSeconds: number; memoryLimitBytes: number };
+  lastCompile: { seconds: number; peakGrowthBytes: number };
+  aborted: { time: number; memory: number };
+  held: { id: string; since: string; reason: string; report: ChangeReport; accept: string } | null;
+  guardHolds: number;
+  lastChange: ChangeReport | null;
+}
+
+/** reload.timeout: auto = max(60 s, 10 x the last successful compile). */
+const AUTO_TIMEOUT_FLOOR_MS = 60_000;
+const AUTO_TIMEOUT_FACTOR = 10;
+/** reload.memory_limit: auto = max(1 GiB, 4 x the last successful compile's growth). */
+const AUTO_MEMORY_FLOOR = 1024 * 1048576;
+const AUTO_MEMORY_FACTOR = 4;
+
+/** The `reload` section of the config file on disk, or null when it does not load (the compile will say why). */
+function peekReloadSettings(file: string): MeridianConfig['reload'] | null {
+  try {
+    return loadConfigFile(file).config.reload;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a reload failed, for meridian_reload_failures_total. */
+function failureReason(err: unknown): string {
+  if (err instanceof ReloadBoundError) return `${err.bound}_bound`;
+  if (err instanceof ConfigError) return err.issues.some((i) => /^geo\.(databases|asn_database)/.test(i.path)) ? 'geo_database' : 'config';
+  return 'other';
+}
+
+export interface ControlOptions {
+  configFile: string;
+  /** Admin listener HOST:PORT; null = none; undefined = from the config. */
+  admin?: string | null;
+  /** Watch files for changes (default true). */
+  watch?: boolean;
+  log?: Logger;
+  /** How much the start-up compile grew the process (the first auto memory bound is a multiple of it). */
+  startupPeakBytes?: number;
+}
+
+export class ControlPlane {
+  snapshot: Snapshot;
+  readonly monitor: HealthMonitor;
+  readonly registry = new Registry();
+  readonly healthMetrics: HealthMetrics;
+  reloads = { ok: 0, failed: 0, lastError: null as ReloadResult | null };
+  admin: AdminServer | null = null;
+  private readonly log: Logger;
+  private watcher: FileWatcher | null = null;
+  private stateWatcher: FileWatcher | null = null;
+  private reloading: Promise<ReloadResult> | null = null;
+  private reloadAgain = false;
+  private explainCtx: ExplainContext | null = null;
+  private failOpen = new Map<string, number>();
+  private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
+  private held: { snapshot: Snapshot; access: AdminAccess; report: ChangeReport; since: number; reason: string } | null = null;
+  private lastChange: ChangeReport | null = null;
+  private guardHolds = 0;
+  private readonly aborted = { time: 0, memory: 0 };
+  private readonly failures: Record<string, number> = { config: 0, geo_database: 0, time_bound: 0, memory_bound: 0, other: 0 };
+  /** The last successful compile (the watchdog's auto bounds are multiples of it). */
+  private lastCompile: { ms: number; peakBytes: number };
+  /** The admin listener's HOST:PORT (null: no admin API). */
+  private readonly adminAddr: string | null;
+  private access: AdminAccess;
+
+  constructor(
+    snapshot: Snapshot,
+    private readonly sink: PlaneSink,
+    private readonly opts: ControlOptions,
+  ) {
+    this.snapshot = snapshot;
+    this.lastCompile = { ms: snapshot.compileMs, peakBytes: opts.startupPeakBytes ?? 0 };
+    this.log = opts.log ?? silentLogger();
+    this.adminAddr = opts.admin === undefined ? snapshot.config.admin.listen : opts.admin;
+    // Before anything starts (workers, probes, listeners): a refused admin token stops here.
+    this.access = this.checkAdminAccess(snapshot, 'start');
+    this.healthMetrics = new HealthMetrics(this.registry);
+    this.monitor = new HealthMonitor({
+      log: this.log.child({ component: 'health' }),
+      maxInFlight: snapshot.config.health.max_in_flight,
+      observer: {
+        probe: (pop, r) => {
+          this.healthMetrics.probeDuration.observe({ pop }, r.durationMs / 1000);
+          if (!r.ok) this.healthMetrics.probeFailures.inc({ pop, reason: r.reason ?? 'failed' });
+        },
+        transition: (pop, up) => this.healthMetrics.transitions.inc({ pop, to: up ? 'up' : 'down' }),
+      },
+    });
+    this.monitor.update(snapshot.pops);
+    this.monitor.onChange(() => this.pushHealth());
+    createMetrics(
+      {
+        collect: () => this.collectOnce(),
+        snapshot: () => this.snapshot,
+        health: () => this.monitor.status(),
+        failOpenDecisions: () => this.failOpen,
+        reloads: () => this.reloads,
+        ready: () => this.sink.listening(),
+        workerRestarts: () => this.sink.workerRestarts?.() ?? 0,
+      },
+      this.registry,
+    );
+    registerSafetyMetrics(
+      {
+        reload: () => this.reloadStatus(),
+        reloadFailures: () => this.failures,
+        uncaught: async () => (await this.collectOnce()).uncaught,
+        workers: () => this.sink.workerState?.() ?? { restarts: 0, backoffSeconds: 0, failedSlots: 0 },
+      },
+      this.registry,
+    );
+  }
+
+  private collecting: Promise<Collected> | null = null;
+
+  /** One data-plane collection per scrape, shared by every metric that needs it. */
+  private collectOnce(): Promise<Collected> {
+    this.collecting ??= this.sink.collect().finally(() => setTimeout(() => (this.collecting = null), 0));
+    return this.collecting;
+  }
+
+  /** Start watchers and the admin listener. */
+  async start(): Promise<void> {
+    if (this.opts.watch !== false) {
+      this.watcher = watchFiles(this.watchedFiles(), (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`));
+      this.watchStateFile();
+    }
+    if (this.adminAddr) {
+      const { host, port } = parseHostPort(this.adminAddr);
+      this.admin = await startAdminServer(host, port, {
+        registry: this.registry,
+        token: () => this.access.token,
+        readOnlyReason: () => this.access.readOnlyReason ?? 'no admin token',
+        ready: () => this.ready(),
+        explain: (name, type, client) => this.explain(name, type, client),
+        pops: () => this.monitor.status(),
+        setOverride: (pop, o) => this.monitor.setOverride(pop, o, 'api'),
+        reload: () => this.reload('admin API'),
+        reloadStatus: () => this.reloadStatus(),
+        accept: (id) => this.acceptHeld(id),
+        map: (name) => this.map(name),
+      });
+      this.logAdminAccess();
+    }
+    this.pushHealth();
+  }
+
+  /**
+   * Who may write through the admin API under `snapshot`'s config. A token
+   * that is configured but unusable (unset variable, too short) is refused
+   * with a ConfigError when the admin listener is not on loopback: at start
+   * Meridian does not start, on reload the running config stays.
+   */
+  private checkAdminAccess(snapshot: Snapshot, when: 'start' | 'reload'): AdminAccess {
+    const access = adminAccess(snapshot.config.admin);
+    if (!access.problem || !this.adminAddr || isLoopbackHost(parseHostPort(this.adminAddr).host)) return access;
+    const at = loadConfigFile(snapshot.file).locate(['admin'], snapshot.config.admin.token_env ? 'token_env' : 'token');
+    throw new ConfigError([
+      {
+        ...at,
+        message:
+          `${access.problem}, and the admin API listens on ${this.adminAddr}, which is not loopback: refusing to ${when}. ` +
+          `Set ${snapshot.config.admin.token_env ?? 'the token'} to a token of 16+ characters, bind the admin API to 127.0.0.1, or remove admin.token_env to serve a read-only admin API on purpose`,
+      },
+    ]);
+  }
+
+  /** Say at start (and when a reload changes it) whether the admin API is writable, loudly when a token is unusable. */
+  private logAdminAccess(): void {
+    if (!this.adminAddr) return;
+    const a = this.access;
+    if (a.problem) this.log.warn({ admin: this.adminAddr }, `admin API is READ-ONLY: ${a.problem}; drain, force-up/down and reload over HTTP will be refused (403)`);
+    else if (a.token) this.log.info({ admin: this.adminAddr, token: a.source }, `admin API is writable (bearer token from ${a.source})`);
+    else this.log.info({ admin: this.adminAddr }, `admin API is read-only: ${a.readOnlyReason}`);
+  }
+
+  /** The files whose change triggers a reload: the config, its geo databases and zone files. */
+  private watchedFiles(): string[] {
+    const s = this.snapshot;
+    const dir = path.dirname(s.file);
+    const zoneFiles = s.config.zones.filter((z) => z.file).map((z) => path.resolve(dir, z.file!));
+    return [s.file, ...s.databases.map((d) => d.file), ...zoneFiles, ...(s.latencyTable ? [s.latencyTable] : [])];
+  }
+
+  private stateFile(): string | null {
+    const f = this.snapshot.config.admin.state_file;
+    return f ? path.resolve(path.dirname(this.snapshot.file), f) : null;
+  }
+
+  private watchStateFile(): void {
+    this.stateWatcher?.close();
+    const file = this.stateFile();
+    if (!file) return;
+    const apply = () => {
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        /* a missing state file means no overrides */
+      }
+      const { overrides, errors } = parseStateFile(text);
+      for (const e of errors) this.log.warn({ file, line: e.line }, `admin state file: ${e.message}`);
+      const unknown = this.monitor.setFileOverrides(overrides);
+      if (unknown.length) this.log.warn({ file, unknown }, 'admin state file names unknown PoPs');
+    };
+    apply();
+    this.stateWatcher = watchFiles([file], apply, 100, 1000);
+  }
+
+  /** Send the current health view to the data plane and log fail-open changes. */
+  private pushHealth(): void {
+    const view = this.monitor.viewFor(this.snapshot.pops.map((p) => p.id));
+    this.sink.setHealth(view);
+    if (this.explainCtx) this.explainCtx.runtime.health = view;
+    const next = failOpenDecisions(this.snapshot, view);
+    for (const [record, n] of next) {
+      const before = this.failOpen.get(record) ?? 0;
+      if (n > 0 && before === 0) this.log.warn({ record, decisions: n }, 'fail-open: every candidate of some decisions is down; answering with the unfiltered ranking');
+      if (n === 0 && before > 0) this.log.info({ record }, 'fail-open over');
+    }
+    this.failOpen = next;
+  }
+
+  ready(): { ready: boolean; detail: unknown } {
+    const listening = this.sink.listening();
+    const last = this.reloads.lastError;
+    const r = this.reloadStatus();
+    return {
+      ready: listening,
+      detail: {
+        listening,
+        config: { file: this.snapshot.file, sha256: this.snapshot.hash, loadedAt: new Date(this.snapshot.builtAt).toISOString() },
+        databases: this.snapshot.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
+        reload: {
+          running: r.running,
+          bounds: r.bounds,
+          aborted: r.aborted,
+          held: r.held ? { id: r.held.id, since: r.held.since, worst: r.held.report.worst, accept: r.held.accept } : null,
+        },
+        lastReloadError: last ? { message: last.message, issues: last.issues } : null,
+        workers: this.sink.workerState?.() ?? null,
+      },
+    };
+  }
+
+  /** The live map per (snapshot, geo record, health epoch): computed once, shared by concurrent requests. */
+  private mapCache: { snapshot: Snapshot; clients: Promise<SimClient[]>; pages: Map<string, Promise<string>> } | null = null;
+
+  /**
+   * The live catchment map: a synthetic world sample through the running
+   * decisions and health. Sampled and simulated in slices, rendered in a
+   * worker thread, cached per snapshot, record and health epoch: a /map loop
+   * cannot hold up DNS answers.
+   */
+  private async map(name: string | undefined): Promise<string> {
+    const snapshot = this.snapshot;
+    const ctx = await this.explainContext();
+    if (this.mapCache?.snapshot !== snapshot) this.mapCache = { snapshot, clients: generateClientsAsync(ctx.locator.dbs, MAP_SAMPLE, 1), pages: new Map() };
+    const cache = this.mapCache;
+    const epoch = ctx.runtime.health.epoch;
+    const key = `${name ?? ''}\u0000${epoch}`;
+    let page = cache.pages.get(key);
+    if (!page) {
+      page = (async () => {
+        const report = await simulateAsync(ctx, await cache.clients, name);
+        return renderMapPageOffThread(report, snapshot.pops, `Live catchments of ${report.record || '.'} (${new Date().toISOString().slice(0, 19)}Z)`, databaseCredit(snapshot.databases));
+      })();
+      // Keep the latest epochs only; a failed render is not cached.
+      if (cache.pages.size >= 8) cache.pages.delete(cache.pages.keys().next().value!);
+      cache.pages.set(key, page);
+      page.catch(() => cache.pages.delete(key));
+    }
+    return page.catch((err: Error) => {
+      throw /is not a geo record|no geo records/.test(err.message) ? new AdminError(400, err.message) : err;
+    });
+  }
+
+  /** Explain for the admin API: input checked (400 on bad input), then the real query path. */
+  private async explain(name: string, type: string, client: string): Promise<unknown> {
+    const t = type.toUpperCase();
+    if (t !== 'A' && t !== 'AAAA') throw new AdminError(400, `type must be A or AAAA, not "${type.slice(0, 20)}"`);
+    if (name.length > 253 || !/^[A-Za-z0-9_*.-]+$/.test(name) || name.split('.').some((l, i, all) => l.length > 63 || (l === '' && i < all.length - 1))) {
+      throw new AdminError(400, 'name must be a domain name (letters, digits, - _ *, labels of at most 63 characters)');
+    }
+    try {
+      parsePrefix(client);
+    } catch (err) {
+      throw new AdminError(400, `client: ${(err as Error).message}`);
+    }
+    const result = explain(await this.explainContext(), name, t, client);
+    const health = new Map(this.monitor.status().map((p) => [p.id, p]));
+    return { ...result, health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[] };
+  }
+
+  private explainCtxFor: Snapshot | null = null;
+  private explainCtxPromise: Promise<ExplainContext> | null = null;
+
+  /**
+   * Runtime, rule tables and databases for explain and the map, rebuilt when
+   * the snapshot changes. The databases are read off the event loop, and only
+   * the files the running snapshot was compiled from are used (a file replaced
+   * on disk since is refused until a reload takes it).
+   */
+  private explainContext(): Promise<ExplainContext> {
+    const s = this.snapshot;
+    if (this.explainCtxFor !== s || !this.explainCtxPromise) {
+      this.explainCtxFor = s;
+      this.explainCtx = null;
+      const city = s.databases.filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6')).map((d) => d.file);
+      const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
+      const building = openDatabasesAsync(city, asn, { validated: new Set(s.databases.map(databaseIdentity)), onlyValidated: true }).then((dbs) => {
+        const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
+        const tables = buildAllRuleTables(s.config, s.pops, () => undefined);
+        const latency = applyLatencyTable(s.config, s.latencyTable ? { file: s.latencyTable, text: s.latencyText } : null, s.pops, tables, () => undefined);
+        const ctx: ExplainContext = { runtime, tables, locator: new ClientLocator(dbs), latency };
+        if (this.explainCtxFor === s) this.explainCtx = ctx;
+        return ctx;
+      });
+      building.catch(() => {
+        if (this.explainCtxPromise === building) this.explainCtxPromise = null;
+      });
+      this.explainCtxPromise = building;
+    }
+    return this.explainCtxPromise.catch((err: Error) => {
+      throw err instanceof GeoDatabaseError ? new AdminError(503, err.message) : err;
+    });
+  }
+
+  /** Reload from disk (coalesced): compile off-thread, swap on success, keep running on failure. */
+  reload(reason = 'request'): Promise<ReloadResult> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.doReload(reason).finally(() => {
+      this.reloading = null;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload('coalesced');
+      }
+    });
+    return this.reloading;
+  }
+
+  /**
+   * The watchdog's bounds for a compile: reload.timeout / reload.memory_limit
+   * of the config being loaded when it parses (so an operator can raise a
+   * bound in the same edit), else of the running config.
+   */
+  compileBounds(r: MeridianConfig['reload'] = this.snapshot.config.reload): CompileBounds {
+    const last = this.lastCompile;
+    return {
+      timeoutMs: r.timeout === 'auto' ? Math.max(AUTO_TIMEOUT_FLOOR_MS, AUTO_TIMEOUT_FACTOR * last.ms) : r.timeout * 1000,
+      memoryBytes: r.memory_limit === 'auto' ? Math.max(AUTO_MEMORY_FLOOR, AUTO_MEMORY_FACTOR * last.peakBytes) : r.memory_limit,
+    };
+  }
+
+  private async doReload(reason: string): Promise<ReloadResult> {
+    const t0 = performance.now();
+    const bounds = this.compileBounds(peekReloadSettings(this.snapshot.file) ?? undefined);
+    const running = { reason, startedAt: Date.now(), bounds, growthBytes: 0 };
+    this.running = running;
+    try {
+      // Policies whose inputs did not change keep their compiled trie: a zone edit reloads in milliseconds;
+      // databases validated before are not walked again; the guard's sample is kept for the same databases.
+      const current = this.snapshot;
+      const reusable = current.policies.map((p) => p.key).filter((k): k is string => k !== undefined);
+      const outcome = await compileInWorker(current.file, {
+        reusable,
+        validated: current.databases.map(databaseIdentity),
+        sampleOf: current.guardSample ? sampleKey(current.databases, current.config.reload.change_guard.sample) : undefined,
+        bounds,
+        onProgress: (g) => (running.growthBytes = g),
+      });
+      const snapshot = fillReused(outcome.snapshot, current);
+      this.lastCompile = { ms: outcome.ms, peakBytes: outcome.peakBytes };
+      // A config whose admin token is refused fails here, before the guard (it never runs).
+      const access = this.checkAdminAccess(snapshot, 'reload');
+      const guard = current.config.reload.change_guard;
+      if (guard.enabled) {
+        const report = await compareSnapshotsAsync(current, snapshot, { maxChange: guard.max_change, examples: guard.examples });
+        this.lastChange = report;
+        // An accepted held change may have replaced the running snapshot meanwhile: compare again next time.
+        if (this.snapshot !== current) return this.doReload(`${reason} (again: the running config changed meanwhile)`);
+        if (report.over) return this.hold(reason, snapshot, access, report, t0);
+      }
+      return this.apply(snapshot, access, reason, t0, 'config reloaded');
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : [];
+      const result: ReloadResult = { ok: false, issues, message: (err as Error).message, compileMs: Math.round(performance.now() - t0) };
+      if (err instanceof ReloadBoundError) this.aborted[err.bound]++;
+      const why = failureReason(err);
+      this.failures[why] = (this.failures[why] ?? 0) + 1;
+      this.reloads.failed++;
+      this.reloads.lastError = result;
+      this.log.error({ reason, errors: result.message.split('\n') }, 'config reload failed; the running config keeps serving');
+      return result;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Swap in a compiled snapshot (a reload that passed the guard, or an accepted held change). */
+  private apply(snapshot: Snapshot, access: AdminAccess, reason: string, t0: number, what: string): ReloadResult {
+    this.monitor.update(snapshot.pops);
+    this.snapshot = snapshot;
+    this.held = null;
+    this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
+    this.explainCtx = null;
+    this.explainCtxPromise = null;
+    this.mapCache = null;
+    this.pushHealth();
+    this.watcher?.setFiles(this.watchedFiles());
+    this.watchStateFileIfChanged();
+    const accessChanged = access.token !== this.access.token || access.readOnlyReason !== this.access.readOnlyReason;
+    this.access = access;
+    if (accessChanged) this.logAdminAccess();
+    const result: ReloadResult = { ok: true, issues: [], message: 'ok', compileMs: Math.round(performance.now() - t0) };
+    this.reloads.ok++;
+    this.reloads.lastError = null;
+    this.log.info({ reason, compileMs: result.compileMs, sha256: snapshot.hash.slice(0, 16) }, what);
+    // What the compile and the old runtime freed goes back to the system (glibc keeps it otherwise).
+    releaseFreedMemory();
+    return result;
+  }
+
+  /** Keep a change that moves too much until the operator accepts it (or a newer reload replaces it). */
+  private hold(reason: string, snapshot: Snapshot, access: AdminAccess, report: ChangeReport, t0: number): ReloadResult {
+    this.held = { snapshot, access, report, since: Date.now(), reason };
+    this.guardHolds++;
+    const message = `change held by the change guard: ${formatChangeReport(report)}`;
+    this.log.warn(
+      { reason, change: report.id, worst: report.worst, accept: `meridian reload --accept ${report.id}  (or POST /admin/reload?accept=${report.id})` },
+      'reload held: the new configuration moves more clients than reload.change_guard.max_change allows; the running config keeps serving',
+    );
+    for (const line of formatChangeReport(report).split('\n')) this.log.warn({ change: report.id }, line);
+    return { ok: false, held: report, issues: [], message, compileMs: Math.round(performance.now() - t0) };
+  }
+
+  /** Apply the held change `id` (what the operator reviewed). Throws AdminError when there is none or it differs. */
+  acceptHeld(id: string): ReloadResult {
+    const held = this.held;
+    if (!held) throw new AdminError(409, 'no change is held');
+    if (held.report.id !== id) throw new AdminError(409, `the held change is ${held.report.id}, not ${id}`);
+    this.log.warn({ change: id, worst: held.report.worst }, 'held change accepted by the operator');
+    return this.apply(held.snapshot, held.access, `accepted ${id}`, performance.now(), 'held change applied');
+  }
+
+  /** Reload state for /readyz, GET /admin/reload and metrics. */
+  reloadStatus(): ReloadStatus {
+    const r = this.running;
+    const h = this.held;
+    const bounds = r?.bounds ?? this.compileBounds();
+    return {
+      running: r ? { reason: r.reason, startedAt: new Date(r.startedAt).toISOString(), elapsedSeconds: (Date.now() - r.startedAt) / 1000, growthBytes: r.growthBytes } : null,
+      bounds: { timeoutSeconds: bounds.timeoutMs / 1000, memoryLimitBytes: bounds.memoryBytes },
+      lastCompile: { seconds: this.lastCompile.ms / 1000, peakGrowthBytes: this.lastCompile.peakBytes },
+      aborted: { ...this.aborted },
+      held: h ? { id: h.report.id, since: new Date(h.since).toISOString(), reason: h.reason, report: h.report, accept: `POST /admin/reload?accept=${h.report.id}` } : null,
+      guardHolds: this.guardHolds,
+      lastChange: this.lastChange,
+    };
+  }
+
+  private lastStateFile: string | null = null;
+  private watchStateFileIfChanged(): void {
+    const f = this.stateFile();
+    if (f !== this.lastStateFile && this.opts.watch !== false) {
+      this.lastStateFile = f;
+      this.watchStateFile();
+    }
+  }
+
+  setOverride(pop: string, o: Override | null): boolean {
+    return this.monitor.setOverride(pop, o, 'api');
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.stateWatcher?.close();
+    this.monitor.stop();
+    await this.admin?.close();
+  }
+}

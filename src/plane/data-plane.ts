@@ -1,0 +1,162 @@
+/**
+ * The data plane: listeners and the current Runtime, nothing else. The query
+ * path only reads `this.runtime` (and its `health`); the control plane (in
+ * this process or the cluster primary) replaces them whole.
+ */
+import type { Logger } from 'pino';
+import { handleQuery, handleQueryInto } from '../query/handle-query.js';
+import { silentLogger } from '../util/logger.js';
+import { logSampledQuery } from '../observability/query-log.js';
+import type { HealthView } from '../health/view.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../net/listen-address.js';
+import { QueryCounters } from '../query/counters.js';
+import { Runtime } from '../build/runtime.js';
+import type { Snapshot } from '../build/snapshot.js';
+import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from '../transport/tcp.js';
+import { listenUdp, type PacketHandler, type UdpListener } from '../transport/udp.js';
+import { batchAddon, listenUdpBatch, type BatchHandler } from '../transport/udp-batch.js';
+import { formatIp } from '../net/ip.js';
+
+/** Length of one scope-sketch window. */
+const SKETCH_WINDOW_MS = 5 * 60 * 1000;
+
+export class DataPlane {
+  runtime: Runtime;
+  readonly counters = new QueryCounters();
+  readonly tcpStats: TcpStats = { open: 0, accepted: 0, rejected: 0 };
+  udp: UdpListener[] = [];
+  tcp: TcpListener[] = [];
+  /** Answers per PoP of runtimes already replaced, by "record|pop" (so counters survive reloads). */
+  readonly retiredPopAnswers = new Map<string, number>();
+
+  private sampleEvery: number;
+  private sampled = 0;
+  /** Processes sharing the UDP port (cluster workers), for the batched listener's balancer. */
+  udpGroup = 1;
+
+  constructor(
+    snapshot: Snapshot,
+    health?: HealthView,
+    private readonly log: Logger = silentLogger(),
+  ) {
+    this.runtime = new Runtime(snapshot, health);
+    this.sampleEvery = snapshot.config.logging.query_sample;
+    // Scope sketches cover a sliding 5-10 minutes: start a new window every 5.
+    this.rotation = setInterval(() => this.runtime.sketches.rotate(), SKETCH_WINDOW_MS);
+    this.rotation.unref();
+  }
+
+  private readonly rotation: NodeJS.Timeout;
+
+  /** Batched UDP (native addon): answer into the output slot, log a sample now and then. */
+  readonly batchHandler: BatchHandler = (msg, len, family, addr, addrOff, transport, dest, destOff) => {
+    const n = handleQueryInto(msg, len, family, addr, addrOff, transport, this.runtime, this.counters, dest, destOff);
+    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+      this.sampled = 0;
+      const client = formatIp(family === 6 ? 6 : 4, addr.slice(addrOff, addrOff + (family === 6 ? 16 : 4)));
+      logSampledQuery(this.log, msg, len, client, transport, n > 0 ? dest.subarray(destOff, destOff + n) : null);
+    }
+    return n;
+  };
+
+  readonly handler: PacketHandler = (msg, len, client, transport) => {
+    const out = handleQuery(msg, len, client, transport, this.runtime, this.counters);
+    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+      this.sampled = 0;
+      logSampledQuery(this.log, msg, len, client, transport, out);
+    }
+    return out;
+  };
+
+  /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
+  install(snapshot: Snapshot, health?: HealthView): Runtime {
+    const previous = this.runtime;
+    const rt = new Runtime(snapshot, health ?? previous.health);
+    this.runtime = rt;
+    this.sampleEvery = snapshot.config.logging.query_sample;
+    this.retire(previous);
+    return rt;
+  }
+
+  /** Apply a health view (ignored if it was made for another PoP list). */
+  setHealth(view: HealthView): void {
+    if (view.serving.length === this.runtime.snapshot.pops.length) this.runtime.health = view;
+  }
+
+  private retire(rt: Runtime): void {
+    const pops = rt.snapshot.pops;
+    rt.records.forEach((rec, r) =>
+      pops.forEach((p, i) => {
+        const n = rt.popAnswers[r * pops.length + i];
+        if (n > 0) {
+          const key = `${rec.name}|${p.id}`;
+          this.retiredPopAnswers.set(key, (this.retiredPopAnswers.get(key) ?? 0) + n);
+        }
+      }),
+    );
+  }
+
+  /** Answers per "record|pop" over all runtimes so far. */
+  popAnswerTotals(): Map<string, number> {
+    const out = new Map(this.retiredPopAnswers);
+    const rt = this.runtime;
+    const pops = rt.snapshot.pops;
+    rt.records.forEach((rec, r) =>
+      pops.forEach((p, i) => {
+        const n = rt.popAnswers[r * pops.length + i];
+        if (n > 0) out.set(`${rec.name}|${p.id}`, (out.get(`${rec.name}|${p.id}`) ?? 0) + n);
+      }),
+    );
+    return out;
+  }
+
+  tcpLimits(): TcpLimits {
+    const t = this.runtime.snapshot.config.server.tcp;
+    return { idleTimeout: t.idle_timeout, maxConnections: t.max_connections, maxMessageSize: t.max_message_size, maxQueriesPerConnection: t.max_queries_per_connection };
+  }
+
+  /** Bind UDP and TCP on every address. */
+  async bind(addresses: readonly string[]): Promise<void> {
+    for (const text of addresses) {
+      const { udp, tcp } = await bindPair(parseHostPort(text), this, this.tcpLimits(), this.tcpStats);
+      this.udp.push(udp);
+      this.tcp.push(tcp);
+    }
+  }
+
+  /** How UDP is served: "batched" (native recvmmsg/sendmmsg) or "dgram". */
+  get udpMode(): string {
+    return batchAddon() ? 'batched' : 'dgram';
+  }
+
+  get addresses(): HostPort[] {
+    return this.udp.map((u) => ({ host: u.address, port: u.port }));
+  }
+
+  describeListeners(): string[] {
+    return this.addresses.map(formatHostPort);
+  }
+
+  /** Stop listening; TCP connections get `graceMs` to finish. */
+  async close(graceMs = 2000): Promise<void> {
+    clearInterval(this.rotation);
+    await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => t.close(graceMs))]);
+    this.udp = [];
+    this.tcp = [];
+  }
+}
+
+/** UDP and TCP on the same port; with port 0 the TCP side follows the port UDP got. */
+async function bindPair(hp: HostPort, plane: DataPlane, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
+  const addon = batchAddon();
+  for (let attempt = 0; ; attempt++) {
+    const udp = addon ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler, plane.udpGroup) : await listenUdp(hp.host, hp.port, plane.handler);
+    try {
+      const tcp = await listenTcp(hp.host, udp.port, plane.handler, limits, stats);
+      return { udp, tcp };
+    } catch (err) {
+      await udp.close();
+      if (hp.port !== 0 || attempt >= 10) throw err;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A whole Meridian instance in one process: the data plane (listeners and the
+ * runtime) fed by a control plane (reloads, health, metrics, admin HTTP).
+ * `meridian serve --workers 0` runs this; tests start it on port 0.
+ */
+import type { Logger } from 'pino';
+import { ControlPlane, type PlaneSink, type ReloadResult } from './control-plane.js';
+import { DataPlane } from './data-plane.js';
+import type { HealthView } from '../health/view.js';
+import type { HostPort } from '../net/listen-address.js';
+import type { Collected } from '../observability/metrics.js';
+import { QueryCounters } from '../query/counters.js';
+import type { Runtime } from '../build/runtime.js';
+import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
+import { tuneAllocator } from './memory.js';
+import { udpHandlerErrors, udpSendErrors } from '../transport/udp.js';
+import { collectBatchStats } from '../transport/udp-batch.js';
+
+/** Datagrams dropped because a handler threw past its own guard (either UDP path). */
+export function transportErrors(): number {
+  return collectBatchStats().callbackErrors + udpHandlerErrors();
+}
+import { uncaughtCounts } from './process-guard.js';
+
+export type { ReloadResult };
+
+export interface ServerOptions {
+  configFile: string;
+  /** Listen addresses (HOST:PORT); default: the config's server.listen. */
+  listen?: string[];
+  /** Admin HTTP HOST:PORT; null disables it; default: the config's admin.listen. */
+  admin?: string | null;
+  /** Watch the config and geo files for changes (default true). */
+  watch?: boolean;
+  logger?: Logger;
+  snapshot?: Snapshot;
+  /** How much the start-up compile grew the process (see ControlOptions). */
+  startupPeakBytes?: number;
+}
+
+/** Collect what a scrape needs from one data plane. */
+export function collectFrom(plane: DataPlane): Collected {
+  const rt = plane.runtime;
+  const counters = new QueryCounters();
+  counters.add(plane.counters as unknown as Record<string, number | Float64Array>);
+  counters.tcpConnectionsOpen = plane.tcpStats.open;
+  counters.dropped[1] += transportErrors();
+  return {
+    counters,
+    popAnswers: plane.popAnswerTotals(),
+    scopeEstimates: new Map(rt.records.map((r, i) => [r.name, rt.sketches.estimate(i)])),
+    tcp: { ...plane.tcpStats },
+    udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
+    oversized: collectBatchStats().truncated,
+    uncaught: uncaughtCounts(),
+    workers: 1,
+    udpMode: plane.udpMode,
+  };
+}
+
+export class MeridianServer implements PlaneSink {
+  readonly control: ControlPlane;
+
+  private constructor(
+    readonly data: DataPlane,
+    snapshot: Snapshot,
+    opts: ServerOptions,
+  ) {
+    this.control = new ControlPlane(snapshot, this, { configFile: opts.configFile, admin: opts.admin, watch: opts.watch, log: opts.logger, startupPeakBytes: opts.startupPeakBytes });
+  }
+
+  /** Load the config (strict: any problem throws), bind, start the side services. */
+  static async start(opts: ServerOptions): Promise<MeridianServer> {
+    tuneAllocator();
+    const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile, { guardSample: true });
+    const data = new DataPlane(snapshot, undefined, opts.logger?.child({ component: 'query' }));
+    const server = new MeridianServer(data, snapshot, opts);
+    try {
+      await data.bind(opts.listen ?? snapshot.config.server.listen);
+      await server.control.start();
+    } catch (err) {
+      await server.close(0);
+      throw err;
+    }
+    return server;
+  }
+
+  // PlaneSink: the local data plane.
+  install(snapshot: Snapshot, health: HealthView): void {
+    this.data.install(snapshot, health);
+  }
+  setHealth(view: HealthView): void {
+    this.data.setHealth(view);
+  }
+  async collect(): Promise<Collected> {
+    return collectFrom(this.data);
+  }
+  listening(): boolean {
+    return this.data.udp.length > 0;
+  }
+
+  get runtime(): Runtime {
+    return this.data.runtime;
+  }
+  get counters(): QueryCounters {
+    return this.data.counters;
+  }
+  get tcpStats() {
+    return this.data.tcpStats;
+  }
+  get addresses(): HostPort[] {
+    return this.data.addresses;
+  }
+  get adminPort(): number | null {
+    return this.control.admin?.address.port ?? null;
+  }
+  reload(reason?: string): Promise<ReloadResult> {
+    return this.control.reload(reason);
+  }
+  describeListeners(): string[] {
+    return this.data.describeListeners();
+  }
+
+  async close(graceMs = 2000): Promise<void> {
+    await this.control.close();
+    await this.data.close(graceMs);
+  }
+}
