@@ -1,21 +1,20 @@
-#!/usr/bin/env node
 /**
  * The command line: `meridian serve | check | explain | simulate`, with
  * --help (usage and examples) on every command, `meridian help [command]`
  * and --version, all exiting 0. A usage error is one line on stderr plus a
  * hint, exit 2, never a stack trace. Parsing only (commander); the work is in
- * main.ts and the command modules.
+ * plane/serve.ts and the command modules of this folder. The executable is
+ * src/cli.ts (dist/cli.js), which only calls main().
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { didYouMean } from '../util/did-you-mean.js';
 import { MeridianError, UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 import { meridianVersion } from '../util/version.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The embedded default config, relative to the package root. */
-export const DEFAULT_CONFIG = path.join(ROOT, 'config', 'meridian.yaml');
+export const DEFAULT_CONFIG = path.join(PACKAGE_ROOT, 'config', 'meridian.yaml');
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -194,7 +193,7 @@ function oneLine(message: string): string {
     .trim();
 }
 
-async function main(argv: string[]): Promise<number | undefined> {
+export async function main(argv: string[]): Promise<number | undefined> {
   const { program, active, result } = build();
   const usage = (message: string) => {
     const cmd = active();
@@ -224,7 +223,3 @@ async function main(argv: string[]): Promise<number | undefined> {
     return 1;
   }
 }
-
-main(process.argv.slice(2)).then((code) => {
-  if (code !== undefined && code !== -1) process.exitCode = code;
-});

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 
 interface MemoryAddon {
   tune(mmapThreshold: number): boolean;
@@ -21,10 +21,8 @@ let addon: MemoryAddon | null | undefined;
 
 function load(): MemoryAddon | null {
   if (addon !== undefined) return addon;
-  // src/plane/ and dist/plane/ are both two levels below the package root.
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   try {
-    addon = createRequire(import.meta.url)(path.join(root, 'build', 'Release', 'meridian_memory.node')) as MemoryAddon;
+    addon = createRequire(import.meta.url)(path.join(PACKAGE_ROOT, 'build', 'Release', 'meridian_memory.node')) as MemoryAddon;
   } catch {
     addon = null;
   }

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../util/package-root.js';
 import { ListenError } from '../errors.js';
 import { UDP } from '../wire/constants.js';
 import type { UdpListener } from './udp.js';
@@ -35,10 +35,8 @@ export function batchAddon(): Addon | null {
   if (addon !== undefined) return addon;
   addon = null;
   if (process.env.MERIDIAN_UDP === 'dgram' || process.platform !== 'linux') return null;
-  // src/transport/ and dist/transport/ are both two levels below the package root.
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   try {
-    addon = createRequire(import.meta.url)(path.join(root, 'build', 'Release', 'udp_batch.node')) as Addon;
+    addon = createRequire(import.meta.url)(path.join(PACKAGE_ROOT, 'build', 'Release', 'udp_batch.node')) as Addon;
   } catch {
     addon = null;
   }

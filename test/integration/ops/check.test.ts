@@ -11,7 +11,7 @@ import { check } from '../../../src/cli/check.js';
 import { ROOT } from '../../helpers/server.js';
 
 const DIR = path.join(ROOT, 'test', 'fixtures', 'configs');
-/** src/cli.ts DEFAULT_CONFIG (not imported: importing cli.ts runs the CLI). */
+/** src/cli/program.ts DEFAULT_CONFIG (the embedded config). */
 const DEFAULT_CONFIG = path.join(ROOT, 'config', 'meridian.yaml');
 const fixture = (name: string) => path.join(DIR, name);
 
