@@ -8,7 +8,10 @@ import { explain, formatExplain, type ExplainContext, type ExplainResult } from 
 import { databaseIdentity } from '../geo/open.js';
 import { ClientLocator } from '../policy/client-facts.js';
 import { Runtime } from '../build/runtime.js';
-import { applyLatencyTable, buildAllRuleTables, buildSnapshot, openConfiguredDatabases } from '../build/snapshot.js';
+import { openConfiguredDatabases } from '../build/databases.js';
+import { applyLatencyTable } from '../build/latency.js';
+import { buildAllRuleTables } from '../build/policies.js';
+import { buildSnapshot } from '../build/snapshot.js';
 
 export interface ExplainOptions {
   configFile: string;

@@ -37,7 +37,9 @@ import { simulateAsync } from '../inspect/simulate.js';
 import { parsePrefix } from '../net/ip.js';
 import { compareSnapshotsAsync, formatChangeReport, type ChangeReport } from '../build/change-guard.js';
 import { releaseFreedMemory } from './memory.js';
-import { applyLatencyTable, buildAllRuleTables, fillReused, sampleKey, type Snapshot } from '../build/snapshot.js';
+import { applyLatencyTable } from '../build/latency.js';
+import { buildAllRuleTables, fillReused, sampleKey } from '../build/policies.js';
+import type { Snapshot } from '../build/snapshot.js';
 
 /** Where snapshots and health views go. */
 /** Client networks drawn on the live /map. */

@@ -33,7 +33,7 @@ import { compilePolicy, type CompiledPolicy } from '../../src/policy/compile.js'
 import type { LatencyRows } from '../../src/policy/rank.js';
 import { buildRuleTables, type RuleTables } from '../../src/policy/rules.js';
 import { decisionOf, depthOf, lookup } from '../../src/policy/trie.js';
-import { applyLatencyTable } from '../../src/build/snapshot.js';
+import { applyLatencyTable } from '../../src/build/latency.js';
 import { ASN_DB, CITY_DB, TEST_POPS } from '../helpers/configs.js';
 import {
   bigToBytes, bitsOf, cidr, contains, formatCidr, lastOf, MAPPED_BASE, oracleNetworks, prefixOf, referenceKm, trieDecisionsUnder, trieLeaves, TUNED_POPS,
