@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // The interop suite (dig, kdig, unbound, promtool, chromium) has its own config.
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/*.test.ts'],
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/property/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+      'test/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -20,7 +20,10 @@ gc?.();
 const steady = process.memoryUsage();
 console.log(`config: ${file}`);
 console.log(`node ${process.version}, ${process.arch}`);
-for (const d of snapshot.databases) console.log(`database: ${path.basename(d.file)} (${d.databaseType}, ${mb(d.size)}, ${d.nodeCount} tree nodes, used for ${d.usedFor.join('+')})`);
+for (const d of snapshot.databases)
+  console.log(
+    `database: ${path.basename(d.file)} (${d.databaseType}, ${mb(d.size)}, ${d.nodeCount} tree nodes, used for ${d.usedFor.join('+')})`,
+  );
 for (const p of snapshot.policies) {
   const s = p.stats;
   console.log(
@@ -28,6 +31,10 @@ for (const p of snapshot.policies) {
       `merged trie ${s.leaves4} + ${s.leaves6} leaves, ${s.nodes4} + ${s.nodes6} nodes (${mb((s.nodes4 + s.nodes6) * 8)}); ${s.decisions} decisions (K=${p.candidates})`,
   );
 }
-console.log(`snapshot build (zones, databases, policies): ${Math.round(t1 - t0)} ms; runtime hydration: ${Math.round(t2 - t1)} ms`);
-console.log(`RSS: before ${mb(rss0)}, peak ${mb(process.resourceUsage().maxRSS * 1024)}, after build and GC ${mb(steady.rss)} (heap ${mb(steady.heapUsed)}, array buffers ${mb(steady.arrayBuffers)})`);
+console.log(
+  `snapshot build (zones, databases, policies): ${Math.round(t1 - t0)} ms; runtime hydration: ${Math.round(t2 - t1)} ms`,
+);
+console.log(
+  `RSS: before ${mb(rss0)}, peak ${mb(process.resourceUsage().maxRSS * 1024)}, after build and GC ${mb(steady.rss)} (heap ${mb(steady.heapUsed)}, array buffers ${mb(steady.arrayBuffers)})`,
+);
 void runtime;

@@ -34,7 +34,9 @@ function arg(name: string, fallback: string): string {
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-const file = path.resolve(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'config/meridian.yaml');
+const file = path.resolve(
+  process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'config/meridian.yaml',
+);
 const n = Number(arg('n', '10000'));
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -45,8 +47,12 @@ const compileMs = performance.now() - t0;
 const popIds = snapshot.pops.map((p) => p.id);
 const down = arg('down', popIds[0]);
 const drain = arg('drain', popIds[1] ?? popIds[0]);
-for (const id of [down, drain]) if (!popIds.includes(id)) throw new Error(`no PoP '${id}' in ${file} (${popIds.join(', ')})`);
-const recordIndex = Math.max(0, snapshot.geoRecords.findIndex((g) => g.name === arg('record', snapshot.geoRecords[0].name)));
+for (const id of [down, drain])
+  if (!popIds.includes(id)) throw new Error(`no PoP '${id}' in ${file} (${popIds.join(', ')})`);
+const recordIndex = Math.max(
+  0,
+  snapshot.geoRecords.findIndex((g) => g.name === arg('record', snapshot.geoRecords[0].name)),
+);
 const record = snapshot.geoRecords[recordIndex];
 const policy = snapshot.policies[snapshot.policyNames.indexOf(record.policy)];
 const rt = new Runtime(snapshot);
@@ -117,13 +123,23 @@ function resample(merged: Int32Array, answer: (d: number) => string): number {
   return bad;
 }
 
-console.log(`config: ${file} (${snapshot.pops.length} PoPs; record ${record.name}, policy ${record.policy} K=${policy.candidates}, max_answers ${record.maxAnswers}, A answers)`);
-console.log(`node ${process.version}; snapshot build with compile ${Math.round(compileMs)} ms; ${policy.decisionCount} decisions`);
-console.log(`full-ranking trie: IPv4 ${policy.stats.leaves4} leaves (${policy.stats.nodes4} nodes), IPv6 ${policy.stats.leaves6} leaves (${policy.stats.nodes6} nodes)`);
+console.log(
+  `config: ${file} (${snapshot.pops.length} PoPs; record ${record.name}, policy ${record.policy} K=${policy.candidates}, max_answers ${record.maxAnswers}, A answers)`,
+);
+console.log(
+  `node ${process.version}; snapshot build with compile ${Math.round(compileMs)} ms; ${policy.decisionCount} decisions`,
+);
+console.log(
+  `full-ranking trie: IPv4 ${policy.stats.leaves4} leaves (${policy.stats.nodes4} nodes), IPv6 ${policy.stats.leaves6} leaves (${policy.stats.nodes6} nodes)`,
+);
 const full = sample(policy.v4);
-console.log(`full-ranking scopes over ${n} public /24s: mean /${full.mean.toFixed(2)}, ${full.entries} distinct cache entries`);
+console.log(
+  `full-ranking scopes over ${n} public /24s: mean /${full.mean.toFixed(2)}, ${full.entries} distinct cache entries`,
+);
 console.log('');
-console.log('| health state | IPv4 scopes: full ranking | current answer | fewer | IPv6 scopes: full | current | mean scope of 10k /24s: full | current | cache entries: full | current | sound + maximal (exhaustive v4+v6; 30k re-asked) | answer classes | merge ms: first / best of 3 (CPU) | merged tries |');
+console.log(
+  '| health state | IPv4 scopes: full ranking | current answer | fewer | IPv6 scopes: full | current | mean scope of 10k /24s: full | current | cache entries: full | current | sound + maximal (exhaustive v4+v6; 30k re-asked) | answer classes | merge ms: first / best of 3 (CPU) | merged tries |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|');
 
 let previous: CurrentScopes | null = null;
@@ -150,10 +166,12 @@ for (const { name, view } of states) {
   const checks = [checkMergedTrie(policy.v4, tries.v4, 4, answer), checkMergedTrie(policy.v6, tries.v6, 6, answer)];
   const current = sample(tries.v4);
   let mismatched = 0;
-  for (let i = 0; i < n; i++) if (answer(decisionOf(current.packed[i])) !== answer(decisionOf(full.packed[i]))) mismatched++;
+  for (let i = 0; i < n; i++)
+    if (answer(decisionOf(current.packed[i])) !== answer(decisionOf(full.packed[i]))) mismatched++;
   const bad = resample(current.packed, answer) + mismatched;
   const violations = checks.flatMap((c) => c.violations);
-  const ok = violations.length === 0 && bad === 0 ? 'yes' : `NO (${violations.length} violations, ${bad} sampled mismatches)`;
+  const ok =
+    violations.length === 0 && bad === 0 ? 'yes' : `NO (${violations.length} violations, ${bad} sampled mismatches)`;
   for (const v of violations.slice(0, 5)) console.error(`  ${v.kind} ${v.prefix}: ${v.detail}`);
   const pct = (100 * (1 - tries.leaves4 / policy.stats.leaves4)).toFixed(1);
   const bytesOut = tries.v4.nodes.byteLength + tries.v6.nodes.byteLength;
@@ -164,7 +182,11 @@ for (const { name, view } of states) {
 void previous;
 const maxNodes = Math.max(...snapshot.policies.flatMap((p) => [p.v4.nodes.length, p.v6.nodes.length])) / 2;
 console.log('');
-console.log(`merge memory: scratch ${mb(maxNodes * 4)} (one Int32 per node of the largest trie, kept by the merger) + the merged node arrays above (${snapshot.geoRecords.length} geo records x A/AAAA share them when the partition is the same)`);
+console.log(
+  `merge memory: scratch ${mb(maxNodes * 4)} (one Int32 per node of the largest trie, kept by the merger) + the merged node arrays above (${snapshot.geoRecords.length} geo records x A/AAAA share them when the partition is the same)`,
+);
 console.log(`a new health epoch with the same partition (a flap that changes no current answer): ${flaps.join('; ')}`);
 const m = process.memoryUsage();
-console.log(`RSS now ${mb(m.rss)}, peak ${mb(process.resourceUsage().maxRSS * 1024)} (array buffers ${mb(m.arrayBuffers)})`);
+console.log(
+  `RSS now ${mb(m.rss)}, peak ${mb(process.resourceUsage().maxRSS * 1024)} (array buffers ${mb(m.arrayBuffers)})`,
+);

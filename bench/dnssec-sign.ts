@@ -18,7 +18,12 @@ import { BoundedCache } from '../src/dnssec/signature-cache.js';
 
 const zone = nameWire('example.net');
 const times = { inception: 1_800_000_000, expiration: 1_801_000_000 };
-const rrset = { owner: nameWire('cdn.example.net'), type: RRType.A, ttl: 60, rdata: [Buffer.from([192, 0, 2, 1]), Buffer.from([192, 0, 2, 2])] };
+const rrset = {
+  owner: nameWire('cdn.example.net'),
+  type: RRType.A,
+  ttl: 60,
+  rdata: [Buffer.from([192, 0, 2, 1]), Buffer.from([192, 0, 2, 2])],
+};
 
 function measure(name: string, n: number, op: (i: number) => void): void {
   let best = Infinity;
@@ -41,7 +46,9 @@ for (const algorithm of [13, 15]) {
     const nsec = compactDenialNsec(nameWire(`n${i}.example.net`), null);
     signRRset({ owner: nsec.owner, type: RRType.NSEC, ttl: 300, rdata: [nsec.rdata] }, key, zone, times);
   });
-  measure(`alg ${algorithm}: verify an A RRset of 2`, 2000, () => verifyRrsig(rrset, sig, dnskey, times.inception + 10));
+  measure(`alg ${algorithm}: verify an A RRset of 2`, 2000, () =>
+    verifyRrsig(rrset, sig, dnskey, times.inception + 10),
+  );
 }
 
 const cache = new BoundedCache<Buffer>(10_000);

@@ -35,7 +35,13 @@ const n = Number(arg('n', '10000'));
 const concurrency = Number(arg('concurrency', '256'));
 const outFile = arg('out', '');
 
-const nameWire = Buffer.concat([...qname.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+const nameWire = Buffer.concat([
+  ...qname
+    .split('.')
+    .filter(Boolean)
+    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+  Buffer.from([0]),
+]);
 
 /** An A query with an OPT record carrying ECS addr/source (RFC 7871 6: address truncated to ceil(source/8) bytes). */
 function query(id: number, addr: number, source: number): Buffer {
@@ -92,7 +98,8 @@ function parse(b: Buffer): { id: number; answer: string; scope: number; rcode: n
       const type = b.readUInt16BE(o);
       const rdlen = b.readUInt16BE(o + 8);
       const rd = o + 10;
-      if (section === 0 && type === 1 && answer === '' && rdlen === 4) answer = `${b[rd]}.${b[rd + 1]}.${b[rd + 2]}.${b[rd + 3]}`;
+      if (section === 0 && type === 1 && answer === '' && rdlen === 4)
+        answer = `${b[rd]}.${b[rd + 1]}.${b[rd + 2]}.${b[rd + 3]}`;
       if (section === 2 && type === 41) {
         for (let p = rd; p + 4 <= rd + rdlen; ) {
           const code = b.readUInt16BE(p);
@@ -110,7 +117,10 @@ function parse(b: Buffer): { id: number; answer: string; scope: number; rcode: n
 /** Sends queries with up to `concurrency` in flight, retrying after 500 ms. */
 class Client {
   private readonly socket = dgram.createSocket('udp4');
-  private readonly pending = new Map<number, { packet: Buffer; resolve: (r: ReturnType<typeof parse>) => void; timer: NodeJS.Timeout; tries: number }>();
+  private readonly pending = new Map<
+    number,
+    { packet: Buffer; resolve: (r: ReturnType<typeof parse>) => void; timer: NodeJS.Timeout; tries: number }
+  >();
   private nextId = 0;
   retries = 0;
 
@@ -135,7 +145,11 @@ class Client {
       const send = () => {
         if (entry.tries++ === 5) {
           this.pending.delete(id);
-          reject(new Error(`no answer for ${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${source}`));
+          reject(
+            new Error(
+              `no answer for ${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${source}`,
+            ),
+          );
           return;
         }
         if (entry.tries > 1) this.retries++;
@@ -186,8 +200,15 @@ async function sweep(client: Client): Promise<void> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const secs = (performance.now() - t0) / 1000;
   console.log(`sweep of IPv4 on ${host}:${port} (${qname} A, ECS /32): ${blocks.size} distinct scopes cover IPv4`);
-  console.log(`${queries} queries in ${secs.toFixed(1)} s (${client.retries} retries); scopes not starting at the address asked for: ${unaligned}`);
-  console.log(`scope lengths: ${byLength.map((c, l) => (c ? `/${l} ${c}` : '')).filter(Boolean).join(', ')}`);
+  console.log(
+    `${queries} queries in ${secs.toFixed(1)} s (${client.retries} retries); scopes not starting at the address asked for: ${unaligned}`,
+  );
+  console.log(
+    `scope lengths: ${byLength
+      .map((c, l) => (c ? `/${l} ${c}` : ''))
+      .filter(Boolean)
+      .join(', ')}`,
+  );
   if (outFile) {
     const lines = [...blocks].map(([k, answer]) => {
       const [base, len] = k.split('/');
@@ -216,8 +237,15 @@ async function sample(client: Client): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, 64) }, worker));
-  console.log(`${n} random public IPv4 /24s on ${host}:${port} (${qname} A, ECS /24): mean returned scope /${(sum / n).toFixed(2)}, ${entries.size} distinct cache entries`);
-  console.log(`scope lengths: ${byLength.map((c, l) => (c ? `/${l} ${((100 * c) / n).toFixed(1)}%` : '')).filter(Boolean).join(', ')}`);
+  console.log(
+    `${n} random public IPv4 /24s on ${host}:${port} (${qname} A, ECS /24): mean returned scope /${(sum / n).toFixed(2)}, ${entries.size} distinct cache entries`,
+  );
+  console.log(
+    `scope lengths: ${byLength
+      .map((c, l) => (c ? `/${l} ${((100 * c) / n).toFixed(1)}%` : ''))
+      .filter(Boolean)
+      .join(', ')}`,
+  );
 }
 
 const client = new Client();

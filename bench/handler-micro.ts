@@ -21,10 +21,17 @@ const sets: Record<string, [Runtime, Buffer[]]> = {
   'geo, ECS from 20,000 /24s': [
     rt,
     Array.from({ length: 20000 }, () =>
-      buildQuery({ name: 'cdn.example.net', id: 1, ecs: `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24` }),
+      buildQuery({
+        name: 'cdn.example.net',
+        id: 1,
+        ecs: `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24`,
+      }),
     ),
   ],
-  'DNAME substitution (www.old.example.com -> www.example.net A)': [dnameRt, [buildQuery({ name: 'www.old.example.com', id: 1 })]],
+  'DNAME substitution (www.old.example.com -> www.example.net A)': [
+    dnameRt,
+    [buildQuery({ name: 'www.old.example.com', id: 1 })],
+  ],
 };
 for (const [name, [runtime, qs]] of Object.entries(sets)) {
   let best = Infinity;

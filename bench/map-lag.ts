@@ -43,7 +43,25 @@ writeFileSync(
 );
 const port = await freePort();
 const admin = await freePort();
-const child = spawn(process.execPath, [...(process.env.MAPLAG_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(ROOT, 'dist', 'cli.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--workers', '0', '--log-level', 'warn'], { stdio: 'inherit' });
+const child = spawn(
+  process.execPath,
+  [
+    ...(process.env.MAPLAG_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    path.join(ROOT, 'dist', 'cli.js'),
+    'serve',
+    '--config',
+    config,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--workers',
+    '0',
+    '--log-level',
+    'warn',
+  ],
+  { stdio: 'inherit' },
+);
 const base = `http://127.0.0.1:${admin}`;
 for (let t0 = Date.now(); ; await sleep(200)) {
   try {
@@ -70,7 +88,11 @@ async function measure(ms: number, qps = 500): Promise<{ rtts: number[]; sent: n
       id = (id + 1) & 0xffff;
       sentAt.set(id, performance.now());
       sent++;
-      sock.send(buildQuery({ name: 'cdn.example.net', id, ecs: `${1 + (id % 200)}.${id & 255}.0.0/24` }), port, '127.0.0.1');
+      sock.send(
+        buildQuery({ name: 'cdn.example.net', id, ecs: `${1 + (id % 200)}.${id & 255}.0.0/24` }),
+        port,
+        '127.0.0.1',
+      );
     }
   }, 10);
   await sleep(ms);
@@ -80,7 +102,8 @@ async function measure(ms: number, qps = 500): Promise<{ rtts: number[]; sent: n
   return { rtts, sent };
 }
 
-const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const pct = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const line = (label: string, { rtts: xs, sent }: { rtts: number[]; sent: number }) =>
   `${label.padEnd(34)} answered ${xs.length}/${sent}  p50 ${pct(xs, 0.5).toFixed(2)} ms  p99 ${pct(xs, 0.99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(1)} ms`;
 
@@ -92,7 +115,10 @@ let stop = false;
 let renders = 0;
 const loop = (async () => {
   for (let i = 0; !stop; i++) {
-    await fetch(`${base}/admin/pops/syd/${i % 2 ? 'undrain' : 'drain'}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    await fetch(`${base}/admin/pops/syd/${i % 2 ? 'undrain' : 'drain'}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     const r = await fetch(`${base}/map?name=${i % 3 ? 'cdn.example.net' : 'example.net'}`);
     await r.text();
     await (await fetch(`${base}/explain?name=cdn.example.net&client=${1 + (i % 200)}.2.3.0/24`)).text();

@@ -30,8 +30,12 @@ const rrl = new ResponseRateLimiter({ responsesPerSecond: 1_000_000 });
 const wire = nameToWire('cdn.example.net');
 const nameHash = hashWireName(wire);
 const sources = Array.from({ length: 20000 }, (_, i) => Uint8Array.from([10 + (i >> 16), (i >> 8) & 255, i & 255, 1]));
-best('rrl check, name hash from the lookup', (i) => rrl.checkHashed(i >> 10, 4, sources[i % 20000], 0, ResponseKind.ANSWER, 1, nameHash, wire, 0));
-best('rrl check, name bytes hashed', (i) => rrl.check(i >> 10, 4, sources[i % 20000], 0, ResponseKind.ANSWER, 1, wire, 0));
+best('rrl check, name hash from the lookup', (i) =>
+  rrl.checkHashed(i >> 10, 4, sources[i % 20000], 0, ResponseKind.ANSWER, 1, nameHash, wire, 0),
+);
+best('rrl check, name bytes hashed', (i) =>
+  rrl.check(i >> 10, 4, sources[i % 20000], 0, ResponseKind.ANSWER, 1, wire, 0),
+);
 
 // Cookies: the option data as it stands in a query, from one IPv4 client.
 const cookies = new ServerCookies({ secret: randomCookieSecret() });
@@ -42,5 +46,9 @@ const out = new Uint8Array(24);
 const v = new CookieVerdict();
 cookies.evaluate(clientOnly, 0, 8, 4, client, 0, now, true, true, out, 0, v);
 const valid = Uint8Array.from(out);
-best('cookie, valid server cookie (verify, echo)', () => cookies.evaluate(valid, 0, 24, 4, client, 0, now, true, true, out, 0, v));
-best('cookie, client cookie only (make a fresh one)', () => cookies.evaluate(clientOnly, 0, 8, 4, client, 0, now, true, true, out, 0, v));
+best('cookie, valid server cookie (verify, echo)', () =>
+  cookies.evaluate(valid, 0, 24, 4, client, 0, now, true, true, out, 0, v),
+);
+best('cookie, client cookie only (make a fresh one)', () =>
+  cookies.evaluate(clientOnly, 0, 8, 4, client, 0, now, true, true, out, 0, v),
+);

@@ -26,9 +26,13 @@ async function timeUntil(check: () => Promise<boolean>): Promise<number> {
   return Math.round(performance.now() - t0);
 }
 edit('198.51.100.10', '198.51.100.11');
-const zoneMs = await timeUntil(async () => addresses(await udpQuery(port, { name: 'www.example.net' }))[0] === '198.51.100.11');
+const zoneMs = await timeUntil(
+  async () => addresses(await udpQuery(port, { name: 'www.example.net' }))[0] === '198.51.100.11',
+);
 console.log(`zone edit (www A) -> new answer: ${zoneMs} ms (compiled policy reused; includes the 200 ms debounce)`);
 edit('fallback: [fra, iad, sin]', 'fallback: [iad, fra, sin]');
-const policyMs = await timeUntil(async () => addresses(await udpQuery(port, { name: 'cdn.example.net' }))[0] === '192.0.2.3');
+const policyMs = await timeUntil(
+  async () => addresses(await udpQuery(port, { name: 'cdn.example.net' }))[0] === '192.0.2.3',
+);
 console.log(`policy edit (fallback order) -> new answer: ${policyMs} ms (full DB-IP recompile in a worker thread)`);
 await server.close(100);

@@ -21,7 +21,13 @@ import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { buildQuery } from '../test/helpers/dns.js';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '0' }, steps: { type: 'string', default: '20' }, qps: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '0' },
+    steps: { type: 'string', default: '20' },
+    qps: { type: 'string', default: '2000' },
+  },
+});
 const workers = Number(values.workers);
 const steps = Number(values.steps);
 const qps = Number(values.qps);
@@ -62,13 +68,33 @@ function rssOf(pid: number): { self: number; children: number[] } {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'meridian-soak-'));
 const config = path.join(dir, 'meridian.yaml');
-const base = readFileSync(path.join(ROOT, 'config', 'meridian.yaml'), 'utf8').replace(/package:(@ip-location-db\/[^\s]+)/g, (_m, p: string) => path.join(ROOT, 'node_modules', p));
+const base = readFileSync(path.join(ROOT, 'config', 'meridian.yaml'), 'utf8').replace(
+  /package:(@ip-location-db\/[^\s]+)/g,
+  (_m, p: string) => path.join(ROOT, 'node_modules', p),
+);
 writeFileSync(config, base);
 const port = await freePort();
 const admin = await freePort();
-const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--workers', String(workers), '--log-level', 'warn'], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [
+    path.join(ROOT, 'dist', 'cli.js'),
+    'serve',
+    '--config',
+    config,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--workers',
+    String(workers),
+    '--log-level',
+    'warn',
+  ],
+  {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  },
+);
 const metrics = async () => (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
 const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +111,13 @@ sock.on('message', (msg) => {
     lastFirst = a?.data ?? '';
   }
 });
-const queries = Array.from({ length: 20000 }, (_, i) => buildQuery({ name: 'cdn.example.net', id: 1 + (i % 65000), ecs: `${1 + ((i * 7919) % 223)}.${(i * 31) % 256}.${i % 256}.0/24` }));
+const queries = Array.from({ length: 20000 }, (_, i) =>
+  buildQuery({
+    name: 'cdn.example.net',
+    id: 1 + (i % 65000),
+    ecs: `${1 + ((i * 7919) % 223)}.${(i * 31) % 256}.${i % 256}.0/24`,
+  }),
+);
 const probe = buildQuery({ name: 'cdn.example.net', id: 0, ecs: '240.0.0.0/24' }); // reserved: no database entry, answered by the fallback
 let qi = 0;
 let ready = false;
@@ -146,7 +178,9 @@ clearInterval(tick);
 await sleep(1000);
 const lost = sent - answered;
 console.log(`\nqueries: ${sent} sent, ${answered} answered, ${lost} lost`);
-console.log(`RSS after reload 1: ${rss[0].toFixed(0)} MB; after reload ${steps}: ${rss[rss.length - 1].toFixed(0)} MB (${(((rss[rss.length - 1] - rss[0]) / rss[0]) * 100).toFixed(1)} %); max ${Math.max(...rss).toFixed(0)} MB`);
+console.log(
+  `RSS after reload 1: ${rss[0].toFixed(0)} MB; after reload ${steps}: ${rss[rss.length - 1].toFixed(0)} MB (${(((rss[rss.length - 1] - rss[0]) / rss[0]) * 100).toFixed(1)} %); max ${Math.max(...rss).toFixed(0)} MB`,
+);
 sock.close();
 child.kill('SIGTERM');
 await new Promise((r) => child.on('exit', r));

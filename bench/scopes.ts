@@ -47,8 +47,12 @@ for (const [a, b, c] of publicSlash24s(n)) {
 const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;
 console.log(`${n} random public IPv4 /24s, ${name} A with ECS /24, ${path.basename(file)}`);
 console.log(`mean returned scope /${(sumScope / n).toFixed(2)}; mean database network /${(sumDb / n).toFixed(2)}`);
-console.log(`scope wider than the database network for ${pct(wider)} of the /24s (never narrower unless a rule splits)`);
-console.log(`distinct cache entries resolvers would hold: ${entries.size} (one per /24 without scopes: ${n}; per database network: ${networks.size})`);
+console.log(
+  `scope wider than the database network for ${pct(wider)} of the /24s (never narrower unless a rule splits)`,
+);
+console.log(
+  `distinct cache entries resolvers would hold: ${entries.size} (one per /24 without scopes: ${n}; per database network: ${networks.size})`,
+);
 const st = snapshot.policies[0].stats;
 console.log(
   `whole IPv4 space: ${st.leaves4} merged scopes (trie leaves) from ${st.networks4} database networks; ` +
@@ -57,4 +61,7 @@ console.log(
 );
 console.log('prefix length | returned scope | database network');
 const keys = [...new Set([...scopes.keys(), ...dbLens.keys()])].sort((x, y) => x - y);
-for (const k of keys) console.log(`/${String(k).padEnd(12)} | ${pct(scopes.get(k) ?? 0).padStart(14)} | ${pct(dbLens.get(k) ?? 0).padStart(16)}`);
+for (const k of keys)
+  console.log(
+    `/${String(k).padEnd(12)} | ${pct(scopes.get(k) ?? 0).padStart(14)} | ${pct(dbLens.get(k) ?? 0).padStart(16)}`,
+  );

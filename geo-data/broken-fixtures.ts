@@ -18,7 +18,10 @@ import { cityRecord } from './make-fixtures.js';
 import { writeMmdb } from './mmdb-writer.js';
 
 /** city.mmdb (GeoIP2-City schema, IPv6 with IPv4 aliases, 28-bit records) for `networks`. */
-export function cityDatabase(networks: readonly FixtureNetwork[] = FIXTURE_NETWORKS, buildEpoch = FIXTURE_BUILD_EPOCH): Buffer {
+export function cityDatabase(
+  networks: readonly FixtureNetwork[] = FIXTURE_NETWORKS,
+  buildEpoch = FIXTURE_BUILD_EPOCH,
+): Buffer {
   return writeMmdb({
     ipVersion: 6,
     recordSize: 28,
@@ -33,7 +36,8 @@ export function cityDatabase(networks: readonly FixtureNetwork[] = FIXTURE_NETWO
 
 /** city.mmdb with the networks in `moves` (CIDR -> fixture place id) moved; a newer build epoch. */
 export function movedCityDatabase(moves: Readonly<Record<string, string>>): Buffer {
-  for (const cidr of Object.keys(moves)) if (!FIXTURE_NETWORKS.some((n) => n.cidr === cidr)) throw new Error(`no fixture network ${cidr}`);
+  for (const cidr of Object.keys(moves))
+    if (!FIXTURE_NETWORKS.some((n) => n.cidr === cidr)) throw new Error(`no fixture network ${cidr}`);
   return cityDatabase(
     FIXTURE_NETWORKS.map((n) => (Object.hasOwn(moves, n.cidr) ? { ...n, place: moves[n.cidr] } : n)),
     FIXTURE_BUILD_EPOCH + 30 * 86_400,
@@ -141,7 +145,10 @@ export const CORRUPTIONS: Readonly<Record<string, Corruption>> = {
         recordSize: 28,
         databaseType: 'GeoLite2-ASN',
         buildEpoch: FIXTURE_BUILD_EPOCH,
-        networks: FIXTURE_NETWORKS.filter((n) => n.asn !== null).map((n) => ({ cidr: n.cidr, data: { autonomous_system_number: n.asn!, autonomous_system_organization: `Example AS ${n.asn}` } })),
+        networks: FIXTURE_NETWORKS.filter((n) => n.asn !== null).map((n) => ({
+          cidr: n.cidr,
+          data: { autonomous_system_number: n.asn!, autonomous_system_organization: `Example AS ${n.asn}` },
+        })),
       }),
   },
   'bad-latitude': {
@@ -153,8 +160,20 @@ export const CORRUPTIONS: Readonly<Record<string, Corruption>> = {
         databaseType: 'GeoIP2-City',
         buildEpoch: FIXTURE_BUILD_EPOCH,
         networks: [
-          { cidr: '6.0.0.0/16', data: { country: { iso_code: 'AU' }, location: { latitude: '-33.87', longitude: { $type: 'double', value: 151.21 } } } },
-          { cidr: '5.0.0.0/16', data: { country: { iso_code: 'JP' }, location: { latitude: { $type: 'double', value: 35.68 }, longitude: { $type: 'double', value: 139.65 } } } },
+          {
+            cidr: '6.0.0.0/16',
+            data: {
+              country: { iso_code: 'AU' },
+              location: { latitude: '-33.87', longitude: { $type: 'double', value: 151.21 } },
+            },
+          },
+          {
+            cidr: '5.0.0.0/16',
+            data: {
+              country: { iso_code: 'JP' },
+              location: { latitude: { $type: 'double', value: 35.68 }, longitude: { $type: 'double', value: 139.65 } },
+            },
+          },
         ],
       }),
   },
@@ -173,7 +192,15 @@ export function ladderDatabase(levels = 100): Buffer {
     recordSize: 28,
     databaseType: 'GeoIP2-City',
     buildEpoch: FIXTURE_BUILD_EPOCH,
-    networks: [{ cidr: `::/${levels}`, data: { country: { iso_code: 'DE' }, location: { latitude: { $type: 'double', value: 50.11 }, longitude: { $type: 'double', value: 8.68 } } } }],
+    networks: [
+      {
+        cidr: `::/${levels}`,
+        data: {
+          country: { iso_code: 'DE' },
+          location: { latitude: { $type: 'double', value: 50.11 }, longitude: { $type: 'double', value: 8.68 } },
+        },
+      },
+    ],
   });
   const nodes = layout(buf).treeBytes / 7;
   const file = new MmdbFile(buf, 'ladder.mmdb');

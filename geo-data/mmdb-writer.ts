@@ -138,8 +138,16 @@ function parseCidr(cidr: string): ParsedCidr {
 /** MMDB type numbers. Types above 7 are "extended": the control byte's type bits
  *  are 0 and the byte after the control byte holds (type - 7). */
 const T = {
-  utf8: 2, double: 3, uint16: 5, uint32: 6, map: 7,
-  int32: 8, uint64: 9, array: 11, boolean: 14, float: 15,
+  utf8: 2,
+  double: 3,
+  uint16: 5,
+  uint32: 6,
+  map: 7,
+  int32: 8,
+  uint64: 9,
+  array: 11,
+  boolean: 14,
+  float: 15,
 } as const;
 
 /**

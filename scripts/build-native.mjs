@@ -23,7 +23,10 @@ if (process.platform !== 'linux') {
   process.exit(0);
 }
 // npm tells lifecycle scripts where its own node-gyp is; a local devDependency works too.
-const candidates = [process.env.npm_config_node_gyp, path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')].filter(Boolean);
+const candidates = [
+  process.env.npm_config_node_gyp,
+  path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+].filter(Boolean);
 const gyp = candidates.find((c) => existsSync(c));
 if (!gyp) {
   say('node-gyp not found: skipping the batched UDP addon (node:dgram will be used)');
@@ -34,9 +37,15 @@ if (!gyp) {
 // images, Debian's nodejs-dev) instead of downloading them: builds work offline.
 const args = [gyp, 'rebuild', '--loglevel=warn'];
 const prefix = path.resolve(path.dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) args.push(`--nodedir=${prefix}`);
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'common.gypi')))
+  args.push(`--nodedir=${prefix}`);
 
-const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+const r = spawnSync(process.execPath, args, {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'pipe'],
+  maxBuffer: 16 * 1024 * 1024,
+});
 if (r.status === 0 && existsSync(addon)) {
   if (!quiet) say('built build/Release/udp_batch.node (batched UDP: recvmmsg/sendmmsg)');
   process.exit(0);
@@ -51,7 +60,10 @@ process.exit(0);
 
 /** The line of node-gyp's output that says what went wrong, most specific first. */
 function reason(text) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const pick = (re) => lines.find((l) => re.test(l));
   const line =
     // a compiler diagnostic: "native/udp_batch.c:12:10: fatal error: node_api.h: No such file or directory"

@@ -8,7 +8,19 @@
  * (and later issues) need.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from './helpers/server.js';
@@ -28,8 +40,14 @@ function scratch(): { dir: string; policy: string } {
 /** Run `script` in bash with the guard sourced (SUDO empty, POLICY_RC_D in scratch). */
 function bash(policy: string, script: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('/bin/bash', ['-c', `set -euo pipefail\nSUDO=""\nPOLICY_RC_D=${JSON.stringify(policy)}\n. ${JSON.stringify(GUARD)}\n${script}`], (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
+    execFile(
+      '/bin/bash',
+      [
+        '-c',
+        `set -euo pipefail\nSUDO=""\nPOLICY_RC_D=${JSON.stringify(policy)}\n. ${JSON.stringify(GUARD)}\n${script}`,
+      ],
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
 }
@@ -49,14 +67,14 @@ describe('.ci/run daemon guard', () => {
 
   it('an existing policy-rc.d is put back byte for byte, with its mode and times', async () => {
     const { dir, policy } = scratch();
-    writeFileSync(policy, '#!/bin/sh\n# the machine\'s own policy\nexit 0\n');
+    writeFileSync(policy, "#!/bin/sh\n# the machine's own policy\nexit 0\n");
     chmodSync(policy, 0o750);
     utimesSync(policy, new Date('2025-01-02T03:04:05Z'), new Date('2025-01-02T03:04:05Z'));
     const before = statSync(policy);
     const r = await bash(policy, `block_daemon_starts\n${CHECK}\nrestore_daemon_starts`);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('policy: 101');
-    expect(readFileSync(policy, 'utf8')).toBe('#!/bin/sh\n# the machine\'s own policy\nexit 0\n');
+    expect(readFileSync(policy, 'utf8')).toBe("#!/bin/sh\n# the machine's own policy\nexit 0\n");
     const after = statSync(policy);
     expect(after.mode).toBe(before.mode);
     expect(after.mtimeMs).toBe(before.mtimeMs);
@@ -108,9 +126,18 @@ describe('.ci/run', () => {
   });
 
   it('installs the Debian packages the suites and later issues need, nats-server and bind9-utils included', () => {
-    for (const pkg of ['bind9-dnsutils', 'bind9-utils', 'knot-dnsutils', 'unbound', 'prometheus', 'chromium', 'nats-server', 'systemd', 'util-linux']) {
+    for (const pkg of [
+      'bind9-dnsutils',
+      'bind9-utils',
+      'knot-dnsutils',
+      'unbound',
+      'prometheus',
+      'chromium',
+      'nats-server',
+      'systemd',
+      'util-linux',
+    ]) {
       expect(run, pkg).toMatch(new RegExp(`need\\+=\\(${pkg}\\)`));
     }
   });
 });
-

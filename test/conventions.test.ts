@@ -28,7 +28,13 @@ describe('conventions', () => {
     const dir = path.join(ROOT, 'src', 'observability');
     const names = readdirSync(dir)
       .filter((f) => f.endsWith('.ts'))
-      .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/(?:name: |scrapeTimeMetric\(\s*register,\s*)'(meridian_[a-z0-9_]+)'/g)].map((m) => m[1]));
+      .flatMap((f) =>
+        [
+          ...readFileSync(path.join(dir, f), 'utf8').matchAll(
+            /(?:name: |scrapeTimeMetric\(\s*register,\s*)'(meridian_[a-z0-9_]+)'/g,
+          ),
+        ].map((m) => m[1]),
+      );
     expect(names.length).toBeGreaterThan(20);
     for (const name of names) {
       expect(doc, name).toContain(`\`${name}\``);
@@ -44,7 +50,8 @@ describe('conventions', () => {
       for (const f of readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, f.name);
         if (f.isDirectory()) walk(full);
-        else if (f.name.endsWith('.ts')) for (const m of readFileSync(full, 'utf8').matchAll(/process\.env\.(MERIDIAN_[A-Z_]+)/g)) names.add(m[1]);
+        else if (f.name.endsWith('.ts'))
+          for (const m of readFileSync(full, 'utf8').matchAll(/process\.env\.(MERIDIAN_[A-Z_]+)/g)) names.add(m[1]);
       }
     };
     walk(path.join(ROOT, 'src'));
@@ -59,7 +66,9 @@ describe('conventions', () => {
     const schema = read('src/build/config/schema.ts');
     const block = schema.slice(schema.indexOf('export const configSchema'));
     const sections = [...block.matchAll(/^ {2}([a-z_]+): /gm)].map((m) => m[1]);
-    expect(sections).toEqual(expect.arrayContaining(['server', 'admin', 'logging', 'geo', 'health', 'pops', 'policies', 'zones']));
+    expect(sections).toEqual(
+      expect.arrayContaining(['server', 'admin', 'logging', 'geo', 'health', 'pops', 'policies', 'zones']),
+    );
     for (const s of sections) expect(doc).toContain(`## ${s}`);
   });
 });

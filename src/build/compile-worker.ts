@@ -35,7 +35,12 @@ if (!isMainThread && parentPort) {
   port.once('message', (msg: Request) => {
     let reply: Reply;
     try {
-      const snapshot = buildSnapshotFromFile(msg.file, { reusable: new Set(msg.reusable), validated: new Set(msg.validated), guardSample: true, sampleOf: msg.sampleOf });
+      const snapshot = buildSnapshotFromFile(msg.file, {
+        reusable: new Set(msg.reusable),
+        validated: new Set(msg.validated),
+        guardSample: true,
+        sampleOf: msg.sampleOf,
+      });
       port.postMessage({ ok: true, snapshot } satisfies Reply, transferables(snapshot));
       return;
     } catch (err) {
@@ -86,7 +91,9 @@ const MEMORY_POLL_MS = 50;
  */
 export function compileInWorker(file: string, opts: CompileOptions = {}): Promise<CompileOutcome> {
   const bounds = opts.bounds;
-  const resourceLimits = bounds ? { maxOldGenerationSizeMb: Math.max(16, Math.ceil(bounds.memoryBytes / 1048576)) } : undefined;
+  const resourceLimits = bounds
+    ? { maxOldGenerationSizeMb: Math.max(16, Math.ceil(bounds.memoryBytes / 1048576)) }
+    : undefined;
   const worker = startModuleWorker(import.meta.url, resourceLimits);
   const t0 = performance.now();
   const rss0 = process.memoryUsage.rss();
@@ -102,11 +109,17 @@ export function compileInWorker(file: string, opts: CompileOptions = {}): Promis
       if (err) reject(err);
       else resolve({ snapshot: snapshot!, ms: Math.round(performance.now() - t0), peakBytes: peak });
     };
-    const timer = bounds ? setTimeout(() => finish(new ReloadBoundError('time', bounds.timeoutMs, performance.now() - t0, peak)), bounds.timeoutMs) : undefined;
+    const timer = bounds
+      ? setTimeout(
+          () => finish(new ReloadBoundError('time', bounds.timeoutMs, performance.now() - t0, peak)),
+          bounds.timeoutMs,
+        )
+      : undefined;
     const poll = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage.rss() - rss0);
       opts.onProgress?.(peak);
-      if (bounds && peak > bounds.memoryBytes) finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
+      if (bounds && peak > bounds.memoryBytes)
+        finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
     }, MEMORY_POLL_MS);
     timer?.unref();
     poll.unref();
@@ -116,10 +129,16 @@ export function compileInWorker(file: string, opts: CompileOptions = {}): Promis
     });
     worker.once('error', (err: Error & { code?: string }) => {
       // V8 heap over resourceLimits: the memory bound, seen from inside the worker.
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && bounds) finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && bounds)
+        finish(new ReloadBoundError('memory', bounds.memoryBytes, performance.now() - t0, peak));
       else finish(err);
     });
     worker.once('exit', (code) => finish(new Error(`compile worker exited with code ${code}`)));
-    worker.postMessage({ file, reusable: [...(opts.reusable ?? [])], validated: [...(opts.validated ?? [])], sampleOf: opts.sampleOf } satisfies Request);
+    worker.postMessage({
+      file,
+      reusable: [...(opts.reusable ?? [])],
+      validated: [...(opts.validated ?? [])],
+      sampleOf: opts.sampleOf,
+    } satisfies Request);
   });
 }

@@ -8,7 +8,11 @@ import { GeoDatabaseError, type ConfigIssue } from '../errors.js';
 import { openDatabases, resolveDatabasePath, type OpenedDatabases, type OpenOptions } from '../geo/open.js';
 
 /** Open the databases a config names; failures become config issues at geo.*. */
-export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssue[], opts: OpenOptions = {}): OpenedDatabases | null {
+export function openConfiguredDatabases(
+  loaded: LoadedConfig,
+  issues: ConfigIssue[],
+  opts: OpenOptions = {},
+): OpenedDatabases | null {
   const { config, dir, locate } = loaded;
   const before = issues.length;
   const files: string[] = [];
@@ -36,4 +40,3 @@ export function openConfiguredDatabases(loaded: LoadedConfig, issues: ConfigIssu
     return null;
   }
 }
-

@@ -51,11 +51,14 @@ export function applyLatencyTable(
     if (seen.has(key)) report(at, `${file}:${r.line}: duplicate row for ${key.replace('|', ' -> ')}`);
     seen.add(key);
     const c = r.client;
-    if (c.kind === 'cidr') for (const t of latencyTables) t.overlay.insert(c.prefix, c.text, { kind: 'rtt', pop, rttMs: r.rttMs, prefix: c.text });
-    else if (c.kind === 'asn') (rows.byAsn.get(c.asn) ?? rows.byAsn.set(c.asn, new Map()).get(c.asn)!).set(pop, r.rttMs);
+    if (c.kind === 'cidr')
+      for (const t of latencyTables)
+        t.overlay.insert(c.prefix, c.text, { kind: 'rtt', pop, rttMs: r.rttMs, prefix: c.text });
+    else if (c.kind === 'asn')
+      (rows.byAsn.get(c.asn) ?? rows.byAsn.set(c.asn, new Map()).get(c.asn)!).set(pop, r.rttMs);
     else (rows.byCountry.get(c.country) ?? rows.byCountry.set(c.country, new Map()).get(c.country)!).set(pop, r.rttMs);
   }
-  if (rows.byAsn.size > 0 && !config.geo.asn_database) report(at, 'the latency table has AS-number rows but geo.asn_database is not set');
+  if (rows.byAsn.size > 0 && !config.geo.asn_database)
+    report(at, 'the latency table has AS-number rows but geo.asn_database is not set');
   return rows;
 }
-

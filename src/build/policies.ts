@@ -33,7 +33,13 @@ export function buildAllRuleTables(
  * identity: path, size, mtime, inode) and the latency table's bytes. Equal
  * keys mean an identical trie, so a reload can keep the compiled one.
  */
-export function policyKey(config: MeridianConfig, name: string, pops: readonly PopInfo[], dbs: OpenedDatabases, latencyText: string): string {
+export function policyKey(
+  config: MeridianConfig,
+  name: string,
+  pops: readonly PopInfo[],
+  dbs: OpenedDatabases,
+  latencyText: string,
+): string {
   return createHash('sha256')
     .update(
       JSON.stringify({
@@ -64,7 +70,17 @@ export function reusedPolicy(name: string, key: string): CompiledPolicy {
     v6: empty,
     decisions: new Int16Array(0),
     decisionCount: 0,
-    stats: { compileMs: 0, nodes4: 0, nodes6: 0, networks4: 0, networks6: 0, leaves4: 0, leaves6: 0, decisions: 0, ranked: 0 },
+    stats: {
+      compileMs: 0,
+      nodes4: 0,
+      nodes6: 0,
+      networks4: 0,
+      networks6: 0,
+      leaves4: 0,
+      leaves6: 0,
+      decisions: 0,
+      ranked: 0,
+    },
   };
 }
 
@@ -79,7 +95,7 @@ export function fillReused(s: Snapshot, previous: Snapshot): Snapshot {
   });
   // The worker draws no sample when the databases did not change: keep the caller's.
   const n = s.config.reload.change_guard.sample;
-  const guardSample = s.guardSample ?? (sampleKey(s.databases, n) === sampleKey(previous.databases, n) ? previous.guardSample : null);
+  const guardSample =
+    s.guardSample ?? (sampleKey(s.databases, n) === sampleKey(previous.databases, n) ? previous.guardSample : null);
   return { ...s, policies, guardSample };
 }
-

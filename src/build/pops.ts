@@ -23,9 +23,20 @@ export function buildPops(config: MeridianConfig, report: Report): PopData[] {
       report(['pops', id, 'health'], 'no target to probe');
     }
     if (health.timeout >= health.interval && health.type !== 'none') {
-      report(['pops', id, 'health', 'timeout'], `timeout (${health.timeout}s) must be shorter than interval (${health.interval}s)`);
+      report(
+        ['pops', id, 'health', 'timeout'],
+        `timeout (${health.timeout}s) must be shorter than interval (${health.interval}s)`,
+      );
     }
-    return { id, lat: p.location.lat, lon: p.location.lon, weight: p.weight, spill: p.spill, ipv4: p.ipv4, ipv6: p.ipv6, health };
+    return {
+      id,
+      lat: p.location.lat,
+      lon: p.location.lon,
+      weight: p.weight,
+      spill: p.spill,
+      ipv4: p.ipv4,
+      ipv6: p.ipv6,
+      health,
+    };
   });
 }
-

@@ -35,7 +35,10 @@ export class Runtime {
   readonly sketches: ScopeSketches;
   health: HealthView;
 
-  constructor(readonly snapshot: Snapshot, health?: HealthView) {
+  constructor(
+    readonly snapshot: Snapshot,
+    health?: HealthView,
+  ) {
     const policyIndex = new Map(snapshot.policyNames.map((n, i) => [n, i]));
     // Each process indexes the tries it walks (the index is derived, never shipped).
     const policies = snapshot.policies.map((p) => ({ ...p, v4: indexTrie(p.v4), v6: indexTrie(p.v6) }));
@@ -73,7 +76,9 @@ export class Runtime {
   /** CHAOS TXT id.server / hostname.bind: the instance identity, as BIND, Knot and NSD answer it. */
   chaos(msg: Uint8Array, q: ParsedQuery): Plan | null {
     if (this.chaosIdentity === null || (q.qtype !== QType.TXT && q.qtype !== QType.ANY)) return null;
-    const name = Buffer.from(msg.subarray(12, 12 + q.qnameLength)).toString('latin1').toLowerCase();
+    const name = Buffer.from(msg.subarray(12, 12 + q.qnameLength))
+      .toString('latin1')
+      .toLowerCase();
     return name === ID_SERVER || name === HOSTNAME_BIND ? this.chaosIdentity : null;
   }
 }

@@ -83,7 +83,13 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
       report(['geo', 'latency_table'], `cannot read ${latencyFile}: ${(err as Error).message}`);
     }
   }
-  const latency = applyLatencyTable(config, latencyFile ? { file: latencyFile, text: latencyText } : null, pops, tables, report);
+  const latency = applyLatencyTable(
+    config,
+    latencyFile ? { file: latencyFile, text: latencyText } : null,
+    pops,
+    tables,
+    report,
+  );
   const zones = config.zones.map((zc, i) => buildZone(zc, i, loaded.dir, report));
   const policyNames = new Set(tables.keys());
   const geoRecords = zones.flatMap((z, i) => (z ? buildGeoRecords(config.zones[i], z, i, policyNames, report) : []));
@@ -100,11 +106,18 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
   const policies = names.map((n) => {
     const key = policyKey(config, n, pops, dbs, latencyText ?? '');
     if (opts.reusable?.has(key)) return reusedPolicy(n, key);
-    const compiled = compilePolicy(tables.get(n)!, pops, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency });
+    const compiled = compilePolicy(tables.get(n)!, pops, {
+      city4: dbs.city4,
+      city6: dbs.city6,
+      asn4: dbs.asn4,
+      asn6: dbs.asn6,
+      latency,
+    });
     return { ...compiled, key, space: addressSpace(compiled, pops.length) };
   });
   const guard = config.reload.change_guard;
-  const sampled = opts.guardSample && guard.enabled && geoRecords.length > 0 && sampleKey(dbs.infos, guard.sample) !== opts.sampleOf;
+  const sampled =
+    opts.guardSample && guard.enabled && geoRecords.length > 0 && sampleKey(dbs.infos, guard.sample) !== opts.sampleOf;
   const guardSample = sampled ? packSample(generateClients(dbs, guard.sample, 1)) : null;
   return {
     hash: loaded.hash,

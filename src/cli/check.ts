@@ -6,18 +6,29 @@
 import { ConfigError } from '../errors.js';
 import { buildSnapshotFromFile } from '../build/snapshot.js';
 
-export function check(file: string, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): number {
+export function check(
+  file: string,
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  err: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): number {
   try {
     const s = buildSnapshotFromFile(file);
     const records = s.zones.reduce((n, z) => n + z.records.length, 0);
     out(`${file}: OK`);
     out(`  zones:     ${s.zones.map((z) => z.origin).join(', ')} (${records} static records)`);
-    out(`  geo:       ${s.geoRecords.map((g) => `${g.name} (${g.types.join('/')}, policy ${g.policy})`).join(', ') || 'none'}`);
+    out(
+      `  geo:       ${s.geoRecords.map((g) => `${g.name} (${g.types.join('/')}, policy ${g.policy})`).join(', ') || 'none'}`,
+    );
     out(`  pops:      ${s.pops.length} (${s.pops.map((p) => p.id).join(' ')})`);
-    for (const d of s.databases) out(`  database:  ${d.file} (${d.databaseType}, ${d.usedFor.join('+') || 'unused'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`);
+    for (const d of s.databases)
+      out(
+        `  database:  ${d.file} (${d.databaseType}, ${d.usedFor.join('+') || 'unused'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`,
+      );
     for (const p of s.policies) {
       const st = p.stats;
-      out(`  policy:    ${p.name}: ${st.decisions} decisions, trie ${st.nodes4} + ${st.nodes6} nodes (IPv4 + IPv6) from ${st.networks4} + ${st.networks6} networks, ${st.compileMs} ms`);
+      out(
+        `  policy:    ${p.name}: ${st.decisions} decisions, trie ${st.nodes4} + ${st.nodes6} nodes (IPv4 + IPv6) from ${st.networks4} + ${st.networks6} networks, ${st.compileMs} ms`,
+      );
     }
     out(`  compiled in ${s.compileMs} ms`);
     return 0;

@@ -33,9 +33,17 @@ export function explainContext(loaded: LoadedConfig, opts: { guardSample?: boole
   const snapshot = buildSnapshot(loaded, { guardSample: opts.guardSample });
   const issues: never[] = [];
   // The files buildSnapshot just validated (not walked again).
-  const dbs = openConfiguredDatabases(loaded, issues, { validated: new Set(snapshot.databases.map(databaseIdentity)) })!;
+  const dbs = openConfiguredDatabases(loaded, issues, {
+    validated: new Set(snapshot.databases.map(databaseIdentity)),
+  })!;
   const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
-  const latency = applyLatencyTable(snapshot.config, snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null, snapshot.pops, tables, () => undefined);
+  const latency = applyLatencyTable(
+    snapshot.config,
+    snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null,
+    snapshot.pops,
+    tables,
+    () => undefined,
+  );
   return { runtime: new Runtime(snapshot), tables, locator: new ClientLocator(dbs), latency };
 }
 
@@ -66,8 +74,13 @@ export function explainCommand(opts: ExplainOptions): number {
   }
   // The same question under the other config (what a reload to it would answer this client).
   const moved = result.pop !== compared.pop || result.answers.join(' ') !== compared.answers.join(' ');
-  const verdict = moved ? `moves: ${result.pop ?? 'none'} -> ${compared.pop ?? 'none'} (${result.answers.join(' ') || '-'} -> ${compared.answers.join(' ') || '-'})` : `same answer under both configs${result.scope !== compared.scope ? ` (scope /${result.scope} -> /${compared.scope})` : ''}`;
+  const verdict = moved
+    ? `moves: ${result.pop ?? 'none'} -> ${compared.pop ?? 'none'} (${result.answers.join(' ') || '-'} -> ${compared.answers.join(' ') || '-'})`
+    : `same answer under both configs${result.scope !== compared.scope ? ` (scope /${result.scope} -> /${compared.scope})` : ''}`;
   if (opts.json) process.stdout.write(`${JSON.stringify({ a: result, b: compared, moved }, null, 2)}\n`);
-  else process.stdout.write(`A: ${opts.configFile}\n${formatExplain(result)}\nB: ${opts.compare}\n${formatExplain(compared)}\n${verdict}\n`);
+  else
+    process.stdout.write(
+      `A: ${opts.configFile}\n${formatExplain(result)}\nB: ${opts.compare}\n${formatExplain(compared)}\n${verdict}\n`,
+    );
   return 0;
 }

@@ -38,7 +38,8 @@ function target(opts: ReloadOptions): { base: string; token: string | null } {
   try {
     const { config } = loadConfigFile(opts.configFile);
     listen ??= config.admin.listen;
-    token = config.admin.token ?? (config.admin.token_env ? (process.env[config.admin.token_env] ?? null) : null) ?? token;
+    token =
+      config.admin.token ?? (config.admin.token_env ? (process.env[config.admin.token_env] ?? null) : null) ?? token;
   } catch (err) {
     if (!(err instanceof ConfigError) || !opts.admin) throw err;
   }
@@ -48,8 +49,17 @@ function target(opts: ReloadOptions): { base: string; token: string | null } {
   return { base: `http://${formatHostPort({ host, port: hp.port })}`, token };
 }
 
-async function call(base: string, method: string, path: string, token: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(600_000) });
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  token: string | null,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: AbortSignal.timeout(600_000),
+  });
   const text = await res.text();
   let body: Record<string, unknown>;
   try {
@@ -71,7 +81,11 @@ export async function reloadCommand(opts: ReloadOptions, io: Io = stdio): Promis
       else {
         const held = r.body.held as { id: string; report: ChangeReport } | null;
         const running = r.body.running as { elapsedSeconds: number; reason: string } | null;
-        io.out(running ? `a reload is running (${running.reason}, ${running.elapsedSeconds.toFixed(1)} s)` : 'no reload running');
+        io.out(
+          running
+            ? `a reload is running (${running.reason}, ${running.elapsedSeconds.toFixed(1)} s)`
+            : 'no reload running',
+        );
         io.out(held ? `held change ${held.id}:\n${formatChangeReport(held.report)}` : 'no change held');
       }
       return r.status === 200 ? 0 : 1;

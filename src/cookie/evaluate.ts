@@ -149,7 +149,8 @@ export class ServerCookies {
     v.responseLength = 0;
     if (optOff < 0) return this.settle(v, CookieResult.NONE, CookieAction.PROCESS);
     // RFC 7873 5.2.2: a client cookie is 8 bytes, a server cookie 8 to 32.
-    if (optLen !== CLIENT_COOKIE_LENGTH && (optLen < 16 || optLen > 40)) return this.settle(v, CookieResult.MALFORMED, CookieAction.FORMERR);
+    if (optLen !== CLIENT_COOKIE_LENGTH && (optLen < 16 || optLen > 40))
+      return this.settle(v, CookieResult.MALFORMED, CookieAction.FORMERR);
     if (family === 6 && isV4MappedAt(addr, addrOff)) {
       family = 4;
       addrOff += 12;
@@ -189,8 +190,17 @@ export class ServerCookies {
   }
 
   /** Why the server cookie in the option is invalid, or VALID_CURRENT / VALID_PREVIOUS: the secret that made it. */
-  private checkServerCookie(msg: Uint8Array, optOff: number, optLen: number, family: number, addr: Uint8Array, addrOff: number, now: number): number {
-    if (optLen !== RESPONSE_COOKIE_LENGTH || msg[optOff + 8] !== SERVER_COOKIE_VERSION) return CookieInvalid.UNKNOWN_FORMAT;
+  private checkServerCookie(
+    msg: Uint8Array,
+    optOff: number,
+    optLen: number,
+    family: number,
+    addr: Uint8Array,
+    addrOff: number,
+    now: number,
+  ): number {
+    if (optLen !== RESPONSE_COOKIE_LENGTH || msg[optOff + 8] !== SERVER_COOKIE_VERSION)
+      return CookieInvalid.UNKNOWN_FORMAT;
     const age = ageOf(msg, optOff, now);
     if (age > MAX_AGE_SECONDS) return CookieInvalid.EXPIRED;
     if (age < -FUTURE_SECONDS) return CookieInvalid.FUTURE;

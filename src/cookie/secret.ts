@@ -13,7 +13,8 @@ export const SECRET_LENGTH = 16;
 export function cookieSecretFromHex(text: string): Uint8Array {
   const t = text.trim();
   if (!/^[0-9a-fA-F]*$/.test(t)) throw new Error('a cookie secret is hexadecimal (0-9, a-f)');
-  if (t.length !== SECRET_LENGTH * 2) throw new Error(`a cookie secret is ${SECRET_LENGTH * 2} hex digits (${SECRET_LENGTH} bytes), not ${t.length}`);
+  if (t.length !== SECRET_LENGTH * 2)
+    throw new Error(`a cookie secret is ${SECRET_LENGTH * 2} hex digits (${SECRET_LENGTH} bytes), not ${t.length}`);
   return Uint8Array.from(Buffer.from(t, 'hex'));
 }
 

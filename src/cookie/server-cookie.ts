@@ -28,7 +28,16 @@ export class CookieSigner {
    * version 1, reserved 0, timestamp `nowSec`, and its hash for the client address
    * (`family` 4 or 6, bytes at `addr[addrOff]`).
    */
-  make(cc: Uint8Array, ccOff: number, family: number, addr: Uint8Array, addrOff: number, nowSec: number, out: Uint8Array, outOff: number): void {
+  make(
+    cc: Uint8Array,
+    ccOff: number,
+    family: number,
+    addr: Uint8Array,
+    addrOff: number,
+    nowSec: number,
+    out: Uint8Array,
+    outOff: number,
+  ): void {
     const input = this.input;
     for (let i = 0; i < CLIENT_COOKIE_LENGTH; i++) input[i] = cc[ccOff + i];
     input[8] = SERVER_COOKIE_VERSION;

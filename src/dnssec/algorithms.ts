@@ -29,9 +29,39 @@ export const ECDSAP384SHA384 = 14;
 export const ED25519 = 15;
 
 const SPECS: readonly AlgorithmSpec[] = [
-  { number: ECDSAP256SHA256, mnemonic: 'ECDSAP256SHA256', hash: 'sha256', kty: 'EC', crv: 'P-256', publicKeyLength: 64, privateKeyLength: 32, signatureLength: 64, signs: true },
-  { number: ECDSAP384SHA384, mnemonic: 'ECDSAP384SHA384', hash: 'sha384', kty: 'EC', crv: 'P-384', publicKeyLength: 96, privateKeyLength: 48, signatureLength: 96, signs: false },
-  { number: ED25519, mnemonic: 'ED25519', hash: null, kty: 'OKP', crv: 'Ed25519', publicKeyLength: 32, privateKeyLength: 32, signatureLength: 64, signs: true },
+  {
+    number: ECDSAP256SHA256,
+    mnemonic: 'ECDSAP256SHA256',
+    hash: 'sha256',
+    kty: 'EC',
+    crv: 'P-256',
+    publicKeyLength: 64,
+    privateKeyLength: 32,
+    signatureLength: 64,
+    signs: true,
+  },
+  {
+    number: ECDSAP384SHA384,
+    mnemonic: 'ECDSAP384SHA384',
+    hash: 'sha384',
+    kty: 'EC',
+    crv: 'P-384',
+    publicKeyLength: 96,
+    privateKeyLength: 48,
+    signatureLength: 96,
+    signs: false,
+  },
+  {
+    number: ED25519,
+    mnemonic: 'ED25519',
+    hash: null,
+    kty: 'OKP',
+    crv: 'Ed25519',
+    publicKeyLength: 32,
+    privateKeyLength: 32,
+    signatureLength: 64,
+    signs: true,
+  },
 ];
 
 /** Algorithms Meridian signs with, by number. */

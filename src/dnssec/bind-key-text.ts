@@ -74,7 +74,8 @@ export function parseKeyFile(text: string, file: string): PublicKeyRecord {
   if (i >= tokens.length) fail('no DNSKEY record in the file');
   const [flagsText, protocolText, algText, ...keyWords] = tokens.slice(i + 1);
   const numbers = [flagsText, protocolText, algText].map((t) => (t !== undefined && /^\d+$/.test(t) ? Number(t) : NaN));
-  if (numbers.some(Number.isNaN) || keyWords.length === 0) fail('expected DNSKEY <flags> <protocol> <algorithm> <base64 key>');
+  if (numbers.some(Number.isNaN) || keyWords.length === 0)
+    fail('expected DNSKEY <flags> <protocol> <algorithm> <base64 key>');
   const [flags, protocol, algorithm] = numbers;
   if (flags > 0xffff || algorithm > 0xff) fail('flags or algorithm out of range');
   if (protocol !== 3) fail(`DNSKEY protocol must be 3 (RFC 4034 section 2.1.2), not ${protocol}`);
@@ -99,18 +100,27 @@ export function parsePrivateFile(text: string, file: string): PrivateKeyRecord {
     return f;
   };
   const format = need('Private-key-format').value;
-  if (!/^v1\.\d+$/.test(format)) throw new DnssecKeyError(file, `unsupported Private-key-format '${format}' (v1.x expected)`);
+  if (!/^v1\.\d+$/.test(format))
+    throw new DnssecKeyError(file, `unsupported Private-key-format '${format}' (v1.x expected)`);
   for (const tag of ['Engine', 'Label']) {
-    if (fields.has(tag)) throw new DnssecKeyError(file, `line ${fields.get(tag)!.line}: keys in an HSM or OpenSSL engine ('${tag}:') are not supported; the private key must be in the file`);
+    if (fields.has(tag))
+      throw new DnssecKeyError(
+        file,
+        `line ${fields.get(tag)!.line}: keys in an HSM or OpenSSL engine ('${tag}:') are not supported; the private key must be in the file`,
+      );
   }
   const alg = need('Algorithm');
   const algorithm = Number(/^(\d+)/.exec(alg.value)?.[1] ?? NaN);
   const spec = algorithmSpec(algorithm);
   if (spec === undefined || !spec.signs) {
-    throw new DnssecKeyError(file, `line ${alg.line}: algorithm '${alg.value}' is not supported: Meridian signs with 13 (ECDSAP256SHA256) or 15 (ED25519)`);
+    throw new DnssecKeyError(
+      file,
+      `line ${alg.line}: algorithm '${alg.value}' is not supported: Meridian signs with 13 (ECDSAP256SHA256) or 15 (ED25519)`,
+    );
   }
   const pk = need('PrivateKey');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pk.value)) throw new DnssecKeyError(file, `line ${pk.line}: PrivateKey is not base64`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(pk.value))
+    throw new DnssecKeyError(file, `line ${pk.line}: PrivateKey is not base64`);
   const timing: KeyTiming = {};
   for (const field of TIMING_FIELDS) {
     const f = fields.get(field);
@@ -154,7 +164,11 @@ export function formatKeyFile(key: PublicKeyRecord, timing: KeyTiming): string {
 export function formatPrivateFile(key: Omit<PrivateKeyRecord, 'format'>): string {
   const spec = algorithmSpec(key.algorithm);
   if (spec === undefined) throw new Error(`unsupported algorithm ${key.algorithm}`);
-  const lines = ['Private-key-format: v1.3', `Algorithm: ${key.algorithm} (${spec.mnemonic})`, `PrivateKey: ${key.privateKey.toString('base64')}`];
+  const lines = [
+    'Private-key-format: v1.3',
+    `Algorithm: ${key.algorithm} (${spec.mnemonic})`,
+    `PrivateKey: ${key.privateKey.toString('base64')}`,
+  ];
   for (const f of setFields(key.timing)) lines.push(`${f}: ${formatDnssecTime(key.timing[f]!)}`);
   return `${lines.join('\n')}\n`;
 }

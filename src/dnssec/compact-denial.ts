@@ -38,7 +38,12 @@ export function successorName(name: Uint8Array): Buffer {
   if (lower.length + 2 <= MAX_NAME_WIRE) return Buffer.concat([Buffer.from([1, 0]), lower]);
   const first = lower[0];
   if (first < MAX_LABEL && lower.length + 1 <= MAX_NAME_WIRE) {
-    return Buffer.concat([Buffer.from([first + 1]), lower.subarray(1, 1 + first), Buffer.from([0]), lower.subarray(1 + first)]);
+    return Buffer.concat([
+      Buffer.from([first + 1]),
+      lower.subarray(1, 1 + first),
+      Buffer.from([0]),
+      lower.subarray(1 + first),
+    ]);
   }
   return incrementFirstLabel(lower);
 }

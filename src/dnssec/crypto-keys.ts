@@ -5,7 +5,15 @@
  * with DNSSEC's signature encodings (ECDSA r||s, RFC 6605 section 4, which
  * node calls 'ieee-p1363'; Ed25519 R||S, RFC 8080 section 4).
  */
-import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { algorithmSpec, type AlgorithmSpec } from './algorithms.js';
 
 /** A private key with its public half, ready to sign. */
@@ -52,7 +60,13 @@ export function importPrivateKey(algorithm: number, raw: Uint8Array): KeyMateria
     const half = s.publicKeyLength / 2;
     privateKey = createPrivateKey({
       format: 'jwk',
-      key: { kty: 'EC', crv: s.crv, d: b64url(bytes), x: b64url(point.subarray(1, 1 + half)), y: b64url(point.subarray(1 + half)) },
+      key: {
+        kty: 'EC',
+        crv: s.crv,
+        d: b64url(bytes),
+        x: b64url(point.subarray(1, 1 + half)),
+        y: b64url(point.subarray(1 + half)),
+      },
     });
   } else {
     privateKey = createPrivateKey({ format: 'der', type: 'pkcs8', key: Buffer.concat([ED25519_PKCS8_PREFIX, bytes]) });
@@ -98,13 +112,18 @@ export function importPublicKey(algorithm: number, field: Uint8Array): KeyObject
   }
   if (s.kty === 'OKP') return createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: s.crv, x: b64url(field) } });
   const half = s.publicKeyLength / 2;
-  return createPublicKey({ format: 'jwk', key: { kty: 'EC', crv: s.crv, x: b64url(field.subarray(0, half)), y: b64url(field.subarray(half)) } });
+  return createPublicKey({
+    format: 'jwk',
+    key: { kty: 'EC', crv: s.crv, x: b64url(field.subarray(0, half)), y: b64url(field.subarray(half)) },
+  });
 }
 
 /** Sign `data` in the DNSSEC encoding of the algorithm. */
 export function signData(algorithm: number, privateKey: KeyObject, data: Uint8Array): Buffer {
   const s = spec(algorithm);
-  return s.kty === 'EC' ? sign(s.hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' }) : sign(null, data, privateKey);
+  return s.kty === 'EC'
+    ? sign(s.hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' })
+    : sign(null, data, privateKey);
 }
 
 /** Verify a DNSSEC-encoded signature over `data`; false for a wrong length or a bad signature. */

@@ -54,7 +54,10 @@ function readPrivateFile(file: string): string {
     if (!st.isFile()) throw new DnssecKeyError(file, 'not a regular file');
     if ((st.mode & GROUP_OTHER) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new DnssecKeyError(file, `private key file has mode ${mode}, readable or writable by group or others; refusing to use it (chmod 600 '${file}')`);
+      throw new DnssecKeyError(
+        file,
+        `private key file has mode ${mode}, readable or writable by group or others; refusing to use it (chmod 600 '${file}')`,
+      );
     }
     return readFileSync(fd, 'utf8');
   } finally {
@@ -87,7 +90,10 @@ export function loadKeyPair(given: string): ZoneKey {
   const priv = parsePrivateFile(readPrivateFile(privateFile), privateFile);
   const { flags, algorithm, publicKey } = parseDnskeyRdata(pub.dnskey);
   if (algorithm !== priv.algorithm) {
-    throw new DnssecKeyError(privateFile, `algorithm ${priv.algorithm} does not match the DNSKEY's algorithm ${algorithm} in ${keyFile}`);
+    throw new DnssecKeyError(
+      privateFile,
+      `algorithm ${priv.algorithm} does not match the DNSKEY's algorithm ${algorithm} in ${keyFile}`,
+    );
   }
   let material: KeyMaterial;
   try {
@@ -101,7 +107,10 @@ export function loadKeyPair(given: string): ZoneKey {
   const tag = keyTag(pub.dnskey);
   const m = /\+(\d{3})\+(\d{5})$/.exec(path.basename(keyFile, '.key'));
   if (m !== null && (Number(m[1]) !== algorithm || Number(m[2]) !== tag)) {
-    throw new DnssecKeyError(keyFile, `the file name says algorithm ${Number(m[1])} tag ${Number(m[2])}, the key is algorithm ${algorithm} tag ${tag}`);
+    throw new DnssecKeyError(
+      keyFile,
+      `the file name says algorithm ${Number(m[1])} tag ${Number(m[2])}, the key is algorithm ${algorithm} tag ${tag}`,
+    );
   }
   return {
     zone: pub.zone,
@@ -138,8 +147,17 @@ export function writeKeyPair(directory: string, key: KeyPairToWrite): ZoneKey {
   const base = path.join(directory, keyFileBase(key.zone, key.material.algorithm, tag));
   const keyFile = `${base}.key`;
   const privateFile = `${base}.private`;
-  const record: PublicKeyRecord = { zone: key.zone, ownerText: key.zone === '' ? '.' : `${key.zone}.`, ttl: key.ttl, dnskey };
-  const privateText = formatPrivateFile({ algorithm: key.material.algorithm, privateKey: exportPrivateKey(key.material), timing: key.timing });
+  const record: PublicKeyRecord = {
+    zone: key.zone,
+    ownerText: key.zone === '' ? '.' : `${key.zone}.`,
+    ttl: key.ttl,
+    dnskey,
+  };
+  const privateText = formatPrivateFile({
+    algorithm: key.material.algorithm,
+    privateKey: exportPrivateKey(key.material),
+    timing: key.timing,
+  });
   writeExclusive(privateFile, privateText, 0o600);
   writeExclusive(keyFile, formatKeyFile(record, key.timing), 0o644);
   return {

@@ -58,16 +58,22 @@ export function signersFor<K extends TimedKey>(keys: readonly K[], type: number,
  * verify its signatures), a signing algorithm without a SEP key (RFC 6840
  * section 5.11: every algorithm in the DS set must sign the DNSKEY RRset).
  */
-export function keySetProblems<K extends TimedKey>(keys: readonly K[], now: number, describe: (k: K) => string): string[] {
+export function keySetProblems<K extends TimedKey>(
+  keys: readonly K[],
+  now: number,
+  describe: (k: K) => string,
+): string[] {
   const problems: string[] = [];
   const states = keys.map((k) => ({ k, s: keyStateAt(k.timing, now) }));
   if (!states.some(({ s }) => s.signing)) problems.push('no key is signing now (check Activate/Inactive dates)');
   for (const { k, s } of states) {
-    if (s.signing && !s.published) problems.push(`${describe(k)} is signing but not published: validators could not verify its signatures`);
+    if (s.signing && !s.published)
+      problems.push(`${describe(k)} is signing but not published: validators could not verify its signatures`);
   }
   const sepAlgorithms = new Set(states.filter(({ k, s }) => s.signing && isSep(k.flags)).map(({ k }) => k.algorithm));
   for (const alg of new Set(states.filter(({ s }) => s.signing).map(({ k }) => k.algorithm))) {
-    if (!sepAlgorithms.has(alg)) problems.push(`algorithm ${alg} signs but has no signing KSK or CSK (flags 257) to sign the DNSKEY RRset`);
+    if (!sepAlgorithms.has(alg))
+      problems.push(`algorithm ${alg} signs but has no signing KSK or CSK (flags 257) to sign the DNSKEY RRset`);
   }
   return problems;
 }

@@ -6,7 +6,16 @@
  */
 
 /** The timing fields in the order BIND writes them. */
-export const TIMING_FIELDS = ['Created', 'Publish', 'Activate', 'Revoke', 'Inactive', 'Delete', 'SyncPublish', 'SyncDelete'] as const;
+export const TIMING_FIELDS = [
+  'Created',
+  'Publish',
+  'Activate',
+  'Revoke',
+  'Inactive',
+  'Delete',
+  'SyncPublish',
+  'SyncDelete',
+] as const;
 export type TimingField = (typeof TIMING_FIELDS)[number];
 
 /** Seconds since the epoch per field that is set. */

@@ -40,7 +40,8 @@ const MAX_TRIES = 16;
 /** Generate a key pair and write it; returns the key as {@link loadKeyPair} would load it. */
 export function keygen(options: KeygenOptions): ZoneKey {
   const algorithm = options.algorithm ?? ECDSAP256SHA256;
-  if (!algorithmSpec(algorithm)?.signs) throw new Error(`cannot generate keys for algorithm ${algorithm}: use 13 (ECDSAP256SHA256) or 15 (ED25519)`);
+  if (!algorithmSpec(algorithm)?.signs)
+    throw new Error(`cannot generate keys for algorithm ${algorithm}: use 13 (ECDSAP256SHA256) or 15 (ED25519)`);
   const zone = resolveName(options.zone.endsWith('.') ? options.zone : `${options.zone}.`, '');
   const flags = options.role === 'zsk' ? ZSK_FLAGS : KSK_FLAGS;
   const now = Math.floor(options.now ?? Date.now() / 1000);
@@ -50,7 +51,13 @@ export function keygen(options: KeygenOptions): ZoneKey {
     const tag = keyTag(dnskeyRdata(flags, algorithm, material.publicKeyBytes));
     const base = path.join(options.directory, keyFileBase(zone, algorithm, tag));
     if (existsSync(`${base}.key`) || existsSync(`${base}.private`)) continue; // tag collision with a key we keep
-    return writeKeyPair(options.directory, { zone, flags, material, timing: { Created: now, ...timing }, ttl: options.ttl });
+    return writeKeyPair(options.directory, {
+      zone,
+      flags,
+      material,
+      timing: { Created: now, ...timing },
+      ttl: options.ttl,
+    });
   }
   throw new Error(`could not find a free key tag in ${options.directory} after ${MAX_TRIES} tries`);
 }

@@ -138,7 +138,8 @@ export function verifyRrsig(rrset: RRset, rrsigRdata: Uint8Array, dnskey: Uint8A
   const sig = parseRrsig(rrsigRdata);
   if (sig.typeCovered !== rrset.type) return 'type-mismatch';
   const key = parseDnskeyRdata(dnskey);
-  if (key.algorithm !== sig.algorithm || keyTag(dnskey) !== sig.keyTag || !isUsableZoneKey(key.flags)) return 'key-mismatch';
+  if (key.algorithm !== sig.algorithm || keyTag(dnskey) !== sig.keyTag || !isUsableZoneKey(key.flags))
+    return 'key-mismatch';
   const offsets = labelOffsets(rrset.owner);
   const ownerLabels = isWildcard(rrset.owner) ? offsets.length - 1 : offsets.length;
   if (sig.labels > ownerLabels) return 'labels-mismatch';

@@ -20,7 +20,8 @@ export class BoundedCache<V> {
   readonly counters: CacheCounters = { hits: 0, misses: 0, inserts: 0, evictions: 0 };
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`cache capacity must be a whole number >= 1, not ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`cache capacity must be a whole number >= 1, not ${capacity}`);
   }
 
   get size(): number {

@@ -74,11 +74,17 @@ export function checkValidityPolicy(policy: ValidityPolicy, maxTtl = 0): string[
   const problems: string[] = [];
   const { lifetime, refresh, inceptionOffset, jitter } = policy;
   for (const [name, value] of Object.entries(policy)) {
-    if (!Number.isInteger(value) || value < 0) problems.push(`${name} must be a whole number of seconds >= 0, not ${value}`);
+    if (!Number.isInteger(value) || value < 0)
+      problems.push(`${name} must be a whole number of seconds >= 0, not ${value}`);
   }
   // RFC 4034 section 3.1.5: times are compared in serial arithmetic, so a window must stay below 2^31 seconds (68 years).
-  if (lifetime + inceptionOffset >= 2 ** 31) problems.push('lifetime plus inception offset must be under 68 years (RFC 4034 section 3.1.5)');
-  if (refresh + jitter >= lifetime) problems.push(`refresh (${refresh} s) plus jitter (${jitter} s) must be less than the lifetime (${lifetime} s)`);
-  if (refresh <= maxTtl) problems.push(`refresh (${refresh} s) must exceed the largest TTL signed (${maxTtl} s), or cached answers outlive their signatures`);
+  if (lifetime + inceptionOffset >= 2 ** 31)
+    problems.push('lifetime plus inception offset must be under 68 years (RFC 4034 section 3.1.5)');
+  if (refresh + jitter >= lifetime)
+    problems.push(`refresh (${refresh} s) plus jitter (${jitter} s) must be less than the lifetime (${lifetime} s)`);
+  if (refresh <= maxTtl)
+    problems.push(
+      `refresh (${refresh} s) must exceed the largest TTL signed (${maxTtl} s), or cached answers outlive their signatures`,
+    );
   return problems;
 }

@@ -28,7 +28,8 @@ export function parseClients(text: string, file: string): SimClient[] {
       throw new Error(`${file}:${i + 1}: ${(err as Error).message}`);
     }
     const weight = w === undefined || w === '' ? 1 : Number(w);
-    if (!Number.isFinite(weight) || weight < 0) throw new Error(`${file}:${i + 1}: weight "${w}" is not a non-negative number`);
+    if (!Number.isFinite(weight) || weight < 0)
+      throw new Error(`${file}:${i + 1}: weight "${w}" is not a non-negative number`);
     out.push({ prefix, text: formatPrefix(prefix), weight });
   });
   if (out.length === 0) throw new Error(`${file}: no client networks`);

@@ -24,7 +24,15 @@ export interface MmdbMetadata {
   languages: string[];
 }
 
-export type MmdbValue = string | number | boolean | bigint | Uint8Array | MmdbValue[] | { [key: string]: MmdbValue } | null;
+export type MmdbValue =
+  | string
+  | number
+  | boolean
+  | bigint
+  | Uint8Array
+  | MmdbValue[]
+  | { [key: string]: MmdbValue }
+  | null;
 
 export class MmdbFile {
   readonly metadata: MmdbMetadata;
@@ -49,7 +57,8 @@ export class MmdbFile {
     let meta: Record<string, MmdbValue>;
     try {
       const [value] = new BoundedDecoder(buf, metaAt, buf.length).decode(metaAt);
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('the metadata is not a map');
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new Error('the metadata is not a map');
       meta = value as Record<string, MmdbValue>;
     } catch (err) {
       const offset = (err as { offset?: number }).offset;
@@ -61,11 +70,17 @@ export class MmdbFile {
     if (recordSize !== 24 && recordSize !== 28 && recordSize !== 32) {
       throw new GeoDatabaseError(file, `unsupported record size ${recordSize}`, metaAt);
     }
-    if (ipVersion !== 4 && ipVersion !== 6) throw new GeoDatabaseError(file, `unsupported ip_version ${ipVersion}`, metaAt);
+    if (ipVersion !== 4 && ipVersion !== 6)
+      throw new GeoDatabaseError(file, `unsupported ip_version ${ipVersion}`, metaAt);
     if (meta.binary_format_major_version !== undefined && Number(meta.binary_format_major_version) !== 2) {
-      throw new GeoDatabaseError(file, `unsupported binary format version ${String(meta.binary_format_major_version)} (2 is supported)`, metaAt);
+      throw new GeoDatabaseError(
+        file,
+        `unsupported binary format version ${String(meta.binary_format_major_version)} (2 is supported)`,
+        metaAt,
+      );
     }
-    if (!Number.isInteger(nodeCount) || nodeCount < 1) throw new GeoDatabaseError(file, `node_count ${String(meta.node_count)} is not a positive integer`, metaAt);
+    if (!Number.isInteger(nodeCount) || nodeCount < 1)
+      throw new GeoDatabaseError(file, `node_count ${String(meta.node_count)} is not a positive integer`, metaAt);
     this.metadata = {
       nodeCount,
       recordSize,
@@ -79,7 +94,11 @@ export class MmdbFile {
     const treeBytes = (nodeCount * recordSize) / 4;
     this.dataStart = treeBytes + 16;
     if (this.dataStart > at) {
-      throw new GeoDatabaseError(file, `search tree larger than the file: node_count ${nodeCount} needs ${treeBytes + 16} bytes, ${at} come before the metadata`, metaAt);
+      throw new GeoDatabaseError(
+        file,
+        `search tree larger than the file: node_count ${nodeCount} needs ${treeBytes + 16} bytes, ${at} come before the metadata`,
+        metaAt,
+      );
     }
     this.layout = { treeBytes, dataStart: this.dataStart, dataEnd: at };
   }

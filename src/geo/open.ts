@@ -99,13 +99,31 @@ async function readAsync(file: string): Promise<FileBytes> {
   }
 }
 
-function open(file: string, bytes: FileBytes, role: DatabaseRole | null, opts: OpenOptions): { db: MmdbFile; info: GeoDatabaseInfo } {
+function open(
+  file: string,
+  bytes: FileBytes,
+  role: DatabaseRole | null,
+  opts: OpenOptions,
+): { db: MmdbFile; info: GeoDatabaseInfo } {
   const { buf, st } = bytes;
   const db = new MmdbFile(buf, file);
-  const info: GeoDatabaseInfo = { file, databaseType: db.metadata.databaseType, ipVersion: db.metadata.ipVersion, buildEpoch: db.metadata.buildEpoch, nodeCount: db.metadata.nodeCount, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, usedFor: [] };
+  const info: GeoDatabaseInfo = {
+    file,
+    databaseType: db.metadata.databaseType,
+    ipVersion: db.metadata.ipVersion,
+    buildEpoch: db.metadata.buildEpoch,
+    nodeCount: db.metadata.nodeCount,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ino: st.ino,
+    usedFor: [],
+  };
   const known = opts.validated?.has(databaseIdentity(info)) ?? false;
   if (!known && opts.onlyValidated) {
-    throw new GeoDatabaseError(file, 'changed on disk since the running configuration was compiled (a reload is pending, failed or held): answers come from the running database; reload first');
+    throw new GeoDatabaseError(
+      file,
+      'changed on disk since the running configuration was compiled (a reload is pending, failed or held): answers come from the running database; reload first',
+    );
   }
   if (role && !known && opts.validate !== false) db.validate(role);
   return { db, info };
@@ -129,18 +147,31 @@ export interface OpenOptions {
  * Open city/country databases (in order) and the optional ASN database,
  * validating each (see validate.ts) unless told otherwise. Throws GeoDatabaseError.
  */
-export function openDatabases(cityFiles: readonly string[], asnFile: string | null, opts: OpenOptions = {}): OpenedDatabases {
+export function openDatabases(
+  cityFiles: readonly string[],
+  asnFile: string | null,
+  opts: OpenOptions = {},
+): OpenedDatabases {
   return assemble(cityFiles, asnFile, readSync, opts);
 }
 
 /** openDatabases with the files read off the event loop (explain and the live map in a serving process). */
-export async function openDatabasesAsync(cityFiles: readonly string[], asnFile: string | null, opts: OpenOptions = {}): Promise<OpenedDatabases> {
+export async function openDatabasesAsync(
+  cityFiles: readonly string[],
+  asnFile: string | null,
+  opts: OpenOptions = {},
+): Promise<OpenedDatabases> {
   const files = [...cityFiles, ...(asnFile ? [asnFile] : [])];
   const read = new Map(await Promise.all(files.map(async (f) => [f, await readAsync(f)] as const)));
   return assemble(cityFiles, asnFile, (f) => read.get(f)!, opts);
 }
 
-function assemble(cityFiles: readonly string[], asnFile: string | null, read: (file: string) => FileBytes, opts: OpenOptions): OpenedDatabases {
+function assemble(
+  cityFiles: readonly string[],
+  asnFile: string | null,
+  read: (file: string) => FileBytes,
+  opts: OpenOptions,
+): OpenedDatabases {
   const out: OpenedDatabases = { city4: null, city6: null, asn4: null, asn6: null, infos: [] };
   const opened = cityFiles.map((f) => open(f, read(f), 'location', opts));
   out.infos.push(...opened.map((o) => o.info));

@@ -63,11 +63,31 @@ const LOCATION_RECORD: Shape = {
 /** Keys that make a record a location record (at least one record must have one). */
 const LOCATION_KEYS = ['country', 'registered_country', 'continent', 'location', 'country_code', 'latitude'];
 
-const ASN_RECORD: Shape = { kind: 'map', fields: { autonomous_system_number: { kind: 'uint' }, autonomous_system_organization: { kind: 'string' } } };
+const ASN_RECORD: Shape = {
+  kind: 'map',
+  fields: { autonomous_system_number: { kind: 'uint' }, autonomous_system_organization: { kind: 'string' } },
+};
 
 /** Fixed payload sizes per type (MMDB spec "Output Data Section"); -1 = up to the bound given. */
 const MAX_SIZE: Record<number, number> = { 3: 8, 5: 2, 6: 4, 8: 4, 9: 8, 10: 16, 14: 1, 15: 4 };
-const TYPE_NAMES = ['extended', 'pointer', 'string', 'double', 'bytes', 'uint16', 'uint32', 'map', 'int32', 'uint64', 'uint128', 'array', 'data cache container', 'end marker', 'boolean', 'float'];
+const TYPE_NAMES = [
+  'extended',
+  'pointer',
+  'string',
+  'double',
+  'bytes',
+  'uint16',
+  'uint32',
+  'map',
+  'int32',
+  'uint64',
+  'uint128',
+  'array',
+  'data cache container',
+  'end marker',
+  'boolean',
+  'float',
+];
 const MAX_DEPTH = 32;
 const MAX_POINTER_CHAIN = 8;
 
@@ -174,7 +194,11 @@ export class BoundedDecoder {
         p += 4;
       }
       const target = this.start + rel;
-      if (target >= this.end) throw new Invalid(off, `pointer to data offset ${rel} is past the end of the ${this.where()} (${this.end - this.start} bytes)`);
+      if (target >= this.end)
+        throw new Invalid(
+          off,
+          `pointer to data offset ${rel} is past the end of the ${this.where()} (${this.end - this.start} bytes)`,
+        );
       this.type = 1;
       this.size = target;
       this.payload = p;
@@ -190,11 +214,15 @@ export class BoundedDecoder {
     }
     const max = MAX_SIZE[type];
     if (max !== undefined && (type === 3 || type === 15 ? size !== max : size > max)) {
-      throw new Invalid(off, `a ${TYPE_NAMES[type]} of ${size} bytes (${type === 3 || type === 15 ? 'must be' : 'at most'} ${max})`);
+      throw new Invalid(
+        off,
+        `a ${TYPE_NAMES[type]} of ${size} bytes (${type === 3 || type === 15 ? 'must be' : 'at most'} ${max})`,
+      );
     }
     // Maps and arrays count entries, booleans carry their value in the size bits: no payload.
     const payloadBytes = type === 7 || type === 11 || type === 14 ? 0 : size;
-    if (p + payloadBytes > this.end) throw new Invalid(off, `a ${TYPE_NAMES[type]} of ${size} bytes runs past the end of the ${this.where()}`);
+    if (p + payloadBytes > this.end)
+      throw new Invalid(off, `a ${TYPE_NAMES[type]} of ${size} bytes runs past the end of the ${this.where()}`);
     this.type = type;
     this.size = size;
     this.payload = p;
@@ -344,7 +372,8 @@ class RecordChecker {
       case 2:
         if (shape?.kind === 'string' && shape.pattern) {
           const s = dec.string(off);
-          if (!shape.pattern.test(s)) throw new Invalid(off, `expected ${shape.what ?? 'a string'}, found ${JSON.stringify(s.slice(0, 40))}`);
+          if (!shape.pattern.test(s))
+            throw new Invalid(off, `expected ${shape.what ?? 'a string'}, found ${JSON.stringify(s.slice(0, 40))}`);
         } else if (!this.utf8(payload, size)) throw new Invalid(off, 'string is not valid UTF-8');
         return payload + size;
       case 14:
@@ -352,7 +381,11 @@ class RecordChecker {
       default:
         if (shape?.kind === 'number') {
           const v = dec.number();
-          if (!Number.isFinite(v) || (shape.min !== undefined && v < shape.min) || (shape.max !== undefined && v > shape.max)) {
+          if (
+            !Number.isFinite(v) ||
+            (shape.min !== undefined && v < shape.min) ||
+            (shape.max !== undefined && v > shape.max)
+          ) {
             throw new Invalid(off, `number ${v} out of range [${shape.min}, ${shape.max}]`);
           }
         }
@@ -369,33 +402,62 @@ class RecordChecker {
 
   private expect(off: number, shape: Shape, type: number): void {
     const ok =
-      shape.kind === 'map' ? type === 7 :
-      shape.kind === 'array' ? type === 11 :
-      shape.kind === 'string' ? type === 2 :
-      shape.kind === 'name' ? type === 2 || type === 7 :
-      shape.kind === 'uint' ? type === 5 || type === 6 || type === 9 || type === 10 :
-      type === 3 || type === 15 || type === 5 || type === 6 || type === 8 || type === 9;
-    if (!ok) throw new Invalid(off, `expected a ${shape.kind === 'name' ? 'string or map' : shape.kind === 'uint' ? 'unsigned integer' : shape.kind}, found a ${TYPE_NAMES[type]}`);
+      shape.kind === 'map'
+        ? type === 7
+        : shape.kind === 'array'
+          ? type === 11
+          : shape.kind === 'string'
+            ? type === 2
+            : shape.kind === 'name'
+              ? type === 2 || type === 7
+              : shape.kind === 'uint'
+                ? type === 5 || type === 6 || type === 9 || type === 10
+                : type === 3 || type === 15 || type === 5 || type === 6 || type === 8 || type === 9;
+    if (!ok)
+      throw new Invalid(
+        off,
+        `expected a ${shape.kind === 'name' ? 'string or map' : shape.kind === 'uint' ? 'unsigned integer' : shape.kind}, found a ${TYPE_NAMES[type]}`,
+      );
   }
 }
 
 type TreeFault = 'deep' | 'loop' | 'deep-shared' | 'separator' | 'past-end';
 
 /** Throw the precise reason for a bad record (kept out of the walk loop so that loop stays small). */
-function fail(db: MmdbFile, node: number, bit: number, r: number, depth: number, fault: TreeFault, bound: number): never {
+function fail(
+  db: MmdbFile,
+  node: number,
+  bit: number,
+  r: number,
+  depth: number,
+  fault: TreeFault,
+  bound: number,
+): never {
   const at = (node * db.metadata.recordSize) / 4;
   const rec = `node ${node} (depth ${depth}) ${bit === 0 ? 'left' : 'right'} record (${r})`;
   switch (fault) {
     case 'loop':
-      throw new Invalid(at, `the search tree loops: ${rec} points back to node ${r}, which is on the path from the root`);
+      throw new Invalid(
+        at,
+        `the search tree loops: ${rec} points back to node ${r}, which is on the path from the root`,
+      );
     case 'deep':
-      throw new Invalid(at, `the search tree is deeper than ${bound} bits: ${rec} is a child node below the last address bit`);
+      throw new Invalid(
+        at,
+        `the search tree is deeper than ${bound} bits: ${rec} is a child node below the last address bit`,
+      );
     case 'deep-shared':
-      throw new Invalid(at, `the search tree is deeper than ${bound} bits: ${rec} reaches a shared subtree too deep to fit`);
+      throw new Invalid(
+        at,
+        `the search tree is deeper than ${bound} bits: ${rec} reaches a shared subtree too deep to fit`,
+      );
     case 'separator':
       throw new Invalid(at, `${rec} points into the 16-byte separator after the tree`);
     case 'past-end':
-      throw new Invalid(at, `${rec} points past the end of the data section (offset ${r - db.nodeCount - 16} of ${bound} bytes)`);
+      throw new Invalid(
+        at,
+        `${rec} points past the end of the data section (offset ${r - db.nodeCount - 16} of ${bound} bytes)`,
+      );
   }
 }
 
@@ -411,7 +473,11 @@ export interface DatabaseLayout {
  * Validate `db` for `role`. Throws GeoDatabaseError naming the file, the byte
  * offset and what is wrong; returns counts for logs and tests.
  */
-export function validateDatabase(db: MmdbFile, role: DatabaseRole, layout: DatabaseLayout): { nodes: number; records: number } {
+export function validateDatabase(
+  db: MmdbFile,
+  role: DatabaseRole,
+  layout: DatabaseLayout,
+): { nodes: number; records: number } {
   try {
     return walk(db, role, layout);
   } catch (err) {
@@ -427,10 +493,19 @@ function walk(db: MmdbFile, role: DatabaseRole, layout: DatabaseLayout): { nodes
   const buf = db.buf;
   for (let i = 0; i < 16; i++) {
     if (buf[treeBytes + i] !== 0) {
-      throw new Invalid(treeBytes + i, `the metadata's node_count (${n}) does not match the file: the 16 bytes after the search tree are not the zero separator`);
+      throw new Invalid(
+        treeBytes + i,
+        `the metadata's node_count (${n}) does not match the file: the 16 bytes after the search tree are not the zero separator`,
+      );
     }
   }
-  const checker = new RecordChecker(buf, dataStart, dataEnd, role === 'asn' ? ASN_RECORD : LOCATION_RECORD, role === 'asn' ? ['autonomous_system_number'] : LOCATION_KEYS);
+  const checker = new RecordChecker(
+    buf,
+    dataStart,
+    dataEnd,
+    role === 'asn' ? ASN_RECORD : LOCATION_RECORD,
+    role === 'asn' ? ['autonomous_system_number'] : LOCATION_KEYS,
+  );
   const dataSize = dataEnd - dataStart;
   // state[node]: 0 unvisited, 1 on the current path, 2 + height when done (height <= 128).
   // An explicit stack of at most `bits` nodes: its depth is the path length, so the bound is structural.
@@ -478,10 +553,14 @@ function walk(db: MmdbFile, role: DatabaseRole, layout: DatabaseLayout): { nodes
     if (rel < 0 || rel >= dataSize) fail(db, node, bit, r, sp, rel < 0 ? 'separator' : 'past-end', dataSize);
     checker.record(dataStart + rel);
   }
-  if (reached !== n) throw new Invalid(0, `the metadata's node_count is ${n} but ${reached} nodes are reachable from the root`);
+  if (reached !== n)
+    throw new Invalid(0, `the metadata's node_count is ${n} but ${reached} nodes are reachable from the root`);
   if (checker.records > 0 && checker.withRoleKeys === 0) {
     const what = role === 'asn' ? 'autonomous_system_number' : 'country, continent, location, country_code or latitude';
-    throw new Invalid(dataStart, `none of the ${checker.records} records has ${what}: not ${role === 'asn' ? 'an ASN' : 'a city or country'} database (database_type "${db.metadata.databaseType}")`);
+    throw new Invalid(
+      dataStart,
+      `none of the ${checker.records} records has ${what}: not ${role === 'asn' ? 'an ASN' : 'a city or country'} database (database_type "${db.metadata.databaseType}")`,
+    );
   }
   return { nodes: reached, records: checker.records };
 }

@@ -27,7 +27,8 @@ export function failureReason(err: NodeJS.ErrnoException): string {
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
   if (code === 'ETIMEDOUT') return 'timeout';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code) || /certificate|ssl|tls/i.test(err.message)) return 'tls error';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code) || /certificate|ssl|tls/i.test(err.message))
+    return 'tls error';
   return 'error';
 }
 
@@ -75,7 +76,11 @@ function httpProbe(check: HealthCheckConfig, t: ProbeTarget, timeoutMs: number):
         port: t.port,
         method: check.method,
         path: check.path,
-        headers: { host: t.port === (secure ? 443 : 80) ? host : `${host}:${t.port}`, 'user-agent': 'meridian-health/1', connection: 'close' },
+        headers: {
+          host: t.port === (secure ? 443 : 80) ? host : `${host}:${t.port}`,
+          'user-agent': 'meridian-health/1',
+          connection: 'close',
+        },
         agent: false,
         servername: secure && !net.isIP(host) ? host : undefined,
         rejectUnauthorized: check.tls_verify,

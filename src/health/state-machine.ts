@@ -21,9 +21,16 @@ export function initialState(up: boolean, now = 0): CheckState {
 }
 
 /** Apply one probe result; returns the new state and whether up/down flipped. */
-export function observe(s: CheckState, ok: boolean, reason: string | null, rise: number, fall: number, now: number): { state: CheckState; changed: boolean } {
+export function observe(
+  s: CheckState,
+  ok: boolean,
+  reason: string | null,
+  rise: number,
+  fall: number,
+  now: number,
+): { state: CheckState; changed: boolean } {
   const probes = s.probes + 1;
-  const lastFailure = ok ? null : reason ?? 'failed';
+  const lastFailure = ok ? null : (reason ?? 'failed');
   if (s.up) {
     if (ok) return { state: { ...s, streak: 0, lastFailure, probes }, changed: false };
     const streak = s.streak + 1;

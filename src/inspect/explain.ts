@@ -46,7 +46,14 @@ export interface ExplainResult {
   special?: { range: string; what: string };
   pop: string | null;
   policy?: string;
-  location?: { country: string | null; continent: string | null; subdivision: string | null; city: string | null; lat: number | null; lon: number | null };
+  location?: {
+    country: string | null;
+    continent: string | null;
+    subdivision: string | null;
+    city: string | null;
+    lat: number | null;
+    lon: number | null;
+  };
   asn?: number | null;
   network?: { prefix: string; database: string; raw: unknown } | null;
   step?: { index: number; kind: string; matched: string };
@@ -69,13 +76,26 @@ export interface ExplainContext {
 }
 
 function buildQuery(name: string, type: string, client: Prefix): Buffer {
-  const ecs = encodeEcs({ family: client.family === 4 ? 1 : 2, sourcePrefix: client.length, scopePrefix: 0, address: client.bytes });
+  const ecs = encodeEcs({
+    family: client.family === 4 ? 1 : 2,
+    sourcePrefix: client.length,
+    scopePrefix: 0,
+    address: client.bytes,
+  });
   return dnsPacket.encode({
     type: 'query',
     id: 1,
     flags: 0,
     questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0, options: [{ code: 8, data: Buffer.from(ecs) }] } as dnsPacket.Answer],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 4096,
+        flags: 0,
+        options: [{ code: 8, data: Buffer.from(ecs) }],
+      } as dnsPacket.Answer,
+    ],
   });
 }
 
@@ -83,14 +103,24 @@ function buildQuery(name: string, type: string, client: Prefix): Buffer {
  * Explain `name`/`type` for a client address or subnet. `source` stands for the
  * packet's source address: it is what a SOURCE PREFIX-LENGTH 0 query is answered for.
  */
-export function explain(ctx: ExplainContext, name: string, type: string, clientText: string, source = '127.0.0.1'): ExplainResult {
+export function explain(
+  ctx: ExplainContext,
+  name: string,
+  type: string,
+  clientText: string,
+  source = '127.0.0.1',
+): ExplainResult {
   const rt = ctx.runtime;
   const client = parsePrefix(clientText);
   const query = buildQuery(name, type.toUpperCase(), client);
   const reply = handleQuery(query, query.length, source, TCP, rt, new QueryCounters());
   const decoded = reply ? dnsPacket.decode(reply) : null;
-  const answers = (decoded?.answers ?? []).filter((a) => a.type === type.toUpperCase()).map((a) => String((a as { data: unknown }).data));
-  const opt = decoded?.additionals?.find((a) => a.type === 'OPT') as { options?: Array<{ code: number; scopePrefixLength?: number }> } | undefined;
+  const answers = (decoded?.answers ?? [])
+    .filter((a) => a.type === type.toUpperCase())
+    .map((a) => String((a as { data: unknown }).data));
+  const opt = decoded?.additionals?.find((a) => a.type === 'OPT') as
+    | { options?: Array<{ code: number; scopePrefixLength?: number }> }
+    | undefined;
   const scope = opt?.options?.find((o) => o.code === 8)?.scopePrefixLength ?? 0;
   const result: ExplainResult = {
     name,
@@ -162,10 +192,14 @@ export function explain(ctx: ExplainContext, name: string, type: string, clientT
 /** Human-readable explain output. */
 export function formatExplain(r: ExplainResult): string {
   const lines: string[] = [];
-  lines.push(`${r.name} ${r.type} for client ${r.client}: ${r.rcode} ${r.answers.join(' ') || '(no answer)'}${r.ttl !== null ? ` ttl ${r.ttl}` : ''} scope /${r.scope}`);
+  lines.push(
+    `${r.name} ${r.type} for client ${r.client}: ${r.rcode} ${r.answers.join(' ') || '(no answer)'}${r.ttl !== null ? ` ttl ${r.ttl}` : ''} scope /${r.scope}`,
+  );
   if (r.special) {
     const unplaced = r.record !== null && !r.location?.country && r.location?.lat == null;
-    lines.push(`  note: ${r.client} is in ${r.special.range}, ${r.special.what}${unplaced ? ': no geo database places it, so the policy decides as for an unknown client' : ''}`);
+    lines.push(
+      `  note: ${r.client} is in ${r.special.range}, ${r.special.what}${unplaced ? ': no geo database places it, so the policy decides as for an unknown client' : ''}`,
+    );
   }
   if (!r.record) {
     lines.push('  static answer: does not depend on the client (scope 0)');
@@ -173,15 +207,21 @@ export function formatExplain(r: ExplainResult): string {
   }
   const l = r.location!;
   lines.push(`  geo record ${r.record || '.'} (policy ${r.policy})`);
-  lines.push(`  located: ${l.country ?? '??'}${l.subdivision ? `-${l.subdivision}` : ''}${l.city ? ` ${l.city}` : ''} ${l.lat !== null ? `(${l.lat.toFixed(3)}, ${l.lon!.toFixed(3)})` : '(no coordinates)'}${r.asn ? ` AS${r.asn}` : ''}${r.network ? ` network ${r.network.prefix}` : ' (not in the database)'}`);
-  lines.push(`  decided by: ${r.step!.kind}${r.step!.matched ? ` ${r.step!.matched}` : ''}${r.step!.index >= 0 ? ` (step ${r.step!.index})` : ''}`);
+  lines.push(
+    `  located: ${l.country ?? '??'}${l.subdivision ? `-${l.subdivision}` : ''}${l.city ? ` ${l.city}` : ''} ${l.lat !== null ? `(${l.lat.toFixed(3)}, ${l.lon!.toFixed(3)})` : '(no coordinates)'}${r.asn ? ` AS${r.asn}` : ''}${r.network ? ` network ${r.network.prefix}` : ' (not in the database)'}`,
+  );
+  lines.push(
+    `  decided by: ${r.step!.kind}${r.step!.matched ? ` ${r.step!.matched}` : ''}${r.step!.index >= 0 ? ` (step ${r.step!.index})` : ''}`,
+  );
   for (const c of r.candidates!.slice(0, 8)) {
     lines.push(
       `    ${c.pop.padEnd(6)} ${c.distanceKm !== null ? `${String(c.distanceKm).padStart(6)} km` : '     - km'}  rtt ${c.rttMs !== null ? `${c.rttMs} ms` : '-'} (${c.rttSource})${c.group ? ` group ${c.group}` : ''}${c.serving ? '' : '  DOWN/DRAINED'}`,
     );
   }
   lines.push(`  decision: ${r.decision!.join(' > ')}${r.spilled ? ' (spilled: first choice moved to second)' : ''}`);
-  lines.push(`  answer: ${r.pop ?? 'none'}${r.failOpen ? ' (fail open: every candidate is down)' : r.degraded ? ' (preferred PoP down: degraded TTL)' : ''}`);
+  lines.push(
+    `  answer: ${r.pop ?? 'none'}${r.failOpen ? ' (fail open: every candidate is down)' : r.degraded ? ' (preferred PoP down: degraded TTL)' : ''}`,
+  );
   if (!r.consistent) lines.push('  WARNING: re-ranking does not match the compiled decision');
   return lines.join('\n');
 }

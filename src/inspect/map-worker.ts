@@ -24,7 +24,10 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   port.on('message', (job: Job) => {
     try {
-      port.postMessage({ id: job.id, page: renderMapPage(renderMapSvg(job.report, job.pops, job.title, job.footer)) } satisfies Reply);
+      port.postMessage({
+        id: job.id,
+        page: renderMapPage(renderMapSvg(job.report, job.pops, job.title, job.footer)),
+      } satisfies Reply);
     } catch (err) {
       port.postMessage({ id: job.id, error: (err as Error).message } satisfies Reply);
     }
@@ -57,11 +60,22 @@ function renderer(): Worker {
 }
 
 /** The /map page for `report`, rendered in the map worker thread. */
-export function renderMapPageOffThread(report: SimReport, pops: readonly MapPop[], title: string, footer: string): Promise<string> {
+export function renderMapPageOffThread(
+  report: SimReport,
+  pops: readonly MapPop[],
+  title: string,
+  footer: string,
+): Promise<string> {
   const id = ++nextId;
   return new Promise<string>((resolve, reject) => {
     pending.set(id, { resolve, reject });
     // Only what the page shows (a report also carries the config path and more).
-    renderer().postMessage({ id, report, pops: pops.map((p) => ({ id: p.id, lat: p.lat, lon: p.lon })), title, footer } satisfies Job);
+    renderer().postMessage({
+      id,
+      report,
+      pops: pops.map((p) => ({ id: p.id, lat: p.lat, lon: p.lon })),
+      title,
+      footer,
+    } satisfies Job);
   });
 }

@@ -16,7 +16,24 @@ import type { SimReport } from './simulate.js';
 const require = createRequire(import.meta.url);
 
 /** Distinct colours for up to 16 PoPs (then they repeat). Exported for the screenshot test. */
-export const POP_COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080', '#f032e6', '#9a6324', '#800000', '#000075', '#808000', '#469990', '#e6beff', '#aaffc3', '#ffd8b1', '#fabebe'];
+export const POP_COLOURS = [
+  '#e6194b',
+  '#3cb44b',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#008080',
+  '#f032e6',
+  '#9a6324',
+  '#800000',
+  '#000075',
+  '#808000',
+  '#469990',
+  '#e6beff',
+  '#aaffc3',
+  '#ffd8b1',
+  '#fabebe',
+];
 
 let world: FeatureCollection<Geometry> | null = null;
 function countries(): FeatureCollection<Geometry> {
@@ -42,14 +59,22 @@ export interface MapPop {
  * The footer credit for the databases a map was drawn from: which files, and
  * the attribution their licences ask for (DB-IP Lite is CC-BY-4.0).
  */
-export function databaseCredit(databases: ReadonlyArray<{ file: string; databaseType: string; buildEpoch: number; usedFor: readonly string[] }>): string {
+export function databaseCredit(
+  databases: ReadonlyArray<{ file: string; databaseType: string; buildEpoch: number; usedFor: readonly string[] }>,
+): string {
   const used = databases.filter((d) => d.usedFor.length > 0);
-  const list = used.map((d) => `${d.file.split(/[\\/]/).pop()} (${d.databaseType || 'unknown type'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`).join(', ');
+  const list = used
+    .map(
+      (d) =>
+        `${d.file.split(/[\\/]/).pop()} (${d.databaseType || 'unknown type'}, built ${new Date(d.buildEpoch * 1000).toISOString().slice(0, 10)})`,
+    )
+    .join(', ');
   const credits: string[] = [];
   // By file name: the vendors' own names (the schema alone does not say whose data it is).
   const names = used.map((d) => d.file.split(/[\\/]/).pop() ?? '');
   if (names.some((n) => /dbip|db-ip/i.test(n))) credits.push('IP geolocation by DB-IP (db-ip.com)');
-  if (names.some((n) => /^(geoip2|geolite2)/i.test(n))) credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
+  if (names.some((n) => /^(geoip2|geolite2)/i.test(n)))
+    credits.push('includes GeoLite2/GeoIP2 data created by MaxMind');
   return `Geo database: ${list || 'none'}${credits.length ? `; ${credits.join('; ')}` : ''}.`;
 }
 
@@ -67,9 +92,13 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
   const path = geoPath(projection);
   const colour = new Map(pops.map((p, i) => [p.id, POP_COLOURS[i % POP_COLOURS.length]]));
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="16" y="26" font-size="18" fill="#222">${esc(title || `Catchments of ${report.record || '.'}: ${report.clients} client networks`)}</text>`);
+  out.push(
+    `<text x="16" y="26" font-size="18" fill="#222">${esc(title || `Catchments of ${report.record || '.'}: ${report.clients} client networks`)}</text>`,
+  );
   // The sphere, graticule and countries never change: projected once per process.
   baseLayer ??= [
     `<path d="${path({ type: 'Sphere' })}" fill="#dde9f3" stroke="#9ab"/>`,
@@ -85,7 +114,9 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
     const xy = projection([r.lon, r.lat]);
     if (!xy) continue;
     const radius = Math.max(1.5, Math.min(6, 1.5 + Math.log10(1 + r.weight)));
-    out.push(`<circle cx="${xy[0].toFixed(1)}" cy="${xy[1].toFixed(1)}" r="${radius.toFixed(1)}" fill="${colour.get(r.pop)}" data-pop="${esc(r.pop)}"/>`);
+    out.push(
+      `<circle cx="${xy[0].toFixed(1)}" cy="${xy[1].toFixed(1)}" r="${radius.toFixed(1)}" fill="${colour.get(r.pop)}" data-pop="${esc(r.pop)}"/>`,
+    );
   }
   out.push('</g>');
   const serving = new Map(report.pops.map((p) => [p.pop, p.serving]));
@@ -105,10 +136,16 @@ export function renderMapSvg(report: SimReport, pops: readonly MapPop[], title =
     const x = 16 + i * per;
     const y = mapHeight + 34;
     const up = serving.get(p.id) !== false;
-    out.push(`<rect x="${x}" y="${y - 12}" width="14" height="14" fill="${up ? colour.get(p.id) : '#ffffff'}" stroke="#111"/>`);
-    out.push(`<text x="${x + 20}" y="${y}" font-size="13" fill="#222">${esc(p.id)} ${((shares.get(p.id) ?? 0) * 100).toFixed(1)}%${up ? '' : ' out'}</text>`);
+    out.push(
+      `<rect x="${x}" y="${y - 12}" width="14" height="14" fill="${up ? colour.get(p.id) : '#ffffff'}" stroke="#111"/>`,
+    );
+    out.push(
+      `<text x="${x + 20}" y="${y}" font-size="13" fill="#222">${esc(p.id)} ${((shares.get(p.id) ?? 0) * 100).toFixed(1)}%${up ? '' : ' out'}</text>`,
+    );
   });
-  out.push(`<text x="16" y="${height - 24}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth.</text>`);
+  out.push(
+    `<text x="16" y="${height - 24}" font-size="12" fill="#555">mean RTT ${report.meanRttMs ?? '-'} ms, p95 ${report.p95RttMs ?? '-'} ms, ${report.distinctScopes} distinct scopes. Map data: Natural Earth.</text>`,
+  );
   if (footer) out.push(`<text x="16" y="${height - 8}" font-size="11" fill="#555">${esc(footer)}</text>`);
   out.push('</svg>');
   return out.join('\n');

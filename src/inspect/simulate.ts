@@ -92,14 +92,20 @@ const round1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 1
  * record): A and AAAA, either absent when no PoP of its policy has an
  * address of that family (the server then answers NODATA to that type).
  */
-function slotsFor(ctx: ExplainContext, name: string | undefined): { v4: GeoSlot | undefined; v6: GeoSlot | undefined; record: string } {
+function slotsFor(
+  ctx: ExplainContext,
+  name: string | undefined,
+): { v4: GeoSlot | undefined; v6: GeoSlot | undefined; record: string } {
   const rt = ctx.runtime;
   const wanted = name === undefined ? rt.snapshot.geoRecords[0]?.name : name.toLowerCase().replace(/\.$/, '');
   if (wanted === undefined) throw new Error('the config has no geo records to simulate');
   const entry = rt.entries.find((e) => e.name === wanted);
   const v4 = entry?.plans.get(QType.A)?.geo ?? undefined;
   const v6 = entry?.plans.get(QType.AAAA)?.geo ?? undefined;
-  if (!v4 && !v6) throw new Error(`"${wanted}" is not a geo record (geo records: ${rt.snapshot.geoRecords.map((g) => g.name).join(', ')})`);
+  if (!v4 && !v6)
+    throw new Error(
+      `"${wanted}" is not a geo record (geo records: ${rt.snapshot.geoRecords.map((g) => g.name).join(', ')})`,
+    );
   return { v4, v6, record: wanted };
 }
 
@@ -139,7 +145,10 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
     scopes.add(`${formatIp(c.prefix.family, masked)}/${depth}`);
     scopeSum += depth;
     const view = ctx.locator.view(c.prefix, tables);
-    const rtt = pop === undefined ? { rttMs: Infinity, source: 'unknown' as RttSource } : rttFor(pop, pops[pop], view.facts, ctx.latency);
+    const rtt =
+      pop === undefined
+        ? { rttMs: Infinity, source: 'unknown' as RttSource }
+        : rttFor(pop, pops[pop], view.facts, ctx.latency);
     const loc = view.facts.loc;
     results.push({
       network: c.text,
@@ -174,7 +183,10 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
     share: totalWeight ? unansweredWeight / totalWeight : 0,
     clients: unanswered.length,
     weight: unansweredWeight,
-    byType: { A: unanswered.filter((r) => r.type === 'A').length, AAAA: unanswered.filter((r) => r.type === 'AAAA').length },
+    byType: {
+      A: unanswered.filter((r) => r.type === 'A').length,
+      AAAA: unanswered.filter((r) => r.type === 'AAAA').length,
+    },
   };
   const all = results.map((r) => ({ v: r.rttMs ?? NaN, w: r.weight }));
   return {
@@ -200,8 +212,12 @@ function noAnswerNote(r: SimReport): string[] {
   const n = r.noAnswer;
   if (n.clients === 0) return [];
   const parts = [
-    n.byType.AAAA ? `${n.byType.AAAA} IPv6 client network${n.byType.AAAA === 1 ? '' : 's'} whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer)` : '',
-    n.byType.A ? `${n.byType.A} IPv4 client network${n.byType.A === 1 ? '' : 's'} whose candidate PoPs have no IPv4 address (A gets NODATA)` : '',
+    n.byType.AAAA
+      ? `${n.byType.AAAA} IPv6 client network${n.byType.AAAA === 1 ? '' : 's'} whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer)`
+      : '',
+    n.byType.A
+      ? `${n.byType.A} IPv4 client network${n.byType.A === 1 ? '' : 's'} whose candidate PoPs have no IPv4 address (A gets NODATA)`
+      : '',
   ].filter(Boolean);
   return [`no answer: ${parts.join('; ')}; RTTs are of the answered clients`];
 }
@@ -214,29 +230,46 @@ export function formatReport(a: SimReport, other?: SimReport): string {
   lines.push(`clients: ${a.clients} networks, total weight ${a.totalWeight}`);
   if (!other) {
     lines.push(`config: ${head(a)}`);
-    lines.push(`${'pop'.padEnd(10)} ${'share'.padStart(6)}  ${'clients'.padStart(8)}  ${'mean rtt'.padStart(9)}  ${'p95 rtt'.padStart(9)}`);
+    lines.push(
+      `${'pop'.padEnd(10)} ${'share'.padStart(6)}  ${'clients'.padStart(8)}  ${'mean rtt'.padStart(9)}  ${'p95 rtt'.padStart(9)}`,
+    );
     for (const p of a.pops.filter((p) => p.clients > 0 || !p.serving)) {
-      lines.push(`${p.pop.padEnd(10)} ${pct(p.share).padStart(6)}  ${String(p.clients).padStart(8)}  ${ms(p.meanRttMs).padStart(9)}  ${ms(p.p95RttMs).padStart(9)}${p.serving ? '' : '  (not serving)'}`);
+      lines.push(
+        `${p.pop.padEnd(10)} ${pct(p.share).padStart(6)}  ${String(p.clients).padStart(8)}  ${ms(p.meanRttMs).padStart(9)}  ${ms(p.p95RttMs).padStart(9)}${p.serving ? '' : '  (not serving)'}`,
+      );
     }
-    if (a.noAnswer.clients > 0) lines.push(`${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(6)}  ${String(a.noAnswer.clients).padStart(8)}  ${'-'.padStart(9)}  ${'-'.padStart(9)}`);
-    lines.push(`${'all'.padEnd(10)} ${pct(total(a)).padStart(6)}  ${String(a.clients).padStart(8)}  ${ms(a.meanRttMs).padStart(9)}  ${ms(a.p95RttMs).padStart(9)}`);
+    if (a.noAnswer.clients > 0)
+      lines.push(
+        `${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(6)}  ${String(a.noAnswer.clients).padStart(8)}  ${'-'.padStart(9)}  ${'-'.padStart(9)}`,
+      );
+    lines.push(
+      `${'all'.padEnd(10)} ${pct(total(a)).padStart(6)}  ${String(a.clients).padStart(8)}  ${ms(a.meanRttMs).padStart(9)}  ${ms(a.p95RttMs).padStart(9)}`,
+    );
     lines.push(...noAnswerNote(a));
     lines.push(`distinct scopes: ${a.distinctScopes} (mean scope /${a.meanScope})`);
     return lines.join('\n');
   }
   lines.push(`A: ${head(a)}`);
   lines.push(`B: ${head(other)}`);
-  lines.push(`${'pop'.padEnd(10)} ${'share A'.padStart(7)}  ${'share B'.padStart(7)}   ${'mean rtt A'.padStart(9)}  ${'mean rtt B'.padStart(9)}`);
+  lines.push(
+    `${'pop'.padEnd(10)} ${'share A'.padStart(7)}  ${'share B'.padStart(7)}   ${'mean rtt A'.padStart(9)}  ${'mean rtt B'.padStart(9)}`,
+  );
   const ids = [...new Set([...a.pops, ...other.pops].filter((p) => p.clients > 0).map((p) => p.pop))];
   for (const id of ids) {
     const pa = a.pops.find((p) => p.pop === id);
     const pb = other.pops.find((p) => p.pop === id);
-    lines.push(`${id.padEnd(10)} ${pct(pa?.share ?? 0).padStart(7)}  ${pct(pb?.share ?? 0).padStart(7)}   ${ms(pa?.meanRttMs ?? null).padStart(9)}  ${ms(pb?.meanRttMs ?? null).padStart(9)}`);
+    lines.push(
+      `${id.padEnd(10)} ${pct(pa?.share ?? 0).padStart(7)}  ${pct(pb?.share ?? 0).padStart(7)}   ${ms(pa?.meanRttMs ?? null).padStart(9)}  ${ms(pb?.meanRttMs ?? null).padStart(9)}`,
+    );
   }
   if (a.noAnswer.clients + other.noAnswer.clients > 0) {
-    lines.push(`${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(7)}  ${pct(other.noAnswer.share).padStart(7)}   ${'-'.padStart(9)}  ${'-'.padStart(9)}`);
+    lines.push(
+      `${'no answer'.padEnd(10)} ${pct(a.noAnswer.share).padStart(7)}  ${pct(other.noAnswer.share).padStart(7)}   ${'-'.padStart(9)}  ${'-'.padStart(9)}`,
+    );
   }
-  lines.push(`${'all'.padEnd(10)} ${pct(total(a)).padStart(7)}  ${pct(total(other)).padStart(7)}   mean rtt ${ms(a.meanRttMs)} -> ${ms(other.meanRttMs)}, p95 ${ms(a.p95RttMs)} -> ${ms(other.p95RttMs)}`);
+  lines.push(
+    `${'all'.padEnd(10)} ${pct(total(a)).padStart(7)}  ${pct(total(other)).padStart(7)}   mean rtt ${ms(a.meanRttMs)} -> ${ms(other.meanRttMs)}, p95 ${ms(a.p95RttMs)} -> ${ms(other.p95RttMs)}`,
+  );
   lines.push(...noAnswerNote(a).map((l) => `A ${l}`), ...noAnswerNote(other).map((l) => `B ${l}`));
   lines.push(`distinct scopes: ${a.distinctScopes} -> ${other.distinctScopes}`);
   const moved = a.results.reduce((n, r, i) => n + (r.pop !== other.results[i]?.pop ? r.weight : 0), 0);

@@ -12,7 +12,8 @@ export function parseHostPort(text: string): HostPort {
   if (!m) throw new UsageError(`bad listen address "${text}": expected HOST:PORT or [IPv6]:PORT`);
   const host = m[1];
   const port = Number(m[2]);
-  if (!isIP(host) && host !== 'localhost') throw new UsageError(`bad listen address "${text}": "${host}" is not an IP address`);
+  if (!isIP(host) && host !== 'localhost')
+    throw new UsageError(`bad listen address "${text}": "${host}" is not an IP address`);
   if (port > 65535) throw new UsageError(`bad listen address "${text}": port out of range`);
   return { host, port };
 }

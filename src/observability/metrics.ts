@@ -12,11 +12,26 @@
  * prom-client's AggregatorRegistry does for node:cluster.
  */
 import path from 'node:path';
-import client, { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import client, {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { PopHealth } from '../health/monitor.js';
 import type { Snapshot } from '../build/snapshot.js';
 import { meridianVersion } from '../util/version.js';
-import { COUNTED_QTYPES, COUNTED_RCODES, SCOPE_V6_BASE, TIMING_BUCKETS, TRANSPORTS, type QueryCounters } from '../query/counters.js';
+import {
+  COUNTED_QTYPES,
+  COUNTED_RCODES,
+  SCOPE_V6_BASE,
+  TIMING_BUCKETS,
+  TRANSPORTS,
+  type QueryCounters,
+} from '../query/counters.js';
 
 /** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
 export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];
@@ -65,9 +80,20 @@ const SCOPE_BUCKETS: Record<'ipv4' | 'ipv6', number[]> = {
 type Sample = MetricValue<string> & { metricName?: string };
 
 /** Samples of one histogram series from cumulative bucket counts (Prometheus text format order). */
-function histogramSamples(name: string, labels: Record<string, string>, bounds: readonly number[], cumulative: readonly number[], sum: number, count: number): Sample[] {
+function histogramSamples(
+  name: string,
+  labels: Record<string, string>,
+  bounds: readonly number[],
+  cumulative: readonly number[],
+  sum: number,
+  count: number,
+): Sample[] {
   return [
-    ...bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: cumulative[i] })),
+    ...bounds.map((le, i) => ({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: String(le) },
+      value: cumulative[i],
+    })),
     { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count },
     { metricName: `${name}_sum`, labels, value: sum },
     { metricName: `${name}_count`, labels, value: count },
@@ -79,7 +105,13 @@ function histogramSamples(name: string, labels: Record<string, string>, bounds: 
  * returns. Used for histograms folded from the hot-path arrays (prom-client's
  * Histogram has no way to set buckets, nor per-label bucket sets).
  */
-function scrapeTimeMetric(register: Registry, name: string, help: string, type: 'histogram' | 'gauge' | 'counter', values: () => Promise<Sample[]> | Sample[]): void {
+function scrapeTimeMetric(
+  register: Registry,
+  name: string,
+  help: string,
+  type: 'histogram' | 'gauge' | 'counter',
+  values: () => Promise<Sample[]> | Sample[],
+): void {
   const metric = {
     name,
     help,
@@ -98,7 +130,8 @@ export function processRegistry(): Registry {
   client.collectDefaultMetrics({ register });
   // prom-client also names three gauges *_total, which Prometheus' lint rejects for
   // non-counters; the same numbers stay available by type in nodejs_active_handles etc.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) register.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    register.removeSingleMetric(name);
   return register;
 }
 
@@ -205,11 +238,31 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
         this.inc(read(await collected()));
       },
     });
-  simpleCounter('meridian_truncated_responses_total', 'Responses sent with TC=1 (the answer did not fit the UDP size).', (c) => c.counters.truncated);
-  simpleCounter('meridian_malformed_queries_total', 'Malformed queries answered with FORMERR.', (c) => c.counters.malformed);
-  simpleCounter('meridian_internal_errors_total', 'Queries that hit an internal error and got SERVFAIL.', (c) => c.counters.internalErrors);
-  simpleCounter('meridian_fail_open_answers_total', 'Geo answers given from the unfiltered ranking because every candidate was down.', (c) => c.counters.failOpen);
-  simpleCounter('meridian_degraded_answers_total', 'Geo answers that skipped the preferred PoP (down or drained) and used the degraded TTL.', (c) => c.counters.degraded);
+  simpleCounter(
+    'meridian_truncated_responses_total',
+    'Responses sent with TC=1 (the answer did not fit the UDP size).',
+    (c) => c.counters.truncated,
+  );
+  simpleCounter(
+    'meridian_malformed_queries_total',
+    'Malformed queries answered with FORMERR.',
+    (c) => c.counters.malformed,
+  );
+  simpleCounter(
+    'meridian_internal_errors_total',
+    'Queries that hit an internal error and got SERVFAIL.',
+    (c) => c.counters.internalErrors,
+  );
+  simpleCounter(
+    'meridian_fail_open_answers_total',
+    'Geo answers given from the unfiltered ranking because every candidate was down.',
+    (c) => c.counters.failOpen,
+  );
+  simpleCounter(
+    'meridian_degraded_answers_total',
+    'Geo answers that skipped the preferred PoP (down or drained) and used the degraded TTL.',
+    (c) => c.counters.degraded,
+  );
   simpleCounter('meridian_udp_send_errors_total', 'UDP responses the kernel refused to send.', (c) => c.udpSendErrors);
   new Counter({
     name: 'meridian_dropped_packets_total',
@@ -244,10 +297,23 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
       this.inc({ result: 'rejected' }, t.rejected);
     },
   });
-  scrapeTimeMetric(register, 'meridian_query_duration_seconds', 'Time to handle a query, packet in to answer bytes (one query in 64 is timed).', 'histogram', async () => {
-    const t = (await collected()).counters.timing;
-    return histogramSamples('meridian_query_duration_seconds', {}, TIMING_BUCKETS, TIMING_BUCKETS.map((_, i) => t[2 + i]), t[0], t[1]);
-  });
+  scrapeTimeMetric(
+    register,
+    'meridian_query_duration_seconds',
+    'Time to handle a query, packet in to answer bytes (one query in 64 is timed).',
+    'histogram',
+    async () => {
+      const t = (await collected()).counters.timing;
+      return histogramSamples(
+        'meridian_query_duration_seconds',
+        {},
+        TIMING_BUCKETS,
+        TIMING_BUCKETS.map((_, i) => t[2 + i]),
+        t[0],
+        t[1],
+      );
+    },
+  );
   new Gauge({
     name: 'meridian_pop_up',
     help: 'Probe verdict per PoP (1 up, 0 down), before overrides.',
@@ -334,7 +400,8 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
     registers: reg,
     collect() {
       this.reset();
-      for (const d of src.snapshot().databases) this.set({ file: path.basename(d.file), type: d.databaseType, used_for: d.usedFor.join('+') || 'none' }, 1);
+      for (const d of src.snapshot().databases)
+        this.set({ file: path.basename(d.file), type: d.databaseType, used_for: d.usedFor.join('+') || 'none' }, 1);
     },
   });
   new Gauge({
@@ -452,11 +519,17 @@ function registerProcessMetrics(register: Registry, workers: () => Promise<Proce
   const own = processRegistry();
   let memo: { from: ProcessMetrics[]; registry: Promise<Registry> } | null = null;
   const aggregated = (from: ProcessMetrics[]): Promise<Registry> => {
-    if (memo?.from !== from) memo = { from, registry: own.getMetricsAsJSON().then((mine) => AggregatorRegistry.aggregate([mine, ...from])) };
+    if (memo?.from !== from)
+      memo = { from, registry: own.getMetricsAsJSON().then((mine) => AggregatorRegistry.aggregate([mine, ...from])) };
     return memo.registry;
   };
   for (const metric of own.getMetricsAsArray()) {
-    const { name, help, type, aggregator } = metric as unknown as { name: string; help: string; type: string; aggregator: string };
+    const { name, help, type, aggregator } = metric as unknown as {
+      name: string;
+      help: string;
+      type: string;
+      aggregator: string;
+    };
     const proxy = {
       name,
       help,
@@ -464,7 +537,8 @@ function registerProcessMetrics(register: Registry, workers: () => Promise<Proce
       aggregator,
       async get() {
         const from = await workers();
-        const merged = from && from.length > 0 && aggregator !== 'omit' ? (await aggregated(from)).getSingleMetric(name) : undefined;
+        const merged =
+          from && from.length > 0 && aggregator !== 'omit' ? (await aggregated(from)).getSingleMetric(name) : undefined;
         return ((merged ?? metric) as { get(): Promise<unknown> }).get();
       },
     };

@@ -21,7 +21,8 @@ export function truncateAddress(text: string): string {
 function ecsOf(p: dnsPacket.DecodedPacket): string | null {
   for (const a of p.additionals ?? []) {
     if (a.type !== 'OPT') continue;
-    for (const o of (a as unknown as { options?: Array<{ code: number; ip?: string; sourcePrefixLength?: number }> }).options ?? []) {
+    for (const o of (a as unknown as { options?: Array<{ code: number; ip?: string; sourcePrefixLength?: number }> })
+      .options ?? []) {
       if (o.code === 8 && o.ip !== undefined) {
         const t = truncateAddress(o.ip);
         const [addr, cut] = t.split('/');
@@ -32,12 +33,27 @@ function ecsOf(p: dnsPacket.DecodedPacket): string | null {
   return null;
 }
 
-export function logSampledQuery(log: Logger, msg: Buffer, len: number, client: string, transport: number, reply: Buffer | null): void {
+export function logSampledQuery(
+  log: Logger,
+  msg: Buffer,
+  len: number,
+  client: string,
+  transport: number,
+  reply: Buffer | null,
+): void {
   try {
     const q = dnsPacket.decode(msg.subarray(0, len));
     const r = reply ? dnsPacket.decode(reply) : null;
     const question = q.questions?.[0];
-    const scope = r ? (r.additionals ?? []).flatMap((a) => (a.type === 'OPT' ? ((a as unknown as { options?: Array<{ code: number; scopePrefixLength?: number }> }).options ?? []) : [])).find((o) => o.code === 8)?.scopePrefixLength : undefined;
+    const scope = r
+      ? (r.additionals ?? [])
+          .flatMap((a) =>
+            a.type === 'OPT'
+              ? ((a as unknown as { options?: Array<{ code: number; scopePrefixLength?: number }> }).options ?? [])
+              : [],
+          )
+          .find((o) => o.code === 8)?.scopePrefixLength
+      : undefined;
     log.info(
       {
         transport: transport === 0 ? 'udp' : 'tcp',
@@ -46,7 +62,9 @@ export function logSampledQuery(log: Logger, msg: Buffer, len: number, client: s
         qname: question?.name,
         qtype: question?.type,
         rcode: r ? (r.flags ?? 0) & 0xf : null,
-        answers: (r?.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => (a as { data: string }).data),
+        answers: (r?.answers ?? [])
+          .filter((a) => a.type === 'A' || a.type === 'AAAA')
+          .map((a) => (a as { data: string }).data),
         scope: scope ?? null,
       },
       'query',

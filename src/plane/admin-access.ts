@@ -39,7 +39,12 @@ export function adminAccess(admin: MeridianConfig['admin'], env: NodeJS.ProcessE
     }
     return { token: value, source: `$${name}`, readOnlyReason: null, problem: null };
   }
-  return { token: null, source: null, readOnlyReason: 'no admin token is configured (admin.token_env or admin.token)', problem: null };
+  return {
+    token: null,
+    source: null,
+    readOnlyReason: 'no admin token is configured (admin.token_env or admin.token)',
+    problem: null,
+  };
 }
 
 /** 127.0.0.0/8, ::1, ::ffff:127.x.y.z and "localhost": reachable from this host only. */

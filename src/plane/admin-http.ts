@@ -46,9 +46,21 @@ export const ADMIN_LIMITS = {
   checkIntervalMs: 1000,
 } as const;
 
-const OVERRIDES: Readonly<Record<string, Override | null>> = Object.freeze({ drain: 'drain', 'force-up': 'force-up', 'force-down': 'force-down', clear: null, undrain: null });
+const OVERRIDES: Readonly<Record<string, Override | null>> = Object.freeze({
+  drain: 'drain',
+  'force-up': 'force-up',
+  'force-down': 'force-down',
+  clear: null,
+  undrain: null,
+});
 
-function send(res: http.ServerResponse, status: number, body: string | object, type = 'application/json', extra: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: string | object,
+  type = 'application/json',
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...extra });
@@ -58,7 +70,11 @@ function send(res: http.ServerResponse, status: number, body: string | object, t
 /** sha256 of a token: both sides have 32 bytes, so the comparison below leaks neither content nor length. */
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-function authorize(req: http.IncomingMessage, token: string | null, readOnlyReason = 'no admin token is configured (admin.token or admin.token_env)'): void {
+function authorize(
+  req: http.IncomingMessage,
+  token: string | null,
+  readOnlyReason = 'no admin token is configured (admin.token or admin.token_env)',
+): void {
   if (token === null) throw new AdminError(403, `read-only: ${readOnlyReason}`);
   const header = req.headers.authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice(7) : '';
@@ -89,7 +105,15 @@ function param(raw: string, name: string): string | null {
 }
 
 /** Paths and the methods they take (for 405 and Allow). */
-const ROUTES: Record<string, string> = { '/metrics': 'GET', '/healthz': 'GET', '/readyz': 'GET', '/explain': 'GET', '/map': 'GET', '/admin/pops': 'GET', '/admin/reload': 'GET, POST' };
+const ROUTES: Record<string, string> = {
+  '/metrics': 'GET',
+  '/healthz': 'GET',
+  '/readyz': 'GET',
+  '/explain': 'GET',
+  '/map': 'GET',
+  '/admin/pops': 'GET',
+  '/admin/reload': 'GET, POST',
+};
 
 async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const target = req.url ?? '/';
@@ -113,24 +137,33 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
     if (!name || !client) throw new AdminError(400, 'explain needs ?name=&client= (and optionally &type=A|AAAA)');
     return send(res, 200, (await h.explain(name, param(query, 'type') ?? 'A', client)) as object);
   }
-  if (method === 'GET' && pathname === '/map' && h.map) return send(res, 200, await h.map(param(query, 'name') ?? undefined), 'text/html; charset=utf-8');
-  if (method === 'GET' && (pathname === '/admin/pops' || pathname === '/admin/pops/')) return send(res, 200, h.pops() as object);
+  if (method === 'GET' && pathname === '/map' && h.map)
+    return send(res, 200, await h.map(param(query, 'name') ?? undefined), 'text/html; charset=utf-8');
+  if (method === 'GET' && (pathname === '/admin/pops' || pathname === '/admin/pops/'))
+    return send(res, 200, h.pops() as object);
   const m = /^\/admin\/pops\/([^/]+)\/([^/]+)$/.exec(pathname);
   if (m) {
-    if (method !== 'POST') return send(res, 405, { error: `${method} not allowed here: POST` }, 'application/json', { allow: 'POST' });
+    if (method !== 'POST')
+      return send(res, 405, { error: `${method} not allowed here: POST` }, 'application/json', { allow: 'POST' });
     authorize(req, h.token(), h.readOnlyReason?.());
     const [, pop, action] = m;
     // Own properties only: "constructor" or "__proto__" are not actions.
-    if (!Object.hasOwn(OVERRIDES, action)) throw new AdminError(404, `unknown action "${action}" (drain, undrain, force-up, force-down, clear)`);
+    if (!Object.hasOwn(OVERRIDES, action))
+      throw new AdminError(404, `unknown action "${action}" (drain, undrain, force-up, force-down, clear)`);
     if (!h.setOverride(pop, OVERRIDES[action])) throw new AdminError(404, `unknown PoP "${pop}"`);
     return send(res, 200, { pop, action });
   }
-  if (pathname === '/admin/reload' && method === 'GET' && h.reloadStatus) return send(res, 200, h.reloadStatus() as object);
+  if (pathname === '/admin/reload' && method === 'GET' && h.reloadStatus)
+    return send(res, 200, h.reloadStatus() as object);
   if (pathname === '/admin/reload' && method === 'POST') {
     authorize(req, h.token(), h.readOnlyReason?.());
     const accept = param(query, 'accept');
     if (accept !== null) {
-      if (!/^[0-9a-f]{12}$/.test(accept)) throw new AdminError(400, 'accept= takes the id of the held change (12 hex digits; GET /admin/reload shows it)');
+      if (!/^[0-9a-f]{12}$/.test(accept))
+        throw new AdminError(
+          400,
+          'accept= takes the id of the held change (12 hex digits; GET /admin/reload shows it)',
+        );
       if (!h.accept) throw new AdminError(404, 'this server holds no changes');
       return send(res, 200, h.accept(accept));
     }
@@ -156,7 +189,12 @@ export interface AdminServer {
  */
 export function startAdminServer(host: string, port: number, h: AdminHandlers): Promise<AdminServer> {
   const server = http.createServer(
-    { maxHeaderSize: ADMIN_LIMITS.maxHeaderBytes, connectionsCheckingInterval: ADMIN_LIMITS.checkIntervalMs, requestTimeout: ADMIN_LIMITS.requestTimeoutMs, headersTimeout: ADMIN_LIMITS.headersTimeoutMs },
+    {
+      maxHeaderSize: ADMIN_LIMITS.maxHeaderBytes,
+      connectionsCheckingInterval: ADMIN_LIMITS.checkIntervalMs,
+      requestTimeout: ADMIN_LIMITS.requestTimeoutMs,
+      headersTimeout: ADMIN_LIMITS.headersTimeoutMs,
+    },
     (req, res) => {
       route(h, req, res).catch((err: unknown) => {
         if (err instanceof AdminError) send(res, err.status, { error: err.message });

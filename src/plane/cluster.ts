@@ -112,7 +112,10 @@ export class ClusterSink implements PlaneSink {
     this.streak = uptime < MIN_UPTIME_MS ? this.streak + 1 : 0;
     if (this.streak > MAX_CRASHES_IN_A_ROW) {
       this.failedSlots++;
-      this.log.error({ worker: worker.id, code, signal, crashesInARow: this.streak, failedSlots: this.failedSlots }, 'worker keeps crashing: not restarting it');
+      this.log.error(
+        { worker: worker.id, code, signal, crashesInARow: this.streak, failedSlots: this.failedSlots },
+        'worker keeps crashing: not restarting it',
+      );
       if (this.failedSlots >= this.workers) {
         this.log.fatal('every worker slot has failed: nothing answers queries; exiting');
         this.log.flush?.();
@@ -123,7 +126,10 @@ export class ClusterSink implements PlaneSink {
     }
     this.backoffMs = restartDelayMs(this.streak);
     this.restarts++;
-    this.log.error({ worker: worker.id, pid: worker.process.pid, code, signal, uptimeMs: uptime, restartInMs: this.backoffMs }, 'worker died; restarting it');
+    this.log.error(
+      { worker: worker.id, pid: worker.process.pid, code, signal, uptimeMs: uptime, restartInMs: this.backoffMs },
+      'worker died; restarting it',
+    );
     setTimeout(() => {
       if (!this.shuttingDown) this.fork();
     }, this.backoffMs);
@@ -255,7 +261,18 @@ export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapsho
     scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
   }
   const udpMode = [...new Set(results.map((r) => r.udpMode))].join('+') || 'none';
-  return { counters, popAnswers, scopeEstimates, tcp, udpSendErrors: sendErrors, oversized, uncaught, workers: results.length, udpMode, processes };
+  return {
+    counters,
+    popAnswers,
+    scopeEstimates,
+    tcp,
+    udpSendErrors: sendErrors,
+    oversized,
+    uncaught,
+    workers: results.length,
+    udpMode,
+    processes,
+  };
 }
 
 /**
@@ -296,10 +313,31 @@ async function freePortPair(host: string): Promise<number> {
 }
 
 /** Run the primary: control plane + workers. Resolves once every worker listens. */
-export async function runPrimary(snapshot: Snapshot, opts: { configFile: string; listen: string[]; admin?: string | null; workers: number; log: Logger; startupPeakBytes?: number }): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
+export async function runPrimary(
+  snapshot: Snapshot,
+  opts: {
+    configFile: string;
+    listen: string[];
+    admin?: string | null;
+    workers: number;
+    log: Logger;
+    startupPeakBytes?: number;
+  },
+): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
   const listen = await resolvePorts(opts.listen);
-  const sink = new ClusterSink(snapshot, { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) }, opts.workers, listen, opts.log);
-  const control = new ControlPlane(snapshot, sink, { configFile: opts.configFile, admin: opts.admin, log: opts.log, startupPeakBytes: opts.startupPeakBytes });
+  const sink = new ClusterSink(
+    snapshot,
+    { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) },
+    opts.workers,
+    listen,
+    opts.log,
+  );
+  const control = new ControlPlane(snapshot, sink, {
+    configFile: opts.configFile,
+    admin: opts.admin,
+    log: opts.log,
+    startupPeakBytes: opts.startupPeakBytes,
+  });
   const listening = new Promise<string[]>((resolve, reject) => {
     sink.onListening = resolve;
     sink.onFailed = (m) => reject(new Error(m));
@@ -342,7 +380,11 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
       case 'collect':
         if (plane) {
           const counters = workerCounters(plane);
-          void processMetrics.getMetricsAsJSON().then((metrics) => send({ type: 'counters', id: msg.id, data: { ...counters, process: metrics as ProcessMetrics } }));
+          void processMetrics
+            .getMetricsAsJSON()
+            .then((metrics) =>
+              send({ type: 'counters', id: msg.id, data: { ...counters, process: metrics as ProcessMetrics } }),
+            );
         }
         break;
       case 'shutdown':

@@ -95,7 +95,8 @@ function peekReloadSettings(file: string): MeridianConfig['reload'] | null {
 /** Why a reload failed, for meridian_reload_failures_total. */
 function failureReason(err: unknown): string {
   if (err instanceof ReloadBoundError) return `${err.bound}_bound`;
-  if (err instanceof ConfigError) return err.issues.some((i) => /^geo\.(databases|asn_database)/.test(i.path)) ? 'geo_database' : 'config';
+  if (err instanceof ConfigError)
+    return err.issues.some((i) => /^geo\.(databases|asn_database)/.test(i.path)) ? 'geo_database' : 'config';
   return 'other';
 }
 
@@ -125,11 +126,23 @@ export class ControlPlane {
   private explainCtx: ExplainContext | null = null;
   private failOpen = new Map<string, number>();
   private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
-  private held: { snapshot: Snapshot; access: AdminAccess; report: ChangeReport; since: number; reason: string } | null = null;
+  private held: {
+    snapshot: Snapshot;
+    access: AdminAccess;
+    report: ChangeReport;
+    since: number;
+    reason: string;
+  } | null = null;
   private lastChange: ChangeReport | null = null;
   private guardHolds = 0;
   private readonly aborted = { time: 0, memory: 0 };
-  private readonly failures: Record<string, number> = { config: 0, geo_database: 0, time_bound: 0, memory_bound: 0, other: 0 };
+  private readonly failures: Record<string, number> = {
+    config: 0,
+    geo_database: 0,
+    time_bound: 0,
+    memory_bound: 0,
+    other: 0,
+  };
   /** The last successful compile (the watchdog's auto bounds are multiples of it). */
   private lastCompile: { ms: number; peakBytes: number };
   /** The admin listener's HOST:PORT (null: no admin API). */
@@ -195,7 +208,10 @@ export class ControlPlane {
   /** Start watchers and the admin listener. */
   async start(): Promise<void> {
     if (this.opts.watch !== false) {
-      this.watcher = watchFiles(this.watchedFiles(), (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`));
+      this.watcher = watchFiles(
+        this.watchedFiles(),
+        (changed) => void this.reload(`changed: ${changed.map((f) => path.basename(f)).join(', ')}`),
+      );
       this.watchStateFile();
     }
     if (this.adminAddr) {
@@ -242,8 +258,16 @@ export class ControlPlane {
   private logAdminAccess(): void {
     if (!this.adminAddr) return;
     const a = this.access;
-    if (a.problem) this.log.warn({ admin: this.adminAddr }, `admin API is READ-ONLY: ${a.problem}; drain, force-up/down and reload over HTTP will be refused (403)`);
-    else if (a.token) this.log.info({ admin: this.adminAddr, token: a.source }, `admin API is writable (bearer token from ${a.source})`);
+    if (a.problem)
+      this.log.warn(
+        { admin: this.adminAddr },
+        `admin API is READ-ONLY: ${a.problem}; drain, force-up/down and reload over HTTP will be refused (403)`,
+      );
+    else if (a.token)
+      this.log.info(
+        { admin: this.adminAddr, token: a.source },
+        `admin API is writable (bearer token from ${a.source})`,
+      );
     else this.log.info({ admin: this.adminAddr }, `admin API is read-only: ${a.readOnlyReason}`);
   }
 
@@ -288,7 +312,11 @@ export class ControlPlane {
     const next = failOpenDecisions(this.snapshot, view);
     for (const [record, n] of next) {
       const before = this.failOpen.get(record) ?? 0;
-      if (n > 0 && before === 0) this.log.warn({ record, decisions: n }, 'fail-open: every candidate of some decisions is down; answering with the unfiltered ranking');
+      if (n > 0 && before === 0)
+        this.log.warn(
+          { record, decisions: n },
+          'fail-open: every candidate of some decisions is down; answering with the unfiltered ranking',
+        );
       if (n === 0 && before > 0) this.log.info({ record }, 'fail-open over');
     }
     this.failOpen = next;
@@ -302,13 +330,19 @@ export class ControlPlane {
       ready: listening,
       detail: {
         listening,
-        config: { file: this.snapshot.file, sha256: this.snapshot.hash, loadedAt: new Date(this.snapshot.builtAt).toISOString() },
+        config: {
+          file: this.snapshot.file,
+          sha256: this.snapshot.hash,
+          loadedAt: new Date(this.snapshot.builtAt).toISOString(),
+        },
         databases: this.snapshot.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
         reload: {
           running: r.running,
           bounds: r.bounds,
           aborted: r.aborted,
-          held: r.held ? { id: r.held.id, since: r.held.since, worst: r.held.report.worst, accept: r.held.accept } : null,
+          held: r.held
+            ? { id: r.held.id, since: r.held.since, worst: r.held.report.worst, accept: r.held.accept }
+            : null,
         },
         lastReloadError: last ? { message: last.message, issues: last.issues } : null,
         workers: this.sink.workerState?.() ?? null,
@@ -317,7 +351,8 @@ export class ControlPlane {
   }
 
   /** The live map per (snapshot, geo record, health epoch): computed once, shared by concurrent requests. */
-  private mapCache: { snapshot: Snapshot; clients: Promise<SimClient[]>; pages: Map<string, Promise<string>> } | null = null;
+  private mapCache: { snapshot: Snapshot; clients: Promise<SimClient[]>; pages: Map<string, Promise<string>> } | null =
+    null;
 
   /**
    * The live catchment map: a synthetic world sample through the running
@@ -328,7 +363,8 @@ export class ControlPlane {
   private async map(name: string | undefined): Promise<string> {
     const snapshot = this.snapshot;
     const ctx = await this.explainContext();
-    if (this.mapCache?.snapshot !== snapshot) this.mapCache = { snapshot, clients: generateClientsAsync(ctx.locator.dbs, MAP_SAMPLE, 1), pages: new Map() };
+    if (this.mapCache?.snapshot !== snapshot)
+      this.mapCache = { snapshot, clients: generateClientsAsync(ctx.locator.dbs, MAP_SAMPLE, 1), pages: new Map() };
     const cache = this.mapCache;
     const epoch = ctx.runtime.health.epoch;
     const key = `${name ?? ''}\u0000${epoch}`;
@@ -336,7 +372,12 @@ export class ControlPlane {
     if (!page) {
       page = (async () => {
         const report = await simulateAsync(ctx, await cache.clients, name);
-        return renderMapPageOffThread(report, snapshot.pops, `Live catchments of ${report.record || '.'} (${new Date().toISOString().slice(0, 19)}Z)`, databaseCredit(snapshot.databases));
+        return renderMapPageOffThread(
+          report,
+          snapshot.pops,
+          `Live catchments of ${report.record || '.'} (${new Date().toISOString().slice(0, 19)}Z)`,
+          databaseCredit(snapshot.databases),
+        );
       })();
       // Keep the latest epochs only; a failed render is not cached.
       if (cache.pages.size >= 8) cache.pages.delete(cache.pages.keys().next().value!);
@@ -352,7 +393,11 @@ export class ControlPlane {
   private async explain(name: string, type: string, client: string): Promise<unknown> {
     const t = type.toUpperCase();
     if (t !== 'A' && t !== 'AAAA') throw new AdminError(400, `type must be A or AAAA, not "${type.slice(0, 20)}"`);
-    if (name.length > 253 || !/^[A-Za-z0-9_*.-]+$/.test(name) || name.split('.').some((l, i, all) => l.length > 63 || (l === '' && i < all.length - 1))) {
+    if (
+      name.length > 253 ||
+      !/^[A-Za-z0-9_*.-]+$/.test(name) ||
+      name.split('.').some((l, i, all) => l.length > 63 || (l === '' && i < all.length - 1))
+    ) {
       throw new AdminError(400, 'name must be a domain name (letters, digits, - _ *, labels of at most 63 characters)');
     }
     try {
@@ -362,7 +407,10 @@ export class ControlPlane {
     }
     const result = explain(await this.explainContext(), name, t, client);
     const health = new Map(this.monitor.status().map((p) => [p.id, p]));
-    return { ...result, health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[] };
+    return {
+      ...result,
+      health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[],
+    };
   }
 
   private explainCtxFor: Snapshot | null = null;
@@ -379,12 +427,23 @@ export class ControlPlane {
     if (this.explainCtxFor !== s || !this.explainCtxPromise) {
       this.explainCtxFor = s;
       this.explainCtx = null;
-      const city = s.databases.filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6')).map((d) => d.file);
+      const city = s.databases
+        .filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6'))
+        .map((d) => d.file);
       const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
-      const building = openDatabasesAsync(city, asn, { validated: new Set(s.databases.map(databaseIdentity)), onlyValidated: true }).then((dbs) => {
+      const building = openDatabasesAsync(city, asn, {
+        validated: new Set(s.databases.map(databaseIdentity)),
+        onlyValidated: true,
+      }).then((dbs) => {
         const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
         const tables = buildAllRuleTables(s.config, s.pops, () => undefined);
-        const latency = applyLatencyTable(s.config, s.latencyTable ? { file: s.latencyTable, text: s.latencyText } : null, s.pops, tables, () => undefined);
+        const latency = applyLatencyTable(
+          s.config,
+          s.latencyTable ? { file: s.latencyTable, text: s.latencyText } : null,
+          s.pops,
+          tables,
+          () => undefined,
+        );
         const ctx: ExplainContext = { runtime, tables, locator: new ClientLocator(dbs), latency };
         if (this.explainCtxFor === s) this.explainCtx = ctx;
         return ctx;
@@ -423,8 +482,10 @@ export class ControlPlane {
   compileBounds(r: MeridianConfig['reload'] = this.snapshot.config.reload): CompileBounds {
     const last = this.lastCompile;
     return {
-      timeoutMs: r.timeout === 'auto' ? Math.max(AUTO_TIMEOUT_FLOOR_MS, AUTO_TIMEOUT_FACTOR * last.ms) : r.timeout * 1000,
-      memoryBytes: r.memory_limit === 'auto' ? Math.max(AUTO_MEMORY_FLOOR, AUTO_MEMORY_FACTOR * last.peakBytes) : r.memory_limit,
+      timeoutMs:
+        r.timeout === 'auto' ? Math.max(AUTO_TIMEOUT_FLOOR_MS, AUTO_TIMEOUT_FACTOR * last.ms) : r.timeout * 1000,
+      memoryBytes:
+        r.memory_limit === 'auto' ? Math.max(AUTO_MEMORY_FLOOR, AUTO_MEMORY_FACTOR * last.peakBytes) : r.memory_limit,
     };
   }
 
@@ -441,7 +502,9 @@ export class ControlPlane {
       const outcome = await compileInWorker(current.file, {
         reusable,
         validated: current.databases.map(databaseIdentity),
-        sampleOf: current.guardSample ? sampleKey(current.databases, current.config.reload.change_guard.sample) : undefined,
+        sampleOf: current.guardSample
+          ? sampleKey(current.databases, current.config.reload.change_guard.sample)
+          : undefined,
         bounds,
         onProgress: (g) => (running.growthBytes = g),
       });
@@ -451,7 +514,10 @@ export class ControlPlane {
       const access = this.checkAdminAccess(snapshot, 'reload');
       const guard = current.config.reload.change_guard;
       if (guard.enabled) {
-        const report = await compareSnapshotsAsync(current, snapshot, { maxChange: guard.max_change, examples: guard.examples });
+        const report = await compareSnapshotsAsync(current, snapshot, {
+          maxChange: guard.max_change,
+          examples: guard.examples,
+        });
         this.lastChange = report;
         // An accepted held change may have replaced the running snapshot meanwhile: compare again next time.
         if (this.snapshot !== current) return this.doReload(`${reason} (again: the running config changed meanwhile)`);
@@ -460,13 +526,21 @@ export class ControlPlane {
       return this.apply(snapshot, access, reason, t0, 'config reloaded');
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : [];
-      const result: ReloadResult = { ok: false, issues, message: (err as Error).message, compileMs: Math.round(performance.now() - t0) };
+      const result: ReloadResult = {
+        ok: false,
+        issues,
+        message: (err as Error).message,
+        compileMs: Math.round(performance.now() - t0),
+      };
       if (err instanceof ReloadBoundError) this.aborted[err.bound]++;
       const why = failureReason(err);
       this.failures[why] = (this.failures[why] ?? 0) + 1;
       this.reloads.failed++;
       this.reloads.lastError = result;
-      this.log.error({ reason, errors: result.message.split('\n') }, 'config reload failed; the running config keeps serving');
+      this.log.error(
+        { reason, errors: result.message.split('\n') },
+        'config reload failed; the running config keeps serving',
+      );
       return result;
     } finally {
       this.running = null;
@@ -498,12 +572,23 @@ export class ControlPlane {
   }
 
   /** Keep a change that moves too much until the operator accepts it (or a newer reload replaces it). */
-  private hold(reason: string, snapshot: Snapshot, access: AdminAccess, report: ChangeReport, t0: number): ReloadResult {
+  private hold(
+    reason: string,
+    snapshot: Snapshot,
+    access: AdminAccess,
+    report: ChangeReport,
+    t0: number,
+  ): ReloadResult {
     this.held = { snapshot, access, report, since: Date.now(), reason };
     this.guardHolds++;
     const message = `change held by the change guard: ${formatChangeReport(report)}`;
     this.log.warn(
-      { reason, change: report.id, worst: report.worst, accept: `meridian reload --accept ${report.id}  (or POST /admin/reload?accept=${report.id})` },
+      {
+        reason,
+        change: report.id,
+        worst: report.worst,
+        accept: `meridian reload --accept ${report.id}  (or POST /admin/reload?accept=${report.id})`,
+      },
       'reload held: the new configuration moves more clients than reload.change_guard.max_change allows; the running config keeps serving',
     );
     for (const line of formatChangeReport(report).split('\n')) this.log.warn({ change: report.id }, line);
@@ -525,11 +610,26 @@ export class ControlPlane {
     const h = this.held;
     const bounds = r?.bounds ?? this.compileBounds();
     return {
-      running: r ? { reason: r.reason, startedAt: new Date(r.startedAt).toISOString(), elapsedSeconds: (Date.now() - r.startedAt) / 1000, growthBytes: r.growthBytes } : null,
+      running: r
+        ? {
+            reason: r.reason,
+            startedAt: new Date(r.startedAt).toISOString(),
+            elapsedSeconds: (Date.now() - r.startedAt) / 1000,
+            growthBytes: r.growthBytes,
+          }
+        : null,
       bounds: { timeoutSeconds: bounds.timeoutMs / 1000, memoryLimitBytes: bounds.memoryBytes },
       lastCompile: { seconds: this.lastCompile.ms / 1000, peakGrowthBytes: this.lastCompile.peakBytes },
       aborted: { ...this.aborted },
-      held: h ? { id: h.report.id, since: new Date(h.since).toISOString(), reason: h.reason, report: h.report, accept: `POST /admin/reload?accept=${h.report.id}` } : null,
+      held: h
+        ? {
+            id: h.report.id,
+            since: new Date(h.since).toISOString(),
+            reason: h.reason,
+            report: h.report,
+            accept: `POST /admin/reload?accept=${h.report.id}`,
+          }
+        : null,
       guardHolds: this.guardHolds,
       lastChange: this.lastChange,
     };

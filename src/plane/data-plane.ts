@@ -112,7 +112,12 @@ export class DataPlane {
 
   tcpLimits(): TcpLimits {
     const t = this.runtime.snapshot.config.server.tcp;
-    return { idleTimeout: t.idle_timeout, maxConnections: t.max_connections, maxMessageSize: t.max_message_size, maxQueriesPerConnection: t.max_queries_per_connection };
+    return {
+      idleTimeout: t.idle_timeout,
+      maxConnections: t.max_connections,
+      maxMessageSize: t.max_message_size,
+      maxQueriesPerConnection: t.max_queries_per_connection,
+    };
   }
 
   /** Bind UDP and TCP on every address. */
@@ -147,10 +152,17 @@ export class DataPlane {
 }
 
 /** UDP and TCP on the same port; with port 0 the TCP side follows the port UDP got. */
-async function bindPair(hp: HostPort, plane: DataPlane, limits: TcpLimits, stats: TcpStats): Promise<{ udp: UdpListener; tcp: TcpListener }> {
+async function bindPair(
+  hp: HostPort,
+  plane: DataPlane,
+  limits: TcpLimits,
+  stats: TcpStats,
+): Promise<{ udp: UdpListener; tcp: TcpListener }> {
   const addon = batchAddon();
   for (let attempt = 0; ; attempt++) {
-    const udp = addon ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler, plane.udpGroup) : await listenUdp(hp.host, hp.port, plane.handler);
+    const udp = addon
+      ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler, plane.udpGroup)
+      : await listenUdp(hp.host, hp.port, plane.handler);
     try {
       const tcp = await listenTcp(hp.host, udp.port, plane.handler, limits, stats);
       return { udp, tcp };

@@ -22,7 +22,9 @@ let addon: MemoryAddon | null | undefined;
 function load(): MemoryAddon | null {
   if (addon !== undefined) return addon;
   try {
-    addon = createRequire(import.meta.url)(path.join(PACKAGE_ROOT, 'build', 'Release', 'meridian_memory.node')) as MemoryAddon;
+    addon = createRequire(import.meta.url)(
+      path.join(PACKAGE_ROOT, 'build', 'Release', 'meridian_memory.node'),
+    ) as MemoryAddon;
   } catch {
     addon = null;
   }

@@ -35,7 +35,10 @@ export function installProcessGuard(log: Logger, exit: (code: number) => void = 
     while (recent.length > 0 && recent[0] < now - BURST_WINDOW_MS) recent.shift();
     const e = err instanceof Error ? err : new Error(String(err));
     if (recent.length > MAX_BURST) {
-      log.fatal({ err: e, origin, inLastMinute: recent.length }, `${kind}s keep escaping (${recent.length} in a minute): exiting so a fresh process takes over`);
+      log.fatal(
+        { err: e, origin, inLastMinute: recent.length },
+        `${kind}s keep escaping (${recent.length} in a minute): exiting so a fresh process takes over`,
+      );
       log.flush?.();
       exit(EX_SOFTWARE);
       return;

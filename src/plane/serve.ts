@@ -31,7 +31,10 @@ export interface ServeOptions {
 const SHUTDOWN_GRACE_MS = 3000;
 
 export async function serve(opts: ServeOptions): Promise<number> {
-  const log = createLogger({ level: opts.logLevel, pretty: opts.logFormat === undefined ? undefined : opts.logFormat === 'pretty' });
+  const log = createLogger({
+    level: opts.logLevel,
+    pretty: opts.logFormat === undefined ? undefined : opts.logFormat === 'pretty',
+  });
   if (cluster.isWorker && process.env.MERIDIAN_WORKER === '1') {
     runWorker(log, opts.logLevel);
     return -1;
@@ -56,12 +59,23 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     if (workers === 0) {
-      const server = await MeridianServer.start({ configFile: opts.configFile, listen, admin, logger: log, snapshot, startupPeakBytes });
+      const server = await MeridianServer.start({
+        configFile: opts.configFile,
+        listen,
+        admin,
+        logger: log,
+        snapshot,
+        startupPeakBytes,
+      });
       logStartup(log, snapshot, server.describeListeners(), server.control, 0);
       installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
       return -1;
     }
-    const { control, sink, listen: bound } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
+    const {
+      control,
+      sink,
+      listen: bound,
+    } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
     logStartup(log, snapshot, bound, control, workers);
     installSignals(log, control, async () => {
       await control.close();
@@ -94,7 +108,12 @@ function logStartup(log: Logger, s: Snapshot, listeners: string[], control: Cont
       udp: batchAddon() ? 'batched (recvmmsg/sendmmsg)' : 'node:dgram',
       admin: control.admin ? `${control.admin.address.address}:${control.admin.address.port}` : null,
       databases: s.databases.map((d) => ({ file: d.file, type: d.databaseType, usedFor: d.usedFor })),
-      policies: s.policies.map((p) => ({ name: p.name, decisions: p.stats.decisions, nodes: p.stats.nodes4 + p.stats.nodes6, compileMs: p.stats.compileMs })),
+      policies: s.policies.map((p) => ({
+        name: p.name,
+        decisions: p.stats.decisions,
+        nodes: p.stats.nodes4 + p.stats.nodes6,
+        compileMs: p.stats.compileMs,
+      })),
       identity: s.identity,
       compileMs: s.compileMs,
     },

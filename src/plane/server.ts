@@ -66,7 +66,13 @@ export class MeridianServer implements PlaneSink {
     snapshot: Snapshot,
     opts: ServerOptions,
   ) {
-    this.control = new ControlPlane(snapshot, this, { configFile: opts.configFile, admin: opts.admin, watch: opts.watch, log: opts.logger, startupPeakBytes: opts.startupPeakBytes });
+    this.control = new ControlPlane(snapshot, this, {
+      configFile: opts.configFile,
+      admin: opts.admin,
+      watch: opts.watch,
+      log: opts.logger,
+      startupPeakBytes: opts.startupPeakBytes,
+    });
   }
 
   /** Load the config (strict: any problem throws), bind, start the side services. */

@@ -23,7 +23,12 @@ function signature(file: string): string {
   }
 }
 
-export function watchFiles(files: readonly string[], onChange: (changed: string[]) => void, debounceMs = 200, pollMs = 2000): FileWatcher {
+export function watchFiles(
+  files: readonly string[],
+  onChange: (changed: string[]) => void,
+  debounceMs = 200,
+  pollMs = 2000,
+): FileWatcher {
   const watchers = new Map<string, FSWatcher>();
   let wanted = new Set<string>();
   let sigs = new Map<string, string>();

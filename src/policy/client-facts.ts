@@ -37,7 +37,12 @@ function hit(tree: OpenedTree | null, p: Prefix): DatabaseHit | null {
   const { record, depth } = tree.db.lookupRecord(tree.root, p.bytes, bits);
   const masked = new Uint8Array(p.bytes);
   for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
-  return { prefix: `${formatIp(p.family, masked)}/${depth}`, depth, file: tree.db.file, offset: record > tree.db.nodeCount ? tree.db.dataOffset(record) : -1 };
+  return {
+    prefix: `${formatIp(p.family, masked)}/${depth}`,
+    depth,
+    file: tree.db.file,
+    offset: record > tree.db.nodeCount ? tree.db.dataOffset(record) : -1,
+  };
 }
 
 /** How many leading bits of an IPv6 address follow ::ffff:0:0/96 (80 zeros, then 16 ones). */
@@ -63,7 +68,8 @@ export class ClientLocator {
     const { city: cityTree, asn: asnTree } = this.trees(p);
     const city = hit(cityTree, p);
     const asn = hit(asnTree, p);
-    const loc: GeoLocation = city && city.offset >= 0 ? extractLocation(cityTree!.db, city.offset, withCity) : UNKNOWN_LOCATION;
+    const loc: GeoLocation =
+      city && city.offset >= 0 ? extractLocation(cityTree!.db, city.offset, withCity) : UNKNOWN_LOCATION;
     const asNumber = asn && asn.offset >= 0 ? extractAsn(asnTree!.db, asn.offset) : 0;
     const mark = tables.overlay.markFor(p.family, p.bytes);
     let leafDepth = Math.max(city?.depth ?? 0, asn?.depth ?? 0, tables.overlay.splitDepth(p.family, p.bytes));

@@ -136,10 +136,27 @@ export class PolicyCompiler {
   compile(): CompiledPolicy {
     const t0 = performance.now();
     const o = this.tables.overlay;
-    const v4 = this.family({ family: 4, bits: 32, city: this.sources.city4, asn: this.sources.asn4, overlayRoot: o.root4, spillGranularity: this.tables.spillGranularity4 });
+    const v4 = this.family({
+      family: 4,
+      bits: 32,
+      city: this.sources.city4,
+      asn: this.sources.asn4,
+      overlayRoot: o.root4,
+      spillGranularity: this.tables.spillGranularity4,
+    });
     const networks4 = this.networks;
     this.networks = 0;
-    const v6 = this.family({ family: 6, bits: 128, city: this.sources.city6, asn: this.sources.asn6, overlayRoot: o.root6, spillGranularity: this.tables.spillGranularity6 }, v4.trie);
+    const v6 = this.family(
+      {
+        family: 6,
+        bits: 128,
+        city: this.sources.city6,
+        asn: this.sources.asn6,
+        overlayRoot: o.root6,
+        spillGranularity: this.tables.spillGranularity6,
+      },
+      v4.trie,
+    );
     const k = this.tables.candidates;
     return {
       name: this.tables.name,
@@ -192,10 +209,24 @@ export class PolicyCompiler {
       const byte = depth >> 3;
       const mask = 0x80 >> (depth & 7);
       const ov0 = overlay.child(ov, 0);
-      const l = visit(depth + 1, cityIn ? city!.db.record(c, 0) : c, asnIn ? asn!.db.record(a, 0) : a, ov0, overlay.isMarked(ov0) ? ov0 : mark, onMapped && mappedBit(depth) === 0);
+      const l = visit(
+        depth + 1,
+        cityIn ? city!.db.record(c, 0) : c,
+        asnIn ? asn!.db.record(a, 0) : a,
+        ov0,
+        overlay.isMarked(ov0) ? ov0 : mark,
+        onMapped && mappedBit(depth) === 0,
+      );
       prefix[byte] |= mask;
       const ov1 = overlay.child(ov, 1);
-      const r = visit(depth + 1, cityIn ? city!.db.record(c, 1) : c, asnIn ? asn!.db.record(a, 1) : a, ov1, overlay.isMarked(ov1) ? ov1 : mark, onMapped && mappedBit(depth) === 1);
+      const r = visit(
+        depth + 1,
+        cityIn ? city!.db.record(c, 1) : c,
+        asnIn ? asn!.db.record(a, 1) : a,
+        ov1,
+        overlay.isMarked(ov1) ? ov1 : mark,
+        onMapped && mappedBit(depth) === 1,
+      );
       prefix[byte] &= ~mask;
       return l < 0 && l === r ? l : builder.push(l, r);
     };
@@ -221,7 +252,9 @@ export class PolicyCompiler {
   private spillDecision(fc: FamilyContext, base: number, unit: number): number {
     const ranking = this.decisions.lists[base];
     const first = this.pops[ranking[0]];
-    return spills(fc.family, this.prefix, unit, first.id, first.spill) ? this.decisions.intern(spilledRanking(ranking)) : base;
+    return spills(fc.family, this.prefix, unit, first.id, first.spill)
+      ? this.decisions.intern(spilledRanking(ranking))
+      : base;
   }
 
   private decisionFor(fc: FamilyContext, c: number, a: number, mark: number): number {
@@ -253,7 +286,8 @@ export class PolicyCompiler {
 
   private rank(fc: FamilyContext, cityRec: number, asnRec: number, mark: number): number {
     this.ranked++;
-    const loc = cityRec < 0 ? UNKNOWN_LOCATION : this.location(fc.city!.db, cityRec, fc.family, asnRec >= 0 || mark >= 0);
+    const loc =
+      cityRec < 0 ? UNKNOWN_LOCATION : this.location(fc.city!.db, cityRec, fc.family, asnRec >= 0 || mark >= 0);
     const asn = asnRec < 0 ? 0 : this.asn(fc.asn!.db, asnRec, fc.family);
     const ctx = this.tables.overlay.contextOf(mark);
     const ranking = rankClient(this.tables, this.pops, { loc, asn, ctx }, this.sources.latency);

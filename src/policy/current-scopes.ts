@@ -47,7 +47,9 @@ export interface CurrentScopes {
 
 /** Per PoP, 1 when it has an address of the family: A answers skip PoPs without IPv4, AAAA without IPv6. */
 export function familyMask(snapshot: Snapshot, qtype: 'A' | 'AAAA'): Uint8Array {
-  return Uint8Array.from(snapshot.pops, (p) => ((qtype === 'A' ? p.ipv4.some((a) => isIPv4(a)) : p.ipv6.length > 0) ? 1 : 0));
+  return Uint8Array.from(snapshot.pops, (p) =>
+    (qtype === 'A' ? p.ipv4.some((a) => isIPv4(a)) : p.ipv6.length > 0) ? 1 : 0,
+  );
 }
 
 /**
@@ -68,8 +70,13 @@ export function buildCurrentScopes(
   const built: CurrentTries[] = [];
   const stats = { ms: 0, merged: 0, shared: 0, reused: 0 };
   const tries = (policy: CompiledPolicy, maxAnswers: number, qtype: 'A' | 'AAAA'): CurrentTries => {
-    const classes = classifyDecisions(policy, { serving: view.serving, hasFamily: masks[qtype], maxAnswers }, snapshot.pops.length);
-    const fits = (t: CurrentTries) => t.policy === policy && t.maxAnswers === maxAnswers && samePartition(t.classes, classes);
+    const classes = classifyDecisions(
+      policy,
+      { serving: view.serving, hasFamily: masks[qtype], maxAnswers },
+      snapshot.pops.length,
+    );
+    const fits = (t: CurrentTries) =>
+      t.policy === policy && t.maxAnswers === maxAnswers && samePartition(t.classes, classes);
     const same = built.find(fits);
     if (same) {
       stats.shared++;
@@ -83,13 +90,24 @@ export function buildCurrentScopes(
       classes.count === policy.decisionCount ? { trie, leaves: countLeaves(trie) } : merger.merge(trie, classes);
     const v4 = kept ? { trie: kept.v4, leaves: kept.leaves4 } : merge(policy.v4);
     const v6 = kept ? { trie: kept.v6, leaves: kept.leaves6 } : merge(policy.v6);
-    const t: CurrentTries = { policy, maxAnswers, classes, v4: v4.trie, v6: v6.trie, leaves4: v4.leaves, leaves6: v6.leaves };
+    const t: CurrentTries = {
+      policy,
+      maxAnswers,
+      classes,
+      v4: v4.trie,
+      v6: v6.trie,
+      leaves4: v4.leaves,
+      leaves6: v6.leaves,
+    };
     built.push(t);
     return t;
   };
   const records = snapshot.geoRecords.map((g): [CurrentTries | null, CurrentTries | null] => {
     const policy = policyOf.get(g.policy)!;
-    return [g.types.includes('A') ? tries(policy, g.maxAnswers, 'A') : null, g.types.includes('AAAA') ? tries(policy, g.maxAnswers, 'AAAA') : null];
+    return [
+      g.types.includes('A') ? tries(policy, g.maxAnswers, 'A') : null,
+      g.types.includes('AAAA') ? tries(policy, g.maxAnswers, 'AAAA') : null,
+    ];
   });
   stats.ms = performance.now() - t0;
   return { epoch: view.epoch, records, stats };

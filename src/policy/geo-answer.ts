@@ -86,7 +86,11 @@ export class GeoAnswers {
   }
 
   /** Which PoPs an answer uses: the first max_answers serving candidates that have the family. */
-  choose(slot: GeoSlot, decision: number, health: HealthView): { pops: number[]; degraded: boolean; failOpen: boolean } {
+  choose(
+    slot: GeoSlot,
+    decision: number,
+    health: HealthView,
+  ): { pops: number[]; degraded: boolean; failOpen: boolean } {
     const rec = this.records[slot.record];
     const p = rec.policy;
     const k = p.candidates;
@@ -110,6 +114,12 @@ export class GeoAnswers {
     const rec = this.records[slot.record];
     const rdatas = pops.flatMap((pop) => (slot.qtype === 28 ? this.pops[pop].v6 : this.pops[pop].v4));
     const ttl = degraded ? rec.ttlDegraded : rec.ttl;
-    return { bytes: encodeRecords(slot.owner, slot.qtype, ttl, rdatas), count: rdatas.length, pop: pops[0], degraded, failOpen };
+    return {
+      bytes: encodeRecords(slot.owner, slot.qtype, ttl, rdatas),
+      count: rdatas.length,
+      pop: pops[0],
+      degraded,
+      failOpen,
+    };
   }
 }

@@ -9,7 +9,10 @@
 import { LatencyTableError } from '../errors.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../net/ip.js';
 
-export type LatencyClient = { kind: 'cidr'; prefix: Prefix; text: string } | { kind: 'asn'; asn: number } | { kind: 'country'; country: string };
+export type LatencyClient =
+  | { kind: 'cidr'; prefix: Prefix; text: string }
+  | { kind: 'asn'; asn: number }
+  | { kind: 'country'; country: string };
 
 export interface LatencyRow {
   client: LatencyClient;
@@ -32,7 +35,14 @@ function parseClient(text: string): LatencyClient | string {
   }
 }
 
-function row(file: string, line: number, client: string, pop: string, rtt: string | number | null | undefined, samples: string | number | undefined): LatencyRow {
+function row(
+  file: string,
+  line: number,
+  client: string,
+  pop: string,
+  rtt: string | number | null | undefined,
+  samples: string | number | undefined,
+): LatencyRow {
   const c = parseClient(String(client ?? ''));
   if (typeof c === 'string') throw new LatencyTableError(file, line, c);
   if (!pop || typeof pop !== 'string') throw new LatencyTableError(file, line, 'missing pop');
@@ -40,9 +50,11 @@ function row(file: string, line: number, client: string, pop: string, rtt: strin
   const missing = rtt === null || rtt === undefined || (typeof rtt === 'string' && rtt.trim() === '');
   if (missing) throw new LatencyTableError(file, line, 'missing rtt_ms');
   const rttMs = Number(rtt);
-  if (!Number.isFinite(rttMs) || rttMs < 0 || rttMs > 60000) throw new LatencyTableError(file, line, `rtt_ms "${rtt}" is not a number of milliseconds (0-60000)`);
+  if (!Number.isFinite(rttMs) || rttMs < 0 || rttMs > 60000)
+    throw new LatencyTableError(file, line, `rtt_ms "${rtt}" is not a number of milliseconds (0-60000)`);
   const s = samples === undefined || samples === '' ? null : Number(samples);
-  if (s !== null && (!Number.isInteger(s) || s < 0)) throw new LatencyTableError(file, line, `samples "${samples}" is not a whole number`);
+  if (s !== null && (!Number.isInteger(s) || s < 0))
+    throw new LatencyTableError(file, line, `samples "${samples}" is not a whole number`);
   return { client: c, pop: pop.trim(), rttMs, samples: s, line };
 }
 
@@ -56,14 +68,22 @@ export function parseLatencyCsv(text: string, file: string): LatencyRow[] {
     if (!header) {
       header = cells.map((c) => c.toLowerCase());
       for (const need of ['client', 'pop', 'rtt_ms']) {
-        if (!header.includes(need)) throw new LatencyTableError(file, i + 1, `header must name client, pop, rtt_ms (and optionally samples); got "${line}"`);
+        if (!header.includes(need))
+          throw new LatencyTableError(
+            file,
+            i + 1,
+            `header must name client, pop, rtt_ms (and optionally samples); got "${line}"`,
+          );
       }
       return;
     }
     const h = header;
-    if (cells.length !== h.length) throw new LatencyTableError(file, i + 1, `expected ${h.length} columns, got ${cells.length}`);
+    if (cells.length !== h.length)
+      throw new LatencyTableError(file, i + 1, `expected ${h.length} columns, got ${cells.length}`);
     const get = (name: string) => cells[h.indexOf(name)];
-    rows.push(row(file, i + 1, get('client'), get('pop'), get('rtt_ms'), h.includes('samples') ? get('samples') : undefined));
+    rows.push(
+      row(file, i + 1, get('client'), get('pop'), get('rtt_ms'), h.includes('samples') ? get('samples') : undefined),
+    );
   });
   if (!header) throw new LatencyTableError(file, 1, 'empty table (no header)');
   return rows;
@@ -71,13 +91,22 @@ export function parseLatencyCsv(text: string, file: string): LatencyRow[] {
 
 export function parseLatencyJson(text: string, file: string): LatencyRow[] {
   const { value, elementLines } = parseJsonWithLines(text, file);
-  if (!Array.isArray(value)) throw new LatencyTableError(file, 1, 'expected a JSON array of {client, pop, rtt_ms, samples?}');
+  if (!Array.isArray(value))
+    throw new LatencyTableError(file, 1, 'expected a JSON array of {client, pop, rtt_ms, samples?}');
   return value.map((r: unknown, i) => {
     const line = elementLines[i] ?? 1;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new LatencyTableError(file, line, `element ${i} is not an object`);
+    if (typeof r !== 'object' || r === null || Array.isArray(r))
+      throw new LatencyTableError(file, line, `element ${i} is not an object`);
     const o = r as Record<string, unknown>;
     if (o.client === undefined) throw new LatencyTableError(file, line, 'missing client');
-    return row(file, line, String(o.client), String(o.pop ?? ''), o.rtt_ms as number | null | undefined, o.samples as number | undefined);
+    return row(
+      file,
+      line,
+      String(o.client),
+      String(o.pop ?? ''),
+      o.rtt_ms as number | null | undefined,
+      o.samples as number | undefined,
+    );
   });
 }
 
@@ -103,7 +132,7 @@ function parseJsonWithLines(text: string, file: string): { value: unknown; eleme
       i++;
       const obj: Record<string, unknown> = {};
       ws();
-      if (text[i] === '}') return i++, obj;
+      if (text[i] === '}') return (i++, obj);
       for (;;) {
         ws();
         if (text[i] !== '"') fail(`expected a quoted key`);
@@ -116,7 +145,7 @@ function parseJsonWithLines(text: string, file: string): { value: unknown; eleme
         obj[k] = value(depth + 1);
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === '}') return i++, obj;
+        else if (text[i] === '}') return (i++, obj);
         else fail("expected ',' or '}'");
       }
     }
@@ -124,14 +153,14 @@ function parseJsonWithLines(text: string, file: string): { value: unknown; eleme
       i++;
       const arr: unknown[] = [];
       ws();
-      if (text[i] === ']') return i++, arr;
+      if (text[i] === ']') return (i++, arr);
       for (;;) {
         ws();
         if (depth === 0) elementLines.push(lineAt(i));
         arr.push(value(depth + 1));
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === ']') return i++, arr;
+        else if (text[i] === ']') return (i++, arr);
         else fail("expected ',' or ']'");
       }
     }

@@ -164,7 +164,8 @@ export function latencyOrder(
   while (i < n) {
     const best = rtts[idx[i]];
     // Unknown RTTs (Infinity) form one last group; Infinity * 0 would be NaN.
-    const limit = best === Infinity ? Infinity : best + Math.max(toleranceMs, tolerancePct > 0 ? (best * tolerancePct) / 100 : 0);
+    const limit =
+      best === Infinity ? Infinity : best + Math.max(toleranceMs, tolerancePct > 0 ? (best * tolerancePct) / 100 : 0);
     let end = i + 1;
     while (end < n && rtts[idx[end]] <= limit) end++;
     // Inside a group: heaviest weight first, then lower RTT, then PoP index.
@@ -189,12 +190,23 @@ export function latencyOrder(
 
 let latencyScratch = new Int32Array(64);
 
-function heavierFirst(x: number, y: number, list: readonly number[], rtts: ArrayLike<number>, pops: readonly PopInfo[]): number {
+function heavierFirst(
+  x: number,
+  y: number,
+  list: readonly number[],
+  rtts: ArrayLike<number>,
+  pops: readonly PopInfo[],
+): number {
   return pops[list[y]].weight - pops[list[x]].weight || rtts[x] - rtts[y] || list[x] - list[y];
 }
 
 /** Candidates (with distances and RTTs) in a latency order, for explain. */
-export function groupByTolerance(cands: Candidate[], pops: readonly PopInfo[], toleranceMs: number, tolerancePct: number): Candidate[] {
+export function groupByTolerance(
+  cands: Candidate[],
+  pops: readonly PopInfo[],
+  toleranceMs: number,
+  tolerancePct: number,
+): Candidate[] {
   const { order, groups } = latencyOrder(
     cands.map((c) => c.pop),
     cands.map((c) => c.rttMs),
@@ -206,7 +218,13 @@ export function groupByTolerance(cands: Candidate[], pops: readonly PopInfo[], t
   return order.map((pop, i) => ({ ...byPop.get(pop)!, group: groups[i] }));
 }
 
-function fixed(list: number[], pops: readonly PopInfo[], facts: ClientFacts, rows: LatencyRows | null, detail: boolean) {
+function fixed(
+  list: number[],
+  pops: readonly PopInfo[],
+  facts: ClientFacts,
+  rows: LatencyRows | null,
+  detail: boolean,
+) {
   return detail ? list.map((pop) => candidate(pop, pops, facts, rows)) : null;
 }
 
@@ -261,14 +279,16 @@ export function rankClient(
         break;
       case 'nearest':
         if (hasCoordinates(loc)) {
-          if (!detail) return { pops: nearestK(step.pops, pops, loc, k), step: s, kind: 'nearest', matched: '', candidates: null };
+          if (!detail)
+            return { pops: nearestK(step.pops, pops, loc, k), step: s, kind: 'nearest', matched: '', candidates: null };
           const order = nearestK(step.pops, pops, loc, step.pops.length);
           const cands = order.map((pop) => candidate(pop, pops, facts, rows));
           return { pops: order.slice(0, k), step: s, kind: 'nearest', matched: '', candidates: cands };
         }
         break;
       case 'latency': {
-        const rtts = rttScratch.length >= step.pops.length ? rttScratch : (rttScratch = new Float64Array(step.pops.length * 2));
+        const rtts =
+          rttScratch.length >= step.pops.length ? rttScratch : (rttScratch = new Float64Array(step.pops.length * 2));
         let known = false;
         for (let i = 0; i < step.pops.length; i++) {
           rtts[i] = rttMs(step.pops[i], pops[step.pops[i]], facts, rows);
@@ -276,15 +296,29 @@ export function rankClient(
         }
         if (known) {
           const { order, groups } = latencyOrder(step.pops, rtts, pops, step.toleranceMs, step.tolerancePct);
-          const cands = detail ? order.map((pop, i) => ({ ...candidate(pop, pops, facts, rows), group: groups[i] })) : null;
+          const cands = detail
+            ? order.map((pop, i) => ({ ...candidate(pop, pops, facts, rows), group: groups[i] }))
+            : null;
           return { pops: order.slice(0, k), step: s, kind: 'latency', matched: '', candidates: cands };
         }
         break;
       }
     }
     if (list && list.length > 0) {
-      return { pops: list.slice(0, k), step: s, kind: step.kind, matched, candidates: fixed(list, pops, facts, rows, detail) };
+      return {
+        pops: list.slice(0, k),
+        step: s,
+        kind: step.kind,
+        matched,
+        candidates: fixed(list, pops, facts, rows, detail),
+      };
     }
   }
-  return { pops: t.fallback.slice(0, k), step: -1, kind: 'fallback', matched: '', candidates: fixed(t.fallback, pops, facts, rows, detail) };
+  return {
+    pops: t.fallback.slice(0, k),
+    step: -1,
+    kind: 'fallback',
+    matched: '',
+    candidates: fixed(t.fallback, pops, facts, rows, detail),
+  };
 }

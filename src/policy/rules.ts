@@ -124,16 +124,33 @@ function buildStep(
   if ('subdivision' in step) {
     return {
       kind: 'subdivision',
-      map: keyedMap(step.subdivision, normSubdivision, 'subdivision (CC-CODE or CC-Name)', popIndex, [...path, 'subdivision'], report),
+      map: keyedMap(
+        step.subdivision,
+        normSubdivision,
+        'subdivision (CC-CODE or CC-Name)',
+        popIndex,
+        [...path, 'subdivision'],
+        report,
+      ),
     };
   }
   if ('country' in step) {
-    return { kind: 'country', map: keyedMap(step.country, normCountry, 'ISO country code', popIndex, [...path, 'country'], report) };
+    return {
+      kind: 'country',
+      map: keyedMap(step.country, normCountry, 'ISO country code', popIndex, [...path, 'country'], report),
+    };
   }
   if ('continent' in step) {
     return {
       kind: 'continent',
-      map: keyedMap(step.continent, normContinent, `continent code (${CONTINENT_CODES.join(' ')})`, popIndex, [...path, 'continent'], report),
+      map: keyedMap(
+        step.continent,
+        normContinent,
+        `continent code (${CONTINENT_CODES.join(' ')})`,
+        popIndex,
+        [...path, 'continent'],
+        report,
+      ),
     };
   }
   if ('nearest' in step) {

@@ -25,7 +25,13 @@ export function spillHash(family: 4 | 6, bytes: Uint8Array, prefixLength: number
 }
 
 /** True if the block spills: its hash falls in the first `percent` of 10 000 buckets. */
-export function spills(family: 4 | 6, bytes: Uint8Array, prefixLength: number, popId: string, percent: number): boolean {
+export function spills(
+  family: 4 | 6,
+  bytes: Uint8Array,
+  prefixLength: number,
+  popId: string,
+  percent: number,
+): boolean {
   if (percent <= 0) return false;
   if (percent >= 100) return true;
   return spillHash(family, bytes, prefixLength, popId) % 10000 < Math.round(percent * 100);

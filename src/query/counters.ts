@@ -7,10 +7,35 @@
  */
 
 /** Query types counted by name; everything else is "other". */
-export const COUNTED_QTYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV', 'CAA', 'PTR', 'ANY', 'DS', 'HTTPS', 'SVCB', 'other'] as const;
+export const COUNTED_QTYPES = [
+  'A',
+  'AAAA',
+  'CNAME',
+  'MX',
+  'TXT',
+  'NS',
+  'SOA',
+  'SRV',
+  'CAA',
+  'PTR',
+  'ANY',
+  'DS',
+  'HTTPS',
+  'SVCB',
+  'other',
+] as const;
 const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43, 65, 64];
 /** Response codes counted (YXDOMAIN: DNAME substitution too long, RFC 6672); BADVERS is 16. */
-export const COUNTED_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'BADVERS'] as const;
+export const COUNTED_RCODES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'BADVERS',
+] as const;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 
 const QTYPE_SLOT = new Uint8Array(65536).fill(COUNTED_QTYPES.length - 1);
@@ -65,7 +90,8 @@ export class QueryCounters {
   add(other: CounterValues): void {
     for (const [key, value] of Object.entries(other)) {
       const mine = (this as unknown as Record<string, unknown>)[key];
-      if (mine instanceof Float64Array && value instanceof Float64Array) for (let i = 0; i < value.length; i++) mine[i] += value[i];
+      if (mine instanceof Float64Array && value instanceof Float64Array)
+        for (let i = 0; i < value.length; i++) mine[i] += value[i];
       else if (typeof mine === 'number' && typeof value === 'number' && key !== 'tcpConnectionsOpen') {
         (this as unknown as Record<string, number>)[key] = mine + value;
       }
@@ -81,7 +107,8 @@ export type CounterValues = Record<string, number | Float64Array>;
 /** A plain copy of the counters (for IPC). */
 export function counterValues(c: QueryCounters): CounterValues {
   const out: CounterValues = {};
-  for (const [k, v] of Object.entries(c)) if (typeof v === 'number' || v instanceof Float64Array) out[k] = v instanceof Float64Array ? v.slice() : v;
+  for (const [k, v] of Object.entries(c))
+    if (typeof v === 'number' || v instanceof Float64Array) out[k] = v instanceof Float64Array ? v.slice() : v;
   return out;
 }
 
@@ -153,7 +180,8 @@ export class ScopeSketches {
   /** Start a new window: the older one is cleared and becomes current. */
   rotate(): void {
     this.current ^= 1;
-    for (let r = 0; r < this.recordCount; r++) this.regs.fill(0, (r * 2 + this.current) * HLL_SIZE, (r * 2 + this.current + 1) * HLL_SIZE);
+    for (let r = 0; r < this.recordCount; r++)
+      this.regs.fill(0, (r * 2 + this.current) * HLL_SIZE, (r * 2 + this.current + 1) * HLL_SIZE);
   }
 
   sketchesOf(record: number): Uint8Array[] {

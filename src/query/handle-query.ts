@@ -46,7 +46,14 @@ function sizeLimit(transport: Transport, udpMax: number): number {
  * Answer one query. `msg[0..len)` is the packet, `client` the source address
  * as the socket reports it. Returns the response, or null to send nothing.
  */
-export function handleQuery(msg: Buffer, len: number, client: string, transport: Transport, rt: Runtime, counters: QueryCounters): Buffer | null {
+export function handleQuery(
+  msg: Buffer,
+  len: number,
+  client: string,
+  transport: Transport,
+  rt: Runtime,
+  counters: QueryCounters,
+): Buffer | null {
   clientText = client;
   clientFamily = 0;
   destBuffer = null;
@@ -96,7 +103,18 @@ function safeServfail(msg: Buffer, transport: Transport, rt: Runtime, counters: 
   try {
     if (!q.hasQuestion) return null;
     counters.countQuery(transport, q.qtype, rt.servfail.rcode);
-    return writeResponse(msg, q, rt.servfail, null, 0, 0, sizeLimit(transport, rt.edns.udpMax), rt.edns, destBuffer, destOffset);
+    return writeResponse(
+      msg,
+      q,
+      rt.servfail,
+      null,
+      0,
+      0,
+      sizeLimit(transport, rt.edns.udpMax),
+      rt.edns,
+      destBuffer,
+      destOffset,
+    );
   } catch {
     counters.dropped[1]++;
     return null;
@@ -121,7 +139,8 @@ function answer(msg: Buffer, len: number, transport: Transport, rt: Runtime, cou
     const chaos = q.qclass === QClass.CH ? rt.chaos(msg, q) : null;
     return respond(msg, transport, chaos ?? rt.refused, null, 0, 0, limit, rt, counters);
   }
-  if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(msg, transport, rt.refused, null, 0, 0, limit, rt, counters);
+  if (q.qtype === QType.AXFR || q.qtype === QType.IXFR)
+    return respond(msg, transport, rt.refused, null, 0, 0, limit, rt, counters);
   const plan = cachedPlan(msg, rt);
   if (plan.dname !== null) return dnameAnswer(msg, transport, plan, limit, rt, counters);
   if (plan.geo === null || (plan.geoViaCname && q.hasEcs)) {
@@ -157,7 +176,14 @@ function cachedPlan(msg: Buffer, rt: Runtime): Plan {
 }
 
 /** Walk the policy trie with the client's network and answer from the health-filtered cache. */
-function geoAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number, rt: Runtime, counters: QueryCounters): Buffer | null {
+function geoAnswer(
+  msg: Buffer,
+  transport: Transport,
+  plan: Plan,
+  limit: number,
+  rt: Runtime,
+  counters: QueryCounters,
+): Buffer | null {
   const slot = plan.geo!;
   const record = rt.records[slot.record];
   let addr: Uint8Array = msg;
@@ -203,9 +229,28 @@ function geoAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number,
 }
 
 /** The qname is below a DNAME: substitute and answer (RFC 6672 3.2; zone/dname.ts). */
-function dnameAnswer(msg: Buffer, transport: Transport, plan: Plan, limit: number, rt: Runtime, counters: QueryCounters): Buffer {
+function dnameAnswer(
+  msg: Buffer,
+  transport: Transport,
+  plan: Plan,
+  limit: number,
+  rt: Runtime,
+  counters: QueryCounters,
+): Buffer {
   dname.run(msg, q, plan, rt.table, rt.refused);
-  const out = writeSynthesized(msg, q, dname.rcode, dname.answer, dname.answerLength, dname.anCount, dname.rest, limit, rt.edns, destBuffer, destOffset);
+  const out = writeSynthesized(
+    msg,
+    q,
+    dname.rcode,
+    dname.answer,
+    dname.answerLength,
+    dname.anCount,
+    dname.rest,
+    limit,
+    rt.edns,
+    destBuffer,
+    destOffset,
+  );
   if ((out[(destBuffer === null ? 0 : destOffset) + 2] & 0x02) !== 0) counters.truncated++;
   counters.countQuery(transport, q.qtype, dname.rcode);
   return out;

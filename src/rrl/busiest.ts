@@ -32,7 +32,9 @@ export interface BucketView {
 /** The `limit` buckets seen within the window, limited ones first, then by how much they were limited and used. */
 export function busiestBuckets(limiter: ResponseRateLimiter, nowMs: number, limit = 20): BucketView[] {
   const raw = limiter.activeBuckets(nowMs);
-  raw.sort((x, y) => Number(y.balance < 0) - Number(x.balance < 0) || y.limited - x.limited || y.responses - x.responses);
+  raw.sort(
+    (x, y) => Number(y.balance < 0) - Number(x.balance < 0) || y.limited - x.limited || y.responses - x.responses,
+  );
   return raw.slice(0, limit).map((b) => view(b, nowMs));
 }
 

@@ -200,7 +200,8 @@ export class ResponseRateLimiter {
       family = 4;
       addrOff += 12;
     }
-    if (this.exempt.size !== 0 && this.exempt.contains(family, addr, addrOff)) return this.passed(RrlStat.EXEMPT_PREFIX);
+    if (this.exempt.size !== 0 && this.exempt.contains(family, addr, addrOff))
+      return this.passed(RrlStat.EXEMPT_PREFIX);
     const rate = this.rates[kind];
     if (rate === 0) return this.passed(RrlStat.PASS);
 
@@ -340,7 +341,18 @@ export class ResponseRateLimiter {
   }
 
   /** The slot of the bucket keyed (a, b), claiming and initialising one when it has none. */
-  private findOrClaim(a: number, b: number, nowMs: number, kind: number, family: number, qtype: number, w0: number, w1: number, w2: number, w3: number): number {
+  private findOrClaim(
+    a: number,
+    b: number,
+    nowMs: number,
+    kind: number,
+    family: number,
+    qtype: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+  ): number {
     const mask = this.mask;
     let i = a & mask;
     let empty = -1;

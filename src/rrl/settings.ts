@@ -75,7 +75,8 @@ export function ratesByKind(s: RrlSettings): Float64Array {
 export function checkSettings(s: RrlSettings): void {
   const within = (name: string, v: number | undefined, [lo, hi]: readonly [number, number]) => {
     if (v === undefined) return;
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`rate limit ${name} must be an integer ${lo}-${hi}, got ${v}`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RangeError(`rate limit ${name} must be an integer ${lo}-${hi}, got ${v}`);
   };
   within('responses_per_second', s.responsesPerSecond, RRL_BOUNDS.perSecond);
   within('nodata_per_second', s.nodataPerSecond, RRL_BOUNDS.perSecond);

@@ -45,7 +45,13 @@ interface Conn {
 /** On shutdown, how long a connection may stay silent before it is ended. */
 const QUIET_MS = 250;
 
-export function listenTcp(host: string, port: number, handler: PacketHandler, limits: TcpLimits, stats?: TcpStats): Promise<TcpListener> {
+export function listenTcp(
+  host: string,
+  port: number,
+  handler: PacketHandler,
+  limits: TcpLimits,
+  stats?: TcpStats,
+): Promise<TcpListener> {
   const st: TcpStats = stats ?? { open: 0, accepted: 0, rejected: 0 };
   const conns = new Set<Conn>();
   let closing = false;
@@ -87,10 +93,13 @@ export function listenTcp(host: string, port: number, handler: PacketHandler, li
 
   // One sweep for all connections: close those without a complete query for idleTimeout.
   const idleMs = limits.idleTimeout * 1000;
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const c of conns) if (now - c.lastQueryAt > idleMs) c.socket.destroy();
-  }, Math.max(50, Math.min(1000, idleMs / 4)));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const c of conns) if (now - c.lastQueryAt > idleMs) c.socket.destroy();
+    },
+    Math.max(50, Math.min(1000, idleMs / 4)),
+  );
   sweep.unref();
 
   return new Promise((resolve, reject) => {
@@ -116,9 +125,12 @@ export function listenTcp(host: string, port: number, handler: PacketHandler, li
             // A query may still be on its way in (sent just before the signal): each
             // connection answers what arrives and then ends; a quiet one ends after
             // a moment; whatever is left is cut when the grace period is over.
-            const quiet = setTimeout(() => {
-              for (const c of conns) if (c.splitter.pending === 0) c.socket.end();
-            }, Math.min(QUIET_MS, graceMs));
+            const quiet = setTimeout(
+              () => {
+                for (const c of conns) if (c.splitter.pending === 0) c.socket.end();
+              },
+              Math.min(QUIET_MS, graceMs),
+            );
             quiet.unref();
             const t = setTimeout(() => {
               for (const c of conns) c.socket.destroy();

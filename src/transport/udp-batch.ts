@@ -15,7 +15,16 @@ import { UDP } from '../wire/constants.js';
 import type { UdpListener } from './udp.js';
 
 /** The handler for one datagram of a batch: answer into dest at destOff, return the length (0 = none). */
-export type BatchHandler = (msg: Buffer, len: number, family: number, addr: Uint8Array, addrOff: number, transport: typeof UDP, dest: Buffer, destOff: number) => number;
+export type BatchHandler = (
+  msg: Buffer,
+  len: number,
+  family: number,
+  addr: Uint8Array,
+  addrOff: number,
+  transport: typeof UDP,
+  dest: Buffer,
+  destOff: number,
+) => number;
 
 interface Addon {
   open(host: string, port: number, reusePort: boolean, group: number): { fd: number; port: number };

@@ -21,9 +21,14 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const base = { name: 'meridian' };
   if (opts.destination) return pino({ level, base }, opts.destination);
   const fromEnv = process.env.MERIDIAN_LOG_FORMAT;
-  const pretty = opts.pretty ?? (fromEnv === 'pretty' ? true : fromEnv === 'json' ? false : process.stdout.isTTY === true);
+  const pretty =
+    opts.pretty ?? (fromEnv === 'pretty' ? true : fromEnv === 'json' ? false : process.stdout.isTTY === true);
   if (pretty) {
-    return pino({ level, base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } });
+    return pino({
+      level,
+      base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } },
+    });
   }
   return pino({ level, base }, pino.destination({ dest: 1, sync: false }));
 }

@@ -14,7 +14,9 @@ export function startModuleWorker(moduleUrl: string, resourceLimits?: ResourceLi
   const file = fileURLToPath(moduleUrl);
   if (file.endsWith('.ts')) {
     const pkgFile = createRequire(moduleUrl).resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
+      exports: Record<string, { import: { default: string } }>;
+    };
     const api = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api'].import.default)).href;
     const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`;
     return new Worker(code, { eval: true, resourceLimits });

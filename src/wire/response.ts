@@ -27,7 +27,10 @@ export interface Sections {
 }
 
 /** Join the sections once, at build time. */
-export function joinSections(s: Pick<Sections, 'answer' | 'authority' | 'additional'>): { rest: Uint8Array; all: Uint8Array } {
+export function joinSections(s: Pick<Sections, 'answer' | 'authority' | 'additional'>): {
+  rest: Uint8Array;
+  all: Uint8Array;
+} {
   const rest = new Uint8Array(s.authority.length + s.additional.length);
   rest.set(s.authority, 0);
   rest.set(s.additional, s.authority.length);
@@ -102,9 +105,7 @@ export function writeResponse(
     }
   }
   const size =
-    base +
-    (includeAnswer ? answerLen + s.authority.length : 0) +
-    (includeAdditional ? s.additional.length : 0);
+    base + (includeAnswer ? answerLen + s.authority.length : 0) + (includeAdditional ? s.additional.length : 0);
   const out = dest ?? Buffer.allocUnsafe(size);
   const o = dest === null ? 0 : destOff;
   lastResponseSize = size;
@@ -132,7 +133,18 @@ export function writeResponse(
 }
 
 /** Header (ID, QR=1, opcode, AA, TC, RD and CD copied, RA=0, rcode low 4 bits, counts) and the question as sent; returns the offset after it. */
-function writeHeaderAndQuestion(out: Buffer, o: number, msg: Uint8Array, q: ParsedQuery, aa: boolean, tc: boolean, rcode: number, an: number, ns: number, ar: number): number {
+function writeHeaderAndQuestion(
+  out: Buffer,
+  o: number,
+  msg: Uint8Array,
+  q: ParsedQuery,
+  aa: boolean,
+  tc: boolean,
+  rcode: number,
+  an: number,
+  ns: number,
+  ar: number,
+): number {
   out[o] = q.id >> 8;
   out[o + 1] = q.id & 0xff;
   out[o + 2] = 0x80 | ((q.flags >> 8) & 0x79) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0);

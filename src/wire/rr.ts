@@ -5,7 +5,11 @@
  */
 import dnsPacket from 'dns-packet';
 
-const answerCodec = (dnsPacket as unknown as { answer: { encode(rr: dnsPacket.Answer): Buffer; decode(buf: Buffer, offset: number): dnsPacket.Answer } }).answer;
+const answerCodec = (
+  dnsPacket as unknown as {
+    answer: { encode(rr: dnsPacket.Answer): Buffer; decode(buf: Buffer, offset: number): dnsPacket.Answer };
+  }
+).answer;
 
 export interface RRInput {
   /** Owner name, canonical ('' = root). */

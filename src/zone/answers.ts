@@ -123,7 +123,9 @@ interface NodeBuild {
 }
 
 /** RFC 8482 pick for ANY: the first of these the name has, else its first RRset. */
-const ANY_PREFERENCE: number[] = ['CNAME', 'A', 'AAAA', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'].map((t) => typeCode(t as RecordType));
+const ANY_PREFERENCE: number[] = ['CNAME', 'A', 'AAAA', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'].map((t) =>
+  typeCode(t as RecordType),
+);
 const QNAME_POINTER = Uint8Array.of(0xc0, 0x0c);
 const MAX_CHAIN = 8;
 
@@ -132,7 +134,8 @@ const MAX_CHAIN = 8;
  * go through dns-packet; the others carry their wire RDATA (hex) as it is.
  */
 function encodeRR(owner: string | null, type: RecordType, ttl: number, data: unknown): Uint8Array {
-  if (isStaticType(type)) return owner === null ? encodeRRAtQname({ type, ttl, data }) : encodeOwned({ name: owner, type, ttl, data });
+  if (isStaticType(type))
+    return owner === null ? encodeRRAtQname({ type, ttl, data }) : encodeOwned({ name: owner, type, ttl, data });
   const rdata = Buffer.from(data as string, 'hex');
   const head = Buffer.alloc(10);
   head.writeUInt16BE(typeCode(type), 0);
@@ -224,7 +227,12 @@ export class AnswerBuilder {
     const key = `${record.zone}|${record.name}|${qtype}|${owner ?? ''}`;
     let s = this.slotIndex.get(key);
     if (!s) {
-      s = { id: this.slots.length, record: this.geoIndex(record), qtype, owner: owner === null ? QNAME_POINTER : nameToWire(owner) };
+      s = {
+        id: this.slots.length,
+        record: this.geoIndex(record),
+        qtype,
+        owner: owner === null ? QNAME_POINTER : nameToWire(owner),
+      };
       this.slots.push(s);
       this.slotIndex.set(key, s);
     }
@@ -235,7 +243,9 @@ export class AnswerBuilder {
    * Build-time mirror of the hot-path lookup, on strings (used to chase CNAME
    * targets): the node answering `name`, the delegation or the DNAME on the way.
    */
-  private resolve(name: string): { node: NodeBuild | null; zone: number; cut: NodeBuild | null; dname: NodeBuild | null } | null {
+  private resolve(
+    name: string,
+  ): { node: NodeBuild | null; zone: number; cut: NodeBuild | null; dname: NodeBuild | null } | null {
     let zone = -1;
     this.zoneData.forEach((z, i) => {
       if (isSubdomain(name, z.origin) && (zone < 0 || z.origin.length > this.zoneData[zone].origin.length)) zone = i;
@@ -256,7 +266,8 @@ export class AnswerBuilder {
       if (i > 0 && n.rrsets.has(QType.DNAME)) return { node: null, zone, cut: null, dname: n };
       closest = n;
     }
-    if (name !== origin && closest === this.nodes.get(origin) && closest.rrsets.has(QType.DNAME)) return { node: null, zone, cut: null, dname: closest };
+    if (name !== origin && closest === this.nodes.get(origin) && closest.rrsets.has(QType.DNAME))
+      return { node: null, zone, cut: null, dname: closest };
     return { node: closest, zone, cut: null, dname: null };
   }
 
@@ -274,12 +285,20 @@ export class AnswerBuilder {
         const dname = next.dname.rrsets.get(QType.DNAME)!;
         acc.push(...rrsetBytes(next.dname.name, dname));
         const substituted = substituteDname(target, next.dname.name, dname.data[0] as string);
-        if (substituted === null) return new Plan({ rcode: Rcode.YXDOMAIN, aa: true, answer: concat(acc), anCount: acc.length, kind: 'answer' });
+        if (substituted === null)
+          return new Plan({
+            rcode: Rcode.YXDOMAIN,
+            aa: true,
+            answer: concat(acc),
+            anCount: acc.length,
+            kind: 'answer',
+          });
         acc.push(encodeRR(target, 'CNAME', dname.ttl, substituted));
         target = substituted;
         next = this.resolve(target);
       }
-      if (!next || next.cut || next.dname || seen.has(target) || seen.size >= MAX_CHAIN) return this.positive(acc, null, false, zone);
+      if (!next || next.cut || next.dname || seen.has(target) || seen.size >= MAX_CHAIN)
+        return this.positive(acc, null, false, zone);
       seen.add(target);
       if (!next.node) {
         return new Plan({ ...this.zones[next.zone].nxdomain, answer: concat(acc), anCount: acc.length }); // RFC 6604: rcode of the last name
@@ -291,7 +310,11 @@ export class AnswerBuilder {
       acc.push(...rrsetBytes(owner, set));
       return this.positive(acc, null, owner !== null, zone);
     }
-    if (n.geo && (qtype === QType.A || qtype === QType.AAAA) && n.geo.types.includes(qtype === QType.A ? 'A' : 'AAAA')) {
+    if (
+      n.geo &&
+      (qtype === QType.A || qtype === QType.AAAA) &&
+      n.geo.types.includes(qtype === QType.A ? 'A' : 'AAAA')
+    ) {
       return this.positive(acc, this.slot(n.geo, qtype, owner), owner !== null, zone);
     }
     if (acc.length > 0) {
@@ -336,7 +359,12 @@ export class AnswerBuilder {
     const target = set.data[0] as string;
     const rr = encodeRR(null, 'DNAME', set.ttl, target).subarray(QNAME_POINTER.length);
     const wire = nameToWire(n.name);
-    return new Plan({ rcode: Rcode.NOERROR, aa: true, kind: 'dname', dname: { ownerLength: wire.length, target: nameToWire(target), ttl: set.ttl, rr } });
+    return new Plan({
+      rcode: Rcode.NOERROR,
+      aa: true,
+      kind: 'dname',
+      dname: { ownerLength: wire.length, target: nameToWire(target), ttl: set.ttl, rr },
+    });
   }
 
   private referral(cut: NodeBuild): Plan {
@@ -372,7 +400,8 @@ export class AnswerBuilder {
       // A CNAME's answer depends on what its target has for the qtype: plan every type the zones hold.
       const types = n.rrsets.has(QType.CNAME) ? this.codes : n.rrsets.keys();
       for (const type of types) plans.set(type, this.planAt(n, type, null, new Set([n.name]), []));
-      if (n.geo) for (const t of n.geo.types) plans.set(QType[t], this.planAt(n, QType[t], null, new Set([n.name]), []));
+      if (n.geo)
+        for (const t of n.geo.types) plans.set(QType[t], this.planAt(n, QType[t], null, new Set([n.name]), []));
       const cut = !isApex && this.isCut(n);
       entries.set(n.name, {
         name: n.name,

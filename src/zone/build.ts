@@ -52,7 +52,13 @@ function rnameText(text: string): string {
   return `${text.slice(0, at).replace(/\./g, '\\.')}.${text.slice(at + 1).replace(/\.?$/, '.')}`;
 }
 
-function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | number>, report: Report, ownerKeys: Record<string, string>): ZoneRecord[] {
+function yamlRecords(
+  zc: ZoneConfig,
+  origin: string,
+  at: ReadonlyArray<string | number>,
+  report: Report,
+  ownerKeys: Record<string, string>,
+): ZoneRecord[] {
   const out: ZoneRecord[] = [];
   for (const [owner, types] of Object.entries(zc.records)) {
     let name: string;
@@ -65,7 +71,14 @@ function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | 
     ownerKeys[name] = owner;
     for (const [type, spec] of Object.entries(types)) {
       if (spec === undefined) continue;
-      const values = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : typeof spec.values === 'string' ? [spec.values] : spec.values;
+      const values =
+        typeof spec === 'string'
+          ? [spec]
+          : Array.isArray(spec)
+            ? spec
+            : typeof spec.values === 'string'
+              ? [spec.values]
+              : spec.values;
       const ttl = typeof spec === 'object' && !Array.isArray(spec) && spec.ttl !== undefined ? spec.ttl : zc.ttl;
       values.forEach((value, i) => {
         try {
@@ -75,7 +88,10 @@ function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | 
           const data = parseRecordText(rtype, text, origin);
           out.push({ name, type: rtype, ttl, data } as ZoneRecord);
         } catch (err) {
-          report([...at, 'records', owner, type, ...(values.length > 1 || Array.isArray(spec) ? [i] : [])], (err as Error).message);
+          report(
+            [...at, 'records', owner, type, ...(values.length > 1 || Array.isArray(spec) ? [i] : [])],
+            (err as Error).message,
+          );
         }
       });
     }
@@ -83,7 +99,12 @@ function yamlRecords(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | 
   return out;
 }
 
-function soaFromYaml(zc: ZoneConfig, origin: string, at: ReadonlyArray<string | number>, report: Report): SoaData | null {
+function soaFromYaml(
+  zc: ZoneConfig,
+  origin: string,
+  at: ReadonlyArray<string | number>,
+  report: Report,
+): SoaData | null {
   if (!zc.soa) return null;
   try {
     return {
@@ -122,14 +143,22 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
         broken = true;
       });
     } catch (err) {
-      report([...at, 'file'], err instanceof ZoneFileError ? err.message : `cannot read ${file}: ${(err as Error).message}`);
+      report(
+        [...at, 'file'],
+        err instanceof ZoneFileError ? err.message : `cannot read ${file}: ${(err as Error).message}`,
+      );
       return null;
     }
     if (broken) return null;
   }
   const ownerKeys: Record<string, string> = {};
   records.push(...yamlRecords(zc, origin, at, report, ownerKeys));
-  const where = (name: string) => (ownerKeys[name] !== undefined ? [...at, 'records', ownerKeys[name]] : zc.file ? [...at, 'file'] : [...at, 'records']);
+  const where = (name: string) =>
+    ownerKeys[name] !== undefined
+      ? [...at, 'records', ownerKeys[name]]
+      : zc.file
+        ? [...at, 'file']
+        : [...at, 'records'];
 
   // SOA: from YAML or from the master file, exactly one, at the apex.
   const fileSoa = records.filter((r) => r.type === 'SOA');
@@ -140,7 +169,8 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
   if (!soa && fileSoa.length === 1 && fileSoa[0].type === 'SOA') {
     soa = fileSoa[0].data;
     soaTtl = fileSoa[0].ttl;
-    if (fileSoa[0].name !== origin) report([...at, 'file'], `SOA owner ${fileSoa[0].name} is not the zone apex ${origin}`);
+    if (fileSoa[0].name !== origin)
+      report([...at, 'file'], `SOA owner ${fileSoa[0].name} is not the zone apex ${origin}`);
   } else if (fileSoa.length > 1) report([...at, 'file'], 'more than one SOA record');
   if (!soa) {
     report(at, 'zone has no SOA (give soa: or a zone file with one)');
@@ -153,9 +183,11 @@ export function buildZone(zc: ZoneConfig, index: number, configDir: string, repo
       report([...at, 'ns', i], (err as Error).message);
     }
   }
-  if (!records.some((r) => r.type === 'NS' && r.name === origin)) report(at, 'zone has no NS records at the apex (give ns: or NS records)');
+  if (!records.some((r) => r.type === 'NS' && r.name === origin))
+    report(at, 'zone has no NS records at the apex (give ns: or NS records)');
   for (const r of records) {
-    if (!isSubdomain(r.name, origin)) report(where(r.name), `${r.name} ${r.type} is outside zone ${origin || '.'}`, ownerKeys[r.name] !== undefined);
+    if (!isSubdomain(r.name, origin))
+      report(where(r.name), `${r.name} ${r.type} is outside zone ${origin || '.'}`, ownerKeys[r.name] !== undefined);
   }
   records.unshift({ name: origin, type: 'SOA', ttl: soaTtl, data: soa });
   return { origin, soa, soaTtl, negativeTtl: Math.min(soaTtl, soa.minimum), records: dedupe(records), ownerKeys };
@@ -191,10 +223,22 @@ export function buildGeoRecords(
       continue;
     }
     if (!policyNames.has(g.policy)) {
-      report([...at, 'policy'], `unknown policy "${g.policy}"${didYouMean(g.policy, policyNames)}${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`);
+      report(
+        [...at, 'policy'],
+        `unknown policy "${g.policy}"${didYouMean(g.policy, policyNames)}${policyNames.size ? ` (known: ${[...policyNames].join(', ')})` : ''}`,
+      );
       continue;
     }
-    out.push({ zone: zoneIndex, name, owner, types: [...new Set(g.types)], policy: g.policy, ttl: g.ttl, ttlDegraded: Math.min(g.ttl_degraded, g.ttl), maxAnswers: g.max_answers });
+    out.push({
+      zone: zoneIndex,
+      name,
+      owner,
+      types: [...new Set(g.types)],
+      policy: g.policy,
+      ttl: g.ttl,
+      ttlDegraded: Math.min(g.ttl_degraded, g.ttl),
+      maxAnswers: g.max_answers,
+    });
   }
   return out;
 }
@@ -222,7 +266,9 @@ export function checkZones(
   zones.forEach((z, zi) => {
     if (!z) return;
     const where = (name: string): [ReadonlyArray<string | number>, boolean] =>
-      z.ownerKeys[name] !== undefined ? [['zones', zi, 'records', z.ownerKeys[name]], true] : [['zones', zi, 'records'], false];
+      z.ownerKeys[name] !== undefined
+        ? [['zones', zi, 'records', z.ownerKeys[name]], true]
+        : [['zones', zi, 'records'], false];
     const byName = new Map<string, Set<RecordType>>();
     const dnameCount = new Map<string, number>();
     for (const r of z.records) {
@@ -235,7 +281,8 @@ export function checkZones(
     const dnameAbove = (name: string) => dnames.find((d) => d !== name && isSubdomain(name, d));
     for (const [name, types] of byName) {
       const [at, atKey] = where(name);
-      if (types.has('CNAME') && types.size > 1) report(at, `${name} has a CNAME and other data (RFC 1034 3.6.2)`, atKey);
+      if (types.has('CNAME') && types.size > 1)
+        report(at, `${name} has a CNAME and other data (RFC 1034 3.6.2)`, atKey);
       const cut = cuts.find((c) => c !== name && isSubdomain(name, c));
       if (cut && [...types].some((t) => t !== 'A' && t !== 'AAAA')) {
         report(at, `${name} is below the delegation ${cut}: only glue (A/AAAA) may be there`, atKey);
@@ -243,21 +290,30 @@ export function checkZones(
       const inner = [...origins.keys()].find((o) => o !== z.origin && isSubdomain(o, z.origin) && isSubdomain(name, o));
       if (inner !== undefined) report(at, `${name} belongs to the more specific zone ${inner}`, atKey);
       const dname = dnameAbove(name);
-      if (dname !== undefined) report(at, `${name} is below the DNAME at ${dname}: a DNAME owner has no descendants (RFC 6672 2.3)`, atKey);
+      if (dname !== undefined)
+        report(at, `${name} is below the DNAME at ${dname}: a DNAME owner has no descendants (RFC 6672 2.3)`, atKey);
       if ((dnameCount.get(name) ?? 0) > 1) report(at, `${name} has more than one DNAME (RFC 6672 2.4)`, atKey);
-      if (types.has('DNAME') && cuts.includes(name)) report(at, `${name} is a delegation point: it cannot own a DNAME`, atKey);
-      if (types.has('DS') && name === z.origin) report(at, `the DS of ${z.origin || '.'} belongs in the parent zone (RFC 4035 2.4), not at the apex`, atKey);
-      else if (types.has('DS') && !cuts.includes(name)) report(at, `${name} has DS records but no NS: DS belongs at a delegation point (RFC 4035 2.4)`, atKey);
+      if (types.has('DNAME') && cuts.includes(name))
+        report(at, `${name} is a delegation point: it cannot own a DNAME`, atKey);
+      if (types.has('DS') && name === z.origin)
+        report(at, `the DS of ${z.origin || '.'} belongs in the parent zone (RFC 4035 2.4), not at the apex`, atKey);
+      else if (types.has('DS') && !cuts.includes(name))
+        report(at, `${name} has DS records but no NS: DS belongs at a delegation point (RFC 4035 2.4)`, atKey);
     }
     for (const o of origins.keys()) {
       const dname = o !== z.origin && isSubdomain(o, z.origin) ? dnameAbove(o) : undefined;
-      if (dname !== undefined) report(['zones', origins.get(o)!, 'origin'], `zone ${o} is below the DNAME at ${dname} in zone ${z.origin || '.'} (RFC 6672 2.3)`);
+      if (dname !== undefined)
+        report(
+          ['zones', origins.get(o)!, 'origin'],
+          `zone ${o} is below the DNAME at ${dname} in zone ${z.origin || '.'} (RFC 6672 2.3)`,
+        );
     }
     for (const g of geo.filter((x) => x.zone === zi)) {
       const at = ['zones', zi, 'geo', g.owner];
       const types = byName.get(g.name);
       if (types?.has('CNAME')) report(at, `${g.name} has a CNAME: it cannot also be a geo record`, true);
-      for (const t of g.types) if (types?.has(t)) report(at, `${g.name} has a static ${t} record and a geo ${t} record`, true);
+      for (const t of g.types)
+        if (types?.has(t)) report(at, `${g.name} has a static ${t} record and a geo ${t} record`, true);
       if (cuts.some((c) => isSubdomain(g.name, c))) report(at, `${g.name} is at or below a delegation`, true);
       const dname = dnameAbove(g.name);
       if (dname !== undefined) report(at, `${g.name} is below the DNAME at ${dname} (RFC 6672 2.3)`, true);

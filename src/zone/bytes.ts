@@ -70,7 +70,8 @@ export function uint(text: string, what: string, max: number): number {
 /** Hex digits, possibly split over several whitespace-separated tokens (RFC 4034 5.3, RFC 6698 2.2). */
 export function hexBytes(tokens: readonly Token[], what: string): Uint8Array {
   const text = tokens.map((t) => t.text).join('');
-  if (tokens.some((t) => t.quoted) || !/^[0-9a-fA-F]*$/.test(text)) throw new Error(`${what} must be hexadecimal digits`);
+  if (tokens.some((t) => t.quoted) || !/^[0-9a-fA-F]*$/.test(text))
+    throw new Error(`${what} must be hexadecimal digits`);
   if (text.length % 2 !== 0) throw new Error(`${what} has an odd number of hex digits (${text.length})`);
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }

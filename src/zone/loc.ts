@@ -18,12 +18,20 @@ const ALT_BASE_CM = 10_000_000;
 const MS_PER_DEGREE = 3_600_000;
 
 /** "d [m [s]] H": returns thousandths of an arc-second (signed) and how many tokens it used. */
-function angle(tokens: readonly Token[], start: number, hemis: [string, string], maxDeg: number, what: string): [number, number] {
+function angle(
+  tokens: readonly Token[],
+  start: number,
+  hemis: [string, string],
+  maxDeg: number,
+  what: string,
+): [number, number] {
   const parts: string[] = [];
   let i = start;
-  while (i < tokens.length && parts.length < 3 && !hemis.includes(tokens[i].text.toUpperCase())) parts.push(tokens[i++].text);
+  while (i < tokens.length && parts.length < 3 && !hemis.includes(tokens[i].text.toUpperCase()))
+    parts.push(tokens[i++].text);
   const hemi = tokens[i]?.text.toUpperCase();
-  if (!hemi || !hemis.includes(hemi)) throw new Error(`LOC ${what}: expected degrees [minutes [seconds]] then ${hemis.join(' or ')}`);
+  if (!hemi || !hemis.includes(hemi))
+    throw new Error(`LOC ${what}: expected degrees [minutes [seconds]] then ${hemis.join(' or ')}`);
   if (parts.length === 0) throw new Error(`LOC ${what}: degrees are missing`);
   const [d, m = '0', s = '0'] = parts;
   if (!/^\d+$/.test(d) || Number(d) > maxDeg) throw new Error(`LOC ${what}: degrees '${d}' must be 0..${maxDeg}`);
@@ -38,7 +46,10 @@ function angle(tokens: readonly Token[], start: number, hemis: [string, string],
 /** Metres with up to two decimals and an optional "m", as centimetres. */
 function centimetres(text: string, what: string, signed: boolean): number {
   const m = (signed ? /^(-?)(\d+)(?:\.(\d{1,2}))?m?$/ : /^()(\d+)(?:\.(\d{1,2}))?m?$/).exec(text);
-  if (!m) throw new Error(`LOC ${what} '${text}' must be metres with up to two decimals, like ${signed ? '-24m or 12.5' : '30m'}`);
+  if (!m)
+    throw new Error(
+      `LOC ${what} '${text}' must be metres with up to two decimals, like ${signed ? '-24m or 12.5' : '30m'}`,
+    );
   const cm = Number(m[2]) * 100 + Number((m[3] ?? '').padEnd(2, '0'));
   return m[1] ? -cm : cm;
 }
@@ -50,7 +61,9 @@ function precision(cm: number, what: string): number {
     const mantissa = cm / 10 ** exponent;
     if (mantissa <= 9 && Number.isInteger(mantissa)) return (mantissa << 4) | exponent;
   }
-  throw new Error(`LOC ${what} ${cm / 100}m cannot be stored: it must be one digit followed by zeros (like 30m, 2000m, 0.5m), at most 90000000m`);
+  throw new Error(
+    `LOC ${what} ${cm / 100}m cannot be stored: it must be one digit followed by zeros (like 30m, 2000m, 0.5m), at most 90000000m`,
+  );
 }
 
 /**
@@ -62,9 +75,11 @@ export function parseLoc(tokens: readonly Token[]): Uint8Array {
   const [lon, lonUsed] = angle(tokens, latUsed, ['E', 'W'], 180, 'longitude');
   const rest = tokens.slice(latUsed + lonUsed).map((t) => t.text);
   if (rest.length === 0) throw new Error('LOC altitude is missing');
-  if (rest.length > 4) throw new Error(`LOC has ${rest.length - 4} fields too many after the altitude, size, hp and vp`);
+  if (rest.length > 4)
+    throw new Error(`LOC has ${rest.length - 4} fields too many after the altitude, size, hp and vp`);
   const alt = centimetres(rest[0], 'altitude', true);
-  if (alt < -ALT_BASE_CM || alt + ALT_BASE_CM > 0xffffffff) throw new Error(`LOC altitude '${rest[0]}' must be -100000.00m..42849672.95m`);
+  if (alt < -ALT_BASE_CM || alt + ALT_BASE_CM > 0xffffffff)
+    throw new Error(`LOC altitude '${rest[0]}' must be -100000.00m..42849672.95m`);
   const [size, hp, vp] = [
     rest[1] === undefined ? DEFAULT_SIZE_CM : centimetres(rest[1], 'size', false),
     rest[2] === undefined ? DEFAULT_HP_CM : centimetres(rest[2], 'horizontal precision', false),
@@ -94,8 +109,8 @@ export function checkLoc(rdata: Uint8Array): void {
     const b = r.u8();
     if (b >> 4 > 9 || (b & 15) > 9) throw new Error(`LOC ${what} octet 0x${b.toString(16)} has a digit over 9`);
   }
-  const lat = ((r.u16() * 65536 + r.u16()) - EQUATOR);
-  const lon = ((r.u16() * 65536 + r.u16()) - EQUATOR);
+  const lat = r.u16() * 65536 + r.u16() - EQUATOR;
+  const lon = r.u16() * 65536 + r.u16() - EQUATOR;
   if (Math.abs(lat) > 90 * MS_PER_DEGREE) throw new Error('LOC latitude is beyond 90 degrees');
   if (Math.abs(lon) > 180 * MS_PER_DEGREE) throw new Error('LOC longitude is beyond 180 degrees');
 }

@@ -40,7 +40,11 @@ interface State {
  *   `onError`, each bad record goes there instead and the rest is still read
  *   (a file that does not tokenize still throws).
  */
-export function parseMasterFile(text: string, opts: MasterFileOptions, onError?: (err: ZoneFileError) => void): ZoneRecord[] {
+export function parseMasterFile(
+  text: string,
+  opts: MasterFileOptions,
+  onError?: (err: ZoneFileError) => void,
+): ZoneRecord[] {
   const { file } = opts;
   let lines: LogicalLine[];
   try {
@@ -95,7 +99,8 @@ function record(logical: LogicalLine, state: State, defaultTtl: number | undefin
   let i = 0;
   let owner: string;
   if (logical.indented) {
-    if (state.previousOwner === undefined) throw new Error('record starts with whitespace but there is no previous owner name');
+    if (state.previousOwner === undefined)
+      throw new Error('record starts with whitespace but there is no previous owner name');
     owner = state.previousOwner;
   } else {
     owner = bareName(tokens[0], state.origin, 'owner name');
@@ -136,7 +141,9 @@ function recordType(token: Token): RecordType {
   } catch (err) {
     const message = (err as Error).message;
     if (!message.startsWith('unknown record type')) throw err;
-    throw new Error(`${message}${didYouMean(token.text, TYPE_MNEMONICS)} (supported: ${TYPE_MNEMONICS.join(', ')}, and any type as TYPEnnn \\# <length> <hex>)`);
+    throw new Error(
+      `${message}${didYouMean(token.text, TYPE_MNEMONICS)} (supported: ${TYPE_MNEMONICS.join(', ')}, and any type as TYPEnnn \\# <length> <hex>)`,
+    );
   }
 }
 

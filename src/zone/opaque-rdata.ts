@@ -36,11 +36,17 @@ const SSHFP_LENGTH: Record<number, number> = { 1: 20, 2: 32 };
 const TLSA_LENGTH: Record<number, number> = { 1: 32, 2: 64 };
 
 function fields(type: string, tokens: readonly Token[], min: number, names: string): void {
-  if (tokens.length < min) throw new Error(`${type} expects ${names}, got ${tokens.length} field${tokens.length === 1 ? '' : 's'}`);
+  if (tokens.length < min)
+    throw new Error(`${type} expects ${names}, got ${tokens.length} field${tokens.length === 1 ? '' : 's'}`);
 }
 
 /** After `skip` octets, a type octet then data whose length that type fixes (`table`), or any non-empty length. */
-function lengthCheck(type: string, what: string, skip: number, table: Record<number, number>): (rdata: Uint8Array) => void {
+function lengthCheck(
+  type: string,
+  what: string,
+  skip: number,
+  table: Record<number, number>,
+): (rdata: Uint8Array) => void {
   return (rdata) => {
     const r = new ByteReader(rdata, type);
     r.take(skip);
@@ -48,7 +54,8 @@ function lengthCheck(type: string, what: string, skip: number, table: Record<num
     const data = r.take(r.left);
     if (data.length === 0) throw new Error(`${type} ${what} is empty`);
     const want = table[kind];
-    if (want !== undefined && data.length !== want) throw new Error(`${type} ${what} is ${data.length} octets; type ${kind} needs ${want}`);
+    if (want !== undefined && data.length !== want)
+      throw new Error(`${type} ${what} is ${data.length} octets; type ${kind} needs ${want}`);
   };
 }
 
@@ -87,7 +94,8 @@ const PARSERS: Record<OpaqueType, Parse> = {
   },
   // RFC 3403 4.1: order preference flags services regexp replacement
   NAPTR: (t, origin) => {
-    if (t.length !== 6) throw new Error(`NAPTR expects 6 fields (order preference flags services regexp replacement), got ${t.length}`);
+    if (t.length !== 6)
+      throw new Error(`NAPTR expects 6 fields (order preference flags services regexp replacement), got ${t.length}`);
     return new ByteWriter()
       .u16(uint(t[0].text, 'NAPTR order', 65535))
       .u16(uint(t[1].text, 'NAPTR preference', 65535))
@@ -111,7 +119,8 @@ const CHECKS: Record<OpaqueType, (rdata: Uint8Array) => void> = {
     r.u16();
     r.u16();
     const flags = Buffer.from(r.charString()).toString('latin1');
-    if (!/^[A-Za-z0-9]*$/.test(flags)) throw new Error(`NAPTR flags "${flags}" must be letters and digits (RFC 3403 4.1)`);
+    if (!/^[A-Za-z0-9]*$/.test(flags))
+      throw new Error(`NAPTR flags "${flags}" must be letters and digits (RFC 3403 4.1)`);
     r.charString();
     r.charString();
     r.name();
@@ -147,7 +156,8 @@ export function parseGenericRdata(tokens: readonly Token[]): Uint8Array {
 export function parseOpaqueRdata(type: OpaqueType | GenericType, tokens: readonly Token[], origin: string): string {
   let bytes: Uint8Array;
   if (isGenericRdata(tokens)) bytes = parseGenericRdata(tokens);
-  else if (type.startsWith('TYPE')) throw new Error(`${type} needs its RDATA in RFC 3597 generic form: \\# <length> <hex>`);
+  else if (type.startsWith('TYPE'))
+    throw new Error(`${type} needs its RDATA in RFC 3597 generic form: \\# <length> <hex>`);
   else bytes = PARSERS[type as OpaqueType](tokens, origin);
   if (!type.startsWith('TYPE')) CHECKS[type as OpaqueType](bytes);
   return Buffer.from(bytes).toString('hex');

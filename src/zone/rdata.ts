@@ -94,7 +94,8 @@ export function decodeEscapeBytes(raw: string): Uint8Array {
 
 const isBlank = (c: string): boolean => c === ' ' || c === '\t' || c === '\r';
 /** Characters that end a bare word. */
-const isDelimiter = (c: string): boolean => isBlank(c) || c === '\n' || c === ';' || c === '(' || c === ')' || c === '"';
+const isDelimiter = (c: string): boolean =>
+  isBlank(c) || c === '\n' || c === ';' || c === '(' || c === ')' || c === '"';
 
 /**
  * Split presentation-format text into logical lines (RFC 1035 section 5.1):
@@ -367,7 +368,11 @@ export function parseRdata<T extends StaticType>(type: T, tokens: string[], orig
  * bare words are passed verbatim (so an escaped name is rejected by the name
  * rules rather than silently altered).
  */
-export function parseRdataTokens<T extends StaticType>(type: T, tokens: readonly Token[], origin: string): RdataByType[T] {
+export function parseRdataTokens<T extends StaticType>(
+  type: T,
+  tokens: readonly Token[],
+  origin: string,
+): RdataByType[T] {
   const binary = tokens.find((t) => t.notUtf8 !== undefined);
   if (binary) throw new Error(binary.notUtf8);
   const decode = type === 'TXT' || type === 'CAA';

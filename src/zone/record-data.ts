@@ -29,7 +29,12 @@ function normalise(type: StaticType, data: unknown): ZoneRecord['data'] {
     case 'MX':
       return { preference: d.preference as number, exchange: canonical(d.exchange as string) };
     case 'SRV':
-      return { priority: d.priority as number, weight: d.weight as number, port: d.port as number, target: canonical(d.target as string) };
+      return {
+        priority: d.priority as number,
+        weight: d.weight as number,
+        port: d.port as number,
+        target: canonical(d.target as string),
+      };
     case 'SOA':
       return {
         mname: canonical(d.mname as string),

@@ -10,7 +10,17 @@ import { base64Bytes, ByteReader, ByteWriter, charStringBytes, nameBytes, uint }
 import type { Token } from './rdata.js';
 
 /** SvcParamKeys with a presentation name (IANA "Service Parameter Keys"; 7 RFC 9461, 8 RFC 9540). */
-const KEY_NAMES = ['mandatory', 'alpn', 'no-default-alpn', 'port', 'ipv4hint', 'ech', 'ipv6hint', 'dohpath', 'ohttp'] as const;
+const KEY_NAMES = [
+  'mandatory',
+  'alpn',
+  'no-default-alpn',
+  'port',
+  'ipv4hint',
+  'ech',
+  'ipv6hint',
+  'dohpath',
+  'ohttp',
+] as const;
 const MANDATORY = 0;
 const ALPN = 1;
 const NO_DEFAULT_ALPN = 2;
@@ -20,7 +30,8 @@ function keyNumber(name: string): number {
   const known = (KEY_NAMES as readonly string[]).indexOf(name);
   if (known >= 0) return known;
   const m = /^key(0|[1-9]\d{0,4})$/.exec(name);
-  if (!m || Number(m[1]) > 65535) throw new Error(`unknown SvcParamKey '${name}' (known: ${KEY_NAMES.join(', ')}, or keyNNNNN)`);
+  if (!m || Number(m[1]) > 65535)
+    throw new Error(`unknown SvcParamKey '${name}' (known: ${KEY_NAMES.join(', ')}, or keyNNNNN)`);
   if (Number(m[1]) === 65535) throw new Error('key65535 is reserved (RFC 9460 14.3.2)');
   return Number(m[1]);
 }
@@ -50,7 +61,8 @@ function addresses(bytes: Uint8Array, family: 4 | 6, what: string): Uint8Array {
   const w = new ByteWriter();
   for (const item of valueList(bytes, what)) {
     const ip = parseIp(ascii(item));
-    if (!ip || ip.family !== family || ascii(item).includes('%')) throw new Error(`${what}: '${ascii(item)}' is not an IPv${family} address`);
+    if (!ip || ip.family !== family || ascii(item).includes('%'))
+      throw new Error(`${what}: '${ascii(item)}' is not an IPv${family} address`);
     w.raw(ip.bytes);
   }
   return w.bytes();
@@ -120,7 +132,8 @@ function params(tokens: readonly Token[]): Map<number, Uint8Array> {
  * @throws Error with a readable reason.
  */
 export function parseSvcb(type: 'SVCB' | 'HTTPS', tokens: readonly Token[], origin: string): Uint8Array {
-  if (tokens.length < 2) throw new Error(`${type} expects SvcPriority, TargetName and SvcParams, got ${tokens.length} fields`);
+  if (tokens.length < 2)
+    throw new Error(`${type} expects SvcPriority, TargetName and SvcParams, got ${tokens.length} fields`);
   const priority = uint(tokens[0].text, `${type} SvcPriority`, 65535);
   const w = new ByteWriter().u16(priority).raw(nameBytes(tokens[1], origin, `${type} TargetName`));
   let ps: Map<number, Uint8Array>;
@@ -154,7 +167,8 @@ export function checkSvcb(type: string, rdata: Uint8Array): void {
   while (r.left > 0) {
     const key = r.u16();
     const value = r.take(r.u16());
-    if (seen.length > 0 && key <= seen[seen.length - 1]) throw new Error(`${type} SvcParamKeys must be in increasing order without repeats (RFC 9460 2.2)`);
+    if (seen.length > 0 && key <= seen[seen.length - 1])
+      throw new Error(`${type} SvcParamKeys must be in increasing order without repeats (RFC 9460 2.2)`);
     if (key === 65535) throw new Error('key65535 is reserved (RFC 9460 14.3.2)');
     seen.push(key);
     const name = keyName(key);
@@ -196,7 +210,11 @@ export function checkSvcb(type: string, rdata: Uint8Array): void {
         break;
     }
   }
-  if (priority === 0 && seen.length > 0) throw new Error(`${type} in AliasMode (SvcPriority 0) carries no SvcParams (RFC 9460 2.4.2)`);
-  for (const k of mandatory) if (!seen.includes(k)) throw new Error(`${type} mandatory lists ${keyName(k)}, which the record does not have (RFC 9460 8)`);
-  if (seen.includes(NO_DEFAULT_ALPN) && !seen.includes(ALPN)) throw new Error(`${type} no-default-alpn needs alpn (RFC 9460 7.1.1)`);
+  if (priority === 0 && seen.length > 0)
+    throw new Error(`${type} in AliasMode (SvcPriority 0) carries no SvcParams (RFC 9460 2.4.2)`);
+  for (const k of mandatory)
+    if (!seen.includes(k))
+      throw new Error(`${type} mandatory lists ${keyName(k)}, which the record does not have (RFC 9460 8)`);
+  if (seen.includes(NO_DEFAULT_ALPN) && !seen.includes(ALPN))
+    throw new Error(`${type} no-default-alpn needs alpn (RFC 9460 7.1.1)`);
 }

@@ -47,7 +47,9 @@ export const TYPE_CODES: Readonly<Record<StaticType | OpaqueType, number>> = {
   CAA: 257,
 };
 
-const BY_CODE = new Map<number, StaticType | OpaqueType>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as StaticType | OpaqueType]));
+const BY_CODE = new Map<number, StaticType | OpaqueType>(
+  Object.entries(TYPE_CODES).map(([k, v]) => [v, k as StaticType | OpaqueType]),
+);
 
 /**
  * Codes a zone may not hold: 0, OPT (RFC 6891), the DNSSEC records that only
@@ -57,7 +59,8 @@ const BY_CODE = new Map<number, StaticType | OpaqueType>(Object.entries(TYPE_COD
 function forbiddenCode(code: number): string | null {
   if (code === 0) return 'type 0 is reserved';
   if (code === 41) return 'OPT is a pseudo-record (RFC 6891), not zone data';
-  if (code === 46 || code === 47 || code === 50) return 'DNSSEC signatures and denial records are not supported (Meridian does not sign zones)';
+  if (code === 46 || code === 47 || code === 50)
+    return 'DNSSEC signatures and denial records are not supported (Meridian does not sign zones)';
   if (code >= 128 && code <= 255) return `type ${code} is a query or meta type (RFC 6895), not zone data`;
   return null;
 }

@@ -25,8 +25,13 @@ export const scenarioArb = fc
         fc.shuffledSubarray([...Array(popCount).keys()], { minLength: 0, maxLength: Math.min(k, popCount) }),
         { minLength: 1, maxLength: 12 },
       ),
-      families: fc.array(fc.record({ v4: fc.boolean(), v6: fc.boolean() }), { minLength: popCount, maxLength: popCount }),
-      serving: fc.array(fc.constantFrom(0, 1), { minLength: popCount, maxLength: popCount }).map((a) => Uint8Array.from(a)),
+      families: fc.array(fc.record({ v4: fc.boolean(), v6: fc.boolean() }), {
+        minLength: popCount,
+        maxLength: popCount,
+      }),
+      serving: fc
+        .array(fc.constantFrom(0, 1), { minLength: popCount, maxLength: popCount })
+        .map((a) => Uint8Array.from(a)),
       maxAnswers: fc.integer({ min: 1, max: 4 }),
       qtype: fc.constantFrom<'A' | 'AAAA'>('A', 'AAAA'),
     }),
@@ -35,4 +40,3 @@ export const scenarioArb = fc
 export function familyFlags(families: readonly PopFamilies[], qtype: 'A' | 'AAAA'): Uint8Array {
   return Uint8Array.from(families, (f) => ((qtype === 'A' ? f.v4 : f.v6) ? 1 : 0));
 }
-

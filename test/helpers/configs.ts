@@ -25,7 +25,10 @@ export const TEST_POPS: Record<string, { lat: number; lon: number; v4: string; v
 
 export function popsYaml(pops = TEST_POPS, extra: Record<string, string> = {}): string {
   return Object.entries(pops)
-    .map(([id, p]) => `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${p.v4}], ipv6: ["${p.v6}"]${extra[id] ? `, ${extra[id]}` : ''} }`)
+    .map(
+      ([id, p]) =>
+        `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${p.v4}], ipv6: ["${p.v6}"]${extra[id] ? `, ${extra[id]}` : ''} }`,
+    )
     .join('\n');
 }
 
@@ -89,11 +92,14 @@ geo:
 pops:
 ${o.pops ?? popsYaml()}
 policies:
-${o.policies ?? `  nearest:
+${
+  o.policies ??
+  `  nearest:
     candidates: 3
     steps:
       - nearest: {}
-    fallback: [fra, nyc]`}
+    fallback: [fra, nyc]`
+}
 zones:${o.zones ?? STATIC_ZONE}
 ${o.extra ?? ''}`;
 }

@@ -53,7 +53,9 @@ export function buildQuery(o: QueryOptions): Buffer {
   const options = [...(o.options ?? [])];
   if (o.ecs) options.push({ code: 8, data: ecsData(o.ecs) });
   if (o.nsid) options.push({ code: 3, data: Buffer.alloc(0) });
-  const edns = o.edns ?? (o.ecs !== undefined || o.nsid || o.udpSize !== undefined || o.ednsVersion !== undefined || options.length > 0);
+  const edns =
+    o.edns ??
+    (o.ecs !== undefined || o.nsid || o.udpSize !== undefined || o.ednsVersion !== undefined || options.length > 0);
   const additionals: dnsPacket.Answer[] = [];
   if (edns) {
     additionals.push({
@@ -72,7 +74,13 @@ export function buildQuery(o: QueryOptions): Buffer {
     type: 'query',
     id: o.id ?? Math.floor(Math.random() * 65535),
     flags: o.flags ?? 0,
-    questions: [{ name: o.name, type: (code === undefined ? (o.type ?? 'A') : 'A') as dnsPacket.RecordType, class: (o.qclass ?? 'IN') as dnsPacket.RecordClass }],
+    questions: [
+      {
+        name: o.name,
+        type: (code === undefined ? (o.type ?? 'A') : 'A') as dnsPacket.RecordType,
+        class: (o.qclass ?? 'IN') as dnsPacket.RecordClass,
+      },
+    ],
     additionals,
   });
   if (code !== undefined) {
@@ -106,10 +114,17 @@ export function decodeReply(raw: Buffer): Reply {
   // Parse OPT by hand from the decoded record's raw options.
   for (const a of packet.additionals ?? []) {
     if (a.type !== 'OPT') continue;
-    const o = a as unknown as { udpPayloadSize: number; extendedRcode: number; ednsVersion: number; flags: number; options: Array<{ code: number; data: Buffer }> };
+    const o = a as unknown as {
+      udpPayloadSize: number;
+      extendedRcode: number;
+      ednsVersion: number;
+      flags: number;
+      options: Array<{ code: number; data: Buffer }>;
+    };
     opt = { udpSize: o.udpPayloadSize, extendedRcode: o.extendedRcode, version: o.ednsVersion, flags: o.flags };
     for (const op of o.options ?? []) {
-      if (op.code === 8) ecs = { family: op.data.readUInt16BE(0), source: op.data[2], scope: op.data[3], address: op.data.subarray(4) };
+      if (op.code === 8)
+        ecs = { family: op.data.readUInt16BE(0), source: op.data[2], scope: op.data[3], address: op.data.subarray(4) };
       if (op.code === 3) nsid = op.data.toString('utf8');
     }
   }
@@ -118,7 +133,12 @@ export function decodeReply(raw: Buffer): Reply {
     raw,
     packet,
     rcode: extended | (flagsWord & 0xf),
-    flags: { qr: (flagsWord & 0x8000) !== 0, aa: (flagsWord & 0x0400) !== 0, tc: (flagsWord & 0x0200) !== 0, rd: (flagsWord & 0x0100) !== 0 },
+    flags: {
+      qr: (flagsWord & 0x8000) !== 0,
+      aa: (flagsWord & 0x0400) !== 0,
+      tc: (flagsWord & 0x0200) !== 0,
+      rd: (flagsWord & 0x0100) !== 0,
+    },
     ecs,
     nsid,
     opt,
@@ -149,7 +169,11 @@ export async function udpQuery(port: number, o: QueryOptions, host = '127.0.0.1'
 }
 
 /** Send several framed messages on one TCP connection (optionally in one write) and collect `expect` replies. */
-export function tcpExchange(port: number, msgs: Buffer[], opts: { host?: string; oneWrite?: boolean; expect?: number; timeoutMs?: number } = {}): Promise<Buffer[]> {
+export function tcpExchange(
+  port: number,
+  msgs: Buffer[],
+  opts: { host?: string; oneWrite?: boolean; expect?: number; timeoutMs?: number } = {},
+): Promise<Buffer[]> {
   const expect = opts.expect ?? msgs.length;
   return new Promise((resolve, reject) => {
     const sock = net.connect({ port, host: opts.host ?? '127.0.0.1' });
@@ -197,11 +221,18 @@ export async function tcpQuery(port: number, o: QueryOptions, host = '127.0.0.1'
 
 /** The address strings (A/AAAA data) of a reply's answer section. */
 export function addresses(r: Reply): string[] {
-  return (r.packet.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => String((a as { data: unknown }).data));
+  return (r.packet.answers ?? [])
+    .filter((a) => a.type === 'A' || a.type === 'AAAA')
+    .map((a) => String((a as { data: unknown }).data));
 }
 
 /** Poll `fn` until it returns a truthy value or the deadline passes (no fixed sleeps in tests). */
-export async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -212,7 +243,10 @@ export async function until<T>(fn: () => Promise<T> | T, what: string, timeoutMs
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -251,7 +285,12 @@ export function rawSections(msg: Buffer): { answer: RawRecord[]; authority: RawR
     Array.from({ length: count }, () => {
       const [name, after] = readName(msg, off);
       const rdlen = msg.readUInt16BE(after + 8);
-      const rr = { name, type: msg.readUInt16BE(after), ttl: msg.readUInt32BE(after + 4), rdata: msg.toString('hex', after + 10, after + 10 + rdlen) };
+      const rr = {
+        name,
+        type: msg.readUInt16BE(after),
+        ttl: msg.readUInt32BE(after + 4),
+        rdata: msg.toString('hex', after + 10, after + 10 + rdlen),
+      };
       off = after + 10 + rdlen;
       return rr;
     });

@@ -21,7 +21,10 @@ export function publisherDir(): PublisherDir {
   mkdirSync(path.join(dir, 'geo'));
   const db = path.join(dir, 'geo', 'city.mmdb');
   copyFileSync(CITY_DB, db);
-  writeFileSync(path.join(dir, 'zones', 'example.org.zone'), readFileSync(path.join(ROOT, 'test', 'fixtures', 'zones', 'example.org.zone')));
+  writeFileSync(
+    path.join(dir, 'zones', 'example.org.zone'),
+    readFileSync(path.join(ROOT, 'test', 'fixtures', 'zones', 'example.org.zone')),
+  );
   const configFile = path.join(dir, 'meridian.yaml');
   writeFileSync(
     configFile,

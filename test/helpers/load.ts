@@ -71,4 +71,3 @@ export class Load {
     for (const s of this.socks) s.close();
   }
 }
-

@@ -27,8 +27,37 @@ function signedCert(dir: string, name: string, subject: string, ext: string): { 
   const extFile = path.join(dir, `${name}.ext`);
   writeFileSync(extFile, `${ext}\n`);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
-  run(['x509', '-req', '-in', csr, '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', extFile]);
+  run([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    subject,
+  ]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    path.join(dir, 'ca.pem'),
+    '-CAkey',
+    path.join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    extFile,
+  ]);
   return { cert, key };
 }
 
@@ -41,12 +70,39 @@ function signedCert(dir: string, name: string, subject: string, ext: string): { 
 export function testPki(dir: string): TestPki {
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem'), '-days', '2', '-subj', '/CN=meridian test CA'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'ca.key'),
+      '-out',
+      path.join(dir, 'ca.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=meridian test CA',
+    ],
     { stdio: 'ignore' },
   );
-  const server = signedCert(dir, 'server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
+  const server = signedCert(
+    dir,
+    'server',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth',
+  );
   const client = signedCert(dir, 'client', '/CN=meridian', 'extendedKeyUsage=clientAuth');
-  return { ca: path.join(dir, 'ca.pem'), serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
+  return {
+    ca: path.join(dir, 'ca.pem'),
+    serverCert: server.cert,
+    serverKey: server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+  };
 }
 
 const b64u = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
@@ -55,7 +111,14 @@ const b64u = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
 function jwt(issuer: KeyPair, subject: KeyPair, name: string, nats: Record<string, unknown>): string {
   const header = b64u(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
   const claims = b64u(
-    JSON.stringify({ jti: randomUUID().replace(/-/g, '').toUpperCase(), iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name, sub: subject.getPublicKey(), nats: { ...nats, version: 2 } }),
+    JSON.stringify({
+      jti: randomUUID().replace(/-/g, '').toUpperCase(),
+      iat: Math.floor(Date.now() / 1000),
+      iss: issuer.getPublicKey(),
+      name,
+      sub: subject.getPublicKey(),
+      nats: { ...nats, version: 2 },
+    }),
   );
   return `${header}.${claims}.${b64u(issuer.sign(Buffer.from(`${header}.${claims}`)))}`;
 }
@@ -77,7 +140,10 @@ export function operatorAuth(dir: string): { serverConf: string; creds: string; 
   const account = createAccount();
   const system = createAccount();
   const user = createUser();
-  const accountJwt = jwt(operator, account, 'meridian', { type: 'account', limits: { ...UNLIMITED, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } });
+  const accountJwt = jwt(operator, account, 'meridian', {
+    type: 'account',
+    limits: { ...UNLIMITED, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 },
+  });
   const systemJwt = jwt(operator, system, 'SYS', { type: 'account', limits: UNLIMITED });
   const serverConf = path.join(dir, 'server.conf');
   writeFileSync(

@@ -38,7 +38,10 @@ function spawnServer(args: string[], timeoutMs = 15_000): Promise<Spawned> {
     const proc = spawn(NATS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     let port = 0;
-    const timer = setTimeout(() => fail(new Error(`nats-server did not become ready in ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`nats-server did not become ready in ${timeoutMs} ms:\n${log}`)),
+      timeoutMs,
+    );
     const fail = (err: Error) => {
       clearTimeout(timer);
       proc.kill('SIGKILL');
@@ -138,9 +141,21 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     routePorts.map(async (routePort, i) => {
       const storeDir = mkdtempSync(path.join(os.tmpdir(), `meridian-nats-c${i}-`));
       const args = [
-        '-js', '-a', '127.0.0.1', '-p', String(clientPorts[i]), '-sd', storeDir,
-        '-n', `n${i}`, '--cluster_name', 'meridian-test',
-        '-cluster', `nats://127.0.0.1:${routePort}`, '-routes', routes,
+        '-js',
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(clientPorts[i]),
+        '-sd',
+        storeDir,
+        '-n',
+        `n${i}`,
+        '--cluster_name',
+        'meridian-test',
+        '-cluster',
+        `nats://127.0.0.1:${routePort}`,
+        '-routes',
+        routes,
       ];
       return managed(clientPorts[i], storeDir, args, (await spawnServer(args, 30_000)).proc, 30_000);
     }),

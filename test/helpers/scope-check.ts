@@ -67,7 +67,12 @@ export function checkMergedTrie(
     if (ref < 0) {
       out.compiledLeaves++;
       const got = answer(~ref);
-      if (got !== expected) report('unsound', mergedDepth, `merged leaf answers ${expected}, but ${formatPath(path, depth, family)} inside it answers ${got}`);
+      if (got !== expected)
+        report(
+          'unsound',
+          mergedDepth,
+          `merged leaf answers ${expected}, but ${formatPath(path, depth, family)} inside it answers ${got}`,
+        );
       return;
     }
     for (let bit = 0; bit < 2; bit++) {
@@ -89,7 +94,8 @@ export function checkMergedTrie(
         // The compiled trie ended at or above this depth: its one leaf covers the merged leaf.
         out.compiledLeaves++;
         const got = answer(~c);
-        if (got !== expected) report('unsound', depth, `merged leaf answers ${expected}, the compiled leaf around it ${got}`);
+        if (got !== expected)
+          report('unsound', depth, `merged leaf answers ${expected}, the compiled leaf around it ${got}`);
       } else soundUnder(c, depth, expected, depth);
       return expected;
     }
@@ -127,8 +133,17 @@ export function queryPathAnswer(
   qtype: 'A' | 'AAAA',
   serving: Uint8Array,
 ): (decision: number) => string {
-  const record: GeoRecordRuntime = { name: 'cdn', policy: policy as CompiledPolicy, ttl: 30, ttlDegraded: 10, maxAnswers };
-  const addresses = pops.map((p, i) => ({ v4: p.v4 ? [Uint8Array.of(192, 0, 2, i)] : [], v6: p.v6 ? [new Uint8Array(16).fill(i)] : [] }));
+  const record: GeoRecordRuntime = {
+    name: 'cdn',
+    policy: policy as CompiledPolicy,
+    ttl: 30,
+    ttlDegraded: 10,
+    maxAnswers,
+  };
+  const addresses = pops.map((p, i) => ({
+    v4: p.v4 ? [Uint8Array.of(192, 0, 2, i)] : [],
+    v6: p.v6 ? [new Uint8Array(16).fill(i)] : [],
+  }));
   const slot: GeoSlot = { id: 0, record: 0, qtype: qtype === 'A' ? 1 : 28, owner: Uint8Array.of(0xc0, 0x0c) };
   const answers = new GeoAnswers([slot], [record], addresses);
   const view = { epoch: 1, serving };

@@ -33,12 +33,19 @@ export function writeAtomically(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-export async function startServer(yaml: string, opts: { listen?: string[]; files?: Record<string, string>; admin?: string | null } = {}): Promise<TestServer> {
+export async function startServer(
+  yaml: string,
+  opts: { listen?: string[]; files?: Record<string, string>; admin?: string | null } = {},
+): Promise<TestServer> {
   const dir = tempDir();
   const configFile = path.join(dir, 'meridian.yaml');
   writeFileSync(configFile, yaml);
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(path.join(dir, name), text);
-  const server = await MeridianServer.start({ configFile, listen: opts.listen ?? ['127.0.0.1:0'], admin: opts.admin === undefined ? '127.0.0.1:0' : opts.admin });
+  const server = await MeridianServer.start({
+    configFile,
+    listen: opts.listen ?? ['127.0.0.1:0'],
+    admin: opts.admin === undefined ? '127.0.0.1:0' : opts.admin,
+  });
   return {
     server,
     port: server.addresses[0].port,

@@ -15,7 +15,8 @@ let t: TestServer;
 let adminPort: number;
 
 /** dig at our server, recursion off, no cookies (an authoritative server need not answer them). */
-const dig = (...args: string[]) => digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args]);
+const dig = (...args: string[]) =>
+  digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args]);
 
 beforeAll(async () => {
   requireTool(DIG, 'bind9-dnsutils');
@@ -134,13 +135,26 @@ describe('dig: truncation and TCP', () => {
     expect(m.flags).not.toContain('tc');
     const txt = rdata(m.answer, 'TXT');
     expect(txt).toHaveLength(12);
-    expect(txt.map((s) => s.slice(1, 3)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => String(i).padStart(2, '0')));
+    expect(txt.map((s) => s.slice(1, 3)).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => String(i).padStart(2, '0')),
+    );
     for (const s of txt) expect(s).toMatch(/^"\d\d-x{200}"$/);
     expect(m.size!).toBeGreaterThan(2400);
   });
 
   it('dig without +ignore retries a truncated UDP answer over TCP and gets everything', async () => {
-    const { messages, stdout } = await digLike(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', '+bufsize=512', 'big.example.net', 'TXT']);
+    const { messages, stdout } = await digLike(DIG, [
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+norec',
+      '+nocookie',
+      '+time=3',
+      '+tries=1',
+      '+bufsize=512',
+      'big.example.net',
+      'TXT',
+    ]);
     expect(stdout).toMatch(/Truncated, retrying in TCP mode/);
     const final = messages[messages.length - 1];
     expect(final.transport).toBe('TCP');
@@ -150,13 +164,28 @@ describe('dig: truncation and TCP', () => {
   it('+tcp +keepopen with several names: every query answered, in order, on one TCP connection', async () => {
     const before = metricSum(await scrape(adminPort), 'meridian_tcp_connections_total', { result: 'accepted' });
     const { messages, stdout } = await digLike(DIG, [
-      '@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', '+tcp', '+keepopen',
-      'www.example.net', 'A',
-      'mail.example.net', 'A',
-      'nope.example.net', 'A',
-      'www.example.net', 'AAAA',
-      'cdn.example.net', 'A', '+subnet=6.0.1.0/24',
-      'example.net', 'TXT',
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+norec',
+      '+nocookie',
+      '+time=3',
+      '+tries=1',
+      '+tcp',
+      '+keepopen',
+      'www.example.net',
+      'A',
+      'mail.example.net',
+      'A',
+      'nope.example.net',
+      'A',
+      'www.example.net',
+      'AAAA',
+      'cdn.example.net',
+      'A',
+      '+subnet=6.0.1.0/24',
+      'example.net',
+      'TXT',
     ]);
     expect(messages, stdout).toHaveLength(6);
     for (const m of messages) expect(m.transport).toBe('TCP');
@@ -190,7 +219,18 @@ describe('dig: EDNS', () => {
   });
 
   it('+edns=1 with negotiation: dig sees BADVERS, retries with version 0 and gets the answer', async () => {
-    const { messages, stdout } = await digLike(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', '+edns=1', 'www.example.net', 'A']);
+    const { messages, stdout } = await digLike(DIG, [
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+norec',
+      '+nocookie',
+      '+time=3',
+      '+tries=1',
+      '+edns=1',
+      'www.example.net',
+      'A',
+    ]);
     expect(stdout).toMatch(/BADVERS, retrying with EDNS version 0/);
     const final = messages[messages.length - 1];
     expect(final.status).toBe('NOERROR');
@@ -299,7 +339,9 @@ describe('dig: referral', () => {
       expect(m.answer).toEqual([]);
       expect(m.authority.every((r) => r.name === 'sub.example.net.' && r.type === 'NS')).toBe(true);
       expect(rdata(m.authority, 'NS').sort()).toEqual(['ns.elsewhere.org.', 'ns1.sub.example.net.']);
-      expect(m.additional).toEqual([{ name: 'ns1.sub.example.net.', ttl: 3600, class: 'IN', type: 'A', data: '198.51.100.200' }]);
+      expect(m.additional).toEqual([
+        { name: 'ns1.sub.example.net.', ttl: 3600, class: 'IN', type: 'A', data: '198.51.100.200' },
+      ]);
     });
   }
 });
@@ -323,7 +365,17 @@ describe('dig: odds and ends', () => {
   });
 
   it('dig AXFR: the transfer is refused', async () => {
-    const r = await run(DIG, ['-r', '@127.0.0.1', '-p', String(t.port), '+nocookie', '+time=3', '+tries=1', 'example.net', 'AXFR']);
+    const r = await run(DIG, [
+      '-r',
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+nocookie',
+      '+time=3',
+      '+tries=1',
+      'example.net',
+      'AXFR',
+    ]);
     expect(`${r.stdout}${r.stderr}`).toMatch(/Transfer failed/);
     expect(r.stdout).not.toMatch(/IN\s+SOA/);
   });

@@ -67,23 +67,55 @@ async function bindTiming(base: string): Promise<KeyTiming> {
 describe('keys dnssec-keygen writes, read by Meridian', () => {
   it.each([
     ['ECDSAP256SHA256 ZSK', ['-a', 'ECDSAP256SHA256'], 'example.test', 256, 13],
-    ['ECDSAP256SHA256 KSK with TTL and every date', ['-a', 'ECDSAP256SHA256', '-f', 'KSK', '-L', '3600', '-P', 'now', '-A', '+1d', '-R', '+60d', '-I', '+30d', '-D', '+90d', '-P', 'sync', '+2d', '-D', 'sync', '+50d'], 'Dates.Example.TEST', 257, 13],
+    [
+      'ECDSAP256SHA256 KSK with TTL and every date',
+      [
+        '-a',
+        'ECDSAP256SHA256',
+        '-f',
+        'KSK',
+        '-L',
+        '3600',
+        '-P',
+        'now',
+        '-A',
+        '+1d',
+        '-R',
+        '+60d',
+        '-I',
+        '+30d',
+        '-D',
+        '+90d',
+        '-P',
+        'sync',
+        '+2d',
+        '-D',
+        'sync',
+        '+50d',
+      ],
+      'Dates.Example.TEST',
+      257,
+      13,
+    ],
     ['ED25519 KSK', ['-a', 'ED25519', '-f', 'KSK'], 'example.test', 257, 15],
     ['ED25519 ZSK for the root', ['-a', 'ED25519'], '.', 256, 15],
-  ])('%s loads with the tag of its file name and the timing BIND reports', async (_label, args, zone, flags, algorithm) => {
-    const base = (await bind(KEYGEN, ['-q', ...args, zone])).trim();
-    const tagInName = Number(/\+(\d{5})$/.exec(base)![1]);
-    const key = loadKeyPair(path.join(dir, base));
-    expect(key.keyTag).toBe(tagInName);
-    expect(key).toMatchObject({ zone: zone === '.' ? '' : zone.toLowerCase(), flags, algorithm });
-    expect(key.timing).toEqual(await bindTiming(base));
-    // our writer reproduces both files byte for byte
-    const keyText = readFileSync(key.keyFile, 'utf8');
-    const privateText = readFileSync(key.privateFile, 'utf8');
-    const priv = parsePrivateFile(privateText, key.privateFile);
-    expect(formatKeyFile(parseKeyFile(keyText, key.keyFile), priv.timing)).toBe(keyText);
-    expect(formatPrivateFile(priv)).toBe(privateText);
-  });
+  ])(
+    '%s loads with the tag of its file name and the timing BIND reports',
+    async (_label, args, zone, flags, algorithm) => {
+      const base = (await bind(KEYGEN, ['-q', ...args, zone])).trim();
+      const tagInName = Number(/\+(\d{5})$/.exec(base)![1]);
+      const key = loadKeyPair(path.join(dir, base));
+      expect(key.keyTag).toBe(tagInName);
+      expect(key).toMatchObject({ zone: zone === '.' ? '' : zone.toLowerCase(), flags, algorithm });
+      expect(key.timing).toEqual(await bindTiming(base));
+      // our writer reproduces both files byte for byte
+      const keyText = readFileSync(key.keyFile, 'utf8');
+      const privateText = readFileSync(key.privateFile, 'utf8');
+      const priv = parsePrivateFile(privateText, key.privateFile);
+      expect(formatKeyFile(parseKeyFile(keyText, key.keyFile), priv.timing)).toBe(keyText);
+      expect(formatPrivateFile(priv)).toBe(privateText);
+    },
+  );
 });
 
 describe('keys Meridian writes, read by BIND', () => {
@@ -91,16 +123,27 @@ describe('keys Meridian writes, read by BIND', () => {
     [13, 'zsk'],
     [13, 'ksk'],
     [15, 'csk'],
-  ] as const)('algorithm %i %s: dnssec-dsfromkey gives our DS (SHA-256, SHA-384), dnssec-settime our dates', async (algorithm, role) => {
-    const now = Math.floor(Date.now() / 1000);
-    const timing = { Created: now, Publish: now, Activate: now + 3600, Inactive: now + 30 * 86400, Delete: now + 40 * 86400, SyncPublish: now + 7200 };
-    const key = keygen({ zone: 'meridian.test', role, algorithm, directory: dir, timing });
-    const base = path.basename(key.keyFile, '.key');
-    const ours = (digest: 2 | 4) => `meridian.test. IN DS ${formatDs(dsRdata(nameWire('meridian.test'), key.dnskey, digest))}`;
-    expect((await bind(DSFROMKEY, ['-2', `${base}.key`])).trim()).toBe(ours(2));
-    expect((await bind(DSFROMKEY, ['-a', 'SHA-384', `${base}.key`])).trim()).toBe(ours(4));
-    expect(await bindTiming(base)).toEqual(timing);
-  });
+  ] as const)(
+    'algorithm %i %s: dnssec-dsfromkey gives our DS (SHA-256, SHA-384), dnssec-settime our dates',
+    async (algorithm, role) => {
+      const now = Math.floor(Date.now() / 1000);
+      const timing = {
+        Created: now,
+        Publish: now,
+        Activate: now + 3600,
+        Inactive: now + 30 * 86400,
+        Delete: now + 40 * 86400,
+        SyncPublish: now + 7200,
+      };
+      const key = keygen({ zone: 'meridian.test', role, algorithm, directory: dir, timing });
+      const base = path.basename(key.keyFile, '.key');
+      const ours = (digest: 2 | 4) =>
+        `meridian.test. IN DS ${formatDs(dsRdata(nameWire('meridian.test'), key.dnskey, digest))}`;
+      expect((await bind(DSFROMKEY, ['-2', `${base}.key`])).trim()).toBe(ours(2));
+      expect((await bind(DSFROMKEY, ['-a', 'SHA-384', `${base}.key`])).trim()).toBe(ours(4));
+      expect(await bindTiming(base)).toEqual(timing);
+    },
+  );
 
   it('dnssec-signzone signs with our KSK and ZSK; every RRSIG it makes verifies with our code', async () => {
     const zoneDir = mkdtempSync(path.join(dir, 'signzone-'));
@@ -130,7 +173,8 @@ describe('keys Meridian writes, read by BIND', () => {
     const sets = new Map<string, { owner: Buffer; type: number; ttl: number; rdata: Buffer[] }>();
     const sigs: { owner: string; rdata: Buffer; covered: number }[] = [];
     for (const rr of rrs) {
-      if (rr.type === RRType.RRSIG) sigs.push({ owner: rr.owner.toLowerCase(), rdata: rr.rdata, covered: rr.rdata.readUInt16BE(0) });
+      if (rr.type === RRType.RRSIG)
+        sigs.push({ owner: rr.owner.toLowerCase(), rdata: rr.rdata, covered: rr.rdata.readUInt16BE(0) });
       else {
         const k = `${rr.owner.toLowerCase()}/${rr.type}`;
         const set = sets.get(k) ?? { owner: ownerWire(rr.owner), type: rr.type, ttl: rr.ttl, rdata: [] };
@@ -143,7 +187,9 @@ describe('keys Meridian writes, read by BIND', () => {
     for (const sig of sigs) {
       const set = sets.get(`${sig.owner}/${sig.covered}`)!;
       const dnskey = keys.get(sig.rdata.readUInt16BE(16))!;
-      expect(verifyRrsig(set, sig.rdata, dnskey, Math.floor(Date.now() / 1000)), `${sig.owner} ${sig.covered}`).toBe('valid');
+      expect(verifyRrsig(set, sig.rdata, dnskey, Math.floor(Date.now() / 1000)), `${sig.owner} ${sig.covered}`).toBe(
+        'valid',
+      );
       verified++;
     }
     // SOA NS MX NSEC DNSKEY at the apex, A NSEC at ns1, www, *.wild; two algorithms each

@@ -33,26 +33,67 @@ function zone(wildcardSignature: ResponderZone['wildcardSignature'], algorithm: 
   const now = Math.floor(Date.now() / 1000) - 60;
   const key = keygen({ zone: ORIGIN, role: 'csk', algorithm, directory: mkdtempSync(path.join(dir, 'k-')), now });
   const node = (entries: [string, number, unknown[]][]) =>
-    new Map(entries.map(([type, ttl, data]) => [RRType[type as keyof typeof RRType], { ttl, rdata: data.map((d) => rdataOf(type, d)) }] as const));
+    new Map(
+      entries.map(
+        ([type, ttl, data]) =>
+          [RRType[type as keyof typeof RRType], { ttl, rdata: data.map((d) => rdataOf(type, d)) }] as const,
+      ),
+    );
   const records = new Map([
-    [ORIGIN, node([
-      ['SOA', 3600, [{ mname: 'ns1.example.test', rname: 'hostmaster.example.test', serial: 1, refresh: 3600, retry: 900, expire: 604800, minimum: 300 }]],
-      ['NS', 3600, ['ns1.example.test']],
-    ])],
+    [
+      ORIGIN,
+      node([
+        [
+          'SOA',
+          3600,
+          [
+            {
+              mname: 'ns1.example.test',
+              rname: 'hostmaster.example.test',
+              serial: 1,
+              refresh: 3600,
+              retry: 900,
+              expire: 604800,
+              minimum: 300,
+            },
+          ],
+        ],
+        ['NS', 3600, ['ns1.example.test']],
+      ]),
+    ],
     ['ns1.example.test', node([['A', 3600, ['192.0.2.53']]])],
-    ['www.example.test', node([['A', 300, ['192.0.2.2', '192.0.2.1']], ['AAAA', 300, ['2001:db8::1']]])],
+    [
+      'www.example.test',
+      node([
+        ['A', 300, ['192.0.2.2', '192.0.2.1']],
+        ['AAAA', 300, ['2001:db8::1']],
+      ]),
+    ],
     ['cdn.example.test', node([['A', 60, ['198.51.100.7']]])],
     ['x.ent.example.test', node([['A', 300, ['192.0.2.7']]])],
-    ['*.wild.example.test', node([['A', 60, ['192.0.2.99']], ['TXT', 60, [['wild']]]])],
+    [
+      '*.wild.example.test',
+      node([
+        ['A', 60, ['192.0.2.99']],
+        ['TXT', 60, [['wild']]],
+      ]),
+    ],
   ]);
   anchors = path.join(dir, `anchors-${key.keyTag}.conf`);
   const [flags, protocol, alg, ...b64] = formatDnskey(key.dnskey).split(' ');
-  writeFileSync(anchors, `trust-anchors {\n  ${ORIGIN}. static-key ${flags} ${protocol} ${alg} "${b64.join('')}";\n};\n`);
+  writeFileSync(
+    anchors,
+    `trust-anchors {\n  ${ORIGIN}. static-key ${flags} ${protocol} ${alg} "${b64.join('')}";\n};\n`,
+  );
   return { origin: ORIGIN, records, keys: [key], negativeTtl: 300, wildcardSignature };
 }
 
 async function delv(port: number, anchorFile: string, qname: string, qtype: string) {
-  const r = await run(DELV, [`@127.0.0.1`, '-p', String(port), '-a', anchorFile, `+root=${ORIGIN}`, '+nosplit', '+nomtrace', qname, qtype], { timeoutMs: 20_000 });
+  const r = await run(
+    DELV,
+    [`@127.0.0.1`, '-p', String(port), '-a', anchorFile, `+root=${ORIGIN}`, '+nosplit', '+nomtrace', qname, qtype],
+    { timeoutMs: 20_000 },
+  );
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -96,7 +137,9 @@ describe.each([
   });
 
   it('a random-subdomain-style binary label is denied too', async () => {
-    expect(await delv(port, anchorFile, 'q\\255\\000x.example.test', 'A')).toMatch(/; negative response, fully validated/);
+    expect(await delv(port, anchorFile, 'q\\255\\000x.example.test', 'A')).toMatch(
+      /; negative response, fully validated/,
+    );
   });
 
   it('NODATA and an empty non-terminal', async () => {
@@ -118,7 +161,7 @@ describe.each([
   });
 });
 
-it('negative control: a wildcard expansion with the wildcard\'s signature and no denial does not validate', async () => {
+it("negative control: a wildcard expansion with the wildcard's signature and no denial does not validate", async () => {
   const z = zone('wildcard', 13);
   const r = await startResponder(z);
   responders.push(r);

@@ -41,7 +41,15 @@ function rrWire(owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer
 }
 
 /** The RRset and its RRSIGs as wire RRs; `signedOwner` is the name signed over (the wildcard for 'wildcard' mode). */
-function signedRRset(zone: ResponderZone, owner: Buffer, signedOwner: Buffer, type: number, ttl: number, rdata: Buffer[], now: number): Buffer[] {
+function signedRRset(
+  zone: ResponderZone,
+  owner: Buffer,
+  signedOwner: Buffer,
+  type: number,
+  ttl: number,
+  rdata: Buffer[],
+  now: number,
+): Buffer[] {
   const out = rdata.map((r) => rrWire(owner, type, ttl, r));
   for (const key of signersFor(zone.keys, type, now)) {
     const window = signatureWindow(now, DEFAULT_VALIDITY, jitterSeed(signedOwner, type));
@@ -52,7 +60,12 @@ function signedRRset(zone: ResponderZone, owner: Buffer, signedOwner: Buffer, ty
 }
 
 /** The answer to one query: rcode and the answer and authority sections. */
-export function answer(zone: ResponderZone, qnameWire: Buffer, qtype: number, now: number): { rcode: number; answer: Buffer[]; authority: Buffer[] } {
+export function answer(
+  zone: ResponderZone,
+  qnameWire: Buffer,
+  qtype: number,
+  now: number,
+): { rcode: number; answer: Buffer[]; authority: Buffer[] } {
   const labelsOf = (w: Buffer) => {
     const out: string[] = [];
     for (let i = 0; w[i] !== 0; i += 1 + w[i]) out.push(w.subarray(i + 1, i + 1 + w[i]).toString('latin1'));
@@ -97,7 +110,9 @@ export function answer(zone: ResponderZone, qnameWire: Buffer, qtype: number, no
 }
 
 /** Serve `zone` on 127.0.0.1:port over UDP until closed. */
-export async function startResponder(zone: ResponderZone): Promise<{ port: number; queries: string[]; close(): Promise<void> }> {
+export async function startResponder(
+  zone: ResponderZone,
+): Promise<{ port: number; queries: string[]; close(): Promise<void> }> {
   const socket = dgram.createSocket('udp4');
   const queries: string[] = [];
   socket.on('message', (msg, rinfo) => {
@@ -108,7 +123,14 @@ export async function startResponder(zone: ResponderZone): Promise<{ port: numbe
     const question = msg.subarray(12, 12 + qnameLength + 4);
     queries.push(`${lowerNameWire(qname).toString('latin1')}/${qtype}`);
     const r = answer(zone, qname, qtype, Math.floor(Date.now() / 1000));
-    const header = Buffer.concat([msg.subarray(0, 2), Buffer.from([0x84 | (msg[2] & 0x01), r.rcode]), u16(1), u16(r.answer.length), u16(r.authority.length), u16(1)]);
+    const header = Buffer.concat([
+      msg.subarray(0, 2),
+      Buffer.from([0x84 | (msg[2] & 0x01), r.rcode]),
+      u16(1),
+      u16(r.answer.length),
+      u16(r.authority.length),
+      u16(1),
+    ]);
     const opt = Buffer.concat([Buffer.from([0]), u16(41), u16(1232), Buffer.from([0, 0, 0x80, 0]), u16(0)]); // DO set (RFC 3225)
     socket.send(Buffer.concat([header, question, ...r.answer, ...r.authority, opt]), rinfo.port, rinfo.address);
   });

@@ -42,7 +42,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** One record: owner relative to the origin ('@' the apex), type, TTL, master-file text, dns-packet data. */
 type Rec = [owner: string, type: string, ttl: number, text: string, data: unknown];
 const RECORDS: Rec[] = [
-  ['@', 'SOA', 3600, 'ns1.example.test. Hostmaster.Example.TEST. 2026120201 3600 900 604800 300', { mname: 'ns1.example.test', rname: 'Hostmaster.Example.TEST', serial: 2026120201, refresh: 3600, retry: 900, expire: 604800, minimum: 300 }],
+  [
+    '@',
+    'SOA',
+    3600,
+    'ns1.example.test. Hostmaster.Example.TEST. 2026120201 3600 900 604800 300',
+    {
+      mname: 'ns1.example.test',
+      rname: 'Hostmaster.Example.TEST',
+      serial: 2026120201,
+      refresh: 3600,
+      retry: 900,
+      expire: 604800,
+      minimum: 300,
+    },
+  ],
   ['@', 'NS', 3600, 'ns1.example.test.', 'ns1.example.test'],
   ['@', 'NS', 3600, 'NS2.Example.Test.', 'NS2.Example.Test'],
   ['@', 'MX', 3600, '10 Mail.Example.Test.', { preference: 10, exchange: 'Mail.Example.Test' }],
@@ -58,12 +72,29 @@ const RECORDS: Rec[] = [
   ['alias', 'CNAME', 300, 'WWW.example.test.', 'WWW.example.test'],
   ['*.wild', 'A', 60, '192.0.2.99', '192.0.2.99'],
   ['x.ent', 'A', 60, '192.0.2.7', '192.0.2.7'],
-  ['_sip._tcp', 'SRV', 300, '10 5 5060 Sip.Example.Test.', { priority: 10, weight: 5, port: 5060, target: 'Sip.Example.Test' }],
+  [
+    '_sip._tcp',
+    'SRV',
+    300,
+    '10 5 5060 Sip.Example.Test.',
+    { priority: 10, weight: 5, port: 5060, target: 'Sip.Example.Test' },
+  ],
   ['insecure', 'NS', 3600, 'ns.insecure.example.test.', 'ns.insecure.example.test'],
   ['ns.insecure', 'A', 3600, '192.0.2.80', '192.0.2.80'],
   ['secure', 'NS', 3600, 'ns.secure.example.test.', 'ns.secure.example.test'],
   ['ns.secure', 'A', 3600, '192.0.2.81', '192.0.2.81'],
-  ['secure', 'DS', 3600, '12345 13 2 8C9A1AEF3FCBD1D5A4C4DDEE3C7E0F1B7AE88FD36A6DF4E2B1E5DD1FF1B6A6C1', { keyTag: 12345, algorithm: 13, digestType: 2, digest: Buffer.from('8C9A1AEF3FCBD1D5A4C4DDEE3C7E0F1B7AE88FD36A6DF4E2B1E5DD1FF1B6A6C1', 'hex') }],
+  [
+    'secure',
+    'DS',
+    3600,
+    '12345 13 2 8C9A1AEF3FCBD1D5A4C4DDEE3C7E0F1B7AE88FD36A6DF4E2B1E5DD1FF1B6A6C1',
+    {
+      keyTag: 12345,
+      algorithm: 13,
+      digestType: 2,
+      digest: Buffer.from('8C9A1AEF3FCBD1D5A4C4DDEE3C7E0F1B7AE88FD36A6DF4E2B1E5DD1FF1B6A6C1', 'hex'),
+    },
+  ],
 ];
 const DELEGATIONS = ['insecure', 'secure'];
 
@@ -88,7 +119,8 @@ function signedZone(keys: ZoneKey[], now: number, tamper = false): string {
     set.text.push(text);
     sets.set(k, set);
   };
-  for (const [owner, type, ttl, text, data] of RECORDS) add(absolute(owner), RRType[type as keyof typeof RRType], ttl, rdataOf(type, data), text);
+  for (const [owner, type, ttl, text, data] of RECORDS)
+    add(absolute(owner), RRType[type as keyof typeof RRType], ttl, rdataOf(type, data), text);
   const apex = nameWire(ORIGIN);
   for (const k of publishedKeys(keys, now)) add(ORIGIN, RRType.DNSKEY, 3600, k.dnskey, formatDnskey(k.dnskey));
   for (const k of cdsKeys(keys, now)) {
@@ -109,7 +141,9 @@ function signedZone(keys: ZoneKey[], now: number, tamper = false): string {
   });
 
   const lines: string[] = [];
-  for (const set of [...sets.values()].sort((a, b) => compareCanonicalNames(nameWire(a.owner), nameWire(b.owner)) || a.type - b.type)) {
+  for (const set of [...sets.values()].sort(
+    (a, b) => compareCanonicalNames(nameWire(a.owner), nameWire(b.owner)) || a.type - b.type,
+  )) {
     set.text.forEach((t) => lines.push(`${set.owner}. ${set.ttl} IN ${typeName(set.type)} ${t}`));
     const delegationNs = set.type === RRType.NS && DELEGATIONS.some((d) => absolute(d) === set.owner);
     if (below(set.owner) || delegationNs) continue; // RFC 4035 section 2.2: glue and delegation NS are not signed
@@ -136,13 +170,18 @@ describe('a zone signed by Meridian, checked by BIND dnssec-verify', () => {
 
   it('KSK + ZSK (ECDSAP256SHA256): fully signed; DNSKEY signed by the KSK only (-x)', async () => {
     const keyDir = mkdtempSync(path.join(dir, 'kz-'));
-    const keys = [keygen({ zone: ORIGIN, role: 'ksk', directory: keyDir, now }), keygen({ zone: ORIGIN, role: 'zsk', directory: keyDir, now })];
+    const keys = [
+      keygen({ zone: ORIGIN, role: 'ksk', directory: keyDir, now }),
+      keygen({ zone: ORIGIN, role: 'zsk', directory: keyDir, now }),
+    ];
     const zone = signedZone(keys, now);
     expect(zone).toMatch(/^\*\.wild\.example\.test\. 60 IN RRSIG A 13 3 60 /m); // wildcard labels exclude '*'
     expect(zone).toMatch(/^ent\.example\.test\.|^x\.ent\.example\.test\. 300 IN NSEC/m);
     const r = await verify(zone, 'kz.db', '-x');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/Zone fully signed:\s*\nAlgorithm: ECDSAP256SHA256: KSKs: 1 active, 0 stand-by, 0 revoked\s*\n\s*ZSKs: 1 active/);
+    expect(r.stdout + r.stderr).toMatch(
+      /Zone fully signed:\s*\nAlgorithm: ECDSAP256SHA256: KSKs: 1 active, 0 stand-by, 0 revoked\s*\n\s*ZSKs: 1 active/,
+    );
   });
 
   it('one CSK (ED25519): fully signed (-z: a KSK signs everything)', async () => {
@@ -158,7 +197,13 @@ describe('a zone signed by Meridian, checked by BIND dnssec-verify', () => {
     const keys = [
       keygen({ zone: ORIGIN, role: 'ksk', directory: keyDir, now }),
       keygen({ zone: ORIGIN, role: 'zsk', directory: keyDir, now }),
-      keygen({ zone: ORIGIN, role: 'zsk', directory: keyDir, now, timing: { Publish: now - 60, Activate: now + 86400 } }),
+      keygen({
+        zone: ORIGIN,
+        role: 'zsk',
+        directory: keyDir,
+        now,
+        timing: { Publish: now - 60, Activate: now + 86400 },
+      }),
     ];
     const zone = signedZone(keys, now);
     expect(zone.match(/ IN DNSKEY 256 /g)).toHaveLength(2);

@@ -81,7 +81,11 @@ export interface EmulateOptions {
   stages?: Map<string, EmulatedStage>;
 }
 
-function runShell(cmd: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+function runShell(
+  cmd: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', cmd], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -112,7 +116,8 @@ export async function emulateStage(stage: Stage, opts: EmulateOptions): Promise<
   /** An absolute image path inside WORKDIR mapped to the scratch directory. */
   const local = (dir: string, imagePath: string, wd: string) => {
     const abs = path.posix.resolve(wd, imagePath);
-    if (!abs.startsWith(`${workdir}/`) && abs !== workdir) throw new Error(`path ${abs} is outside WORKDIR ${workdir}: not emulated`);
+    if (!abs.startsWith(`${workdir}/`) && abs !== workdir)
+      throw new Error(`path ${abs} is outside WORKDIR ${workdir}: not emulated`);
     return path.join(dir, path.posix.relative(workdir, abs));
   };
   const say = (l: string) => (out.log += `${l}\n`);
@@ -141,8 +146,12 @@ export async function emulateStage(stage: Stage, opts: EmulateOptions): Promise<
           } else {
             source = path.join(opts.context, src);
           }
-          if (!existsSync(source)) throw new Error(`Dockerfile:${ins.line}: COPY failed: ${src} not found (docker build fails here)`);
-          const target = dest.endsWith('/') && !statSync(source).isDirectory() ? path.join(local(opts.dir, dest, workdir), path.basename(src)) : local(opts.dir, dest, workdir);
+          if (!existsSync(source))
+            throw new Error(`Dockerfile:${ins.line}: COPY failed: ${src} not found (docker build fails here)`);
+          const target =
+            dest.endsWith('/') && !statSync(source).isDirectory()
+              ? path.join(local(opts.dir, dest, workdir), path.basename(src))
+              : local(opts.dir, dest, workdir);
           cpSync(source, target, { recursive: true });
         }
         break;
@@ -153,13 +162,21 @@ export async function emulateStage(stage: Stage, opts: EmulateOptions): Promise<
           break;
         }
         if (/^npm ci\b/.test(ins.args)) {
-          if (!existsSync(path.join(opts.dir, 'node_modules'))) symlinkSync(path.join(opts.context, 'node_modules'), path.join(opts.dir, 'node_modules'));
-          say('   (emulated: the repository\'s node_modules linked)');
+          if (!existsSync(path.join(opts.dir, 'node_modules')))
+            symlinkSync(path.join(opts.context, 'node_modules'), path.join(opts.dir, 'node_modules'));
+          say("   (emulated: the repository's node_modules linked)");
           break;
         }
-        const r = await runShell(ins.args, opts.dir, { ...process.env, ...out.env, ...opts.env, PATH: opts.path, HOME: opts.dir });
+        const r = await runShell(ins.args, opts.dir, {
+          ...process.env,
+          ...out.env,
+          ...opts.env,
+          PATH: opts.path,
+          HOME: opts.dir,
+        });
         out.log += r.out;
-        if (r.code !== 0) throw new Error(`Dockerfile:${ins.line}: RUN exited ${r.code} (docker build fails here)\n${out.log}`);
+        if (r.code !== 0)
+          throw new Error(`Dockerfile:${ins.line}: RUN exited ${r.code} (docker build fails here)\n${out.log}`);
         break;
       }
       case 'USER':

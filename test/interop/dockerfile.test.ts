@@ -45,10 +45,23 @@ function pathWithoutCompiler(): string {
 }
 
 /** Build then runtime stage into scratch/<name>/{build,runtime}. */
-async function buildImage(name: string, opts: { path: string; env?: Record<string, string> }): Promise<{ build: EmulatedStage; runtime: EmulatedStage }> {
+async function buildImage(
+  name: string,
+  opts: { path: string; env?: Record<string, string> },
+): Promise<{ build: EmulatedStage; runtime: EmulatedStage }> {
   const [buildStage, runtimeStage] = stages;
-  const build = await emulateStage(buildStage, { context: ROOT, dir: path.join(scratch, name, 'build'), path: opts.path, env: opts.env });
-  const runtime = await emulateStage(runtimeStage, { context: ROOT, dir: path.join(scratch, name, 'runtime'), path: process.env.PATH!, stages: new Map([[buildStage.name!, build]]) });
+  const build = await emulateStage(buildStage, {
+    context: ROOT,
+    dir: path.join(scratch, name, 'build'),
+    path: opts.path,
+    env: opts.env,
+  });
+  const runtime = await emulateStage(runtimeStage, {
+    context: ROOT,
+    dir: path.join(scratch, name, 'runtime'),
+    path: process.env.PATH!,
+    stages: new Map([[buildStage.name!, build]]),
+  });
   return { build, runtime };
 }
 
@@ -56,20 +69,35 @@ async function buildImage(name: string, opts: { path: string; env?: Record<strin
 async function startImage(image: EmulatedStage) {
   const port = await freePort();
   const admin = await freePort();
-  const cmd = image.cmd!.map((a) => a.replace(/^0\.0\.0\.0:53$/, `127.0.0.1:${port}`).replace(/^0\.0\.0\.0:9153$/, `127.0.0.1:${admin}`));
+  const cmd = image.cmd!.map((a) =>
+    a.replace(/^0\.0\.0\.0:53$/, `127.0.0.1:${port}`).replace(/^0\.0\.0\.0:9153$/, `127.0.0.1:${admin}`),
+  );
   expect(cmd.join(' ')).toContain(`--listen 127.0.0.1:${port}`);
   expect(cmd.join(' ')).toContain(`--admin 127.0.0.1:${admin}`);
   const env = { ...process.env, ...image.env, MERIDIAN_ADMIN_TOKEN: 'dockerfile-test-token-0123456789' };
-  const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), { cwd: image.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), {
+    cwd: image.dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await until(async () => child.exitCode === null && addresses(await udpQuery(port, { name: 'www.example.net' })).length === 1, 'the image answers DNS', 120_000, 250).catch((err: Error) => {
+  await until(
+    async () => child.exitCode === null && addresses(await udpQuery(port, { name: 'www.example.net' })).length === 1,
+    'the image answers DNS',
+    120_000,
+    250,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\n${log}`);
   });
-  const startLine = () => log.split('\n').filter((l) => l.includes('"meridian serving"')).map((l) => JSON.parse(l) as { udp: string; workers: number })[0];
+  const startLine = () =>
+    log
+      .split('\n')
+      .filter((l) => l.includes('"meridian serving"'))
+      .map((l) => JSON.parse(l) as { udp: string; workers: number })[0];
   return { child, port, admin, exited, log: () => log, startLine };
 }
 
@@ -92,7 +120,9 @@ describe('Dockerfile (emulated, no Docker engine here)', { timeout: 600_000 }, (
   it('lints clean (dockerfile-utils), and the linter does catch mistakes', () => {
     const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     expect(lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
-    expect(lintDockerfile('FROM x\nCOPY only-one-arg\nHEALTHCHECK --bogus=1 CMD true\n').map((d) => d.message)).toEqual(['COPY requires at least two arguments', 'Unknown flag: bogus']);
+    expect(lintDockerfile('FROM x\nCOPY only-one-arg\nHEALTHCHECK --bogus=1 CMD true\n').map((d) => d.message)).toEqual(
+      ['COPY requires at least two arguments', 'Unknown flag: bogus'],
+    );
   });
 
   it('has the shape the checks below rely on: a build stage, a runtime stage as a non-root user, HEALTHCHECK on /healthz', () => {
@@ -103,7 +133,9 @@ describe('Dockerfile (emulated, no Docker engine here)', { timeout: 600_000 }, (
     const runtime = stages[1].instructions;
     expect(runtime.find((i) => i.op === 'USER')?.args).toBe('node');
     expect(runtime.find((i) => i.op === 'HEALTHCHECK')?.args).toMatch(/CMD \["node", "scripts\/healthcheck\.mjs"\]$/);
-    expect(readFileSync(path.join(ROOT, 'scripts', 'healthcheck.mjs'), 'utf8')).toContain("'http://127.0.0.1:9153/healthz'");
+    expect(readFileSync(path.join(ROOT, 'scripts', 'healthcheck.mjs'), 'utf8')).toContain(
+      "'http://127.0.0.1:9153/healthz'",
+    );
     // The addon is never COPYed by name (that fails the build when it was not built).
     expect(runtime.filter((i) => i.op === 'COPY' && /udp_batch\.node/.test(i.args))).toEqual([]);
   });
@@ -125,9 +157,11 @@ describe('Dockerfile (emulated, no Docker engine here)', { timeout: 600_000 }, (
     expect(down.stderr).toMatch(/^healthcheck: http:\/\/127\.0\.0\.1:\d+\/healthz: ECONNREFUSED/);
   });
 
-  it('without a C compiler in PATH: the build succeeds, its log gives node-gyp\'s reason, the image ships no addon and serves with node:dgram', async () => {
+  it("without a C compiler in PATH: the build succeeds, its log gives node-gyp's reason, the image ships no addon and serves with node:dgram", async () => {
     const { build, runtime } = await buildImage('without-cc', { path: pathWithoutCompiler() });
-    expect(build.log).toContain('build-native: could not build the batched UDP addon: make: cc: No such file or directory; node:dgram will be used');
+    expect(build.log).toContain(
+      'build-native: could not build the batched UDP addon: make: cc: No such file or directory; node:dgram will be used',
+    );
     expect(build.log).toContain('build-native: node-gyp said:');
     expect(build.log).toContain('image: no batched UDP addon; Meridian will serve UDP with node:dgram');
     expect(readdirSync(path.join(runtime.dir, 'build', 'Release'))).toEqual([]);
@@ -140,8 +174,13 @@ describe('Dockerfile (emulated, no Docker engine here)', { timeout: 600_000 }, (
   });
 
   it('with the compile forced to fail (CC=/bin/false): the build still succeeds and says make failed', async () => {
-    const { build, runtime } = await buildImage('cc-fails', { path: process.env.PATH!, env: { CC: '/bin/false', CXX: '/bin/false' } });
-    expect(build.log).toMatch(/build-native: could not build the batched UDP addon: `make` failed with exit code: 2; node:dgram will be used/);
+    const { build, runtime } = await buildImage('cc-fails', {
+      path: process.env.PATH!,
+      env: { CC: '/bin/false', CXX: '/bin/false' },
+    });
+    expect(build.log).toMatch(
+      /build-native: could not build the batched UDP addon: `make` failed with exit code: 2; node:dgram will be used/,
+    );
     expect(build.log).toContain('image: no batched UDP addon');
     expect(existsSync(path.join(runtime.dir, 'build', 'Release', 'udp_batch.node'))).toBe(false);
     expect(existsSync(path.join(runtime.dir, 'dist', 'cli.js'))).toBe(true);

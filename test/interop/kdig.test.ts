@@ -13,7 +13,8 @@ import { KDIG, digLike, digOne, freePort, metricSum, rdata, requireTool, run, sc
 let t: TestServer;
 let adminPort: number;
 
-const kdigAt = (host: string, port: number, ...args: string[]) => digOne(KDIG, [`@${host}`, '-p', String(port), '+norec', '+time=3', '+retry=0', ...args]);
+const kdigAt = (host: string, port: number, ...args: string[]) =>
+  digOne(KDIG, [`@${host}`, '-p', String(port), '+norec', '+time=3', '+retry=0', ...args]);
 const kdig = (...args: string[]) => kdigAt('127.0.0.1', t.port, ...args);
 
 beforeAll(async () => {
@@ -75,7 +76,9 @@ describe('kdig: core answers', () => {
     expect(m.flags).not.toContain('aa');
     expect(m.answer).toEqual([]);
     expect(rdata(m.authority, 'NS').sort()).toEqual(['ns.elsewhere.org.', 'ns1.sub.example.net.']);
-    expect(m.additional.map((r) => [r.name, r.type, r.data])).toEqual([['ns1.sub.example.net.', 'A', '198.51.100.200']]);
+    expect(m.additional.map((r) => [r.name, r.type, r.data])).toEqual([
+      ['ns1.sub.example.net.', 'A', '198.51.100.200'],
+    ]);
   });
 });
 
@@ -98,7 +101,17 @@ describe('kdig: size limits and TCP', () => {
   });
 
   it('kdig falls back to TCP by itself on TC (no +ignore)', async () => {
-    const { messages, stdout } = await digLike(KDIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+time=3', '+retry=0', '+bufsize=512', 'big.example.net', 'TXT']);
+    const { messages, stdout } = await digLike(KDIG, [
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+norec',
+      '+time=3',
+      '+retry=0',
+      '+bufsize=512',
+      'big.example.net',
+      'TXT',
+    ]);
     const final = messages[messages.length - 1];
     expect(final.transport, stdout).toBe('TCP');
     expect(rdata(final.answer, 'TXT')).toHaveLength(12);
@@ -107,13 +120,29 @@ describe('kdig: size limits and TCP', () => {
   it('+tcp +keepopen with several queries: all answered, on one TCP connection', async () => {
     const before = metricSum(await scrape(adminPort), 'meridian_tcp_connections_total', { result: 'accepted' });
     const { messages, stdout } = await digLike(KDIG, [
-      '@127.0.0.1', '-p', String(t.port), '+norec', '+time=3', '+retry=0', '+tcp', '+keepopen',
-      'www.example.net', 'A',
-      'nope.example.net', 'A',
-      'cdn.example.net', 'AAAA', '+subnet=2401::/48',
-      'big.example.net', 'TXT',
-      'www.sub.example.net', 'A',
-      'cdn.example.net', 'A', '+subnet=5.0.3.0/24', '+nsid',
+      '@127.0.0.1',
+      '-p',
+      String(t.port),
+      '+norec',
+      '+time=3',
+      '+retry=0',
+      '+tcp',
+      '+keepopen',
+      'www.example.net',
+      'A',
+      'nope.example.net',
+      'A',
+      'cdn.example.net',
+      'AAAA',
+      '+subnet=2401::/48',
+      'big.example.net',
+      'TXT',
+      'www.sub.example.net',
+      'A',
+      'cdn.example.net',
+      'A',
+      '+subnet=5.0.3.0/24',
+      '+nsid',
     ]);
     expect(messages, stdout).toHaveLength(6);
     for (const m of messages) expect(m.transport).toBe('TCP');

@@ -58,7 +58,15 @@ function worldDb(): Buffer {
   POP_IDS.forEach((id, i) => {
     // Europe: fra's clients to the east of Frankfurt, lon's to the west of
     // London, so each is nearest to its own PoP and visible beside the markers.
-    const { lat: cLat, lon: cLon, spread } = id === 'fra' ? { lat: 50, lon: 20, spread: 7 } : id === 'lon' ? { lat: 54, lon: -6, spread: 4 } : { ...TEST_POPS[id], spread: 7 };
+    const {
+      lat: cLat,
+      lon: cLon,
+      spread,
+    } = id === 'fra'
+      ? { lat: 50, lon: 20, spread: 7 }
+      : id === 'lon'
+        ? { lat: 54, lon: -6, spread: 4 }
+        : { ...TEST_POPS[id], spread: 7 };
     for (let j = 0; j < 256; j++) {
       const lat = Math.max(-80, Math.min(80, cLat + (rand() * 2 - 1) * spread));
       const lon = cLon + (rand() * 2 - 1) * spread * 1.5;
@@ -68,12 +76,24 @@ function worldDb(): Buffer {
           city: { names: { en: `${id}-${j}` } },
           continent: { code: 'EU', names: { en: 'Europe' } },
           country: { iso_code: 'DE', names: { en: 'Germany' } },
-          location: { latitude: { $type: 'double', value: lat }, longitude: { $type: 'double', value: lon }, accuracy_radius: 20 },
+          location: {
+            latitude: { $type: 'double', value: lat },
+            longitude: { $type: 'double', value: lon },
+            accuracy_radius: 20,
+          },
         },
       });
     }
   });
-  return writeMmdb({ ipVersion: 6, recordSize: 28, databaseType: 'GeoIP2-City', languages: ['en'], buildEpoch: 1767225600, ipv4Aliases: true, networks });
+  return writeMmdb({
+    ipVersion: 6,
+    recordSize: 28,
+    databaseType: 'GeoIP2-City',
+    languages: ['en'],
+    buildEpoch: 1767225600,
+    ipv4Aliases: true,
+    networks,
+  });
 }
 
 /**
@@ -100,7 +120,8 @@ async function screenshot(name: string): Promise<DecodedPng> {
   return decodePng(png);
 }
 
-const dotsOf = (html: string, pop: string) => (html.match(new RegExp(`<circle [^>]*data-pop="${pop}"`, 'g')) ?? []).length;
+const dotsOf = (html: string, pop: string) =>
+  (html.match(new RegExp(`<circle [^>]*data-pop="${pop}"`, 'g')) ?? []).length;
 
 beforeAll(async () => {
   requireTool(CHROMIUM, 'chromium');
@@ -110,7 +131,16 @@ beforeAll(async () => {
   t = await startServer(configWithToken(TOKEN, testConfig({ databases: [dbFile] })));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     timeout: 30_000,
   });
   page = await browser.newPage({ viewport: { width: 1200, height: 700 }, deviceScaleFactor: 1 });
@@ -123,7 +153,9 @@ afterAll(async () => {
 
 describe('live /map in headless Chromium', () => {
   it('the PNG decoder and colour counter are exact on a known page', async () => {
-    await page.setContent(`<html><body style="margin:0;background:#fff"><div style="width:100px;height:50px;background:${POP_COLOURS[FRA]}"></div><div style="width:30px;height:10px;background:${POP_COLOURS[LON]}"></div></body></html>`);
+    await page.setContent(
+      `<html><body style="margin:0;background:#fff"><div style="width:100px;height:50px;background:${POP_COLOURS[FRA]}"></div><div style="width:30px;height:10px;background:${POP_COLOURS[LON]}"></div></body></html>`,
+    );
     const img = decodePng(await page.screenshot({ type: 'png' }));
     expect([img.width, img.height]).toEqual([1200, 700]);
     expect(countNear(img, [hexToRgb(POP_COLOURS[FRA])], 0)).toBe(5000);
@@ -145,7 +177,9 @@ describe('live /map in headless Chromium', () => {
     const htmlBefore = await httpGet(admin, '/map');
     const fraDots = dotsOf(htmlBefore, 'fra');
     expect(fraDots).toBeGreaterThan(100);
-    const fraPoints = new Set(htmlBefore.match(/<circle cx="[\d.]+" cy="[\d.]+" r="[\d.]+" fill="#e6194b" data-pop="fra"/g) ?? []);
+    const fraPoints = new Set(
+      htmlBefore.match(/<circle cx="[\d.]+" cy="[\d.]+" r="[\d.]+" fill="#e6194b" data-pop="fra"/g) ?? [],
+    );
     expect(fraPoints.size).toBeGreaterThan(50);
 
     const response = await page.goto(url, { waitUntil: 'load' });

@@ -43,32 +43,53 @@ describe('fleet on a three-node NATS cluster', () => {
       links.push(link);
       timers.push(
         setInterval(() => {
-          for (const pop of link.view().probes) link.observe(pop, { up: pop !== 'syd', reason: pop === 'syd' ? 'timeout' : null, rttMs: 1, interval: 0.5 });
+          for (const pop of link.view().probes)
+            link.observe(pop, { up: pop !== 'syd', reason: pop === 'syd' ? 'timeout' : null, rttMs: 1, interval: 0.5 });
         }, 500),
       );
     });
     // JetStream elects its meta leader after the routes are up; the links retry until the buckets open.
-    await until(() => links.every((l) => l.connection().connected && l.view().live.length === 3), 'three members in sync', 30_000);
+    await until(
+      () => links.every((l) => l.connection().connected && l.view().live.length === 3),
+      'three members in sync',
+      30_000,
+    );
     await until(() => links.every((l) => l.view().pops.every((p) => p.source === 'fleet')), 'fleet verdicts');
     await links[1].setOverride('ams', 'drain');
-    await until(() => links.every((l) => l.view().pops.find((p) => p.pop === 'ams')!.override !== null), 'drain everywhere');
+    await until(
+      () => links.every((l) => l.view().pops.find((p) => p.pop === 'ams')!.override !== null),
+      'drain everywhere',
+    );
 
     const changes: string[] = [];
-    for (const l of links) l.onChange((v) => changes.push(`${l.instance}:${v.pops.map((p) => `${p.pop}=${p.source}/${p.up}`).join(',')}`));
+    for (const l of links)
+      l.onChange((v) => changes.push(`${l.instance}:${v.pops.map((p) => `${p.pop}=${p.source}/${p.up}`).join(',')}`));
     // Kill the node ns1 is connected to (clients pick a node at random from their list).
     const victim = cluster.urls.findIndex((u) => u.endsWith(links[0].connection().server ?? '?'));
     expect(victim).toBeGreaterThanOrEqual(0);
     await cluster.nodes[victim].kill();
     const killedAt = Date.now();
     // ns1 reconnects to another node.
-    await until(() => links[0].connection().connected && !cluster.urls[victim].endsWith(links[0].connection().server ?? '?'), 'ns1 on another node, in sync', 60_000);
+    await until(
+      () => links[0].connection().connected && !cluster.urls[victim].endsWith(links[0].connection().server ?? '?'),
+      'ns1 on another node, in sync',
+      60_000,
+    );
     // Through any member in sync (all three may have been on the killed node).
-    await until(async () => {
-      const writer = links.find((l) => l.connection().connected);
-      if (writer) await writer.setOverride('sin', 'force-down');
-      return writer !== undefined;
-    }, 'a new override set', 60_000);
-    await until(() => links.every((l) => l.view().pops.find((p) => p.pop === 'sin')!.override?.override === 'force-down'), 'a new override everywhere with one node down', 60_000);
+    await until(
+      async () => {
+        const writer = links.find((l) => l.connection().connected);
+        if (writer) await writer.setOverride('sin', 'force-down');
+        return writer !== undefined;
+      },
+      'a new override set',
+      60_000,
+    );
+    await until(
+      () => links.every((l) => l.view().pops.find((p) => p.pop === 'sin')!.override?.override === 'force-down'),
+      'a new override everywhere with one node down',
+      60_000,
+    );
     console.log(`fleet: NATS node killed; a new override was on all three ${Date.now() - killedAt} ms after the kill`);
     for (const l of links) expect(l.connection().connected).toBe(true);
     // While the streams elect new leaders, writes pause for a moment and fast-aging votes may be held
@@ -76,10 +97,17 @@ describe('fleet on a three-node NATS cluster', () => {
     expect(changes.filter((c) => /local/.test(c))).toEqual([]);
     const verdicts = (c: string) => c.replace(/^ns\d:/, '').replace(/=(fleet|held)\//g, '=');
     expect(new Set(changes.map(verdicts))).toEqual(new Set(['fra=true,ams=true,syd=false,sin=true']));
-    await until(() => links.every((l) => l.view().live.length === 3 && l.view().pops.every((p) => p.source === 'fleet')), 'three members on fleet verdicts again', 30_000);
+    await until(
+      () => links.every((l) => l.view().live.length === 3 && l.view().pops.every((p) => p.source === 'fleet')),
+      'three members on fleet verdicts again',
+      30_000,
+    );
 
     await cluster.nodes[victim].restart();
     await links[0].setOverride('sin', null);
-    await until(() => links.every((l) => l.view().pops.find((p) => p.pop === 'sin')!.override === null), 'cleared everywhere');
+    await until(
+      () => links.every((l) => l.view().pops.find((p) => p.pop === 'sin')!.override === null),
+      'cleared everywhere',
+    );
   }, 150_000);
 });

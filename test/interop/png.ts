@@ -52,7 +52,7 @@ export function decodePng(png: Buffer): DecodedPng {
     if (off + 12 + len > png.length) throw new Error(`PNG chunk ${type} runs past the end`);
     const body = png.subarray(off + 8, off + 8 + len);
     const crc = png.readUInt32BE(off + 8 + len);
-    if ((crc32(png.subarray(off + 4, off + 8 + len)) >>> 0) !== crc) throw new Error(`PNG chunk ${type}: CRC mismatch`);
+    if (crc32(png.subarray(off + 4, off + 8 + len)) >>> 0 !== crc) throw new Error(`PNG chunk ${type}: CRC mismatch`);
     if (type === 'IHDR') {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
@@ -75,7 +75,8 @@ export function decodePng(png: Buffer): DecodedPng {
   if (!sawEnd) throw new Error('PNG without IEND');
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  if (raw.length !== height * (stride + 1)) throw new Error(`PNG data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  if (raw.length !== height * (stride + 1))
+    throw new Error(`PNG data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
   const out = Buffer.alloc(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];

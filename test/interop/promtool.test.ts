@@ -43,13 +43,23 @@ async function traffic(): Promise<void> {
   await udpQuery(port, { name: 'example.net', type: 'CAA' });
   await udpQuery(port, { name: 'id.server', type: 'TXT', qclass: 'CH' });
   // A bad ECS option (source 33 for IPv4): FORMERR.
-  await udpQuery(port, { name: 'cdn.example.net', type: 'A', options: [{ code: 8, data: Buffer.from([0, 1, 33, 0, 1, 2, 3, 4, 5]) }] });
+  await udpQuery(port, {
+    name: 'cdn.example.net',
+    type: 'A',
+    options: [{ code: 8, data: Buffer.from([0, 1, 33, 0, 1, 2, 3, 4, 5]) }],
+  });
   // A runt packet: dropped.
   await udpRaw(port, Buffer.from([1, 2, 3]), '127.0.0.1', 200);
   // TCP, pipelined.
-  await tcpExchange(port, [buildQuery({ name: 'big.example.net', type: 'TXT' }), buildQuery({ name: 'cdn.example.net', type: 'A', ecs: '1.0.1.0/24' }), buildQuery({ name: 'nope.example.net', type: 'AAAA' })]);
+  await tcpExchange(port, [
+    buildQuery({ name: 'big.example.net', type: 'TXT' }),
+    buildQuery({ name: 'cdn.example.net', type: 'A', ecs: '1.0.1.0/24' }),
+    buildQuery({ name: 'nope.example.net', type: 'AAAA' }),
+  ]);
   // Operator action: drain fra (degraded answers, override and serving gauges).
-  const drain = await httpRequest(t.server.adminPort!, 'POST', '/admin/pops/fra/drain', { authorization: `Bearer ${TOKEN}` });
+  const drain = await httpRequest(t.server.adminPort!, 'POST', '/admin/pops/fra/drain', {
+    authorization: `Bearer ${TOKEN}`,
+  });
   expect(drain.status).toBe(200);
   await udpQuery(port, { name: 'cdn.example.net', type: 'A', ecs: '1.0.1.0/24' });
   await udpQuery(port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01::/48' });
@@ -77,7 +87,8 @@ describe('promtool check metrics', () => {
     const s = parseMetrics(metricsText);
     expect(metricSum(s, 'meridian_queries_total', { transport: 'udp' })).toBeGreaterThan(10);
     expect(metricSum(s, 'meridian_queries_total', { transport: 'tcp' })).toBe(3);
-    for (const rcode of ['NOERROR', 'NXDOMAIN', 'REFUSED', 'FORMERR', 'BADVERS']) expect(metricSum(s, 'meridian_queries_total', { rcode }), rcode).toBeGreaterThan(0);
+    for (const rcode of ['NOERROR', 'NXDOMAIN', 'REFUSED', 'FORMERR', 'BADVERS'])
+      expect(metricSum(s, 'meridian_queries_total', { rcode }), rcode).toBeGreaterThan(0);
     expect(metricSum(s, 'meridian_ecs_queries_total', { family: 'ipv4' })).toBeGreaterThan(0);
     expect(metricSum(s, 'meridian_ecs_queries_total', { family: 'ipv6' })).toBeGreaterThan(0);
     expect(metricSum(s, 'meridian_truncated_responses_total')).toBeGreaterThan(0);
@@ -110,7 +121,9 @@ describe('promtool check metrics', () => {
   });
 
   it('after an admin reload (reload counters and config gauges change) the scrape still passes', async () => {
-    const reload = await httpRequest(t.server.adminPort!, 'POST', '/admin/reload', { authorization: `Bearer ${TOKEN}` });
+    const reload = await httpRequest(t.server.adminPort!, 'POST', '/admin/reload', {
+      authorization: `Bearer ${TOKEN}`,
+    });
     expect(reload.status, `POST /admin/reload: ${reload.body}`).toBe(200);
     const text = await httpGet(t.server.adminPort!, '/metrics');
     expect(metricSum(parseMetrics(text), 'meridian_config_reloads_total', { result: 'success' })).toBe(1);
@@ -161,7 +174,9 @@ interface Dashboard {
   templating: { list: Array<{ name: string; type: string; query?: string | { query: string } }> };
 }
 
-const rules = (parseYaml(readFileSync(ALERTS, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const rules = (parseYaml(readFileSync(ALERTS, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap(
+  (g) => g.rules,
+);
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
 const queryPanels = dashboard.panels.filter((p) => p.type !== 'row');
 
@@ -170,7 +185,21 @@ function interpolate(expr: string): string {
   return expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '5m').replace(/\$(job|instance)\b/g, '.*');
 }
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** The metric names a PromQL expression selects (functions, labels, strings, ranges and keywords left out). */
 function metricNamesIn(expr: string): string[] {
@@ -208,7 +237,14 @@ describe('alert rules (ops/prometheus/alerts.yml)', () => {
 
   it('the alerts operators need are there, each with a severity, a summary and a description', () => {
     expect(rules.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['MeridianPopDown', 'MeridianFailOpen', 'MeridianConfigReloadFailing', 'MeridianNotReady', 'MeridianTargetDown', 'MeridianServfailRatioHigh']),
+      expect.arrayContaining([
+        'MeridianPopDown',
+        'MeridianFailOpen',
+        'MeridianConfigReloadFailing',
+        'MeridianNotReady',
+        'MeridianTargetDown',
+        'MeridianServfailRatioHigh',
+      ]),
     );
     for (const r of rules) {
       expect(['warning', 'critical'], r.alert).toContain(r.labels?.severity);
@@ -218,11 +254,21 @@ describe('alert rules (ops/prometheus/alerts.yml)', () => {
   });
 
   it('promtool test rules: every alert fires on a synthetic series and stays silent on a healthy one', async () => {
-    const tests = (parseYaml(readFileSync(ALERT_TESTS, 'utf8')) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }> }).tests;
+    const tests = (
+      parseYaml(readFileSync(ALERT_TESTS, 'utf8')) as {
+        tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+      }
+    ).tests;
     const cases = tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const r of rules) {
-      expect(cases.some((c) => c.alertname === r.alert && c.exp_alerts.length > 0), `${r.alert}: a case where it fires`).toBe(true);
-      expect(cases.some((c) => c.alertname === r.alert && c.exp_alerts.length === 0), `${r.alert}: a case where it stays silent`).toBe(true);
+      expect(
+        cases.some((c) => c.alertname === r.alert && c.exp_alerts.length > 0),
+        `${r.alert}: a case where it fires`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.alertname === r.alert && c.exp_alerts.length === 0),
+        `${r.alert}: a case where it stays silent`,
+      ).toBe(true);
     }
     const result = await run(PROMTOOL, ['test', 'rules', ALERT_TESTS], { timeoutMs: 60_000 });
     expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
@@ -250,7 +296,11 @@ describe('Grafana dashboard (ops/grafana/meridian.json)', () => {
       expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
       for (const q of dashboard.panels) {
         if (q === p) continue;
-        const overlap = p.gridPos.x < q.gridPos.x + q.gridPos.w && q.gridPos.x < p.gridPos.x + p.gridPos.w && p.gridPos.y < q.gridPos.y + q.gridPos.h && q.gridPos.y < p.gridPos.y + p.gridPos.h;
+        const overlap =
+          p.gridPos.x < q.gridPos.x + q.gridPos.w &&
+          q.gridPos.x < p.gridPos.x + p.gridPos.w &&
+          p.gridPos.y < q.gridPos.y + q.gridPos.h &&
+          q.gridPos.y < p.gridPos.y + p.gridPos.h;
         expect(overlap, `${p.title} overlaps ${q.title}`).toBe(false);
       }
     }
@@ -283,7 +333,9 @@ describe('Grafana dashboard (ops/grafana/meridian.json)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'meridian-dashboard-'));
     try {
       const file = path.join(dir, 'dashboard-queries.yml');
-      const body = exprs.map((e, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(e)}`).join('\n');
+      const body = exprs
+        .map((e, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(e)}`)
+        .join('\n');
       writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${body}\n`);
       const r = await run(PROMTOOL, ['check', 'rules', file]);
       expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
@@ -296,18 +348,21 @@ describe('Grafana dashboard (ops/grafana/meridian.json)', () => {
 
 describe('every metric the dashboard and the alerts use is exported by a running Meridian', () => {
   it('the metric-name extractor finds selectors, not functions, labels or keywords', () => {
-    expect(metricNamesIn('sum by (pop, le) (rate(meridian_probe_duration_seconds_bucket{job=~"$job", pop!="x"}[5m])) / on (pop) group_left meridian_pop_up and bool up > 0')).toEqual([
-      'meridian_probe_duration_seconds_bucket',
-      'meridian_pop_up',
-      'up',
+    expect(
+      metricNamesIn(
+        'sum by (pop, le) (rate(meridian_probe_duration_seconds_bucket{job=~"$job", pop!="x"}[5m])) / on (pop) group_left meridian_pop_up and bool up > 0',
+      ),
+    ).toEqual(['meridian_probe_duration_seconds_bucket', 'meridian_pop_up', 'up']);
+    expect(metricNamesIn('time() - meridian_geo_database_build_timestamp_seconds > 45 * 86400 or vector(0)')).toEqual([
+      'meridian_geo_database_build_timestamp_seconds',
     ]);
-    expect(metricNamesIn('time() - meridian_geo_database_build_timestamp_seconds > 45 * 86400 or vector(0)')).toEqual(['meridian_geo_database_build_timestamp_seconds']);
   });
 
-  it('names in panels, template variables and alert rules are all in the scrape (up is Prometheus\'s own)', () => {
+  it("names in panels, template variables and alert rules are all in the scrape (up is Prometheus's own)", () => {
     const exported = exportedNames(metricsText);
     const used = new Map<string, string>();
-    for (const p of queryPanels) for (const t of p.targets!) for (const n of metricNamesIn(interpolate(t.expr))) used.set(n, `panel "${p.title}"`);
+    for (const p of queryPanels)
+      for (const t of p.targets!) for (const n of metricNamesIn(interpolate(t.expr))) used.set(n, `panel "${p.title}"`);
     for (const v of dashboard.templating.list) {
       const q = typeof v.query === 'string' ? v.query : v.query?.query;
       const m = q && /^label_values\(([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(q);
@@ -315,9 +370,17 @@ describe('every metric the dashboard and the alerts use is exported by a running
     }
     for (const r of rules) for (const n of metricNamesIn(r.expr)) used.set(n, `alert ${r.alert}`);
     expect(used.size).toBeGreaterThan(20);
-    const missing = [...used].filter(([name]) => name !== 'up' && !exported.has(name)).map(([name, where]) => `${name} (${where})`);
+    const missing = [...used]
+      .filter(([name]) => name !== 'up' && !exported.has(name))
+      .map(([name, where]) => `${name} (${where})`);
     expect(missing).toEqual([]);
     // And the other way round: the dashboard shows the families an operator must see.
-    for (const name of ['meridian_build_info', 'meridian_ready', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds']) expect(used.has(name), name).toBe(true);
+    for (const name of [
+      'meridian_build_info',
+      'meridian_ready',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_p99_seconds',
+    ])
+      expect(used.has(name), name).toBe(true);
   });
 });

@@ -18,7 +18,10 @@ beforeAll(async () => {
   requireTool(DIG, 'bind9-dnsutils');
   requireTool(KDIG, 'knot-dnsutils');
   const zoneFile = readFileSync(path.join(ROOT, 'test', 'fixtures', 'zones', 'types.example.zone'), 'utf8');
-  t = await startServer(testConfig({ zones: `${STATIC_ZONE}  - origin: example.com.\n    file: types.example.zone\n` }), { files: { 'types.example.zone': zoneFile } });
+  t = await startServer(
+    testConfig({ zones: `${STATIC_ZONE}  - origin: example.com.\n    file: types.example.zone\n` }),
+    { files: { 'types.example.zone': zoneFile } },
+  );
 });
 
 afterAll(async () => {
@@ -26,12 +29,20 @@ afterAll(async () => {
 });
 
 const TOOLS: Array<[string, (...args: string[]) => ReturnType<typeof digOne>]> = [
-  ['dig', (...args) => digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args])],
+  [
+    'dig',
+    (...args) =>
+      digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args]),
+  ],
   ['kdig', (...args) => digOne(KDIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+time=3', '+retry=0', ...args])],
 ];
 
 /** Presentation data with hex chunks joined and the case folded, so both tools' layouts compare. */
-const norm = (rr: ToolRR) => rr.data.replace(/\b([0-9A-F]{8,}) (?=[0-9A-F]+\b)/gi, '$1').replace(/"/g, '').toLowerCase();
+const norm = (rr: ToolRR) =>
+  rr.data
+    .replace(/\b([0-9A-F]{8,}) (?=[0-9A-F]+\b)/gi, '$1')
+    .replace(/"/g, '')
+    .toLowerCase();
 
 describe.each(TOOLS)('%s reads every type back as written', (_tool, ask) => {
   it.each([
@@ -66,7 +77,11 @@ describe.each(TOOLS)('%s reads every type back as written', (_tool, ask) => {
       'www.example.net. 3600 A 198.51.100.10',
     ]);
     const nx = await ask('nope.old.example.com', 'A');
-    expect([nx.status, nx.answer.map((rr) => rr.type), nx.authority.map((rr) => rr.type)]).toEqual(['NXDOMAIN', ['DNAME', 'CNAME'], ['SOA']]);
+    expect([nx.status, nx.answer.map((rr) => rr.type), nx.authority.map((rr) => rr.type)]).toEqual([
+      'NXDOMAIN',
+      ['DNAME', 'CNAME'],
+      ['SOA'],
+    ]);
     const label = 'q'.repeat(60);
     const yx = await ask(`${label}.${label}.long.example.com`, 'A');
     expect([yx.status, yx.answer.map((rr) => rr.type)]).toEqual(['YXDOMAIN', ['DNAME']]);

@@ -29,7 +29,8 @@ const NOBODY = 65534;
 
 const unit = readFileSync(UNIT, 'utf8');
 /** `Key=value` settings of the unit (the last one wins, as in systemd). */
-const setting = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1].trim());
+const setting = (key: string): string[] =>
+  [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1].trim());
 
 const children: ChildProcess[] = [];
 const dir = tempDir('meridian-systemd-');
@@ -63,8 +64,13 @@ function execStart(config: string, extra: string[]): string[] {
 }
 
 /** Run `argv` as user nobody, with the given capabilities ambient (none: plain unprivileged). */
-function asNobody(argv: string[], ambient: string[]): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
-  const caps = ambient.length ? [`--inh-caps=${ambient.map((c) => `+${c}`).join(',')}`, `--ambient-caps=${ambient.map((c) => `+${c}`).join(',')}`] : [];
+function asNobody(
+  argv: string[],
+  ambient: string[],
+): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
+  const caps = ambient.length
+    ? [`--inh-caps=${ambient.map((c) => `+${c}`).join(',')}`, `--ambient-caps=${ambient.map((c) => `+${c}`).join(',')}`]
+    : [];
   const child = spawn(SETPRIV, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...caps, '--', ...argv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', HOME: os.tmpdir() },
@@ -102,12 +108,15 @@ describe('systemd unit (ops/systemd/meridian.service)', { timeout: 180_000 }, ()
     expect(setting('NoNewPrivileges')).toEqual(['yes']);
     expect(setting('ProtectSystem')).toEqual(['strict']);
     expect(setting('MemoryDenyWriteExecute')).toEqual([]); // V8's JIT needs W+X pages
-    expect(readFileSync(path.join(ROOT, 'ops', 'systemd', 'meridian.sysusers.conf'), 'utf8')).toMatch(/^u meridian - "Meridian GeoDNS" \/var\/lib\/meridian \/usr\/sbin\/nologin$/m);
+    expect(readFileSync(path.join(ROOT, 'ops', 'systemd', 'meridian.sysusers.conf'), 'utf8')).toMatch(
+      /^u meridian - "Meridian GeoDNS" \/var\/lib\/meridian \/usr\/sbin\/nologin$/m,
+    );
   });
 
   it('a privileged port: refused to an unprivileged user, served with the ambient capability (workers included); reload and stop as the unit does them', async () => {
     requireTool(SETPRIV, 'util-linux');
-    if (process.getuid?.() !== 0) throw new Error('this test changes user with setpriv and must run as root (the CI script does)');
+    if (process.getuid?.() !== 0)
+      throw new Error('this test changes user with setpriv and must run as root (the CI script does)');
     const config = path.join(dir, 'meridian.yaml');
     writeFileSync(config, testConfig());
     const port = await privilegedPort();
@@ -116,22 +125,40 @@ describe('systemd unit (ops/systemd/meridian.service)', { timeout: 180_000 }, ()
     // Without the capability: the bind fails with EACCES, exit 1.
     const plain = asNobody(execStart(config, [...listen, '--admin', 'off', '--workers', '0']), []);
     expect(await plain.exited, plain.log()).toBe(1);
-    expect(plain.log()).toMatch(new RegExp(`cannot listen on (udp|tcp) ${HOST.replace(/\./g, '\\.')}:${port}: .*(EACCES|Permission denied)`));
+    expect(plain.log()).toMatch(
+      new RegExp(`cannot listen on (udp|tcp) ${HOST.replace(/\./g, '\\.')}:${port}: .*(EACCES|Permission denied)`),
+    );
 
     // With it, as the unit grants it: the primary and both workers serve.
     const admin = await freePort();
-    const s = asNobody(execStart(config, [...listen, '--admin', `127.0.0.1:${admin}`, '--workers', '2', '--log-level', 'info']), ['net_bind_service']);
-    await until(async () => s.child.exitCode === null && addresses(await udpQuery(port, { name: 'www.example.net' }, HOST)).length === 1, 'served on the privileged port', 60_000, 250).catch((err: Error) => {
+    const s = asNobody(
+      execStart(config, [...listen, '--admin', `127.0.0.1:${admin}`, '--workers', '2', '--log-level', 'info']),
+      ['net_bind_service'],
+    );
+    await until(
+      async () =>
+        s.child.exitCode === null && addresses(await udpQuery(port, { name: 'www.example.net' }, HOST)).length === 1,
+      'served on the privileged port',
+      60_000,
+      250,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${s.log()}`);
     });
-    await until(async () => /^meridian_workers 2$/m.test(await fetch(`http://127.0.0.1:${admin}/metrics`).then((r) => r.text())), 'both workers answering');
+    await until(
+      async () => /^meridian_workers 2$/m.test(await fetch(`http://127.0.0.1:${admin}/metrics`).then((r) => r.text())),
+      'both workers answering',
+    );
     expect(s.log()).toContain('"msg":"meridian serving"');
 
     // ExecReload with $MAINPID (the setpriv'd process execs node, so its pid is Meridian's).
     writeFileSync(config, testConfig().replace('198.51.100.10', '198.51.100.11'));
     const reload = await run('/bin/sh', ['-c', setting('ExecReload')[0].replace('$MAINPID', String(s.child.pid))]);
     expect(reload.code).toBe(0);
-    await until(async () => addresses(await udpQuery(port, { name: 'www.example.net' }, HOST))[0] === '198.51.100.11', 'reloaded by SIGHUP', 30_000);
+    await until(
+      async () => addresses(await udpQuery(port, { name: 'www.example.net' }, HOST))[0] === '198.51.100.11',
+      'reloaded by SIGHUP',
+      30_000,
+    );
     expect(s.log()).toMatch(/"reason":"SIGHUP".*"msg":"config reloaded"/);
 
     // KillSignal: SIGTERM, a clean exit within TimeoutStopSec.

@@ -36,20 +36,33 @@ export interface RunResult {
 }
 
 /** Run a program (no shell) and collect its output; a non-zero exit is returned, not thrown. */
-export function run(file: string, args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+export function run(
+  file: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: opts.timeoutMs ?? 15_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
-        reject(new Error(`${file} ${args.join(' ')}: ${err.message}`));
-        return;
-      }
-      if (err && err.killed) {
-        reject(new Error(`${file} ${args.join(' ')}: killed after ${opts.timeoutMs ?? 15_000} ms (signal ${err.signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-        return;
-      }
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { timeout: opts.timeoutMs ?? 15_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+          reject(new Error(`${file} ${args.join(' ')}: ${err.message}`));
+          return;
+        }
+        if (err && err.killed) {
+          reject(
+            new Error(
+              `${file} ${args.join(' ')}: killed after ${opts.timeoutMs ?? 15_000} ms (signal ${err.signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
+          return;
+        }
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
@@ -152,12 +165,17 @@ export function parseDigOutput(text: string): ToolMessage[] {
     if (!cur) return;
     const m: ToolMessage = cur;
     let x: RegExpExecArray | null;
-    if ((x = /^;; [Ff]lags:([^;]*);\s*QUERY: \d+[,;] ANSWER: (\d+)[,;] AUTHORITY: (\d+)[,;] ADDITIONAL: (\d+)/.exec(line))) {
+    if (
+      (x = /^;; [Ff]lags:([^;]*);\s*QUERY: \d+[,;] ANSWER: (\d+)[,;] AUTHORITY: (\d+)[,;] ADDITIONAL: (\d+)/.exec(line))
+    ) {
       m.flags = x[1].trim().split(/\s+/).filter(Boolean);
       m.counts = { answer: Number(x[2]), authority: Number(x[3]), additional: Number(x[4]) };
       return;
     }
-    if ((x = /^; EDNS: version: (\d+), flags:([^;]*);/.exec(line)) || (x = /^;; Version: (\d+); flags:([^;]*);/.exec(line))) {
+    if (
+      (x = /^; EDNS: version: (\d+), flags:([^;]*);/.exec(line)) ||
+      (x = /^;; Version: (\d+); flags:([^;]*);/.exec(line))
+    ) {
       m.ednsVersion = Number(x[1]);
       m.ednsFlags = x[2].trim().split(/\s+/).filter(Boolean);
       return;
@@ -189,7 +207,11 @@ export function parseDigOutput(text: string): ToolMessage[] {
       return;
     }
     if (section === 'question') {
-      m.question = line.replace(/^;+\s*/, '').trim().split(/\s+/).join(' ');
+      m.question = line
+        .replace(/^;+\s*/, '')
+        .trim()
+        .split(/\s+/)
+        .join(' ');
       return;
     }
     if (section && !line.startsWith(';')) m[section].push(parseRR(line));
@@ -199,17 +221,25 @@ export function parseDigOutput(text: string): ToolMessage[] {
 }
 
 /** Run dig or kdig and parse its output; throws on a non-zero exit (with the output). */
-export async function digLike(tool: string, args: readonly string[], timeoutMs = 15_000): Promise<{ messages: ToolMessage[]; stdout: string; stderr: string }> {
+export async function digLike(
+  tool: string,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<{ messages: ToolMessage[]; stdout: string; stderr: string }> {
   // dig -r: do not read ~/.digrc (a developer's defaults must not change the output).
   const r = await run(tool, tool === DIG ? ['-r', ...args] : args, { timeoutMs });
-  if (r.code !== 0) throw new Error(`${tool} ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`${tool} ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   return { messages: parseDigOutput(r.stdout), stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Exactly one message from a dig/kdig run. */
 export async function digOne(tool: string, args: readonly string[]): Promise<ToolMessage> {
   const { messages, stdout, stderr } = await digLike(tool, args);
-  if (messages.length !== 1) throw new Error(`expected one response from ${tool} ${args.join(' ')}, parsed ${messages.length}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  if (messages.length !== 1)
+    throw new Error(
+      `expected one response from ${tool} ${args.join(' ')}, parsed ${messages.length}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
   return messages[0];
 }
 
@@ -225,14 +255,22 @@ export interface HttpReply {
   body: string;
 }
 
-export function httpRequest(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+export function httpRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 15_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on('error', reject);
     req.end();
@@ -251,7 +289,9 @@ import { parseMetrics, type Sample } from '../integration/ops/admin-http.js';
 
 /** Sum of the samples of `name` whose labels include `match`. */
 export function metricSum(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+  return samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0);
 }
 
 export async function scrape(adminPort: number): Promise<Sample[]> {

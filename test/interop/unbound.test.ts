@@ -32,7 +32,19 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { testConfig } from '../helpers/configs.js';
 import { buildQuery, decodeReply, udpRaw, until } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { DIG, UNBOUND, UNBOUND_CHECKCONF, digOne, freePort, metricSum, rdata, requireTool, run, scrape, type ToolMessage } from './tools.js';
+import {
+  DIG,
+  UNBOUND,
+  UNBOUND_CHECKCONF,
+  digOne,
+  freePort,
+  metricSum,
+  rdata,
+  requireTool,
+  run,
+  scrape,
+  type ToolMessage,
+} from './tools.js';
 
 let t: TestServer;
 
@@ -107,7 +119,8 @@ async function startUnbound(): Promise<Unbound> {
     const conf = path.join(dir, 'unbound.conf');
     writeFileSync(conf, unboundConf(dir, port, t.port));
     const check = await run(UNBOUND_CHECKCONF, [conf]);
-    if (check.code !== 0 || !/no errors/.test(check.stdout)) throw new Error(`unbound-checkconf rejected ${conf} (exit ${check.code}):\n${check.stdout}${check.stderr}`);
+    if (check.code !== 0 || !/no errors/.test(check.stdout))
+      throw new Error(`unbound-checkconf rejected ${conf} (exit ${check.code}):\n${check.stdout}${check.stderr}`);
     const logFile = path.join(dir, 'unbound.log');
     const log = () => {
       try {
@@ -146,7 +159,12 @@ async function startUnbound(): Promise<Unbound> {
       await until(
         async () => {
           if (exited) throw new Error('unbound exited');
-          const raw = await udpRaw(port, buildQuery({ name: 'version.server', type: 'TXT', qclass: 'CH' }), '127.0.0.1', 200);
+          const raw = await udpRaw(
+            port,
+            buildQuery({ name: 'version.server', type: 'TXT', qclass: 'CH' }),
+            '127.0.0.1',
+            200,
+          );
           if (!raw) return false;
           const r = decodeReply(raw);
           return r.rcode === 0 && (r.packet.answers ?? []).length > 0;
@@ -177,19 +195,30 @@ async function upstream(): Promise<{ a: number; aaaa: number; all: number; ecs4:
 }
 
 /** Run `fn` and return what it returned plus how many queries Meridian saw meanwhile. */
-async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; a: number; aaaa: number; all: number; ecs4: number; ecs6: number }> {
+async function counting<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; a: number; aaaa: number; all: number; ecs4: number; ecs6: number }> {
   const before = await upstream();
   const value = await fn();
   const after = await upstream();
-  return { value, a: after.a - before.a, aaaa: after.aaaa - before.aaaa, all: after.all - before.all, ecs4: after.ecs4 - before.ecs4, ecs6: after.ecs6 - before.ecs6 };
+  return {
+    value,
+    a: after.a - before.a,
+    aaaa: after.aaaa - before.aaaa,
+    all: after.all - before.all,
+    ecs4: after.ecs4 - before.ecs4,
+    ecs6: after.ecs6 - before.ecs6,
+  };
 }
 
 let ub: Unbound;
 
 /** A client of Unbound (recursion desired, as a stub resolver sends it). */
-const viaUnbound = (...args: string[]): Promise<ToolMessage> => digOne(DIG, ['@127.0.0.1', '-p', String(ub.port), '+nocookie', '+time=5', '+tries=1', ...args]);
+const viaUnbound = (...args: string[]): Promise<ToolMessage> =>
+  digOne(DIG, ['@127.0.0.1', '-p', String(ub.port), '+nocookie', '+time=5', '+tries=1', ...args]);
 /** Straight to Meridian. */
-const direct = (...args: string[]): Promise<ToolMessage> => digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args]);
+const direct = (...args: string[]): Promise<ToolMessage> =>
+  digOne(DIG, ['@127.0.0.1', '-p', String(t.port), '+norec', '+nocookie', '+time=3', '+tries=1', ...args]);
 
 function prefixOf(addr: string, bits: number): string {
   const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);

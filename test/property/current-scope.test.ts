@@ -37,8 +37,23 @@ import { familyFlags, scenarioArb, table } from '../helpers/answer-scenarios.js'
 import { ASN_DB, CITY_DB, DBIP_V4, DBIP_V6 } from '../helpers/configs.js';
 import { checkMergedTrie, queryPathAnswer, type PopFamilies } from '../helpers/scope-check.js';
 import {
-  bigToBytes, bitsOf, cidr, lastOf, MAPPED_BASE, Oracle, oracleNetworks, POP_IDS, prefixOf, SCOPE_POLICY, SCOPE_REFERENCE, SCOPE_RULES, tablesFor,
-  TEST_POP_INFOS, TUNED_POPS, type Cidr, type DbLayout,
+  bigToBytes,
+  bitsOf,
+  cidr,
+  lastOf,
+  MAPPED_BASE,
+  Oracle,
+  oracleNetworks,
+  POP_IDS,
+  prefixOf,
+  SCOPE_POLICY,
+  SCOPE_REFERENCE,
+  SCOPE_RULES,
+  tablesFor,
+  TEST_POP_INFOS,
+  TUNED_POPS,
+  type Cidr,
+  type DbLayout,
 } from '../unit/policy/support.js';
 
 const merger = new AnswerMerger();
@@ -62,7 +77,9 @@ const cellsArb = (decisions: number) =>
     .chain(([d, r]) =>
       fc.tuple(
         fc.constant(d),
-        fc.array(fc.nat(decisions - 1), { minLength: 2 ** (d - r), maxLength: 2 ** (d - r) }).map((base) => base.flatMap((x) => new Array<number>(2 ** r).fill(x))),
+        fc
+          .array(fc.nat(decisions - 1), { minLength: 2 ** (d - r), maxLength: 2 ** (d - r) })
+          .map((base) => base.flatMap((x) => new Array<number>(2 ** r).fill(x))),
         fc.array(fc.tuple(fc.nat(2 ** d - 1), fc.nat(decisions - 1)), { maxLength: 4 }),
       ),
     )
@@ -75,21 +92,32 @@ describe('generated tries: correct, sound and maximal against brute force', () =
   it('every cell of the address space, for any decisions, health, families and max_answers', () => {
     fc.assert(
       fc.property(
-        scenarioArb.chain((s) => fc.record({ s: fc.constant(s), c: cellsArb(s.rankings.length), premerged: fc.boolean(), low: fc.nat() })),
+        scenarioArb.chain((s) =>
+          fc.record({ s: fc.constant(s), c: cellsArb(s.rankings.length), premerged: fc.boolean(), low: fc.nat() }),
+        ),
         ({ s, c, premerged, low }) => {
           const t = table(s.rankings, s.k);
           const answer = queryPathAnswer(t, s.families, s.maxAnswers, s.qtype, s.serving);
           const b = new TrieBuilder();
           const trie = b.finish(trieOfCells(b, c.cells, premerged));
-          const classes = classifyDecisions(t, { serving: s.serving, hasFamily: familyFlags(s.families, s.qtype), maxAnswers: s.maxAnswers }, s.popCount);
+          const classes = classifyDecisions(
+            t,
+            { serving: s.serving, hasFamily: familyFlags(s.families, s.qtype), maxAnswers: s.maxAnswers },
+            s.popCount,
+          );
           const { trie: m, leaves } = merger.merge(trie, classes);
           const cellAnswer = c.cells.map(answer);
           const seen = new Set<string>();
           const problems: string[] = [];
           for (let x = 0; x < c.cells.length; x++) {
             // The cell's address, any host bits below the resolution.
-            const addr = (c.d === 0 ? low : (x * 2 ** (32 - c.d)) + (low % 2 ** (32 - c.d))) >>> 0;
-            const packed = lookup(m, Uint8Array.of(addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255), 0, 4);
+            const addr = (c.d === 0 ? low : x * 2 ** (32 - c.d) + (low % 2 ** (32 - c.d))) >>> 0;
+            const packed = lookup(
+              m,
+              Uint8Array.of(addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255),
+              0,
+              4,
+            );
             const depth = depthOf(packed);
             const got = answer(decisionOf(packed));
             if (got !== cellAnswer[x]) problems.push(`cell ${x}: answers ${got}, the oracle ${cellAnswer[x]}`);
@@ -100,9 +128,13 @@ describe('generated tries: correct, sound and maximal against brute force', () =
             const size = 2 ** (c.d - depth);
             const lo = Math.floor(x / size) * size;
             const odd = cellAnswer.slice(lo, lo + size).findIndex((a) => a !== cellAnswer[x]);
-            if (odd >= 0) problems.push(`cell ${x}: cell ${lo + odd} inside the scope /${depth} answers ${cellAnswer[lo + odd]}, not ${cellAnswer[x]} (unsound)`);
+            if (odd >= 0)
+              problems.push(
+                `cell ${x}: cell ${lo + odd} inside the scope /${depth} answers ${cellAnswer[lo + odd]}, not ${cellAnswer[x]} (unsound)`,
+              );
             const plo = Math.floor(x / (size * 2)) * size * 2;
-            if (depth > 0 && cellAnswer.slice(plo, plo + size * 2).every((a) => a === cellAnswer[x])) problems.push(`cell ${x}: /${depth - 1} is all ${cellAnswer[x]} (not maximal)`);
+            if (depth > 0 && cellAnswer.slice(plo, plo + size * 2).every((a) => a === cellAnswer[x]))
+              problems.push(`cell ${x}: /${depth - 1} is all ${cellAnswer[x]} (not maximal)`);
           }
           expect(problems, `cells ${c.cells.join(' ')}, answers ${cellAnswer.join(' | ')}`).toEqual([]);
           expect(leaves).toBe(seen.size);
@@ -147,7 +179,9 @@ function graftedV6(off: readonly number[], cells4: readonly number[], d4: number
     const c: Cidr = { family: 6, base, len };
     return { c, decision, last: lastOf(c) };
   };
-  const cells: Cell[] = cells4.map((decision, x) => cell(MAPPED_BASE + (BigInt(x) << BigInt(32 - d4)), 96 + d4, decision));
+  const cells: Cell[] = cells4.map((decision, x) =>
+    cell(MAPPED_BASE + (BigInt(x) << BigInt(32 - d4)), 96 + d4, decision),
+  );
   for (let i = 95; i >= 0; i--) {
     const pathBit = i >= 80 ? 1 : 0;
     const pathBase = i >= 80 ? (MAPPED_BASE >> BigInt(128 - i)) << BigInt(128 - i) : 0n;
@@ -168,13 +202,23 @@ describe('the IPv4 graft in the IPv6 trie stays sound and consistent with the IP
             s: fc.constant(s),
             c: cellsArb(s.rankings.length).filter((c) => c.d <= 6),
             // Mostly one decision off the path, so wide IPv6 scopes reach the graft.
-            off: fc.array(fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.nat(s.rankings.length - 1), weight: 1 }), { minLength: 96, maxLength: 96 }),
+            off: fc.array(
+              fc.oneof(
+                { arbitrary: fc.constant(0), weight: 6 },
+                { arbitrary: fc.nat(s.rankings.length - 1), weight: 1 },
+              ),
+              { minLength: 96, maxLength: 96 },
+            ),
           }),
         ),
         ({ s, c, off }) => {
           const t = table(s.rankings, s.k);
           const answer = queryPathAnswer(t, s.families, s.maxAnswers, s.qtype, s.serving);
-          const classes = classifyDecisions(t, { serving: s.serving, hasFamily: familyFlags(s.families, s.qtype), maxAnswers: s.maxAnswers }, s.popCount);
+          const classes = classifyDecisions(
+            t,
+            { serving: s.serving, hasFamily: familyFlags(s.families, s.qtype), maxAnswers: s.maxAnswers },
+            s.popCount,
+          );
           const b4 = new TrieBuilder();
           const m4 = merger.merge(b4.finish(trieOfCells(b4, c.cells, true)), classes).trie;
           const v6 = graftedV6(off, c.cells, c.d);
@@ -187,17 +231,28 @@ describe('the IPv4 graft in the IPv6 trie stays sound and consistent with the IP
             const where = `${cell.c.base.toString(16)}/${cell.c.len}`;
             expect(answer(decisionOf(packed)), where).toBe(answers[i]);
             const odd = cellsIn(v6.cells, prefixOf(cell.c.base, depth, 6)).find((j) => answers[j] !== answers[i]);
-            expect(odd === undefined ? answers[i] : answers[odd], `${where}: scope /${depth} holds ${odd === undefined ? '' : v6.cells[odd].c.base.toString(16)}`).toBe(answers[i]);
+            expect(
+              odd === undefined ? answers[i] : answers[odd],
+              `${where}: scope /${depth} holds ${odd === undefined ? '' : v6.cells[odd].c.base.toString(16)}`,
+            ).toBe(answers[i]);
             if (depth > 0) {
               const wider = cellsIn(v6.cells, prefixOf(cell.c.base, depth - 1, 6));
-              expect(wider.some((j) => answers[j] !== answers[i]), `${where}: /${depth - 1} is all one answer`).toBe(true);
+              expect(
+                wider.some((j) => answers[j] !== answers[i]),
+                `${where}: /${depth - 1} is all one answer`,
+              ).toBe(true);
             }
             if (cell.c.len > 96) {
               // The query path answers ::ffff:a.b.c.d/96+n from the IPv4 trie with scope 96 + its depth.
               const p4 = lookup(m4, bytes, 12, 4);
               expect(answer(decisionOf(p4)), `${where} through the IPv4 trie`).toBe(answers[i]);
-              const odd4 = cellsIn(v6.cells, prefixOf(cell.c.base, 96 + depthOf(p4), 6)).find((j) => answers[j] !== answers[i]);
-              expect(odd4, `${where}: a cell inside the IPv4 scope /${96 + depthOf(p4)} answers otherwise`).toBeUndefined();
+              const odd4 = cellsIn(v6.cells, prefixOf(cell.c.base, 96 + depthOf(p4), 6)).find(
+                (j) => answers[j] !== answers[i],
+              );
+              expect(
+                odd4,
+                `${where}: a cell inside the IPv4 scope /${96 + depthOf(p4)} answers otherwise`,
+              ).toBeUndefined();
             }
           });
         },
@@ -222,7 +277,11 @@ const LATENCY: PolicyConfig = {
 };
 const MIXED: PolicyConfig = {
   candidates: 4,
-  steps: [{ cidr: { '3.0.0.0/12': ['syd', 'gru'], '2600:0:8000::/33': ['jnb'] } }, { country: { JP: ['tyo', 'syd'] } }, { latency: { tolerance_ms: 2, tolerance_pct: 10 } }],
+  steps: [
+    { cidr: { '3.0.0.0/12': ['syd', 'gru'], '2600:0:8000::/33': ['jnb'] } },
+    { country: { JP: ['tyo', 'syd'] } },
+    { latency: { tolerance_ms: 2, tolerance_pct: 10 } },
+  ],
   fallback: ['nyc', 'fra'],
   spill_granularity_v4: 22,
   spill_granularity_v6: 44,
@@ -232,7 +291,13 @@ function compileWith(p: PolicyConfig, pops: readonly PopInfo[], layout: DbLayout
   const { tables, issues } = tablesFor(p, pops);
   if (issues.length > 0) throw new Error(`policy issues: ${JSON.stringify(issues)}`);
   const dbs = openDatabases(layout === 'city' ? [CITY_DB] : [DBIP_V4, DBIP_V6], asn ? ASN_DB : null);
-  return compilePolicy(tables, pops, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency: null });
+  return compilePolicy(tables, pops, {
+    city4: dbs.city4,
+    city6: dbs.city6,
+    asn4: dbs.asn4,
+    asn6: dbs.asn6,
+    latency: null,
+  });
 }
 
 interface State {
@@ -244,23 +309,59 @@ interface State {
 
 /** Health, families (mostly dual-stack), max_answers and answer type for the fixture PoPs. */
 const stateArb: fc.Arbitrary<State> = fc.record({
-  serving: fc.array(fc.oneof({ arbitrary: fc.constant(1), weight: 3 }, { arbitrary: fc.constant(0), weight: 1 }), { minLength: POP_IDS.length, maxLength: POP_IDS.length }).map((a) => Uint8Array.from(a)),
-  families: fc.array(fc.oneof({ arbitrary: fc.constant<PopFamilies>({ v4: true, v6: true }), weight: 4 }, fc.record({ v4: fc.boolean(), v6: fc.boolean() })), { minLength: POP_IDS.length, maxLength: POP_IDS.length }),
+  serving: fc
+    .array(fc.oneof({ arbitrary: fc.constant(1), weight: 3 }, { arbitrary: fc.constant(0), weight: 1 }), {
+      minLength: POP_IDS.length,
+      maxLength: POP_IDS.length,
+    })
+    .map((a) => Uint8Array.from(a)),
+  families: fc.array(
+    fc.oneof(
+      { arbitrary: fc.constant<PopFamilies>({ v4: true, v6: true }), weight: 4 },
+      fc.record({ v4: fc.boolean(), v6: fc.boolean() }),
+    ),
+    { minLength: POP_IDS.length, maxLength: POP_IDS.length },
+  ),
   maxAnswers: fc.integer({ min: 1, max: 3 }),
   qtype: fc.constantFrom<'A' | 'AAAA'>('A', 'AAAA'),
 });
 
 function mergeFor(c: CompiledPolicy, st: State) {
-  const classes = classifyDecisions(c, { serving: st.serving, hasFamily: familyFlags(st.families, st.qtype), maxAnswers: st.maxAnswers }, POP_IDS.length);
-  return { classes, v4: merger.merge(c.v4, classes), v6: merger.merge(c.v6, classes), answer: queryPathAnswer(c, st.families, st.maxAnswers, st.qtype, st.serving) };
+  const classes = classifyDecisions(
+    c,
+    { serving: st.serving, hasFamily: familyFlags(st.families, st.qtype), maxAnswers: st.maxAnswers },
+    POP_IDS.length,
+  );
+  return {
+    classes,
+    v4: merger.merge(c.v4, classes),
+    v6: merger.merge(c.v6, classes),
+    answer: queryPathAnswer(c, st.families, st.maxAnswers, st.qtype, st.serving),
+  };
 }
 
 describe('fixture databases: exhaustive soundness and maximality under random health', () => {
   const cases: Array<{ name: string; compiled: () => CompiledPolicy; runs: number }> = [
-    { name: 'CIDR rules + nearest + fallback, city.mmdb', compiled: () => compileWith(NEAREST, TEST_POP_INFOS, 'city', false), runs: 150 },
-    { name: 'CIDR rules + nearest + fallback, DB-IP layout', compiled: () => compileWith(NEAREST, TEST_POP_INFOS, 'dbip', false), runs: 150 },
-    { name: 'latency (tolerance groups, weights), spill at /22 and /44, city.mmdb + ASN', compiled: () => compileWith(LATENCY, TUNED_POPS, 'city', true), runs: 150 },
-    { name: 'CIDR + country + latency with spill, K=4, DB-IP layout + ASN', compiled: () => compileWith(MIXED, TUNED_POPS, 'dbip', true), runs: 150 },
+    {
+      name: 'CIDR rules + nearest + fallback, city.mmdb',
+      compiled: () => compileWith(NEAREST, TEST_POP_INFOS, 'city', false),
+      runs: 150,
+    },
+    {
+      name: 'CIDR rules + nearest + fallback, DB-IP layout',
+      compiled: () => compileWith(NEAREST, TEST_POP_INFOS, 'dbip', false),
+      runs: 150,
+    },
+    {
+      name: 'latency (tolerance groups, weights), spill at /22 and /44, city.mmdb + ASN',
+      compiled: () => compileWith(LATENCY, TUNED_POPS, 'city', true),
+      runs: 150,
+    },
+    {
+      name: 'CIDR + country + latency with spill, K=4, DB-IP layout + ASN',
+      compiled: () => compileWith(MIXED, TUNED_POPS, 'dbip', true),
+      runs: 150,
+    },
   ];
   for (const { name, compiled, runs } of cases) {
     it(name, () => {
@@ -269,7 +370,10 @@ describe('fixture databases: exhaustive soundness and maximality under random he
       fc.assert(
         fc.property(stateArb, (st) => {
           const m = mergeFor(c, st);
-          for (const [family, compiledTrie, merged] of [[4, c.v4, m.v4], [6, c.v6, m.v6]] as const) {
+          for (const [family, compiledTrie, merged] of [
+            [4, c.v4, m.v4],
+            [6, c.v6, m.v6],
+          ] as const) {
             const check = checkMergedTrie(compiledTrie, merged.trie, family, m.answer);
             expect(check.violations, `IPv${family}`).toEqual([]);
             expect(check.mergedLeaves).toBe(merged.leaves);
@@ -296,7 +400,8 @@ describe('fixture databases: exhaustive soundness and maximality under random he
       const r = c.v4.nodes[ref * 2 + 1];
       if (l < 0 && r < 0) {
         const [x, y] = [rank(~l), rank(~r)];
-        if (x[0] === y[1] && x[1] === y[0] && x.slice(2).join() === y.slice(2).join()) twins.push({ base, depth, a: x[0], b: x[1] });
+        if (x[0] === y[1] && x[1] === y[0] && x.slice(2).join() === y.slice(2).join())
+          twins.push({ base, depth, a: x[0], b: x[1] });
       }
       walk(l, base, depth + 1);
       walk(r, base | (1n << BigInt(31 - depth)), depth + 1);
@@ -330,14 +435,24 @@ describe('fixture databases: against the independent oracle, address by address'
         const idOf = new Map<string, number>();
         for (let d = 0; d < c.decisionCount; d++) {
           const ids: string[] = [];
-          for (let i = 0; i < c.candidates; i++) if (c.decisions[d * c.candidates + i] >= 0) ids.push(POP_IDS[c.decisions[d * c.candidates + i]]);
+          for (let i = 0; i < c.candidates; i++)
+            if (c.decisions[d * c.candidates + i] >= 0) ids.push(POP_IDS[c.decisions[d * c.candidates + i]]);
           idOf.set(ids.join(','), d);
         }
-        const anchors = [...oracleNetworks(layout, family).map((n) => cidr(n.cidr)), ...Object.keys(RULES).map(cidr).filter((x) => x.family === family)];
+        const anchors = [
+          ...oracleNetworks(layout, family).map((n) => cidr(n.cidr)),
+          ...Object.keys(RULES)
+            .map(cidr)
+            .filter((x) => x.family === family),
+        ];
         if (family === 6) anchors.push(cidr('::ffff:0:0/96'), cidr('::ffff:100:0/104'));
         const bits = bitsOf(family);
         const addrArb = fc.oneof(
-          fc.constantFrom(...anchors).chain((a) => fc.oneof(fc.constant(a.base), fc.constant(lastOf(a)), fc.bigInt({ min: a.base, max: lastOf(a) }))),
+          fc
+            .constantFrom(...anchors)
+            .chain((a) =>
+              fc.oneof(fc.constant(a.base), fc.constant(lastOf(a)), fc.bigInt({ min: a.base, max: lastOf(a) })),
+            ),
           fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n }),
         );
         fc.assert(
@@ -359,7 +474,10 @@ describe('fixture databases: against the independent oracle, address by address'
               expect(new Set(inside), `${where}: sound`).toEqual(new Set([mine]));
               if (family === 6 && a >> 32n === 0xffffn) {
                 // A mapped client with a source of /96 or more is answered from the merged IPv4 trie.
-                expect(m.answer(decisionOf(lookup(m.v4.trie, bigToBytes(a, 6), 12, 4))), `${where} through the IPv4 trie`).toBe(mine);
+                expect(
+                  m.answer(decisionOf(lookup(m.v4.trie, bigToBytes(a, 6), 12, 4))),
+                  `${where} through the IPv4 trie`,
+                ).toBe(mine);
               }
               if (depth > 0) {
                 const wider = [...oracle.decisionsIn(prefixOf(a, depth - 1, family))].map(answerOfRanking);

@@ -49,7 +49,10 @@ const OWNERS: Record<string, { target: string; hops: number }> = {
   'hop.example.com': { target: 'example.net', hops: 2 },
 };
 
-const label = fc.oneof(fc.constantFrom('a', 'WWW', 'x-y', '_tcp'), fc.uint8Array({ minLength: 1, maxLength: 63 }).map((b) => Buffer.from(b).toString('latin1')));
+const label = fc.oneof(
+  fc.constantFrom('a', 'WWW', 'x-y', '_tcp'),
+  fc.uint8Array({ minLength: 1, maxLength: 63 }).map((b) => Buffer.from(b).toString('latin1')),
+);
 const queryArb = fc.record({
   labels: fc.array(label, { minLength: 1, maxLength: 5 }),
   owner: fc.constantFrom(...Object.keys(OWNERS)),
@@ -58,7 +61,9 @@ const queryArb = fc.record({
 });
 
 function packet(labels: string[], owner: string, qtype: number, id: number): Buffer {
-  const prefix = Buffer.concat(labels.map((l) => Buffer.concat([Buffer.from([Buffer.byteLength(l, 'latin1')]), Buffer.from(l, 'latin1')])));
+  const prefix = Buffer.concat(
+    labels.map((l) => Buffer.concat([Buffer.from([Buffer.byteLength(l, 'latin1')]), Buffer.from(l, 'latin1')])),
+  );
   const header = Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   const tail = Buffer.from([qtype >> 8, qtype & 0xff, 0, 1]);
   return Buffer.concat([header, prefix, wireName(owner), tail]);
@@ -74,8 +79,21 @@ describe('DNAME substitution for any qname below a DNAME', () => {
         const qnameLength = msg.length - 16;
         if (qnameLength > 255) return; // not a valid qname: FORMERR, tested elsewhere
         const out = handleQuery(msg, msg.length, '192.0.2.9', 1, rt, counters)!;
-        const len = handleQueryInto(msg, msg.length, 4, Uint8Array.from([192, 0, 2, 9]), 0, UDP, rt, counters, batch, 100);
-        expect(batch.subarray(100, 100 + len).equals(handleQuery(msg, msg.length, '192.0.2.9', UDP, rt, counters)!)).toBe(true);
+        const len = handleQueryInto(
+          msg,
+          msg.length,
+          4,
+          Uint8Array.from([192, 0, 2, 9]),
+          0,
+          UDP,
+          rt,
+          counters,
+          batch,
+          100,
+        );
+        expect(
+          batch.subarray(100, 100 + len).equals(handleQuery(msg, msg.length, '192.0.2.9', UDP, rt, counters)!),
+        ).toBe(true);
         const reply = dnsPacket.decode(out);
         const rcode = out[3] & 0x0f;
         const { target, hops } = OWNERS[owner];
@@ -88,7 +106,9 @@ describe('DNAME substitution for any qname below a DNAME', () => {
           expect(answers.map((a) => a.type)).toEqual(['DNAME']);
           return;
         }
-        expect(answers.slice(0, 2 * hops).map((a) => a.type)).toEqual(hops === 1 ? ['DNAME', 'CNAME'] : ['DNAME', 'CNAME', 'DNAME', 'CNAME']);
+        expect(answers.slice(0, 2 * hops).map((a) => a.type)).toEqual(
+          hops === 1 ? ['DNAME', 'CNAME'] : ['DNAME', 'CNAME', 'DNAME', 'CNAME'],
+        );
         const cname = answers[2 * hops - 1];
         const asked = reply.questions![0].name;
         expect(answers[1].name).toBe(asked);

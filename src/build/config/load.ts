@@ -122,11 +122,19 @@ function misspeltRequired(issue: z.core.$ZodIssue, all: readonly z.core.$ZodIssu
   const parent = p.slice(0, -1) as ConfigPath;
   const allowed = keysAt(configSchema, parent);
   return all.some(
-    (o) => o.code === 'unrecognized_keys' && o.path.length === parent.length && o.path.every((x, i) => x === parent[i]) && o.keys.some((k) => closest(k, allowed) !== null),
+    (o) =>
+      o.code === 'unrecognized_keys' &&
+      o.path.length === parent.length &&
+      o.path.every((x, i) => x === parent[i]) &&
+      o.keys.some((k) => closest(k, allowed) !== null),
   );
 }
 
-function zodIssues(error: z.ZodError, raw: unknown, locate: Locator): { issues: ConfigIssue[]; problems: SchemaProblem[] } {
+function zodIssues(
+  error: z.ZodError,
+  raw: unknown,
+  locate: Locator,
+): { issues: ConfigIssue[]; problems: SchemaProblem[] } {
   const issues: ConfigIssue[] = [];
   const problems: SchemaProblem[] = [];
   const expanded = expandUnions(error.issues);
@@ -142,13 +150,20 @@ function zodIssues(error: z.ZodError, raw: unknown, locate: Locator): { issues: 
     } else if (issue.code === 'invalid_key' && typeof p[p.length - 1] === 'string') {
       // A bad map key (e.g. a PoP id): point at the key, with the key rule's own message.
       const inner = issue.issues[0]?.message ?? issue.message;
-      issues.push({ ...locate(p.slice(0, -1), p[p.length - 1] as string), message: `"${String(p[p.length - 1])}": ${inner}` });
+      issues.push({
+        ...locate(p.slice(0, -1), p[p.length - 1] as string),
+        message: `"${String(p[p.length - 1])}": ${inner}`,
+      });
       problems.push({ path: p, badKey: true });
     } else {
       // A one-key map that matches no union branch by its key (a misspelt policy step): say which key.
       const value = valueAt(raw, p);
-      const unknown = issue.code === 'invalid_union' && isPlainMap(value) ? Object.keys(value).filter((k) => !keysAt(configSchema, p).includes(k)) : [];
-      if (unknown.length > 0) for (const key of unknown) issues.push({ ...locate(p, key), message: unknownKey(key, p) });
+      const unknown =
+        issue.code === 'invalid_union' && isPlainMap(value)
+          ? Object.keys(value).filter((k) => !keysAt(configSchema, p).includes(k))
+          : [];
+      if (unknown.length > 0)
+        for (const key of unknown) issues.push({ ...locate(p, key), message: unknownKey(key, p) });
       else issues.push({ ...locate(p), message: issue.message });
       problems.push({ path: p });
     }
@@ -156,11 +171,13 @@ function zodIssues(error: z.ZodError, raw: unknown, locate: Locator): { issues: 
   return { issues, problems };
 }
 
-const isPlainMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function valueAt(raw: unknown, p: ConfigPath): unknown {
   let node = raw;
-  for (const k of p) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[k as string] : undefined;
+  for (const k of p)
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[k as string] : undefined;
   return node;
 }
 

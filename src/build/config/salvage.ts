@@ -16,7 +16,11 @@ const isMap = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !
 /** Stand-ins that pass every check and reference nothing. */
 const STAND_IN_POP = { location: [0, 0], ipv4: ['192.0.2.255'] };
 const STAND_IN_POLICY = { steps: [{ nearest: {} }] };
-const standInZone = (i: number) => ({ origin: `broken-zone-${i}.invalid.`, soa: { mname: 'ns', rname: 'hostmaster', serial: 0 }, ns: ['ns'] });
+const standInZone = (i: number) => ({
+  origin: `broken-zone-${i}.invalid.`,
+  soa: { mname: 'ns', rname: 'hostmaster', serial: 0 },
+  ns: ['ns'],
+});
 
 /** A schema problem to work around: its path, and for unknown keys, the keys. */
 export interface SchemaProblem {
@@ -45,18 +49,19 @@ export function salvage(raw: unknown, problems: readonly SchemaProblem[]): Raw |
       const policy = out.policies[name as string];
       const [, , field, index] = p;
       // A bad step: a neutral step in its place (indices stay, the other steps are still checked).
-      if (field === 'steps' && typeof index === 'number' && isMap(policy) && Array.isArray(policy.steps)) policy.steps[index] = { nearest: {} };
+      if (field === 'steps' && typeof index === 'number' && isMap(policy) && Array.isArray(policy.steps))
+        policy.steps[index] = { nearest: {} };
       else if (field !== undefined && field !== 'steps' && isMap(policy)) delete policy[field as string];
       else out.policies[name as string] = STAND_IN_POLICY;
-    }
-    else if (section === 'zones') {
+    } else if (section === 'zones') {
       if (p.length < 2 || !Array.isArray(out.zones)) return null;
       const zone = out.zones[name as number];
       const [, , part, owner, type] = p;
       if ((part === 'records' || part === 'geo') && p.length >= 4 && isMap(zone) && isMap(zone[part])) {
         const entries = zone[part] as Raw;
         // One bad record (or geo record): drop just it; the zone is still checked.
-        if (part === 'records' && p.length >= 5 && isMap(entries[owner as string])) delete (entries[owner as string] as Raw)[type as string];
+        if (part === 'records' && p.length >= 5 && isMap(entries[owner as string]))
+          delete (entries[owner as string] as Raw)[type as string];
         else delete entries[owner as string];
       } else out.zones[name as number] = standInZone(name as number);
     } else if (!dropLeaf(out, p)) return null;
@@ -97,7 +102,13 @@ function unwrap(s: AnySchema): AnySchema {
 /** The keys the schema allows for the map at `p` (all branches of a union), for "did you mean". */
 export function keysAt(schema: AnySchema, p: ConfigPath): string[] {
   const s = unwrap(schema);
-  const def = s._zod.def as { type: string; shape?: Record<string, AnySchema>; valueType?: AnySchema; element?: AnySchema; options?: AnySchema[] };
+  const def = s._zod.def as {
+    type: string;
+    shape?: Record<string, AnySchema>;
+    valueType?: AnySchema;
+    element?: AnySchema;
+    options?: AnySchema[];
+  };
   if (def.type === 'union') return [...new Set(def.options!.flatMap((o) => keysAt(o, p)))];
   if (p.length === 0) return def.type === 'object' ? Object.keys(def.shape!) : [];
   const [head, ...rest] = p;

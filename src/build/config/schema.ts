@@ -32,7 +32,10 @@ const UNIT_BYTES: Record<string, number> = { MB: 1e6, MiB: 1048576, GB: 1e9, GiB
 /** A memory size in bytes: a number of MiB, or a string such as "512MB", "2GiB". */
 export const size = z.union(
   [
-    z.number().positive().transform((mib) => mib * 1048576),
+    z
+      .number()
+      .positive()
+      .transform((mib) => mib * 1048576),
     z
       .string()
       .regex(SIZE_RE)
@@ -45,11 +48,21 @@ export const size = z.union(
 );
 
 /** A share in percent: a number 0-100 or a string such as "5%". */
-const percent = z.union([z.number().min(0).max(100), z.string().regex(/^\d+(\.\d+)?%$/).transform((s) => Number(s.slice(0, -1)))]).pipe(z.number().min(0).max(100));
+const percent = z
+  .union([
+    z.number().min(0).max(100),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/)
+      .transform((s) => Number(s.slice(0, -1))),
+  ])
+  .pipe(z.number().min(0).max(100));
 
 const ttl = z.number().int().min(0).max(2147483647);
 const port = z.number().int().min(1).max(65535);
-const popId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
+const popId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'PoP ids are 1-32 of a-z 0-9 _ - (lower case), starting with a letter or digit');
 const popList = z.array(z.string()).min(1);
 
 /**
@@ -83,7 +96,8 @@ export type HealthCheckFields = z.output<typeof healthCheck>;
 /** Fields that have no built-in default (target: the PoP's address; port: by type; host: the target; expect_body: none). */
 type UndefaultedHealthField = 'target' | 'port' | 'host' | 'expect_body';
 /** The effective check of one PoP: every field with a built-in default is set. */
-export type HealthCheckConfig = Required<Omit<HealthCheckFields, UndefaultedHealthField>> & Pick<HealthCheckFields, UndefaultedHealthField>;
+export type HealthCheckConfig = Required<Omit<HealthCheckFields, UndefaultedHealthField>> &
+  Pick<HealthCheckFields, UndefaultedHealthField>;
 
 /** Built-in values of the health-check fields (docs/config.md#health lists them). */
 export const HEALTH_DEFAULTS: HealthCheckConfig = {
@@ -176,7 +190,9 @@ const recordTypeKey = z.string().superRefine((key, ctx) => {
     const message = (err as Error).message;
     ctx.addIssue({
       code: 'custom',
-      message: message.startsWith('unknown record type') ? `${message}${didYouMean(key, TYPE_MNEMONICS)} (known: ${TYPE_MNEMONICS.join(', ')}, or TYPEnnn)` : message,
+      message: message.startsWith('unknown record type')
+        ? `${message}${didYouMean(key, TYPE_MNEMONICS)} (known: ${TYPE_MNEMONICS.join(', ')}, or TYPEnnn)`
+        : message,
     });
   }
 });
@@ -189,7 +205,10 @@ const geoRecord = z.strictObject({
   ttl_degraded: ttl.default(10),
   /** How many PoPs' addresses one answer carries. */
   max_answers: z.number().int().min(1).max(8).default(1),
-  types: z.array(z.enum(['A', 'AAAA'])).min(1).default(['A', 'AAAA']),
+  types: z
+    .array(z.enum(['A', 'AAAA']))
+    .min(1)
+    .default(['A', 'AAAA']),
 });
 export type GeoRecordConfig = z.output<typeof geoRecord>;
 
@@ -266,7 +285,9 @@ export const configSchema = z.strictObject({
       path_inflation: z.number().min(1).max(5).default(1.5),
     })
     .prefault({}),
-  health: z.strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) }).prefault({}),
+  health: z
+    .strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) })
+    .prefault({}),
   reload: z
     .strictObject({
       /** Watchdog: a compile running longer is terminated. auto = max(60 s, 10 x the last successful compile). */

@@ -20,7 +20,9 @@ import { FleetBundleError } from '../../errors.js';
 const bundlePath = z
   .string()
   .min(1)
-  .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).some((s) => s === '..' || s === '' || s === '.'), { error: 'expected a relative path inside the config directory' });
+  .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).some((s) => s === '..' || s === '' || s === '.'), {
+    error: 'expected a relative path inside the config directory',
+  });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const bundleSchema = z.object({
@@ -33,7 +35,14 @@ export const bundleSchema = z.object({
   config: bundlePath,
   files: z.array(z.object({ path: bundlePath, sha256: sha256Hex, content: z.string() })),
   /** Geo databases: the path as the YAML writes it, where it was on the publisher, and its digest. */
-  databases: z.array(z.object({ path: z.string().min(1), resolved: z.string().min(1), sha256: sha256Hex, size: z.number().int().nonnegative() })),
+  databases: z.array(
+    z.object({
+      path: z.string().min(1),
+      resolved: z.string().min(1),
+      sha256: sha256Hex,
+      size: z.number().int().nonnegative(),
+    }),
+  ),
 });
 export type ConfigBundle = z.output<typeof bundleSchema>;
 
@@ -78,7 +87,9 @@ export async function buildBundle(src: BundleSources, now = Date.now()): Promise
     if (seen.has(rel)) continue;
     seen.add(rel);
     if (!bundlePath.safeParse(rel).success) {
-      problems.push(`${f}: a published config's files must be inside ${dir} (the bundle recreates that directory on every instance)`);
+      problems.push(
+        `${f}: a published config's files must be inside ${dir} (the bundle recreates that directory on every instance)`,
+      );
       continue;
     }
     const bytes = await readFile(abs);
@@ -90,7 +101,15 @@ export async function buildBundle(src: BundleSources, now = Date.now()): Promise
     databases.push({ path: d.path, resolved, sha256: await sha256File(resolved), size: (await stat(resolved)).size });
   }
   if (problems.length) throw new FleetBundleError(0, problems);
-  return { format: 1, version: 0, published_at: now, published_by: src.publishedBy, config: files[0].path, files, databases };
+  return {
+    format: 1,
+    version: 0,
+    published_at: now,
+    published_by: src.publishedBy,
+    config: files[0].path,
+    files,
+    databases,
+  };
 }
 
 export function encodeBundle(b: ConfigBundle): Buffer {
@@ -106,9 +125,16 @@ export function decodeBundle(bytes: Uint8Array, version = 0): ConfigBundle {
     throw new FleetBundleError(version, ['not JSON']);
   }
   const r = bundleSchema.safeParse(json);
-  if (!r.success) throw new FleetBundleError(version, r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  const problems = r.data.files.filter((f) => sha256(Buffer.from(f.content, 'base64')) !== f.sha256).map((f) => `${f.path}: content does not match its sha256`);
-  if (!r.data.files.some((f) => f.path === r.data.config)) problems.push(`the config file ${r.data.config} is not in the bundle`);
+  if (!r.success)
+    throw new FleetBundleError(
+      version,
+      r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
+  const problems = r.data.files
+    .filter((f) => sha256(Buffer.from(f.content, 'base64')) !== f.sha256)
+    .map((f) => `${f.path}: content does not match its sha256`);
+  if (!r.data.files.some((f) => f.path === r.data.config))
+    problems.push(`the config file ${r.data.config} is not in the bundle`);
   if (problems.length) throw new FleetBundleError(version || r.data.version, problems);
   return r.data;
 }
@@ -121,10 +147,15 @@ export async function checkDatabases(bundle: ConfigBundle): Promise<string[]> {
     try {
       digest = await sha256File(d.resolved);
     } catch (err) {
-      problems.push(`geo database ${d.resolved}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing on this host' : (err as Error).message}`);
+      problems.push(
+        `geo database ${d.resolved}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing on this host' : (err as Error).message}`,
+      );
       continue;
     }
-    if (digest !== d.sha256) problems.push(`geo database ${d.resolved}: sha256 ${digest.slice(0, 12)}... differs from the published ${d.sha256.slice(0, 12)}...`);
+    if (digest !== d.sha256)
+      problems.push(
+        `geo database ${d.resolved}: sha256 ${digest.slice(0, 12)}... differs from the published ${d.sha256.slice(0, 12)}...`,
+      );
   }
   return problems;
 }

@@ -14,7 +14,11 @@ const natsServer = z.string().refine(
   (s) => {
     try {
       const u = new URL(s.includes('://') ? s : `nats://${s}`);
-      return (u.protocol === 'nats:' || u.protocol === 'tls:') && u.hostname !== '' && (u.pathname === '' || u.pathname === '/');
+      return (
+        (u.protocol === 'nats:' || u.protocol === 'tls:') &&
+        u.hostname !== '' &&
+        (u.pathname === '' || u.pathname === '/')
+      );
     } catch {
       return false;
     }
@@ -35,7 +39,12 @@ export type VerdictRule = z.output<typeof verdictRule>;
 
 /** KV bucket and instance names become NATS subject tokens: keep them to a safe alphabet. */
 const bucketName = z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, 'bucket names are 1-48 of A-Z a-z 0-9 _ -');
-const instanceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'instance names are 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit');
+const instanceName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    'instance names are 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit',
+  );
 
 export const fleetSchema = z.strictObject({
   /** NATS servers to connect to (any one will do; the client also learns the cluster's others). */
@@ -47,7 +56,9 @@ export const fleetSchema = z.strictObject({
       cert_file: z.string().optional(),
       key_file: z.string().optional(),
     })
-    .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), { error: 'cert_file and key_file go together' })
+    .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+      error: 'cert_file and key_file go together',
+    })
     .optional(),
   /** A NATS credentials file (user JWT + NKey seed, as `nsc` writes it). */
   credentials: z.string().optional(),
@@ -84,7 +95,11 @@ export type FleetConfig = z.output<typeof fleetSchema>;
  * identity (what NSID and id.server answer), else the host name. Characters
  * a NATS subject token cannot hold are escaped when used in keys (keys.ts).
  */
-export function fleetInstanceName(fleet: Pick<FleetConfig, 'instance'>, identity: string, hostname = os.hostname()): string {
+export function fleetInstanceName(
+  fleet: Pick<FleetConfig, 'instance'>,
+  identity: string,
+  hostname = os.hostname(),
+): string {
   return fleet.instance ?? (identity && identity !== 'auto' ? identity : hostname);
 }
 

@@ -81,7 +81,16 @@ export class FleetDecider {
       const verdict = decideVerdict(pop, rule, model.observationsOf(pop), now, input.staleAfter);
       const held = this.hold.resolve(pop, verdict.state, connected, now);
       if (probers.includes(self) || held.source === 'local') probes.add(pop);
-      return { pop, rule, probers, verdict, source: held.source, up: held.up, knownAt: held.knownAt, override: model.overrides.get(pop) ?? null };
+      return {
+        pop,
+        rule,
+        probers,
+        verdict,
+        source: held.source,
+        up: held.up,
+        knownAt: held.knownAt,
+        override: model.overrides.get(pop) ?? null,
+      };
     });
     const members: MemberState[] = [...model.members.values()]
       .map((m) => ({ ...m, alive: isAlive(m, now) || (m.instance === self && connected), self: m.instance === self }))

@@ -110,7 +110,10 @@ export class ConfigFollower {
     } catch (err) {
       const message = (err as Error).message.split('\n').slice(0, 3).join('; ');
       this.link.setRunningConfig(this.running?.version ?? null, this.runningSha, `v${version}: ${message}`);
-      this.log.error({ version, running: this.running?.version ?? null, err: message }, 'fleet: published config version refused; the running config keeps serving');
+      this.log.error(
+        { version, running: this.running?.version ?? null, err: message },
+        'fleet: published config version refused; the running config keeps serving',
+      );
     }
   }
 }

@@ -29,7 +29,11 @@ export const bundleObject = (version: number): string => `bundle-${version}`;
 export function escapeToken(name: string): string {
   let out = '';
   for (const byte of Buffer.from(name, 'utf8')) {
-    const safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x2d;
+    const safe =
+      (byte >= 0x30 && byte <= 0x39) ||
+      (byte >= 0x41 && byte <= 0x5a) ||
+      (byte >= 0x61 && byte <= 0x7a) ||
+      byte === 0x2d;
     out += safe ? String.fromCharCode(byte) : `_${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
@@ -48,7 +52,8 @@ export function unescapeToken(token: string): string {
 }
 
 export const memberKey = (instance: string): string => `members.${escapeToken(instance)}`;
-export const observationKey = (pop: string, instance: string): string => `obs.${escapeToken(pop)}.${escapeToken(instance)}`;
+export const observationKey = (pop: string, instance: string): string =>
+  `obs.${escapeToken(pop)}.${escapeToken(instance)}`;
 export const overrideKey = (pop: string): string => `override.${escapeToken(pop)}`;
 export const CONFIG_KEY = 'config';
 
@@ -62,7 +67,8 @@ export type ParsedKey =
 export function parseKey(key: string): ParsedKey | null {
   const parts = key.split('.');
   if (parts[0] === 'members' && parts.length === 2) return { kind: 'member', instance: unescapeToken(parts[1]) };
-  if (parts[0] === 'obs' && parts.length === 3) return { kind: 'observation', pop: unescapeToken(parts[1]), instance: unescapeToken(parts[2]) };
+  if (parts[0] === 'obs' && parts.length === 3)
+    return { kind: 'observation', pop: unescapeToken(parts[1]), instance: unescapeToken(parts[2]) };
   if (parts[0] === 'override' && parts.length === 2) return { kind: 'override', pop: unescapeToken(parts[1]) };
   if (key === CONFIG_KEY) return { kind: 'config' };
   return null;

@@ -14,7 +14,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions, type QueuedIterator } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type QueuedIterator,
+} from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions, type KvWatchEntry } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
@@ -196,19 +202,35 @@ export class FleetLink {
   observe(pop: string, o: ObservationInput): boolean {
     const state = this.current.pops.find((p) => p.pop === pop);
     if (!this.synced || !this.live || !state?.probers.includes(this.instance)) return false;
-    const value: ObservationValue = { instance: this.instance, pop, up: o.up, reason: o.reason, rtt_ms: o.rttMs, interval: o.interval, at: Date.now() };
+    const value: ObservationValue = {
+      instance: this.instance,
+      pop,
+      up: o.up,
+      reason: o.reason,
+      rtt_ms: o.rttMs,
+      interval: o.interval,
+      at: Date.now(),
+    };
     this.published.add(pop);
-    this.live.put(observationKey(pop, this.instance), encodeValue(value)).catch((err: Error) => this.log.debug({ pop, err: err.message }, 'fleet: observation not published'));
+    this.live
+      .put(observationKey(pop, this.instance), encodeValue(value))
+      .catch((err: Error) => this.log.debug({ pop, err: err.message }, 'fleet: observation not published'));
     return true;
   }
 
   /** Set (or clear with null) a fleet-wide override: every instance applies it from the bucket. */
   async setOverride(pop: string, override: Override | null, by: string = this.instance): Promise<void> {
-    if (!this.synced || !this.ops) throw new FleetError(`not connected to the fleet (NATS): a fleet-wide override cannot be set now; use a local override`);
+    if (!this.synced || !this.ops)
+      throw new FleetError(
+        `not connected to the fleet (NATS): a fleet-wide override cannot be set now; use a local override`,
+      );
     const key = overrideKey(pop);
     const ops = this.ops;
     // A cluster electing a new stream leader (a node just died) answers "no responders" for a moment.
-    await retrying<unknown>(() => (override ? ops.put(key, encodeValue({ override, by, at: Date.now() })) : ops.delete(key)), OPS_RETRY_MS);
+    await retrying<unknown>(
+      () => (override ? ops.put(key, encodeValue({ override, by, at: Date.now() })) : ops.delete(key)),
+      OPS_RETRY_MS,
+    );
     this.log.info({ pop, override, by }, override ? 'fleet override set' : 'fleet override cleared');
   }
 
@@ -225,13 +247,22 @@ export class FleetLink {
     const bytes = encodeBundle({ ...bundle, version });
     const object = bundleObject(version);
     await store.putBlob({ name: object, metadata: { version: String(version) } }, bytes);
-    const pointer: BundlePointer = { version, object, sha256: sha256(bytes), size: bytes.length, published_at: Date.now(), published_by: bundle.published_by };
+    const pointer: BundlePointer = {
+      version,
+      object,
+      sha256: sha256(bytes),
+      size: bytes.length,
+      published_at: Date.now(),
+      published_by: bundle.published_by,
+    };
     try {
       if (prev) await ops.update(CONFIG_KEY, encodeValue(pointer), prev.revision);
       else await ops.create(CONFIG_KEY, encodeValue(pointer));
     } catch (err) {
       await store.delete(object).catch(() => undefined);
-      throw new FleetError(`another publish took version ${version} first; nothing was changed by this one, publish again (${(err as Error).message})`);
+      throw new FleetError(
+        `another publish took version ${version} first; nothing was changed by this one, publish again (${(err as Error).message})`,
+      );
     }
     if (version > BUNDLES_KEPT) await store.delete(bundleObject(version - BUNDLES_KEPT)).catch(() => undefined);
     this.log.info({ version, sha256: pointer.sha256.slice(0, 16), size: pointer.size }, 'config bundle published');
@@ -243,9 +274,11 @@ export class FleetLink {
     const { store } = await this.requireSynced();
     const bytes = await store.getBlob(pointer.object);
     if (!bytes) throw new FleetError(`config bundle ${pointer.object} is not in the object store`);
-    if (sha256(bytes) !== pointer.sha256) throw new FleetError(`config bundle ${pointer.object} does not match its sha256`);
+    if (sha256(bytes) !== pointer.sha256)
+      throw new FleetError(`config bundle ${pointer.object} does not match its sha256`);
     const bundle = decodeBundle(bytes, pointer.version);
-    if (bundle.version !== pointer.version) throw new FleetError(`config bundle ${pointer.object} says version ${bundle.version}`);
+    if (bundle.version !== pointer.version)
+      throw new FleetError(`config bundle ${pointer.object} says version ${bundle.version}`);
     return bundle;
   }
 
@@ -282,7 +315,9 @@ export class FleetLink {
       // A silent (partitioned) server is noticed in about three heartbeats, not the client's default minutes.
       pingInterval: Math.max(1000, c.heartbeat * 1000),
       maxPingOut: 3,
-      tls: c.tls ? { caFile: file(c.tls.ca_file), certFile: file(c.tls.cert_file), keyFile: file(c.tls.key_file) } : undefined,
+      tls: c.tls
+        ? { caFile: file(c.tls.ca_file), certFile: file(c.tls.cert_file), keyFile: file(c.tls.key_file) }
+        : undefined,
       // Read at every (re)connect, so a rotated credentials file is picked up.
       authenticator: creds ? credsAuthenticator(() => readFileSync(creds)) : undefined,
     };
@@ -322,7 +357,10 @@ export class FleetLink {
       if (this.closed || nc !== this.nc) return;
       if (s.type === 'disconnect') {
         this.setDisconnected(`disconnected from ${s.server}`);
-        this.log.warn({ server: s.server, graceSeconds: this.opts.config.grace_period }, 'fleet: NATS lost; holding the last fleet verdicts for the grace period');
+        this.log.warn(
+          { server: s.server, graceSeconds: this.opts.config.grace_period },
+          'fleet: NATS lost; holding the last fleet verdicts for the grace period',
+        );
       } else if (s.type === 'reconnect') {
         this.log.info({ server: s.server }, 'fleet: NATS back; resyncing');
         void this.resync(nc);
@@ -345,7 +383,8 @@ export class FleetLink {
   }
 
   private async requireSynced(): Promise<{ live: KV; ops: KV; store: ObjectStore }> {
-    if (!this.synced || !this.live || !this.ops || !this.objm) throw new FleetError('not connected to the fleet (NATS)');
+    if (!this.synced || !this.live || !this.ops || !this.objm)
+      throw new FleetError('not connected to the fleet (NATS)');
     this.store ??= await openStore(this.objm, configStore(this.opts.config.bucket), this.opts.config.replicas);
     return { live: this.live, ops: this.ops, store: this.store };
   }
@@ -418,7 +457,8 @@ export class FleetLink {
           const created = e.created.getTime();
           w.applied = Math.max(w.applied, e.revision);
           const k = model.apply(e.key, e.operation, e.value, created);
-          if (k?.kind === 'member' && k.instance === this.instance && e.isUpdate && e.operation === 'PUT') this.offsetMs = created - Date.now();
+          if (k?.kind === 'member' && k.instance === this.instance && e.isUpdate && e.operation === 'PUT')
+            this.offsetMs = created - Date.now();
           if (k?.kind === 'config' && model === this.model) void this.followBundle();
           // The last entry of the replay is the first marked as an update (KV watch semantics).
           if (e.isUpdate) caughtUp();
@@ -456,7 +496,9 @@ export class FleetLink {
       config_error: this.running.error,
       software: this.opts.software ?? 'meridian',
     };
-    await this.live.put(memberKey(this.instance), encodeValue(value)).catch((err: Error) => this.log.debug({ err: err.message }, 'fleet: heartbeat not published'));
+    await this.live
+      .put(memberKey(this.instance), encodeValue(value))
+      .catch((err: Error) => this.log.debug({ err: err.message }, 'fleet: heartbeat not published'));
     await this.checkWatches();
   }
 
@@ -536,7 +578,15 @@ export class FleetLink {
       view.connected,
       view.live,
       view.probes,
-      view.pops.map((p) => [p.pop, p.probers, p.source, p.up, p.override?.override ?? null, p.verdict.up, p.verdict.down]),
+      view.pops.map((p) => [
+        p.pop,
+        p.probers,
+        p.source,
+        p.up,
+        p.override?.override ?? null,
+        p.verdict.up,
+        p.verdict.down,
+      ]),
     ]);
     if (key === this.changeKey) return;
     this.changeKey = key;
@@ -565,8 +615,15 @@ export class FleetLink {
     } catch (err) {
       // Tried again on the next resync or publish.
       this.announcedVersion = before;
-      this.log.error({ version: pointer.version, err: (err as Error).message }, 'fleet: cannot fetch the published config; keeping the running one');
-      this.setRunningConfig(this.running.version, this.running.sha256, `v${pointer.version}: ${(err as Error).message}`);
+      this.log.error(
+        { version: pointer.version, err: (err as Error).message },
+        'fleet: cannot fetch the published config; keeping the running one',
+      );
+      this.setRunningConfig(
+        this.running.version,
+        this.running.sha256,
+        `v${pointer.version}: ${(err as Error).message}`,
+      );
       return;
     }
     this.emit(this.listeners.bundle, bundle);
@@ -617,7 +674,8 @@ async function retrying<T>(fn: () => Promise<T>, withinMs: number): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() + 250 > deadline) throw new FleetError(`the fleet's buckets did not take the write: ${(err as Error).message}`);
+      if (Date.now() + 250 > deadline)
+        throw new FleetError(`the fleet's buckets did not take the write: ${(err as Error).message}`);
       await sleep(250);
     }
   }

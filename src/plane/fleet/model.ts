@@ -44,7 +44,7 @@ export class FleetModel {
     const removed = operation !== 'PUT';
     switch (k.kind) {
       case 'member': {
-        if (removed) return this.members.delete(k.instance), k;
+        if (removed) return (this.members.delete(k.instance), k);
         const hb = decodeValue(heartbeatValue, value);
         if (!hb || hb.instance !== k.instance) return this.reject();
         this.members.set(k.instance, {
@@ -60,23 +60,31 @@ export class FleetModel {
         return k;
       }
       case 'observation': {
-        if (removed) return this.observations.get(k.pop)?.delete(k.instance), k;
+        if (removed) return (this.observations.get(k.pop)?.delete(k.instance), k);
         const o = decodeValue(observationValue, value);
         if (!o || o.instance !== k.instance || o.pop !== k.pop) return this.reject();
         let byProber = this.observations.get(k.pop);
         if (!byProber) this.observations.set(k.pop, (byProber = new Map()));
-        byProber.set(k.instance, { instance: o.instance, pop: o.pop, up: o.up, reason: o.reason, rttMs: o.rtt_ms, interval: o.interval, seenAt: serverTime });
+        byProber.set(k.instance, {
+          instance: o.instance,
+          pop: o.pop,
+          up: o.up,
+          reason: o.reason,
+          rttMs: o.rtt_ms,
+          interval: o.interval,
+          seenAt: serverTime,
+        });
         return k;
       }
       case 'override': {
-        if (removed) return this.overrides.delete(k.pop), k;
+        if (removed) return (this.overrides.delete(k.pop), k);
         const o = decodeValue(overrideValue, value);
         if (!o) return this.reject();
         this.overrides.set(k.pop, { override: o.override, by: o.by, setAt: serverTime });
         return k;
       }
       case 'config': {
-        if (removed) return (this.bundle = null), k;
+        if (removed) return ((this.bundle = null), k);
         const p = decodeValue(bundlePointerValue, value);
         if (!p) return this.reject();
         this.bundle = p;

@@ -23,7 +23,11 @@ export function chooseProbers(pop: string, members: readonly string[], replicas:
 }
 
 /** Every PoP's probers. */
-export function assignProbers(pops: readonly string[], members: readonly string[], replicas: number): Map<string, string[]> {
+export function assignProbers(
+  pops: readonly string[],
+  members: readonly string[],
+  replicas: number,
+): Map<string, string[]> {
   const unique = [...new Set(members)];
   return new Map(pops.map((pop) => [pop, chooseProbers(pop, unique, replicas)]));
 }

@@ -62,13 +62,26 @@ export function ruleSaysDown(rule: VerdictRule, down: number, fresh: number): bo
   return down >= rule;
 }
 
-export function decideVerdict(pop: string, rule: VerdictRule, observations: Iterable<Observation>, now: number, staleAfter: number): PopVerdict {
+export function decideVerdict(
+  pop: string,
+  rule: VerdictRule,
+  observations: Iterable<Observation>,
+  now: number,
+  staleAfter: number,
+): PopVerdict {
   const votes: Vote[] = [];
   let up = 0;
   let down = 0;
   for (const o of observations) {
     const fresh = isFresh(o, now, staleAfter);
-    votes.push({ instance: o.instance, up: o.up, reason: o.reason, rttMs: o.rttMs, ageMs: Math.max(0, now - o.seenAt), fresh });
+    votes.push({
+      instance: o.instance,
+      up: o.up,
+      reason: o.reason,
+      rttMs: o.rttMs,
+      ageMs: Math.max(0, now - o.seenAt),
+      fresh,
+    });
     if (fresh) {
       if (o.up) up++;
       else down++;

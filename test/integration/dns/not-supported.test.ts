@@ -26,7 +26,8 @@ function listedItems(): string[] {
   return [...section.matchAll(/^\* \*\*([^*]+)\*\*/gm)].map((m) => m[1]);
 }
 
-const rrTypes = (r: Reply) => [...(r.packet.answers ?? []), ...(r.packet.authorities ?? []), ...(r.packet.additionals ?? [])].map((a) => a.type);
+const rrTypes = (r: Reply) =>
+  [...(r.packet.answers ?? []), ...(r.packet.authorities ?? []), ...(r.packet.additionals ?? [])].map((a) => a.type);
 const opcodeQuery = (opcode: number) => {
   const q = buildQuery({ name: 'example.net', type: 'SOA' });
   q[2] = (q[2] & 0x87) | (opcode << 3);
@@ -79,17 +80,27 @@ const PROBES: Record<string, () => Promise<void>> = {
   'DNS Cookies and response rate limiting': async () => {
     const cookie = Buffer.from('0123456789abcdef', 'hex');
     const r = await udpQuery(t.port, { name: 'www.example.net', type: 'A', options: [{ code: 10, data: cookie }] });
-    const opt = (r.packet.additionals ?? []).find((x) => x.type === 'OPT') as unknown as { options?: Array<{ code: number }> } | undefined;
+    const opt = (r.packet.additionals ?? []).find((x) => x.type === 'OPT') as unknown as
+      | { options?: Array<{ code: number }> }
+      | undefined;
     expect((opt?.options ?? []).map((o) => o.code)).not.toContain(10);
     // A burst from one source: every query answered in full, none truncated.
-    const replies = await Promise.all(Array.from({ length: 200 }, () => udpQuery(t.port, { name: 'www.example.net', type: 'A' })));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => udpQuery(t.port, { name: 'www.example.net', type: 'A' })),
+    );
     expect(replies.every((x) => x.rcode === 0 && !x.flags.tc && (x.packet.answers?.length ?? 0) === 1)).toBe(true);
   },
   'Encrypted transports': async () => {
-    rejected(testConfig().replace('server:\n', 'server:\n  tls: { listen: ["127.0.0.1:853"] }\n'), /server\.tls: unknown key "tls"/);
+    rejected(
+      testConfig().replace('server:\n', 'server:\n  tls: { listen: ["127.0.0.1:853"] }\n'),
+      /server\.tls: unknown key "tls"/,
+    );
   },
   'CNAMEs from geo records': async () => {
-    rejected(testConfig({ pops: '  fra: { location: [50.1, 8.7], cname: fra.cdn.example.org. }' }), /unknown key "cname"/);
+    rejected(
+      testConfig({ pops: '  fra: { location: [50.1, 8.7], cname: fra.cdn.example.org. }' }),
+      /unknown key "cname"/,
+    );
   },
   'Fleet coordination': async () => {
     rejected(`${testConfig()}\nfleet:\n  nats: nats://127.0.0.1:4222\n`, /fleet: unknown key "fleet"/);

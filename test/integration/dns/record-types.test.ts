@@ -15,7 +15,16 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATIC_ZONE, testConfig } from '../../helpers/configs.js';
-import { rawSections, tcpQuery, udpQuery, udpRaw, buildQuery, decodeReply, type QueryOptions, type Reply } from '../../helpers/dns.js';
+import {
+  rawSections,
+  tcpQuery,
+  udpQuery,
+  udpRaw,
+  buildQuery,
+  decodeReply,
+  type QueryOptions,
+  type Reply,
+} from '../../helpers/dns.js';
 import { ROOT, startServer, type TestServer } from '../../helpers/server.js';
 import { metric, scrape } from '../ops/admin-http.js';
 
@@ -32,11 +41,22 @@ const NOERROR = 0;
 const NXDOMAIN = 3;
 const YXDOMAIN = 6;
 const hex = (s: string) => s.replace(/\s+/g, '').toLowerCase();
-const name = (n: string) => hex(Buffer.from(n.split('.').map((l) => String.fromCharCode(l.length) + l).join('') + '\0', 'latin1').toString('hex'));
+const name = (n: string) =>
+  hex(
+    Buffer.from(
+      n
+        .split('.')
+        .map((l) => String.fromCharCode(l.length) + l)
+        .join('') + '\0',
+      'latin1',
+    ).toString('hex'),
+  );
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startServer(testConfig({ zones: STATIC_ZONE + EXAMPLE_COM }), { files: { 'types.example.zone': ZONE_FILE } });
+  t = await startServer(testConfig({ zones: STATIC_ZONE + EXAMPLE_COM }), {
+    files: { 'types.example.zone': ZONE_FILE },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -55,10 +75,25 @@ describe.each(TRANSPORTS)('record types over %s', (_name, query) => {
   it.each<[string, string, number, string]>([
     // [qname, qtype, type code, RDATA]
     ['example.com', 'HTTPS', 65, `0001 00 0001 0006 02 6832 02 6833 0004 0004 c0000250`],
-    ['svc.example.com', 'SVCB', 64, `0010 ${name('foo.example.org')} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201`],
-    ['svc6.example.com', 'SVCB', 64, `0001 ${name('foo.example.com')} 0006 0020 20010db8000000000000000000000001 20010db8000000000000000000530001`],
+    [
+      'svc.example.com',
+      'SVCB',
+      64,
+      `0010 ${name('foo.example.org')} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201`,
+    ],
+    [
+      'svc6.example.com',
+      'SVCB',
+      64,
+      `0001 ${name('foo.example.com')} 0006 0020 20010db8000000000000000000000001 20010db8000000000000000000530001`,
+    ],
     ['alias.example.com', 'HTTPS', 65, `0000 ${name('svc.example.com')}`],
-    ['_443._tcp.www.example.com', 'TLSA', 52, '000001 d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971'],
+    [
+      '_443._tcp.www.example.com',
+      'TLSA',
+      52,
+      '000001 d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971',
+    ],
     ['www.example.com', 'SSHFP', 44, '0201 123456789abcdef67890123456789abcdef67890'],
     ['example.com', 'NAPTR', 35, `0064 000a 01 53 07 5349502b443255 00 ${name('_sip._udp.example.com')}`],
     ['example.com', 'LOC', 29, '00 33 16 13 89172dd0 70be15f0 00988d20'],
@@ -79,8 +114,16 @@ describe.each(TRANSPORTS)('record types over %s', (_name, query) => {
   it('DS is answered by the parent side at the delegation point; below it there is a referral', async () => {
     const ds = await query({ name: 'SUB.example.com', type: 'DS' });
     expect(ds.flags.aa).toBe(true);
-    const decoded = ds.packet.answers![0] as { name: string; data: { keyTag: number; algorithm: number; digestType: number } };
-    expect([decoded.name, decoded.data.keyTag, decoded.data.algorithm, decoded.data.digestType]).toEqual(['SUB.example.com', 60485, 5, 1]);
+    const decoded = ds.packet.answers![0] as {
+      name: string;
+      data: { keyTag: number; algorithm: number; digestType: number };
+    };
+    expect([decoded.name, decoded.data.keyTag, decoded.data.algorithm, decoded.data.digestType]).toEqual([
+      'SUB.example.com',
+      60485,
+      5,
+      1,
+    ]);
     const below = await query({ name: 'host.sub.example.com', type: 'DS' });
     expect(below.flags.aa).toBe(false);
     expect(rawSections(below.raw).authority.map((a) => `${a.name} ${a.type}`)).toEqual(['sub.example.com 2']);
@@ -115,20 +158,33 @@ describe.each(TRANSPORTS)('DNAME over %s', (_name, query) => {
       'www.example.net 1',
     ]);
     const wild = await query({ name: 'x.wild.old.example.com', type: 'TXT' });
-    expect(wild.packet.answers!.map((a) => a.name)).toEqual(['old.example.com', 'x.wild.old.example.com', 'x.wild.example.net']);
+    expect(wild.packet.answers!.map((a) => a.name)).toEqual([
+      'old.example.com',
+      'x.wild.old.example.com',
+      'x.wild.example.net',
+    ]);
     const nodata = await query({ name: 'www.old.example.com', type: 'MX' });
-    expect([nodata.rcode, nodata.packet.answers!.length, nodata.packet.authorities!.map((a) => `${a.name} ${a.type}`)]).toEqual([NOERROR, 2, ['example.net SOA']]);
+    expect([
+      nodata.rcode,
+      nodata.packet.answers!.length,
+      nodata.packet.authorities!.map((a) => `${a.name} ${a.type}`),
+    ]).toEqual([NOERROR, 2, ['example.net SOA']]);
     const nx = await query({ name: 'nope.old.example.com', type: 'A' });
-    expect([nx.rcode, nx.flags.aa, nx.packet.answers!.length, nx.packet.authorities!.map((a) => `${a.name} ${a.type}`)]).toEqual([NXDOMAIN, true, 2, ['example.net SOA']]);
+    expect([
+      nx.rcode,
+      nx.flags.aa,
+      nx.packet.answers!.length,
+      nx.packet.authorities!.map((a) => `${a.name} ${a.type}`),
+    ]).toEqual([NXDOMAIN, true, 2, ['example.net SOA']]);
   });
 
   it('a target outside our zones ends at the CNAME; chained DNAMEs are followed; the owner itself is not substituted', async () => {
     const out = await query({ name: 'a.gone.example.com', type: 'A' });
-    expect([out.rcode, out.packet.answers!.map((a) => `${a.type} ${String((a as { data: unknown }).data)}`), out.packet.authorities?.length]).toEqual([
-      NOERROR,
-      ['DNAME example.org', 'CNAME a.example.org'],
-      0,
-    ]);
+    expect([
+      out.rcode,
+      out.packet.answers!.map((a) => `${a.type} ${String((a as { data: unknown }).data)}`),
+      out.packet.authorities?.length,
+    ]).toEqual([NOERROR, ['DNAME example.org', 'CNAME a.example.org'], 0]);
     const twice = await query({ name: 'www.old2.example.com', type: 'A' });
     expect(twice.packet.answers!.map((a) => `${a.name} ${a.type}`)).toEqual([
       'old2.example.com DNAME',
@@ -166,14 +222,19 @@ describe.each(TRANSPORTS)('DNAME over %s', (_name, query) => {
   it('towards a geo name the answer stops at the CNAME, scope 0, so the resolver asks the geo name itself', async () => {
     const r = await query({ name: 'cdn.geo.example.com', type: 'A', ecs: '1.0.0.0/24' });
     expect(r.rcode).toBe(NOERROR);
-    expect(r.packet.answers!.map((a) => `${a.name} ${a.type}`)).toEqual(['geo.example.com DNAME', 'cdn.geo.example.com CNAME']);
+    expect(r.packet.answers!.map((a) => `${a.name} ${a.type}`)).toEqual([
+      'geo.example.com DNAME',
+      'cdn.geo.example.com CNAME',
+    ]);
     expect(r.ecs).toMatchObject({ source: 24, scope: 0 });
   });
 });
 
 describe('DNAME answers and clients', () => {
   it('over UDP without EDNS a long substituted answer is truncated (TC, empty sections); over TCP it is whole', async () => {
-    const udp = decodeReply((await udpRaw(t.port, buildQuery({ name: 'big.old.example.com', type: 'TXT', edns: false })))!);
+    const udp = decodeReply(
+      (await udpRaw(t.port, buildQuery({ name: 'big.old.example.com', type: 'TXT', edns: false })))!,
+    );
     expect([udp.flags.tc, udp.packet.answers?.length ?? 0]).toEqual([true, 0]);
     const tcp = await tcpQuery(t.port, { name: 'big.old.example.com', type: 'TXT' });
     expect([tcp.flags.tc, tcp.packet.answers!.length]).toEqual([false, 14]);
@@ -191,8 +252,12 @@ describe('DNAME answers and clients', () => {
     await udpQuery(t.port, { name: `${label}.${label}.long.example.com`, type: 'A' });
     await udpQuery(t.port, { name: 'example.com', type: 'HTTPS' });
     const m = await scrape(t.server.adminPort!);
-    expect(metric(m, 'meridian_queries_total', { transport: 'udp', qtype: 'A', rcode: 'YXDOMAIN' })).toBeGreaterThanOrEqual(1);
-    expect(metric(m, 'meridian_queries_total', { transport: 'udp', qtype: 'HTTPS', rcode: 'NOERROR' })).toBeGreaterThanOrEqual(1);
+    expect(
+      metric(m, 'meridian_queries_total', { transport: 'udp', qtype: 'A', rcode: 'YXDOMAIN' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metric(m, 'meridian_queries_total', { transport: 'udp', qtype: 'HTTPS', rcode: 'NOERROR' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('dns-packet reads the DNAME answer as a DNAME and a CNAME (an independent decoder)', async () => {

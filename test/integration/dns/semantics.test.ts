@@ -7,7 +7,17 @@ import { promises as dnsPromises } from 'node:dns';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../helpers/configs.js';
-import { addresses, buildQuery, decodeReply, tcpExchange, tcpQuery, udpQuery, udpRaw, type QueryOptions, type Reply } from '../../helpers/dns.js';
+import {
+  addresses,
+  buildQuery,
+  decodeReply,
+  tcpExchange,
+  tcpQuery,
+  udpQuery,
+  udpRaw,
+  type QueryOptions,
+  type Reply,
+} from '../../helpers/dns.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 
 type Query = (port: number, o: QueryOptions) => Promise<Reply>;
@@ -97,7 +107,11 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
     expect(answersOf(soa)[0].ttl).toBe(600);
     expect((answersOf(soa)[0].data as dnsPacket.SoaData).serial).toBe(2026010101);
     const ns = await query(port, { name: 'example.net', type: 'NS' });
-    expect(answersOf(ns).map((a) => a.data).sort()).toEqual(['ns1.example.net', 'ns2.example.net']);
+    expect(
+      answersOf(ns)
+        .map((a) => a.data)
+        .sort(),
+    ).toEqual(['ns1.example.net', 'ns2.example.net']);
   });
 
   it('NXDOMAIN with the SOA in authority, TTL min(SOA TTL, minimum) = 300', async () => {
@@ -191,7 +205,9 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
     const r = await query(port, { name: 'dangling.example.net', type: 'A' });
     expect(r.rcode).toBe(NXDOMAIN);
     expect(r.flags.aa).toBe(true);
-    expect(answersOf(r).map((a) => [a.name, a.type, a.data])).toEqual([['dangling.example.net', 'CNAME', 'missing.example.net']]);
+    expect(answersOf(r).map((a) => [a.name, a.type, a.data])).toEqual([
+      ['dangling.example.net', 'CNAME', 'missing.example.net'],
+    ]);
     expectNegativeSoa(r);
   });
 
@@ -211,7 +227,9 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
     const r = await query(port, { name: 'outside.example.net', type: 'A' });
     expect(r.rcode).toBe(NOERROR);
     expect(r.flags.aa).toBe(true);
-    expect(answersOf(r).map((a) => [a.name, a.type, a.data])).toEqual([['outside.example.net', 'CNAME', 'www.example.org']]);
+    expect(answersOf(r).map((a) => [a.name, a.type, a.data])).toEqual([
+      ['outside.example.net', 'CNAME', 'www.example.org'],
+    ]);
     expect(additionalOf(r)).toEqual([]);
   });
 
@@ -294,7 +312,8 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
 
   it('preserves the qname case in the question and answer owner', async () => {
     const q = buildQuery({ name: 'WwW.ExAmPlE.nEt', type: 'A', id: 4321 });
-    const r = transportName === 'udp' ? decodeReply((await udpRaw(port, q))!) : decodeReply((await tcpExchange(port, [q]))[0]);
+    const r =
+      transportName === 'udp' ? decodeReply((await udpRaw(port, q))!) : decodeReply((await tcpExchange(port, [q]))[0]);
     expect(r.packet.id).toBe(4321);
     expect(r.packet.questions?.[0].name).toBe('WwW.ExAmPlE.nEt');
     expect(answersOf(r)[0].name).toBe('WwW.ExAmPlE.nEt');
@@ -303,7 +322,13 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
   });
 
   it('ANY is answered minimally with one RRset (RFC 8482)', async () => {
-    for (const name of ['example.net', 'www.example.net', 'alias.example.net', 'foo.wild.example.net', 'mail.example.net']) {
+    for (const name of [
+      'example.net',
+      'www.example.net',
+      'alias.example.net',
+      'foo.wild.example.net',
+      'mail.example.net',
+    ]) {
       const r = await query(port, { name, type: 'ANY' });
       expect(r.rcode, name).toBe(NOERROR);
       expect(r.flags.aa).toBe(true);
@@ -318,7 +343,9 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
 
   it('SRV, CAA, PTR, MX and TXT answers decode', async () => {
     const srv = await query(port, { name: '_sip._tcp.example.net', type: 'SRV' });
-    expect(answersOf(srv).map((a) => a.data)).toEqual([{ priority: 10, weight: 5, port: 5060, target: 'sip.example.net' }]);
+    expect(answersOf(srv).map((a) => a.data)).toEqual([
+      { priority: 10, weight: 5, port: 5060, target: 'sip.example.net' },
+    ]);
     const caa = await query(port, { name: 'caa.example.net', type: 'CAA' });
     const c = answersOf(caa)[0].data as dnsPacket.CaaData;
     expect([answersOf(caa).length, c.flags, c.tag, c.value]).toEqual([1, 0, 'issue', 'letsencrypt.org']);
@@ -417,7 +444,13 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
 
   it('EDNS: an OPT comes back on a NOTIMP reply to a query that had one (RFC 6891 section 7)', async () => {
     for (const opcode of [4, 5]) {
-      const r = await query(port, { name: 'example.net', type: 'SOA', flags: opcode << 11, edns: true, id: 200 + opcode });
+      const r = await query(port, {
+        name: 'example.net',
+        type: 'SOA',
+        flags: opcode << 11,
+        edns: true,
+        id: 200 + opcode,
+      });
       expect(r.rcode).toBe(NOTIMP);
       expect(r.packet.id).toBe(200 + opcode);
       expect(r.opt, `opcode ${opcode} with OPT`).not.toBeNull();
@@ -430,7 +463,9 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
       type: 'query',
       id: 4711,
       questions: [],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer],
+      additionals: [
+        { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer,
+      ],
     });
     const raw = transportName === 'udp' ? await udpRaw(port, msg) : (await tcpExchange(port, [msg]))[0];
     expect(raw).toBeTruthy();
@@ -444,7 +479,10 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
     const axfr = await query(port, { name: 'example.net', type: 'AXFR', edns: true });
     expect(axfr.rcode).toBe(REFUSED);
     expect(axfr.opt).not.toBeNull();
-    const badEcs = await query(port, { name: 'www.example.net', options: [{ code: 8, data: Buffer.from([0, 3, 24, 0, 1, 2, 3]) }] });
+    const badEcs = await query(port, {
+      name: 'www.example.net',
+      options: [{ code: 8, data: Buffer.from([0, 3, 24, 0, 1, 2, 3]) }],
+    });
     expect(badEcs.rcode).toBe(FORMERR);
     expect(badEcs.opt).not.toBeNull();
     expect(badEcs.ecs).toBeNull();
@@ -482,7 +520,9 @@ describe.each(TRANSPORTS)('over %s', (transportName, query) => {
     });
     expect(r.rcode).toBe(NOERROR);
     expect(addresses(r)).toEqual(['198.51.100.10']);
-    const opts = ((r.packet.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { options: Array<{ code: number }> }).options;
+    const opts = (
+      (r.packet.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { options: Array<{ code: number }> }
+    ).options;
     expect(opts.map((o) => o.code)).toEqual([]);
   });
 
@@ -590,14 +630,18 @@ describe('Node c-ares resolver as an independent client', () => {
   it('resolveMx / resolveTxt / resolveSrv / resolveCname', async () => {
     expect(await resolver.resolveMx('example.net')).toEqual([{ exchange: 'mail.example.net', priority: 10 }]);
     expect(await resolver.resolveTxt('example.net')).toEqual([['v=spf1 -all']]);
-    expect(await resolver.resolveSrv('_sip._tcp.example.net')).toEqual([{ name: 'sip.example.net', port: 5060, priority: 10, weight: 5 }]);
+    expect(await resolver.resolveSrv('_sip._tcp.example.net')).toEqual([
+      { name: 'sip.example.net', port: 5060, priority: 10, weight: 5 },
+    ]);
     expect(await resolver.resolveCname('alias.example.net')).toEqual(['www.example.net']);
   });
 
   it('resolveTxt of the big record falls back to TCP and gets all 12 strings', async () => {
     const got = await resolver.resolveTxt('big.example.net');
     expect(got).toHaveLength(12);
-    expect(got.map((s) => s.join('').slice(0, 3)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, '0')}-`));
+    expect(got.map((s) => s.join('').slice(0, 3)).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, '0')}-`),
+    );
   });
 
   it('NXDOMAIN is ENOTFOUND, NODATA is ENODATA', async () => {

@@ -87,7 +87,16 @@ describe('TCP on the test config (idle 2s, max 16 connections)', () => {
   afterAll(() => t.close());
 
   it('answers pipelined queries sent in one write, in order, with matching IDs', async () => {
-    const names = ['www.example.net', 'nope.example.net', 'big.example.net', 'mail.example.net', 'alias.example.net', 'example.com', 'sub.example.net', 'caa.example.net'];
+    const names = [
+      'www.example.net',
+      'nope.example.net',
+      'big.example.net',
+      'mail.example.net',
+      'alias.example.net',
+      'example.com',
+      'sub.example.net',
+      'caa.example.net',
+    ];
     const types = ['A', 'A', 'TXT', 'A', 'A', 'A', 'A', 'CAA'];
     const queries = names.map((name, i) => buildQuery({ name, type: types[i], id: 1000 + i }));
     const replies = await tcpExchange(t.port, queries, { oneWrite: true });
@@ -100,7 +109,9 @@ describe('TCP on the test config (idle 2s, max 16 connections)', () => {
   });
 
   it('answers 300 pipelined queries in one write, in order', async () => {
-    const queries = Array.from({ length: 300 }, (_, i) => buildQuery({ name: i % 2 ? 'www.example.net' : `n${i}.example.net`, id: i + 1 }));
+    const queries = Array.from({ length: 300 }, (_, i) =>
+      buildQuery({ name: i % 2 ? 'www.example.net' : `n${i}.example.net`, id: i + 1 }),
+    );
     const replies = await tcpExchange(t.port, queries, { oneWrite: true, timeoutMs: 10_000 });
     expect(replies.map(idOf)).toEqual(queries.map((_, i) => i + 1));
   });
@@ -296,7 +307,11 @@ describe('TCP limits', () => {
       const extras = await Promise.all([0, 1, 2, 3, 4].map(() => Client.connect(t.port)));
       clients.push(...extras);
       for (const [i, e] of extras.entries()) await e.waitClosed(`the server to close extra connection ${i}`, 5000);
-      await until(() => t.server.tcpStats.rejected === 5, `tcpStats.rejected to reach 5 (is ${t.server.tcpStats.rejected})`, 5000);
+      await until(
+        () => t.server.tcpStats.rejected === 5,
+        `tcpStats.rejected to reach 5 (is ${t.server.tcpStats.rejected})`,
+        5000,
+      );
       expect(t.server.tcpStats.open).toBe(16);
     } finally {
       for (const c of clients) c.destroy();
@@ -309,7 +324,11 @@ describe('TCP limits', () => {
     try {
       // A valid query padded (EDNS PADDING, RFC 7830) to exactly 512 bytes.
       const base = buildQuery({ name: 'www.example.net', id: 1, options: [{ code: 12, data: Buffer.alloc(0) }] });
-      const exact = buildQuery({ name: 'www.example.net', id: 1, options: [{ code: 12, data: Buffer.alloc(512 - base.length) }] });
+      const exact = buildQuery({
+        name: 'www.example.net',
+        id: 1,
+        options: [{ code: 12, data: Buffer.alloc(512 - base.length) }],
+      });
       expect(exact.length).toBe(512);
       const ok = await Client.connect(t.port);
       try {
@@ -320,7 +339,11 @@ describe('TCP limits', () => {
         ok.destroy();
       }
 
-      const over = buildQuery({ name: 'www.example.net', id: 2, options: [{ code: 12, data: Buffer.alloc(513 - base.length) }] });
+      const over = buildQuery({
+        name: 'www.example.net',
+        id: 2,
+        options: [{ code: 12, data: Buffer.alloc(513 - base.length) }],
+      });
       expect(over.length).toBe(513);
       const c = await Client.connect(t.port);
       try {
@@ -380,7 +403,9 @@ describe('IPv6 loopback listener', () => {
   let t: TestServer;
   beforeAll(async () => {
     // This machine has ::1; fail loudly (no skip) if it ever does not.
-    execFileSync(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'::1',()=>s.close())"], { timeout: 10_000 });
+    execFileSync(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'::1',()=>s.close())"], {
+      timeout: 10_000,
+    });
     t = await startServer(testConfig(), { listen: ['[::1]:0'] });
   });
   afterAll(() => t?.close());

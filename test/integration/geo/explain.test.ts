@@ -29,10 +29,15 @@ interface Run {
 
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number | string }).code as number | null) ?? 1 : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (((err as { code?: number | string }).code as number | null) ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -47,7 +52,14 @@ interface ExplainJson {
   record: string | null;
   pop: string | null;
   policy?: string;
-  location?: { country: string | null; continent: string | null; subdivision: string | null; city: string | null; lat: number | null; lon: number | null };
+  location?: {
+    country: string | null;
+    continent: string | null;
+    subdivision: string | null;
+    city: string | null;
+    lat: number | null;
+    lon: number | null;
+  };
   step?: { index: number; kind: string; matched: string };
   candidates?: Array<{ pop: string; distanceKm: number | null; rttMs: number | null; rttSource: string }>;
   decision?: string[];
@@ -60,7 +72,12 @@ const dbipConfig = path.join(dir, 'dbip.yaml');
 writeFileSync(cityConfig, testConfig({ policies: POLICY }));
 writeFileSync(dbipConfig, testConfig({ policies: POLICY, databases: [DBIP_V4, DBIP_V6] }));
 
-async function explainJson(config: string, name: string, type: string, client: string): Promise<{ run: Run; json: ExplainJson }> {
+async function explainJson(
+  config: string,
+  name: string,
+  type: string,
+  client: string,
+): Promise<{ run: Run; json: ExplainJson }> {
   const run = await cli(['explain', '--config', config, '--name', name, '--type', type, '--client', client, '--json']);
   if (run.code !== 0) throw new Error(`explain exited ${run.code}: ${run.stderr}`);
   return { run, json: JSON.parse(run.stdout) as ExplainJson };
@@ -101,7 +118,14 @@ describe('meridian explain --json', () => {
       record: 'cdn.example.net',
       pop: 'syd',
       policy: 'nearest',
-      location: { country: 'AU', continent: 'OC', subdivision: 'NSW', city: 'Sydney', lat: syd.latitude, lon: syd.longitude },
+      location: {
+        country: 'AU',
+        continent: 'OC',
+        subdivision: 'NSW',
+        city: 'Sydney',
+        lat: syd.latitude,
+        lon: syd.longitude,
+      },
       step: { index: 0, kind: 'nearest' },
       decision: ['syd', 'tyo', 'jnb'],
       consistent: true,
@@ -114,7 +138,19 @@ describe('meridian explain --json', () => {
       expect(c.rttSource).toBe('modelled');
     }
     // The key order is part of the format.
-    expect(Object.keys(j).slice(0, 11)).toEqual(['name', 'type', 'client', 'rcode', 'answers', 'ttl', 'scope', 'record', 'pop', 'policy', 'location']);
+    expect(Object.keys(j).slice(0, 11)).toEqual([
+      'name',
+      'type',
+      'client',
+      'rcode',
+      'answers',
+      'ttl',
+      'scope',
+      'record',
+      'pop',
+      'policy',
+      'location',
+    ]);
   });
 
   it.concurrent.for<[string, string, string, string]>([
@@ -133,7 +169,7 @@ describe('meridian explain --json', () => {
     ['dbip', 'cdn.example.net', 'A', '3.200.0.0/24'],
     ['dbip', 'cdn.example.net', 'AAAA', '2c0f::/32'],
     ['dbip', 'cdn.example.net', 'A', '5.1.2.3/32'],
-  ])('%s: %s %s for %s equals the server\'s UDP answer and scope', async ([layout, name, type, client], { expect }) => {
+  ])("%s: %s %s for %s equals the server's UDP answer and scope", async ([layout, name, type, client], { expect }) => {
     const { json } = await explainJson(layout === 'city' ? cityConfig : dbipConfig, name, type, client);
     const r = await udpQuery((layout === 'city' ? server : dbipServer).port, withEcs(name, type, client));
     expect(json.answers).toEqual(addresses(r));
@@ -154,16 +190,22 @@ describe('meridian explain --json', () => {
     ['dbip', 'A', '::ffff:6.0.0.0/120'],
     // SOURCE PREFIX-LENGTH 0: the server answers from the packet source (explain sends from 127.0.0.1, Berlin -> fra).
     ['city', 'A', '0.0.0.0/0'],
-  ])('%s: explain of %s for %s describes the PoP it answers (pop, decision and answers agree)', async ([layout, type, client], { expect }) => {
-    const { json } = await explainJson(layout === 'city' ? cityConfig : dbipConfig, 'cdn.example.net', type, client);
-    const r = await udpQuery((layout === 'city' ? server : dbipServer).port, withEcs('cdn.example.net', type, client));
-    expect(json.answers).toEqual(addresses(r));
-    const answered = byAddress.get(json.answers[0]);
-    expect(
-      { pop: json.pop, decisionFirst: json.decision?.[0], location: json.location?.country ?? null },
-      `explain answers ${json.answers} (${answered}) but says pop ${json.pop}, decision ${json.decision}, located ${JSON.stringify(json.location)}, step ${json.step?.kind}`,
-    ).toMatchObject({ pop: answered, decisionFirst: answered });
-  });
+  ])(
+    '%s: explain of %s for %s describes the PoP it answers (pop, decision and answers agree)',
+    async ([layout, type, client], { expect }) => {
+      const { json } = await explainJson(layout === 'city' ? cityConfig : dbipConfig, 'cdn.example.net', type, client);
+      const r = await udpQuery(
+        (layout === 'city' ? server : dbipServer).port,
+        withEcs('cdn.example.net', type, client),
+      );
+      expect(json.answers).toEqual(addresses(r));
+      const answered = byAddress.get(json.answers[0]);
+      expect(
+        { pop: json.pop, decisionFirst: json.decision?.[0], location: json.location?.country ?? null },
+        `explain answers ${json.answers} (${answered}) but says pop ${json.pop}, decision ${json.decision}, located ${JSON.stringify(json.location)}, step ${json.step?.kind}`,
+      ).toMatchObject({ pop: answered, decisionFirst: answered });
+    },
+  );
 });
 
 describe('meridian explain (text)', () => {
@@ -171,7 +213,9 @@ describe('meridian explain (text)', () => {
     const run = await cli(['explain', '--config', cityConfig, '--name', 'cdn.example.net', '--client', '6.0.1.0/24']);
     expect(run.code).toBe(0);
     const out = run.stdout;
-    expect(out).toContain(`cdn.example.net A for client 6.0.1.0/24: NOERROR ${popAddress('syd', 'A')} ttl 30 scope /16`);
+    expect(out).toContain(
+      `cdn.example.net A for client 6.0.1.0/24: NOERROR ${popAddress('syd', 'A')} ttl 30 scope /16`,
+    );
     expect(out).toMatch(/located: AU-NSW Sydney \(-33\.869, 151\.209\)/);
     expect(out).toContain('network 6.0.0.0/16');
     expect(out).toMatch(/decided by: nearest \(step 0\)/);
@@ -196,12 +240,24 @@ describe('meridian explain (text)', () => {
 });
 
 describe('meridian explain: errors', () => {
-  it.concurrent.for(['not-an-ip', '6.0.0.1/24', '6.0.0.0/33', '2001:db8::/129', ''])('bad client %j -> non-zero exit and a message', async (client, { expect }) => {
-    const run = await cli(['explain', '--config', cityConfig, '--name', 'cdn.example.net', '--client', client, '--json']);
-    expect(run.code).not.toBe(0);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/meridian/);
-  });
+  it.concurrent.for(['not-an-ip', '6.0.0.1/24', '6.0.0.0/33', '2001:db8::/129', ''])(
+    'bad client %j -> non-zero exit and a message',
+    async (client, { expect }) => {
+      const run = await cli([
+        'explain',
+        '--config',
+        cityConfig,
+        '--name',
+        'cdn.example.net',
+        '--client',
+        client,
+        '--json',
+      ]);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/meridian/);
+    },
+  );
 
   it('missing --client is a usage error (exit 2)', async () => {
     const run = await cli(['explain', '--config', cityConfig, '--name', 'cdn.example.net']);

@@ -25,7 +25,14 @@ const SYD_CLIENT = '6.0.1.0/24';
 /** testConfig with its admin block replaced (token and state file as asked). */
 function adminConfig(o: { token?: string | null; stateFile?: boolean; health?: Record<string, string> } = {}): string {
   const base = testConfig({ pops: popsYaml(TEST_POPS, o.health ?? {}) });
-  const block = ['admin:', '  listen: 127.0.0.1:0', o.token ? `  token: "${o.token}"` : null, o.stateFile ? '  state_file: state' : null].filter((l) => l !== null).join('\n');
+  const block = [
+    'admin:',
+    '  listen: 127.0.0.1:0',
+    o.token ? `  token: "${o.token}"` : null,
+    o.stateFile ? '  state_file: state' : null,
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
   const out = base.replace('admin:\n  listen: 127.0.0.1:0', block);
   if (out === base && (o.token || o.stateFile)) throw new Error('testConfig admin block not found');
   return out;
@@ -33,7 +40,9 @@ function adminConfig(o: { token?: string | null; stateFile?: boolean; health?: R
 
 /** syd probed on a closed TCP port, starting down: it only serves when forced up. */
 async function sydDown(): Promise<Record<string, string>> {
-  return { syd: `health: { type: tcp, target: 127.0.0.1, port: ${await closedPort()}, interval: 1s, timeout: 200ms, initial: down }` };
+  return {
+    syd: `health: { type: tcp, target: 127.0.0.1, port: ${await closedPort()}, interval: 1s, timeout: 200ms, initial: down }`,
+  };
 }
 
 async function answer(port: number, client: string): Promise<{ addr: string; ttl: number | undefined }> {
@@ -69,7 +78,13 @@ describe('admin API with a token', () => {
     expect(r.headers['content-type']).toMatch(/json/);
     const list = JSON.parse(r.body) as PopHealth[];
     expect(list.map((p) => p.id).sort()).toEqual(Object.keys(TEST_POPS).sort());
-    expect(list.find((p) => p.id === 'fra')).toMatchObject({ checked: false, up: true, serving: true, override: null, overrideSource: null });
+    expect(list.find((p) => p.id === 'fra')).toMatchObject({
+      checked: false,
+      up: true,
+      serving: true,
+      override: null,
+      overrideSource: null,
+    });
     expect(list.find((p) => p.id === 'syd')).toMatchObject({ checked: true, up: false, serving: false });
   });
 
@@ -114,7 +129,12 @@ describe('admin API with a token', () => {
     expect(metric(m, 'meridian_pop_up', { pop: 'fra' })).toBe(1);
     expect(metric(m, 'meridian_pop_override', { pop: 'fra', override: 'drain' })).toBe(1);
     expect(metric(m, 'meridian_pop_serving', { pop: 'lon' })).toBe(1);
-    expect(await popStatus(admin, 'fra')).toMatchObject({ up: true, serving: false, override: 'drain', overrideSource: 'api' });
+    expect(await popStatus(admin, 'fra')).toMatchObject({
+      up: true,
+      serving: false,
+      override: 'drain',
+      overrideSource: 'api',
+    });
 
     const ex = await getJson<{
       answers: string[];
@@ -205,7 +225,10 @@ describe('admin state file', () => {
   afterEach(async () => {
     for (const id of Object.keys(TEST_POPS)) await post(admin, `/admin/pops/${id}/clear`, TOKEN);
     writeAtomically(stateFile, '');
-    await until(async () => (await getJson<PopHealth[]>(admin, '/admin/pops')).every((p) => p.override === null), 'overrides cleared');
+    await until(
+      async () => (await getJson<PopHealth[]>(admin, '/admin/pops')).every((p) => p.override === null),
+      'overrides cleared',
+    );
   });
 
   it('"fra DRAIN" drains fra; removing the line undrains it', async () => {
@@ -223,7 +246,12 @@ describe('admin state file', () => {
     await answersWith(t.port, FRA_CLIENT, LON, 'fra forced down by the file');
     await answersWith(t.port, SYD_CLIENT, SYD, 'syd forced up by the file');
     expect(await popStatus(admin, 'fra')).toMatchObject({ override: 'force-down', overrideSource: 'file' });
-    expect(await popStatus(admin, 'syd')).toMatchObject({ up: false, serving: true, override: 'force-up', overrideSource: 'file' });
+    expect(await popStatus(admin, 'syd')).toMatchObject({
+      up: false,
+      serving: true,
+      override: 'force-up',
+      overrideSource: 'file',
+    });
     writeAtomically(stateFile, 'fra up\n');
     await answersWith(t.port, SYD_CLIENT, TYO, 'syd back to its probe verdict');
     await answersWith(t.port, FRA_CLIENT, FRA, 'fra forced up');

@@ -29,7 +29,17 @@ const TTL_DEGRADED = 10;
 const DEADLINE = 8_000;
 
 /** A fast HTTP check of 127.0.0.1:<port>/health expecting 200 and "OK". */
-function httpCheck(port: number, o: { fall?: number; rise?: number; type?: 'http' | 'https'; extra?: string; interval?: string; timeout?: string } = {}): string {
+function httpCheck(
+  port: number,
+  o: {
+    fall?: number;
+    rise?: number;
+    type?: 'http' | 'https';
+    extra?: string;
+    interval?: string;
+    timeout?: string;
+  } = {},
+): string {
   return (
     `health: { type: ${o.type ?? 'http'}, target: 127.0.0.1, port: ${port}, path: /health, expect_body: OK, ` +
     `interval: ${o.interval ?? '200ms'}, timeout: ${o.timeout ?? '100ms'}, fall: ${o.fall ?? 2}, rise: ${o.rise ?? 2}, jitter: 0${o.extra ? `, ${o.extra}` : ''} }`
@@ -58,10 +68,15 @@ async function cdn(port: number, client = FRA_CLIENT): Promise<Answer> {
 
 /** Poll until the Frankfurt client is answered with `addr`; returns that answer. */
 async function answersWith(port: number, addr: string, what: string, client = FRA_CLIENT): Promise<Answer> {
-  const found = await until(async () => {
-    const a = await cdn(port, client);
-    return a.addrs[0] === addr ? a : null;
-  }, what, DEADLINE, 20);
+  const found = await until(
+    async () => {
+      const a = await cdn(port, client);
+      return a.addrs[0] === addr ? a : null;
+    },
+    what,
+    DEADLINE,
+    20,
+  );
   return found!;
 }
 
@@ -101,12 +116,20 @@ describe('failover: each failure mode of fra moves the answer to lon and recover
     const m = await scrape(admin);
     expect(metric(m, 'meridian_probe_failures_total', { pop: 'fra', reason })).toBeGreaterThanOrEqual(2);
     // Only this reason was seen for fra.
-    expect(metricSum(m, 'meridian_probe_failures_total', { pop: 'fra' })).toBe(metric(m, 'meridian_probe_failures_total', { pop: 'fra', reason }));
+    expect(metricSum(m, 'meridian_probe_failures_total', { pop: 'fra' })).toBe(
+      metric(m, 'meridian_probe_failures_total', { pop: 'fra', reason }),
+    );
     expect(metric(m, 'meridian_pop_up', { pop: 'fra' })).toBe(0);
     expect(metric(m, 'meridian_pop_serving', { pop: 'fra' })).toBe(0);
     expect(metric(m, 'meridian_pop_transitions_total', { pop: 'fra', to: 'down' })).toBe(1);
     const fra = (await pops(admin)).get('fra')!;
-    expect(fra).toMatchObject({ checked: true, up: false, serving: false, lastFailure: reason, target: `127.0.0.1:${target.port}` });
+    expect(fra).toMatchObject({
+      checked: true,
+      up: false,
+      serving: false,
+      lastFailure: reason,
+      target: `127.0.0.1:${target.port}`,
+    });
 
     await target.set('ok');
     const back = await answersWith(t.port, FRA, 'answer returns to fra after recovery');
@@ -164,14 +187,20 @@ describe('a check set only in health.defaults, each PoP giving just its port (as
         popYaml('lon', `{ port: ${targets.lon.port}, host: edge.example.net }`),
         popYaml('nyc', `{ port: ${targets.nyc.port} }`),
       ].join('\n'),
-      extra: 'health:\n  defaults: { type: http, path: /healthz, expect_status: [200, 204], expect_body: OK, interval: 200ms, timeout: 100ms, fall: 2, rise: 2 }\n',
+      extra:
+        'health:\n  defaults: { type: http, path: /healthz, expect_status: [200, 204], expect_body: OK, interval: 200ms, timeout: 100ms, fall: 2, rise: 2 }\n',
     });
     const t = track(await startServer(yaml));
     const admin = t.server.adminPort!;
     await until(() => Object.values(targets).every((x) => x.probes >= 2), 'every PoP is probed');
     const status = await pops(admin);
     for (const id of ['fra', 'lon', 'nyc'] as const) {
-      expect(status.get(id), id).toMatchObject({ checked: true, up: true, serving: true, target: `${ADDR[id]}:${targets[id].port}` });
+      expect(status.get(id), id).toMatchObject({
+        checked: true,
+        up: true,
+        serving: true,
+        target: `${ADDR[id]}:${targets[id].port}`,
+      });
       expect(status.get(id)!.probes, id).toBeGreaterThanOrEqual(2);
       expect(targets[id].lastPath, id).toBe('/healthz');
     }
@@ -181,12 +210,18 @@ describe('a check set only in health.defaults, each PoP giving just its port (as
     expect((await cdn(t.port)).addrs).toEqual([ADDR.fra]);
 
     await targets.fra.set('closed');
-    expect(await answersWith(t.port, ADDR.lon, 'the Frankfurt answer moves to lon')).toEqual({ addrs: [ADDR.lon], ttl: TTL_DEGRADED });
+    expect(await answersWith(t.port, ADDR.lon, 'the Frankfurt answer moves to lon')).toEqual({
+      addrs: [ADDR.lon],
+      ttl: TTL_DEGRADED,
+    });
     expect((await pops(admin)).get('fra')).toMatchObject({ up: false, serving: false, lastFailure: 'refused' });
     expect(metric(await scrape(admin), 'meridian_pop_up', { pop: 'fra' })).toBe(0);
 
     await targets.fra.set('ok');
-    expect(await answersWith(t.port, ADDR.fra, 'fra returns once its endpoint is back')).toEqual({ addrs: [ADDR.fra], ttl: TTL });
+    expect(await answersWith(t.port, ADDR.fra, 'fra returns once its endpoint is back')).toEqual({
+      addrs: [ADDR.fra],
+      ttl: TTL,
+    });
   });
 });
 
@@ -200,7 +235,9 @@ describe('HTTPS checks with a self-signed certificate', () => {
 
   it('tls_verify true: the probe fails with "tls error" and fra leaves the answers', async () => {
     const target = track(await HttpTarget.start({ tls }));
-    const t = track(await startServer(config({ fra: httpCheck(target.port, { type: 'https', extra: 'tls_verify: true' }) })));
+    const t = track(
+      await startServer(config({ fra: httpCheck(target.port, { type: 'https', extra: 'tls_verify: true' }) })),
+    );
     await answersWith(t.port, LON, 'lon while fra fails TLS verification');
     const m = await scrape(t.server.adminPort!);
     expect(metric(m, 'meridian_probe_failures_total', { pop: 'fra', reason: 'tls error' })).toBeGreaterThanOrEqual(2);
@@ -209,7 +246,11 @@ describe('HTTPS checks with a self-signed certificate', () => {
 
   it('tls_verify false: the same endpoint is healthy (fra starting down comes up)', async () => {
     const target = track(await HttpTarget.start({ tls }));
-    const t = track(await startServer(config({ fra: httpCheck(target.port, { type: 'https', extra: 'tls_verify: false, initial: down' }) })));
+    const t = track(
+      await startServer(
+        config({ fra: httpCheck(target.port, { type: 'https', extra: 'tls_verify: false, initial: down' }) }),
+      ),
+    );
     // Starts down (initial: down): the probes must bring it up.
     expect(await until(async () => (await pops(t.server.adminPort!)).get('fra'), 'fra status')).toBeTruthy();
     await answersWith(t.port, FRA, 'fra after two successful HTTPS probes');
@@ -282,10 +323,14 @@ describe('fail open', () => {
     const port = server.addresses[0].port;
     const admin = server.adminPort!;
 
-    await until(async () => {
-      const p = await pops(admin);
-      return !p.get('fra')!.up && !p.get('lon')!.up;
-    }, 'fra and lon down', DEADLINE);
+    await until(
+      async () => {
+        const p = await pops(admin);
+        return !p.get('fra')!.up && !p.get('lon')!.up;
+      },
+      'fra and lon down',
+      DEADLINE,
+    );
     const before = metric(await scrape(admin), 'meridian_fail_open_answers_total') ?? 0;
     const N = 7;
     for (let i = 0; i < N; i++) {
@@ -307,7 +352,10 @@ describe('fail open', () => {
     // lon comes back: the Frankfurt client gets lon (degraded), fail-open is over and says so.
     await lonTarget.set(true);
     expect(await answersWith(port, LON, 'lon once it is back')).toEqual({ addrs: [LON], ttl: TTL_DEGRADED });
-    await until(() => lines.some((l) => l.includes('fail-open over') && l.includes('cdn.example.net')), '"fail-open over" log');
+    await until(
+      () => lines.some((l) => l.includes('fail-open over') && l.includes('cdn.example.net')),
+      '"fail-open over" log',
+    );
     expect(metric(await scrape(admin), 'meridian_fail_open_decisions', { record: 'cdn.example.net' })).toBe(0);
   });
 });
@@ -318,14 +366,22 @@ describe('a hanging endpoint', () => {
     const lonTarget = track(await HttpTarget.start());
     // One probe at a time: a hung fra probe must not starve lon's.
     const t = track(
-      await startServer(config({ fra: httpCheck(hole.port), lon: httpCheck(lonTarget.port) }, { extra: 'health:\n  max_in_flight: 1\n' })),
+      await startServer(
+        config(
+          { fra: httpCheck(hole.port), lon: httpCheck(lonTarget.port) },
+          { extra: 'health:\n  max_in_flight: 1\n' },
+        ),
+      ),
     );
     const admin = t.server.adminPort!;
     await answersWith(t.port, LON, 'lon while fra hangs');
     expect((await pops(admin)).get('fra')).toMatchObject({ up: false, lastFailure: 'timeout' });
     const lonProbesAtDown = lonTarget.probes;
     const holeAtDown = hole.accepted;
-    await until(() => hole.accepted >= holeAtDown + 4 && lonTarget.probes >= lonProbesAtDown + 4, 'both PoPs keep being probed');
+    await until(
+      () => hole.accepted >= holeAtDown + 4 && lonTarget.probes >= lonProbesAtDown + 4,
+      'both PoPs keep being probed',
+    );
     const m = await scrape(admin);
     const timeouts = metric(m, 'meridian_probe_failures_total', { pop: 'fra', reason: 'timeout' })!;
     const accepted = hole.accepted;
@@ -355,11 +411,19 @@ describe('reload keeps health state', () => {
     })();
     try {
       // 1: same health check, changed TTLs.
-      t.writeConfig(config({ fra: httpCheck(target.port) }).replace('cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }', 'cdn: { policy: nearest, ttl: 31, ttl_degraded: 12 }'));
+      t.writeConfig(
+        config({ fra: httpCheck(target.port) }).replace(
+          'cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }',
+          'cdn: { policy: nearest, ttl: 31, ttl_degraded: 12 }',
+        ),
+      );
       await until(async () => (await cdn(t.port)).ttl === 12, 'new TTL in effect');
       // 2: changed health check (rise 3): the PoP keeps its verdict under the new check.
       t.writeConfig(
-        config({ fra: httpCheck(target.port, { rise: 3 }) }).replace('cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }', 'cdn: { policy: nearest, ttl: 31, ttl_degraded: 11 }'),
+        config({ fra: httpCheck(target.port, { rise: 3 }) }).replace(
+          'cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }',
+          'cdn: { policy: nearest, ttl: 31, ttl_degraded: 11 }',
+        ),
       );
       await until(async () => (await cdn(t.port)).ttl === 11, 'second reload in effect');
       // A few more probes under the new config.
@@ -386,13 +450,24 @@ describe('reload keeps health state', () => {
 describe('detection time (printed for the docs, not asserted)', () => {
   it('interval 1s, fall 2: time from the endpoint failing to the first moved answer', async () => {
     const target = track(await HttpTarget.start());
-    const t = track(await startServer(config({ fra: httpCheck(target.port, { interval: '1s', timeout: '500ms', fall: 2, extra: 'jitter: 0.1' }).replace('jitter: 0, ', '') })));
+    const t = track(
+      await startServer(
+        config({
+          fra: httpCheck(target.port, { interval: '1s', timeout: '500ms', fall: 2, extra: 'jitter: 0.1' }).replace(
+            'jitter: 0, ',
+            '',
+          ),
+        }),
+      ),
+    );
     await until(() => target.probes >= 1, 'first probe', DEADLINE);
     expect((await cdn(t.port)).addrs).toEqual([FRA]);
     const t0 = performance.now();
     await target.set('500');
     await until(async () => (await cdn(t.port)).addrs[0] === LON, 'answer moves', 10_000, 5);
     const t1 = performance.now();
-    console.log(`[meridian] health detection-to-answer: ${Math.round(t1 - t0)} ms (interval 1s, timeout 500ms, fall 2, jitter 0.1; single run)`);
+    console.log(
+      `[meridian] health detection-to-answer: ${Math.round(t1 - t0)} ms (interval 1s, timeout 500ms, fall 2, jitter 0.1; single run)`,
+    );
   });
 });

@@ -46,7 +46,9 @@ export class HttpTarget {
     this.server = this.create();
   }
 
-  static async start(opts: { tls?: { key: Buffer; cert: Buffer }; slowMs?: number; host?: string } = {}): Promise<HttpTarget> {
+  static async start(
+    opts: { tls?: { key: Buffer; cert: Buffer }; slowMs?: number; host?: string } = {},
+  ): Promise<HttpTarget> {
     const t = new HttpTarget(opts.tls ?? null, opts.slowMs ?? 400, opts.host ?? '127.0.0.1');
     await t.listen(0);
     return t;
@@ -85,7 +87,9 @@ export class HttpTarget {
         res.end('OK');
       }
     };
-    const s = this.tls ? https.createServer({ key: this.tls.key, cert: this.tls.cert }, handler) : http.createServer(handler);
+    const s = this.tls
+      ? https.createServer({ key: this.tls.key, cert: this.tls.cert }, handler)
+      : http.createServer(handler);
     s.on('clientError', (_e, sock) => sock.destroy());
     return s;
   }
@@ -216,7 +220,23 @@ export function selfSignedCert(dir: string): { key: Buffer; cert: Buffer } {
   const cert = path.join(dir, 'cert.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+    ],
     { stdio: 'ignore' },
   );
   return { key: readFileSync(key), cert: readFileSync(cert) };

@@ -76,7 +76,11 @@ const A = (pop: string) => TEST_POPS[pop].v4;
 const AAAA = (pop: string) => TEST_POPS[pop].v6;
 const byAddress = new Map(Object.entries(TEST_POPS).flatMap(([id, p]) => [[p.v4, id] as const, [p.v6, id] as const]));
 
-async function ask(t: TestServer, subnet: string, type: 'A' | 'AAAA' = 'A'): Promise<{ pop: string; scope: number; reply: Reply }> {
+async function ask(
+  t: TestServer,
+  subnet: string,
+  type: 'A' | 'AAAA' = 'A',
+): Promise<{ pop: string; scope: number; reply: Reply }> {
   const reply = await udpQuery(t.port, { name: 'cdn.example.net', type, ecs: subnet });
   expect(reply.rcode, subnet).toBe(0);
   const answer = addresses(reply);
@@ -89,22 +93,36 @@ interface ExplainJson {
   answers: string[];
   scope: number;
   step: { index: number; kind: string; matched: string };
-  candidates: Array<{ pop: string; distanceKm: number | null; rttMs: number | null; rttSource: string; group: number; serving: boolean }>;
+  candidates: Array<{
+    pop: string;
+    distanceKm: number | null;
+    rttMs: number | null;
+    rttSource: string;
+    group: number;
+    serving: boolean;
+  }>;
   decision: string[];
   spilled: boolean;
   consistent: boolean;
 }
 
 function explain(t: TestServer, client: string, type = 'A'): Promise<ExplainJson> {
-  return getJson<ExplainJson>(t.server.adminPort!, `/explain?name=cdn.example.net&type=${type}&client=${encodeURIComponent(client)}`);
+  return getJson<ExplainJson>(
+    t.server.adminPort!,
+    `/explain?name=cdn.example.net&type=${type}&client=${encodeURIComponent(client)}`,
+  );
 }
 
 interface Ready {
   ready: boolean;
-  lastReloadError: { message: string; issues: Array<{ file: string; line: number; path: string; message: string }> } | null;
+  lastReloadError: {
+    message: string;
+    issues: Array<{ file: string; line: number; path: string; message: string }>;
+  } | null;
   config: { sha256: string };
 }
-const readyz = async (t: TestServer): Promise<Ready> => JSON.parse((await get(t.server.adminPort!, '/readyz')).body) as Ready;
+const readyz = async (t: TestServer): Promise<Ready> =>
+  JSON.parse((await get(t.server.adminPort!, '/readyz')).body) as Ready;
 
 // ---------------------------------------------------------------------------
 // Measurements vs geography, scopes, explain
@@ -131,7 +149,7 @@ describe('measured RTTs against geography', () => {
   });
   afterAll(() => t.close());
 
-  it('a Frankfurt /24 measured closer to nyc goes to nyc (192.0.2.3), with the row\'s /24 as its scope', async () => {
+  it("a Frankfurt /24 measured closer to nyc goes to nyc (192.0.2.3), with the row's /24 as its scope", async () => {
     const r = await ask(t, '1.0.1.0/24');
     expect(addresses(r.reply)).toEqual([A('nyc')]);
     expect(r.scope).toBe(24);
@@ -220,7 +238,21 @@ describe('measured RTTs against geography', () => {
   });
 
   it('/explain agrees with the UDP answer and scope for a range of clients', async () => {
-    for (const subnet of ['1.0.1.0/24', '1.0.0.0/24', '1.0.200.0/24', '1.1.0.0/24', '1.4.0.0/24', '2.10.0.0/24', '3.0.0.0/24', '5.0.0.0/24', '7.0.0.0/24', '11.0.0.0/24', '12.0.0.0/24', '2a01::/48', '2401::/48']) {
+    for (const subnet of [
+      '1.0.1.0/24',
+      '1.0.0.0/24',
+      '1.0.200.0/24',
+      '1.1.0.0/24',
+      '1.4.0.0/24',
+      '2.10.0.0/24',
+      '3.0.0.0/24',
+      '5.0.0.0/24',
+      '7.0.0.0/24',
+      '11.0.0.0/24',
+      '12.0.0.0/24',
+      '2a01::/48',
+      '2401::/48',
+    ]) {
       const type = subnet.includes(':') ? 'AAAA' : 'A';
       const r = await ask(t, subnet, type);
       const e = await explain(t, subnet, type);
@@ -257,8 +289,15 @@ describe('reloading the table', () => {
     expect((await readyz(t)).lastReloadError).toBeNull();
 
     // 2. Break it: line 4 has an RTT that is not a number.
-    writeAtomically(table, 'client,pop,rtt_ms,samples\n1.0.1.0/24,jnb,1,900\n# a comment on line 3\n1.0.1.0/24,fra,fast,900\n');
-    const bad = (await until(async () => (await readyz(t)).lastReloadError, 'the broken table to be rejected', 20_000))!;
+    writeAtomically(
+      table,
+      'client,pop,rtt_ms,samples\n1.0.1.0/24,jnb,1,900\n# a comment on line 3\n1.0.1.0/24,fra,fast,900\n',
+    );
+    const bad = (await until(
+      async () => (await readyz(t)).lastReloadError,
+      'the broken table to be rejected',
+      20_000,
+    ))!;
     expect(bad.message).toContain(`${table}:4: rtt_ms "fast" is not a number of milliseconds (0-60000)`);
     expect(bad.issues.some((i) => i.path === 'geo.latency_table' && i.message.includes('latency.csv:4:'))).toBe(true);
     // The old table keeps answering.
@@ -269,12 +308,20 @@ describe('reloading the table', () => {
   it('a row naming an unknown PoP is rejected with its line; a good table afterwards takes over', async () => {
     const before = (await ask(t, '1.0.1.0/24')).pop;
     writeAtomically(table, 'client,pop,rtt_ms\n1.0.1.0/24,jnb,1\n1.0.1.0/24,ams,1\n1.0.1.0/24,fra,40\n');
-    await until(async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:3: unknown PoP "ams"`), 'the unknown PoP to be reported', 20_000);
+    await until(
+      async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:3: unknown PoP "ams"`),
+      'the unknown PoP to be reported',
+      20_000,
+    );
     expect((await ask(t, '1.0.1.0/24')).pop).toBe(before);
 
     // A duplicate (client, PoP) row is named at its second occurrence.
     writeAtomically(table, 'client,pop,rtt_ms\n1.0.1.0/24,jnb,1\nde,fra,3\n\nDE,fra,4\n');
-    await until(async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:5: duplicate row for DE -> fra`), 'the duplicate row to be reported', 20_000);
+    await until(
+      async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:5: duplicate row for DE -> fra`),
+      'the duplicate row to be reported',
+      20_000,
+    );
     expect((await ask(t, '1.0.1.0/24')).pop).toBe(before);
 
     // jnb 1 ms (group 0: within 1 ms of itself only), lon 9.5 modelled, fra 40 measured.
@@ -300,7 +347,11 @@ describe('/explain after a rejected table', () => {
     writeAtomically(table, 'client,pop,rtt_ms\n1.0.1.0/24,gru,2\n1.0.1.0/24,fra,40\n');
     await until(async () => (await ask(t, '1.0.1.0/24')).pop === 'gru', '1.0.1.0/24 to move to gru', 20_000);
     writeAtomically(table, 'client,pop,rtt_ms\n1.0.1.0/24,jnb,1\n1.0.1.0/24,fra,fast\n');
-    await until(async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:3: rtt_ms "fast"`), 'the broken table to be rejected', 20_000);
+    await until(
+      async () => (await readyz(t)).lastReloadError?.message.includes(`${table}:3: rtt_ms "fast"`),
+      'the broken table to be rejected',
+      20_000,
+    );
     const r = await ask(t, '1.0.1.0/24');
     expect(r.pop).toBe('gru');
     const e = await explain(t, '1.0.1.0/24');
@@ -324,7 +375,10 @@ const SPILL_TABLE = `client,pop,rtt_ms\n${SPILL_NETS.map((n) => `${n},fra,0`).jo
 describe('spill', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startServer(config({ popExtra: { fra: 'spill: 50', jnb: 'spill: 100' }, policyExtra: 'spill_granularity_v4: 24' }), { files: { 'latency.csv': SPILL_TABLE } });
+    t = await startServer(
+      config({ popExtra: { fra: 'spill: 50', jnb: 'spill: 100' }, policyExtra: 'spill_granularity_v4: 24' }),
+      { files: { 'latency.csv': SPILL_TABLE } },
+    );
   });
   afterAll(() => t.close());
 
@@ -344,9 +398,38 @@ describe('spill', () => {
   });
 
   it('spill 100: jnb is never the first answer, for any fixture network', async () => {
-    const subnets = ['1.0.0.0/24', '1.1.0.0/24', '1.4.0.0/24', '2.0.0.0/24', '2.10.0.0/24', '3.0.0.0/24', '3.200.0.0/24', '4.0.0.0/24', '4.1.0.0/24', '5.0.0.0/24', '5.1.0.0/24', '6.0.0.0/24', '7.0.0.0/24', '8.0.0.0/24', '9.0.0.0/24', '11.0.0.0/24', '12.0.0.0/24', '100.0.0.0/24'];
+    const subnets = [
+      '1.0.0.0/24',
+      '1.1.0.0/24',
+      '1.4.0.0/24',
+      '2.0.0.0/24',
+      '2.10.0.0/24',
+      '3.0.0.0/24',
+      '3.200.0.0/24',
+      '4.0.0.0/24',
+      '4.1.0.0/24',
+      '5.0.0.0/24',
+      '5.1.0.0/24',
+      '6.0.0.0/24',
+      '7.0.0.0/24',
+      '8.0.0.0/24',
+      '9.0.0.0/24',
+      '11.0.0.0/24',
+      '12.0.0.0/24',
+      '100.0.0.0/24',
+    ];
     for (const s of subnets) expect((await ask(t, s)).pop, s).not.toBe('jnb');
-    for (const s of ['2a01::/48', '2a02::/48', '2600::/48', '2601::/48', '2400::/48', '2401::/48', '2800::/48', '2c0f::/48']) expect((await ask(t, s, 'AAAA')).pop, s).not.toBe('jnb');
+    for (const s of [
+      '2a01::/48',
+      '2a02::/48',
+      '2600::/48',
+      '2601::/48',
+      '2400::/48',
+      '2401::/48',
+      '2800::/48',
+      '2c0f::/48',
+    ])
+      expect((await ask(t, s, 'AAAA')).pop, s).not.toBe('jnb');
   });
 
   it('spill 50 per /24: about half of 200 Frankfurt /24s move to lon, exactly the ones the spill hash picks, always the same', async () => {
@@ -392,12 +475,25 @@ describe('spill', () => {
 // tolerance_pct 0 with unknown RTTs
 // ---------------------------------------------------------------------------
 
-function cli(args: string[], timeoutMs: number): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, killed: e?.killed === true, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          killed: e?.killed === true,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 

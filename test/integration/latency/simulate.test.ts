@@ -38,10 +38,15 @@ interface Run {
 
 function cli(args: string[], timeoutMs = 240_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string }) | null;
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -102,7 +107,10 @@ describe('meridian simulate on the example config (DB-IP)', () => {
     expect(Number.isInteger(report.distinctScopes)).toBe(true);
     expect(report.distinctScopes).toBeGreaterThanOrEqual(1);
     expect(report.distinctScopes).toBeLessThanOrEqual(13);
-    const networks = readFileSync(CLIENTS, 'utf8').split('\n').filter((l) => /^[0-9a-f]/i.test(l)).map((l) => l.split(',')[0]);
+    const networks = readFileSync(CLIENTS, 'utf8')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]/i.test(l))
+      .map((l) => l.split(',')[0]);
     expect(report.results.map((r) => r.network)).toEqual(networks);
     for (const r of report.results) {
       expect(EXAMPLE_POPS, r.network).toContain(r.pop);
@@ -111,7 +119,7 @@ describe('meridian simulate on the example config (DB-IP)', () => {
     }
   });
 
-  it('every client\'s PoP and scope equal what explain answers for the same subnet (same report in-process)', () => {
+  it("every client's PoP and scope equal what explain answers for the same subnet (same report in-process)", () => {
     const ctx = explainContextFromFile(EXAMPLE);
     const clients = parseClients(readFileSync(CLIENTS, 'utf8'), CLIENTS);
     const mine = simulate(ctx, clients);
@@ -143,7 +151,9 @@ describe('meridian simulate on the example config (DB-IP)', () => {
     const markers = [...map.matchAll(/data-pop-marker="([^"]+)"/g)].map((m) => m[1]);
     expect(markers).toEqual(EXAMPLE_POPS);
     // One dot per located client, coloured by its PoP.
-    expect([...map.matchAll(/<circle [^>]*data-pop="/g)].length).toBe(report.results.filter((r) => r.lat !== null && r.lon !== null).length);
+    expect([...map.matchAll(/<circle [^>]*data-pop="/g)].length).toBe(
+      report.results.filter((r) => r.lat !== null && r.lon !== null).length,
+    );
   });
 });
 
@@ -216,7 +226,9 @@ describe('meridian simulate on the fixture database', () => {
   const round1 = (x: number) => Math.round(x * 10) / 10;
   const muc = FIXTURE_PLACES.muc;
   /** Munich to Frankfurt, modelled: 2 x ~305 km / 200 x 1.5 = ~4.6 ms. */
-  const munichMs = round1(((2 * referenceKm(muc.latitude, muc.longitude, TEST_POPS.fra.lat, TEST_POPS.fra.lon)) / 200) * 1.5);
+  const munichMs = round1(
+    ((2 * referenceKm(muc.latitude, muc.longitude, TEST_POPS.fra.lat, TEST_POPS.fra.lon)) / 200) * 1.5,
+  );
 
   it('shares, clients and RTTs per PoP', () => {
     expect(munichMs).toBeCloseTo(4.6, 5);
@@ -231,7 +243,15 @@ describe('meridian simulate on the fixture database', () => {
       ['2a01:5::/48', 'fra', 0, 'modelled'],
     ]);
     expect(report.pops).toEqual([
-      { pop: 'fra', share: 0.4, clients: 3, weight: 40, meanRttMs: round1((20 * 0 + 20 * munichMs) / 40), p95RttMs: munichMs, serving: true },
+      {
+        pop: 'fra',
+        share: 0.4,
+        clients: 3,
+        weight: 40,
+        meanRttMs: round1((20 * 0 + 20 * munichMs) / 40),
+        p95RttMs: munichMs,
+        serving: true,
+      },
       { pop: 'nyc', share: 0.4, clients: 1, weight: 40, meanRttMs: 7, p95RttMs: 7, serving: true },
       { pop: 'tyo', share: 0.2, clients: 1, weight: 20, meanRttMs: 0, p95RttMs: 0, serving: true },
     ]);
@@ -281,8 +301,12 @@ describe('meridian simulate on the fixture database', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(`meridian simulate: ${bad}:4: 'not-a-network/32' is not an IPv4 or IPv6 prefix\n`);
     // The other errors, in-process.
-    expect(() => parseClients('network,weight\n1.0.0.0/24,-2\n', 'c.csv')).toThrow(/^c\.csv:2: weight "-2" is not a non-negative number$/);
-    expect(() => parseClients('1.0.0.0/24,1\n10.0.0.1/8\n', 'c.csv')).toThrow(/^c\.csv:2: '10\.0\.0\.1\/8' has host bits set past \/8$/);
+    expect(() => parseClients('network,weight\n1.0.0.0/24,-2\n', 'c.csv')).toThrow(
+      /^c\.csv:2: weight "-2" is not a non-negative number$/,
+    );
+    expect(() => parseClients('1.0.0.0/24,1\n10.0.0.1/8\n', 'c.csv')).toThrow(
+      /^c\.csv:2: '10\.0\.0\.1\/8' has host bits set past \/8$/,
+    );
     expect(() => parseClients('network,weight\n# none\n', 'c.csv')).toThrow(/^c\.csv: no client networks$/);
   }, 90_000);
 });
@@ -294,7 +318,10 @@ describe('meridian simulate on the fixture database', () => {
 /** fra, nyc and tyo; only the PoPs in `v6` get an IPv6 address. */
 function partialV6Config(v6: string[], candidates: number): string {
   const pops = Object.entries(SUBSET)
-    .map(([id, p]) => `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${p.v4}]${v6.includes(id) ? `, ipv6: ["${p.v6}"]` : ''} }`)
+    .map(
+      ([id, p]) =>
+        `  ${id}: { location: [${p.lat}, ${p.lon}], ipv4: [${p.v4}]${v6.includes(id) ? `, ipv6: ["${p.v6}"]` : ''} }`,
+    )
     .join('\n');
   return `
 admin:
@@ -352,7 +379,9 @@ describe('meridian simulate: clients the record cannot answer get a "no answer" 
     expect(run.stdout).toMatch(/^nyc +40\.0% +1 +0\.0 ms +0\.0 ms$/m);
     expect(run.stdout).toMatch(/^no answer +40\.0% +2 +- +-$/m);
     expect(run.stdout).toMatch(/^all +100\.0% +4 +0\.0 ms +0\.0 ms$/m);
-    expect(run.stdout).toContain('no answer: 2 IPv6 client networks whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer); RTTs are of the answered clients');
+    expect(run.stdout).toContain(
+      'no answer: 2 IPv6 client networks whose candidate PoPs have no IPv6 address (AAAA gets NODATA; dual-stack clients use the A answer); RTTs are of the answered clients',
+    );
   }, 90_000);
 
   it('only fra has IPv6 (one candidate): the New York IPv6 client is "no answer", as the server answers it', async () => {
@@ -369,7 +398,9 @@ describe('meridian simulate: clients the record cannot answer get a "no answer" 
     expect(r.pops.reduce((n, p) => n + p.share, 0) + r.noAnswer.share).toBeCloseTo(1, 12);
     expect(formatReport(r)).toMatch(/^no answer +15\.0% +1 +- +-$/m);
     // --compare shows the row for both configs.
-    expect(formatReport(r, simulate(explainContextFromFile(noV6), clients))).toMatch(/^no answer +15\.0% +40\.0% +- +-$/m);
+    expect(formatReport(r, simulate(explainContextFromFile(noV6), clients))).toMatch(
+      /^no answer +15\.0% +40\.0% +- +-$/m,
+    );
 
     // The running server agrees: AAAA for the New York /48 is NODATA (NOERROR, no address), A is nyc.
     const server = await startServer(partialV6Config(['fra'], 1));
@@ -377,8 +408,12 @@ describe('meridian simulate: clients the record cannot answer get a "no answer" 
       const aaaa = await udpQuery(server.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2600:5::/48' });
       expect(aaaa.rcode).toBe(0);
       expect(addresses(aaaa)).toEqual([]);
-      expect(addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01:5::/48' }))).toEqual([TEST_POPS.fra.v6]);
-      expect(addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'A', ecs: '2600:5::/48' }))).toEqual([TEST_POPS.nyc.v4]);
+      expect(
+        addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'AAAA', ecs: '2a01:5::/48' })),
+      ).toEqual([TEST_POPS.fra.v6]);
+      expect(
+        addresses(await udpQuery(server.port, { name: 'cdn.example.net', type: 'A', ecs: '2600:5::/48' })),
+      ).toEqual([TEST_POPS.nyc.v4]);
     } finally {
       await server.close();
     }

@@ -21,7 +21,9 @@ afterEach(async () => {
 });
 
 async function server(): Promise<TestServer> {
-  const t = await startServer(testConfig().replace('admin:\n  listen: 127.0.0.1:0', `admin:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}`));
+  const t = await startServer(
+    testConfig().replace('admin:\n  listen: 127.0.0.1:0', `admin:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}`),
+  );
   cleanups.push(() => t.close());
   return t;
 }
@@ -57,7 +59,13 @@ const TABLE: Array<[string, string, string, Record<string, string>, number]> = [
   ['accept= that is not an id', 'POST', '/admin/reload?accept=../../etc/passwd', auth, 400],
   ['accept= with nothing held', 'POST', '/admin/reload?accept=0123456789ab', auth, 409],
   ['no token', 'POST', '/admin/pops/fra/drain', {}, 401],
-  ['a wrong token of the same length', 'POST', '/admin/pops/fra/drain', { authorization: `Bearer ${'x'.repeat(TOKEN.length)}` }, 401],
+  [
+    'a wrong token of the same length',
+    'POST',
+    '/admin/pops/fra/drain',
+    { authorization: `Bearer ${'x'.repeat(TOKEN.length)}` },
+    401,
+  ],
   ['a wrong token of another length', 'POST', '/admin/pops/fra/drain', { authorization: 'Bearer x' }, 401],
   ['a 4 KB token', 'POST', '/admin/pops/fra/drain', { authorization: `Bearer ${'x'.repeat(4000)}` }, 401],
   ['DELETE /admin/pops', 'DELETE', '/admin/pops', auth, 405],
@@ -101,7 +109,8 @@ describe('admin API under hostile requests', () => {
     for (const [what, method, path, headers] of TABLE) {
       const r = await request(admin, method, path, headers);
       got.push(`${what}: ${r.status}`);
-      if (r.status !== 431 && r.status !== 200 && method !== 'HEAD') expect(JSON.parse(r.body).error, what).toBeTypeOf('string');
+      if (r.status !== 431 && r.status !== 200 && method !== 'HEAD')
+        expect(JSON.parse(r.body).error, what).toBeTypeOf('string');
     }
     expect(got).toEqual(TABLE.map(([what, , , , status]) => `${what}: ${status}`));
     // Nothing a prototype name reached was stored as an override.

@@ -10,12 +10,19 @@ export interface HttpReply {
   headers: http.IncomingHttpHeaders;
 }
 
-export function request(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+export function request(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -25,7 +32,12 @@ export function request(port: number, method: string, path: string, headers: Rec
 
 export const get = (port: number, path: string) => request(port, 'GET', path);
 
-export function post(port: number, path: string, token?: string | null, headers: Record<string, string> = {}): Promise<HttpReply> {
+export function post(
+  port: number,
+  path: string,
+  token?: string | null,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
   return request(port, 'POST', path, token ? { authorization: `Bearer ${token}`, ...headers } : headers);
 }
 
@@ -52,7 +64,8 @@ export function parseMetrics(text: string): Sample[] {
     const labels: Record<string, string> = {};
     if (m[2]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-      for (let lm = re.exec(m[2]); lm; lm = re.exec(m[2])) labels[lm[1]] = lm[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      for (let lm = re.exec(m[2]); lm; lm = re.exec(m[2]))
+        labels[lm[1]] = lm[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     }
     out.push({ name: m[1], labels, value: Number(m[3]) });
   }

@@ -69,7 +69,12 @@ async function start(yaml: string, admin = '127.0.0.1:0'): Promise<Started> {
       done();
     },
   });
-  const server = await MeridianServer.start({ configFile, listen: ['127.0.0.1:0'], admin, logger: createLogger({ level: 'info', destination }) });
+  const server = await MeridianServer.start({
+    configFile,
+    listen: ['127.0.0.1:0'],
+    admin,
+    logger: createLogger({ level: 'info', destination }),
+  });
   cleanups.push(() => server.close(100));
   return { server, configFile, logs };
 }
@@ -80,12 +85,27 @@ const adminLines = (s: Started) => s.logs.filter((l) => /^admin API/.test(l.msg)
 
 describe('adminAccess: the decision', () => {
   it('inline token, token from the environment, unset, empty, too short, none', () => {
-    expect(adminAccess({ listen: 'x', token: GOOD }, {})).toEqual({ token: GOOD, source: 'admin.token', readOnlyReason: null, problem: null });
-    expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: GOOD })).toEqual({ token: GOOD, source: '$T', readOnlyReason: null, problem: null });
+    expect(adminAccess({ listen: 'x', token: GOOD }, {})).toEqual({
+      token: GOOD,
+      source: 'admin.token',
+      readOnlyReason: null,
+      problem: null,
+    });
+    expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: GOOD })).toEqual({
+      token: GOOD,
+      source: '$T',
+      readOnlyReason: null,
+      problem: null,
+    });
     const unset = adminAccess({ listen: 'x', token_env: 'T' }, {});
-    expect(unset).toMatchObject({ token: null, problem: "admin.token_env names T, which is not set in Meridian's environment" });
+    expect(unset).toMatchObject({
+      token: null,
+      problem: "admin.token_env names T, which is not set in Meridian's environment",
+    });
     expect(unset.readOnlyReason).toBe(unset.problem);
-    expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: '' }).problem).toBe("admin.token_env names T, which is empty in Meridian's environment");
+    expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: '' }).problem).toBe(
+      "admin.token_env names T, which is empty in Meridian's environment",
+    );
     expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: 'short-token' })).toMatchObject({
       token: null,
       problem: 'the admin token in T is 11 characters long; at least 16 are required',
@@ -93,12 +113,19 @@ describe('adminAccess: the decision', () => {
     // Exactly 16 is enough.
     expect(adminAccess({ listen: 'x', token_env: 'T' }, { T: '0123456789abcdef' }).token).toBe('0123456789abcdef');
     // No token at all is a deliberate read-only API, not a problem.
-    expect(adminAccess({ listen: 'x' }, {})).toEqual({ token: null, source: null, readOnlyReason: 'no admin token is configured (admin.token_env or admin.token)', problem: null });
+    expect(adminAccess({ listen: 'x' }, {})).toEqual({
+      token: null,
+      source: null,
+      readOnlyReason: 'no admin token is configured (admin.token_env or admin.token)',
+      problem: null,
+    });
   });
 
   it('loopback hosts', () => {
-    for (const h of ['127.0.0.1', '127.9.8.7', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['0.0.0.0', '::', '192.0.2.1', '10.0.0.1', '::ffff:10.0.0.1', '::2', '2001:db8::1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['127.0.0.1', '127.9.8.7', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.0.2.1', '10.0.0.1', '::ffff:10.0.0.1', '::2', '2001:db8::1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });
 
@@ -108,34 +135,52 @@ describe('admin token on a loopback listener', () => {
     const s = await start(withAdmin([`token_env: ${name}`]));
     const [line] = adminLines(s);
     expect(line.level).toBe(WARN);
-    expect(line.msg).toBe(`admin API is READ-ONLY: admin.token_env names ${name}, which is not set in Meridian's environment; drain, force-up/down and reload over HTTP will be refused (403)`);
+    expect(line.msg).toBe(
+      `admin API is READ-ONLY: admin.token_env names ${name}, which is not set in Meridian's environment; drain, force-up/down and reload over HTTP will be refused (403)`,
+    );
     const r = await post(s.server.adminPort!, '/admin/pops/fra/drain', GOOD);
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).error).toBe(`read-only: admin.token_env names ${name}, which is not set in Meridian's environment`);
+    expect(JSON.parse(r.body).error).toBe(
+      `read-only: admin.token_env names ${name}, which is not set in Meridian's environment`,
+    );
     expect((await post(s.server.adminPort!, '/admin/reload', GOOD)).status).toBe(403);
   });
 
   it('a token shorter than 16 characters: warning, and the 403 gives its length (never the token)', async () => {
     const name = envVar('only-9-ch');
     const s = await start(withAdmin([`token_env: ${name}`]));
-    expect(adminLines(s)).toEqual([expect.objectContaining({ level: WARN, msg: expect.stringContaining(`the admin token in ${name} is 9 characters long; at least 16 are required`) })]);
+    expect(adminLines(s)).toEqual([
+      expect.objectContaining({
+        level: WARN,
+        msg: expect.stringContaining(`the admin token in ${name} is 9 characters long; at least 16 are required`),
+      }),
+    ]);
     const r = await post(s.server.adminPort!, '/admin/pops/fra/drain', 'only-9-ch');
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).error).toBe(`read-only: the admin token in ${name} is 9 characters long; at least 16 are required`);
+    expect(JSON.parse(r.body).error).toBe(
+      `read-only: the admin token in ${name} is 9 characters long; at least 16 are required`,
+    );
     expect(r.body).not.toContain('only-9-ch');
   });
 
   it('a good token: "writable" at start (naming the variable, not the token); writes work', async () => {
     const name = envVar(GOOD);
     const s = await start(withAdmin([`token_env: ${name}`]));
-    expect(adminLines(s)).toEqual([expect.objectContaining({ level: INFO, msg: `admin API is writable (bearer token from $${name})` })]);
+    expect(adminLines(s)).toEqual([
+      expect.objectContaining({ level: INFO, msg: `admin API is writable (bearer token from $${name})` }),
+    ]);
     expect(JSON.stringify(s.logs)).not.toContain(GOOD);
     expect((await post(s.server.adminPort!, '/admin/pops/fra/drain', GOOD)).status).toBe(200);
   });
 
   it('no token configured: "read-only" at info level, and the 403 says no token is configured', async () => {
     const s = await start(withAdmin([]));
-    expect(adminLines(s)).toEqual([expect.objectContaining({ level: INFO, msg: 'admin API is read-only: no admin token is configured (admin.token_env or admin.token)' })]);
+    expect(adminLines(s)).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        msg: 'admin API is read-only: no admin token is configured (admin.token_env or admin.token)',
+      }),
+    ]);
     const r = await post(s.server.adminPort!, '/admin/pops/fra/drain', GOOD);
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body).error).toBe('read-only: no admin token is configured (admin.token_env or admin.token)');
@@ -147,7 +192,10 @@ describe('admin token on a loopback listener', () => {
     const s = await start(withAdmin([`token_env: ${good}`]));
     writeAtomically(s.configFile, withAdmin([`token_env: ${unset}`]));
     await until(() => adminLines(s).length === 2, 'a second admin access line after the reload');
-    expect(adminLines(s)[1]).toMatchObject({ level: WARN, msg: expect.stringContaining(`admin.token_env names ${unset}, which is not set`) });
+    expect(adminLines(s)[1]).toMatchObject({
+      level: WARN,
+      msg: expect.stringContaining(`admin.token_env names ${unset}, which is not set`),
+    });
     const r = await post(s.server.adminPort!, '/admin/pops/fra/drain', GOOD);
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body).error).toContain(unset);
@@ -194,16 +242,32 @@ describe('admin token on a non-loopback listener: refused', () => {
     const sink: PlaneSink = {
       install: () => undefined,
       setHealth: () => undefined,
-      collect: async () => ({ counters: new QueryCounters(), popAnswers: new Map(), scopeEstimates: new Map(), tcp: { open: 0, accepted: 0, rejected: 0 }, udpSendErrors: 0, oversized: 0, uncaught: { exception: 0, rejection: 0 }, workers: 1, udpMode: 'dgram' }),
+      collect: async () => ({
+        counters: new QueryCounters(),
+        popAnswers: new Map(),
+        scopeEstimates: new Map(),
+        tcp: { open: 0, accepted: 0, rejected: 0 },
+        udpSendErrors: 0,
+        oversized: 0,
+        uncaught: { exception: 0, rejection: 0 },
+        workers: 1,
+        udpMode: 'dgram',
+      }),
       listening: () => true,
     };
-    const control = new ControlPlane(buildSnapshotFromFile(configFile), sink, { configFile, admin: '[::]:9153', watch: false });
+    const control = new ControlPlane(buildSnapshotFromFile(configFile), sink, {
+      configFile,
+      admin: '[::]:9153',
+      watch: false,
+    });
     cleanups.push(() => control.close());
     const before = control.snapshot.hash;
     writeFileSync(configFile, withAdmin([`token_env: ${short}`]));
     const r = await control.reload('test');
     expect(r.ok).toBe(false);
-    expect(r.message).toMatch(/admin\.token_env: the admin token in \S+ is 5 characters long; at least 16 are required, and the admin API listens on \[::\]:9153, which is not loopback: refusing to reload\./);
+    expect(r.message).toMatch(
+      /admin\.token_env: the admin token in \S+ is 5 characters long; at least 16 are required, and the admin API listens on \[::\]:9153, which is not loopback: refusing to reload\./,
+    );
     expect(control.snapshot.hash).toBe(before);
     expect(control.reloads.failed).toBe(1);
   });
@@ -216,18 +280,47 @@ describe('admin token on a non-loopback listener: refused', () => {
     writeFileSync(configFile, withAdmin([`token_env: ${name}`]));
     const env = { ...process.env };
     delete env[name];
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve', '--config', configFile, '--listen', '127.0.0.1:0', '--admin', '0.0.0.0:0', '--workers', '2'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src', 'cli.ts'),
+        'serve',
+        '--config',
+        configFile,
+        '--listen',
+        '127.0.0.1:0',
+        '--admin',
+        '0.0.0.0:0',
+        '--workers',
+        '2',
+      ],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code, out).toBe(1);
-    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string });
-    expect(lines).toEqual([expect.objectContaining({ level: 50, msg: expect.stringMatching(new RegExp(`:\\d+:3: admin\\.token_env: admin\\.token_env names ${name}, which is not set .* refusing to start\\.`)) })]);
+    const lines = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: expect.stringMatching(
+          new RegExp(
+            `:\\d+:3: admin\\.token_env: admin\\.token_env names ${name}, which is not set .* refusing to start\\.`,
+          ),
+        ),
+      }),
+    ]);
     expect(out).not.toMatch(/meridian serving|worker/);
   }, 60_000);
 });

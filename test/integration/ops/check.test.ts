@@ -18,16 +18,25 @@ const fixture = (name: string) => path.join(DIR, name);
 function runCheck(file: string): { code: number; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  const code = check(file, (l) => out.push(l), (l) => err.push(l));
+  const code = check(
+    file,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, out, err };
 }
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -42,9 +51,30 @@ interface Broken {
 }
 
 const BROKEN: Broken[] = [
-  { file: 'yaml-syntax-error.yaml', what: 'YAML syntax error (duplicate key)', line: 7, column: 3, path: '', message: 'YAML: Map keys must be unique' },
-  { file: 'unknown-top-level-key.yaml', what: 'unknown top-level key', line: 7, column: 1, path: 'monitoring', message: 'unknown key "monitoring"' },
-  { file: 'unknown-pop-in-rule.yaml', what: 'unknown PoP in a rule', line: 10, column: 30, path: 'policies.nearest.steps[0].country.DE[1]', message: 'unknown PoP "ams"' },
+  {
+    file: 'yaml-syntax-error.yaml',
+    what: 'YAML syntax error (duplicate key)',
+    line: 7,
+    column: 3,
+    path: '',
+    message: 'YAML: Map keys must be unique',
+  },
+  {
+    file: 'unknown-top-level-key.yaml',
+    what: 'unknown top-level key',
+    line: 7,
+    column: 1,
+    path: 'monitoring',
+    message: 'unknown key "monitoring"',
+  },
+  {
+    file: 'unknown-pop-in-rule.yaml',
+    what: 'unknown PoP in a rule',
+    line: 10,
+    column: 30,
+    path: 'policies.nearest.steps[0].country.DE[1]',
+    message: 'unknown PoP "ams"',
+  },
   {
     file: 'bad-cidr-host-bits.yaml',
     what: 'CIDR with host bits (reported at the CIDR key)',
@@ -53,8 +83,22 @@ const BROKEN: Broken[] = [
     path: 'policies.nearest.steps[0].cidr["10.1.2.3/8"]',
     message: "'10.1.2.3/8' has host bits set past /8",
   },
-  { file: 'policy-without-steps.yaml', what: 'policy with no steps', line: 9, column: 12, path: 'policies.nearest.steps', message: 'Too small: expected array to have >=1 items' },
-  { file: 'unknown-policy.yaml', what: 'geo record naming an unknown policy', line: 19, column: 22, path: 'zones[0].geo.cdn.policy', message: 'unknown policy "closest" (known: nearest)' },
+  {
+    file: 'policy-without-steps.yaml',
+    what: 'policy with no steps',
+    line: 9,
+    column: 12,
+    path: 'policies.nearest.steps',
+    message: 'Too small: expected array to have >=1 items',
+  },
+  {
+    file: 'unknown-policy.yaml',
+    what: 'geo record naming an unknown policy',
+    line: 19,
+    column: 22,
+    path: 'zones[0].geo.cdn.policy',
+    message: 'unknown policy "closest" (known: nearest)',
+  },
   {
     file: 'cname-and-other-data.yaml',
     what: 'CNAME plus other data (reported at the offending owner)',
@@ -71,8 +115,22 @@ const BROKEN: Broken[] = [
     path: 'zones[0].records["www.example.org."]',
     message: 'www.example.org A is outside zone example.net',
   },
-  { file: 'bad-ipv4.yaml', what: 'bad IPv4 address in a PoP', line: 6, column: 47, path: 'pops.lon.ipv4[0]', message: '"192.0.2.300" is not an IPv4 address' },
-  { file: 'missing-soa.yaml', what: 'zone without SOA', line: 12, column: 5, path: 'zones[0]', message: 'zone has no SOA (give soa: or a zone file with one)' },
+  {
+    file: 'bad-ipv4.yaml',
+    what: 'bad IPv4 address in a PoP',
+    line: 6,
+    column: 47,
+    path: 'pops.lon.ipv4[0]',
+    message: '"192.0.2.300" is not an IPv4 address',
+  },
+  {
+    file: 'missing-soa.yaml',
+    what: 'zone without SOA',
+    line: 12,
+    column: 5,
+    path: 'zones[0]',
+    message: 'zone has no SOA (give soa: or a zone file with one)',
+  },
   {
     file: 'unreadable-database.yaml',
     what: 'geo database that cannot be read',
@@ -122,7 +180,9 @@ describe('check() on the default config', () => {
     expect(r.out).toContainEqual(expect.stringMatching(/^ {2}geo: +.*cdn\.example\.net \(A\/AAAA, policy nearest\)/));
     expect(r.out).toContainEqual('  pops:      11 (fra lon iad sjc dfw gru jnb bom sin nrt syd)');
     expect(r.out.filter((l) => l.startsWith('  database:'))).toHaveLength(2);
-    expect(r.out.filter((l) => l.startsWith('  database:')).join('\n')).toMatch(/dbip-city-ipv4\.mmdb[\s\S]*dbip-city-ipv6\.mmdb/);
+    expect(r.out.filter((l) => l.startsWith('  database:')).join('\n')).toMatch(
+      /dbip-city-ipv4\.mmdb[\s\S]*dbip-city-ipv6\.mmdb/,
+    );
     expect(r.out).toContainEqual(expect.stringMatching(/^ {2}policy: +nearest: \d+ decisions/));
     expect(r.out.at(-1)).toMatch(/^ {2}compiled in \d+ ms$/);
 
@@ -162,7 +222,9 @@ describe('check() on broken configs: one `file:line:column: path: message` line 
     const issues = r.err.slice(0, -1).map(parseLine);
     expect(issues.length).toBeGreaterThanOrEqual(1);
     // The empty `pops: []` of the nearest step (line 10, column 26); the empty fallback may be reported too.
-    expect(issues.map((i) => `${i.line}:${i.column} ${i.rest.split(': ')[0]}`)).toContainEqual('10:26 policies.nearest.steps[0].nearest.pops');
+    expect(issues.map((i) => `${i.line}:${i.column} ${i.rest.split(': ')[0]}`)).toContainEqual(
+      '10:26 policies.nearest.steps[0].nearest.pops',
+    );
     for (const i of issues) expect(i.rest).toMatch(/^policies\.nearest/);
   });
 });
@@ -186,7 +248,9 @@ describe('the CLI: `meridian check --config FILE`', () => {
   it('a relative --config is reported as an absolute path', async () => {
     const c = await cli(['check', '--config', path.relative(ROOT, fixture('bad-ipv4.yaml'))]);
     expect(c.code).toBe(1);
-    expect(c.stderr.split('\n')[0]).toBe(`${fixture('bad-ipv4.yaml')}:6:47: pops.lon.ipv4[0]: "192.0.2.300" is not an IPv4 address`);
+    expect(c.stderr.split('\n')[0]).toBe(
+      `${fixture('bad-ipv4.yaml')}:6:47: pops.lon.ipv4[0]: "192.0.2.300" is not an IPv4 address`,
+    );
   }, 60_000);
 
   it('a missing config file exits 1 with a file:1:1 line', async () => {

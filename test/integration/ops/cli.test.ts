@@ -25,9 +25,14 @@ interface Run {
 
 function meridian(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, timeout: 120_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { cwd: ROOT, timeout: 120_000, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -73,21 +78,51 @@ describe('usage errors: one line and a hint on stderr, exit 2, no stack trace', 
     [['sreve'], "meridian: unknown command 'sreve' (did you mean serve?)"],
     [['--frob'], "meridian: unknown option '--frob'"],
     [['help', 'chekc'], 'meridian: unknown command \'chekc\' (did you mean "check"?)'],
-    [['check', 'extra.yaml', 'more.yaml'], "meridian check: too many arguments for 'check'. Expected 1 argument but got 2."],
+    [
+      ['check', 'extra.yaml', 'more.yaml'],
+      "meridian check: too many arguments for 'check'. Expected 1 argument but got 2.",
+    ],
     [['check', '--confg', 'x.yaml'], "meridian check: unknown option '--confg' (did you mean --config?)"],
     [['check', 'a.yaml', '--config', 'b.yaml'], 'meridian check: give the config once: as FILE or as --config FILE'],
     [['check', '--config'], "meridian check: option '-c, --config <file>' argument missing"],
     [['explain', '--name'], "meridian explain: option '-n, --name <name>' argument missing"],
-    [['explain', '--name', 'cdn.example.net'], "meridian explain: required option '--client <ip|subnet>' not specified"],
-    [['explain', '-n', 'cdn.example.net', '--client', '1.1.1.0/24', '-t', 'MX'], "meridian explain: option '-t, --type <type>' argument 'MX' is invalid. Expected A or AAAA."],
-    [['explain', '-n', 'cdn.example.net', '--client', 'bogus'], "meridian explain: 'bogus' is not an IPv4 or IPv6 prefix"],
-    [['serve', '--workers', 'x'], "meridian serve: option '--workers <n>' argument 'x' is invalid. Expected a whole number."],
-    [['serve', '--workers', '-1'], "meridian serve: option '--workers <n>' argument '-1' is invalid. Expected a whole number."],
-    [['serve', '--log-format', 'xml'], "meridian serve: option '--log-format <format>' argument 'xml' is invalid. Allowed choices are json, pretty."],
-    [['serve', '--log-level', 'loud'], "meridian serve: option '--log-level <level>' argument 'loud' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent."],
+    [
+      ['explain', '--name', 'cdn.example.net'],
+      "meridian explain: required option '--client <ip|subnet>' not specified",
+    ],
+    [
+      ['explain', '-n', 'cdn.example.net', '--client', '1.1.1.0/24', '-t', 'MX'],
+      "meridian explain: option '-t, --type <type>' argument 'MX' is invalid. Expected A or AAAA.",
+    ],
+    [
+      ['explain', '-n', 'cdn.example.net', '--client', 'bogus'],
+      "meridian explain: 'bogus' is not an IPv4 or IPv6 prefix",
+    ],
+    [
+      ['serve', '--workers', 'x'],
+      "meridian serve: option '--workers <n>' argument 'x' is invalid. Expected a whole number.",
+    ],
+    [
+      ['serve', '--workers', '-1'],
+      "meridian serve: option '--workers <n>' argument '-1' is invalid. Expected a whole number.",
+    ],
+    [
+      ['serve', '--log-format', 'xml'],
+      "meridian serve: option '--log-format <format>' argument 'xml' is invalid. Allowed choices are json, pretty.",
+    ],
+    [
+      ['serve', '--log-level', 'loud'],
+      "meridian serve: option '--log-level <level>' argument 'loud' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent.",
+    ],
     [['simulate'], 'meridian simulate: give either --clients FILE or --generate N'],
-    [['simulate', '--clients', 'c.csv', '--generate', '5'], 'meridian simulate: give either --clients FILE or --generate N'],
-    [['simulate', '--generate', '0'], "meridian simulate: option '--generate <n>' argument '0' is invalid. Expected a whole number of at least 1."],
+    [
+      ['simulate', '--clients', 'c.csv', '--generate', '5'],
+      'meridian simulate: give either --clients FILE or --generate N',
+    ],
+    [
+      ['simulate', '--generate', '0'],
+      "meridian simulate: option '--generate <n>' argument '0' is invalid. Expected a whole number of at least 1.",
+    ],
   ];
 
   it.each(CASES)('meridian %j', async (args, line) => {
@@ -131,7 +166,11 @@ describe('check FILE', () => {
       `${file}:20:21: zones[0].records.svc.HTTPS: HTTPS alpn needs a value`,
       `${file}:22:22: zones[0].geo.cdn.policy: unknown policy "globl" (did you mean "global"?) (known: global)`,
       `${file}:24:11: zones[1].file: ${zone}:6: bad IPv4 address '192.0.2.300'`,
-      expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:24:11: zones\\[1\\]\\.file: .*many-problems\\.zone:7: unknown record type 'HTTP' \\(did you mean "HTTPS"\\?\\)`)),
+      expect.stringMatching(
+        new RegExp(
+          `^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:24:11: zones\\[1\\]\\.file: .*many-problems\\.zone:7: unknown record type 'HTTP' \\(did you mean "HTTPS"\\?\\)`,
+        ),
+      ),
       `${file}:25:13: zones[2].origin: zone example.net is defined twice: here and at zones[0] (${file}:15:13)`,
       `${file}: 10 problems`,
     ]);
@@ -147,16 +186,25 @@ afterEach(() => {
 /** Start `serve ARGS` on a free port, wait until it answers DNS, stop it (SIGTERM); returns stdout. */
 async function serveOutput(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const port = await closedPort();
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--admin', 'off', '--workers', '0', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MERIDIAN_LOG_LEVEL: undefined, MERIDIAN_LOG_FORMAT: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--admin', 'off', '--workers', '0', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MERIDIAN_LOG_LEVEL: undefined, MERIDIAN_LOG_FORMAT: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    await until(async () => (await udpQuery(port, { name: 'www.example.net', type: 'A' }).catch(() => null))?.rcode === 0, 'serve answers', 60_000, 200);
+    await until(
+      async () => (await udpQuery(port, { name: 'www.example.net', type: 'A' }).catch(() => null))?.rcode === 0,
+      'serve answers',
+      60_000,
+      200,
+    );
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
@@ -165,7 +213,8 @@ async function serveOutput(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 }
 
 /** A small config that starts in a moment (no geo database to compile). */
-const SMALL = 'zones:\n  - origin: example.net.\n    soa: { mname: ns1, rname: h@example.net, serial: 1 }\n    ns: [ns1]\n    records:\n      www: { A: [192.0.2.1] }\n';
+const SMALL =
+  'zones:\n  - origin: example.net.\n    soa: { mname: ns1, rname: h@example.net, serial: 1 }\n    ns: [ns1]\n    records:\n      www: { A: [192.0.2.1] }\n';
 let dir = '';
 beforeAll(() => {
   dir = tempDir('meridian-cli-');
@@ -175,9 +224,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('serve --log-format', () => {
-  const startupOutput = (args: string[], env: NodeJS.ProcessEnv = {}) => serveOutput(['-c', path.join(dir, 'small.yaml'), ...args], env);
+  const startupOutput = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    serveOutput(['-c', path.join(dir, 'small.yaml'), ...args], env);
 
-  it('json: one JSON object per line; pretty: human lines (also from MERIDIAN_LOG_FORMAT)', { timeout: 120_000 }, async () => {
+  it('json: one JSON object per line; pretty: human lines (also from MERIDIAN_LOG_FORMAT)', {
+    timeout: 120_000,
+  }, async () => {
     const [json, pretty, fromEnv] = await Promise.all([
       startupOutput(['--log-format', 'json']),
       startupOutput(['--log-format', 'pretty']),

@@ -29,10 +29,31 @@ function cli(args: string[]): Promise<{ code: number | null; out: string }> {
 
 describe('--compare before deploying', () => {
   it('explain --compare: the client 3.1.0.0/24 moves from nyc to tyo; 6.0.1.0/24 does not', async () => {
-    const moved = await cli(['explain', '-c', oldConfig, '--compare', newConfig, '-n', 'cdn.example.net', '--client', '3.1.0.0/24']);
+    const moved = await cli([
+      'explain',
+      '-c',
+      oldConfig,
+      '--compare',
+      newConfig,
+      '-n',
+      'cdn.example.net',
+      '--client',
+      '3.1.0.0/24',
+    ]);
     expect(moved.code).toBe(0);
     expect(moved.out).toMatch(/moves: nyc -> tyo \(192\.0\.2\.3 -> 192\.0\.2\.5\)/);
-    const same = await cli(['explain', '-c', oldConfig, '--compare', newConfig, '-n', 'cdn.example.net', '--client', '6.0.1.0/24', '--json']);
+    const same = await cli([
+      'explain',
+      '-c',
+      oldConfig,
+      '--compare',
+      newConfig,
+      '-n',
+      'cdn.example.net',
+      '--client',
+      '6.0.1.0/24',
+      '--json',
+    ]);
     expect(JSON.parse(same.out)).toMatchObject({ moved: false, a: { pop: 'syd' }, b: { pop: 'syd' } });
   }, 60_000);
 

@@ -9,7 +9,17 @@
  * read a half-written file (no failed reload), and end up answering from
  * both new databases.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, utimesSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+  copyFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_BUILD_EPOCH, FIXTURE_NETWORKS } from '../../../geo-data/fixture-networks.js';
@@ -21,7 +31,9 @@ import { metric, scrape } from './admin-http.js';
 
 const NEW_EPOCH = FIXTURE_BUILD_EPOCH + 7 * 86_400;
 /** What the new editions change: 6.0.0.0/16 moves from Sydney to Frankfurt (City), 7.0.0.0/16 moves from AS64540 to AS64550 (ASN). */
-const UPDATED = FIXTURE_NETWORKS.map((n) => (n.cidr === '6.0.0.0/16' ? { ...n, place: 'fra' } : n.cidr === '7.0.0.0/16' ? { ...n, asn: 64550 } : n));
+const UPDATED = FIXTURE_NETWORKS.map((n) =>
+  n.cidr === '6.0.0.0/16' ? { ...n, place: 'fra' } : n.cidr === '7.0.0.0/16' ? { ...n, asn: 64550 } : n,
+);
 
 /** geoipupdate's LocalFileWriter, step by step (chunks with pauses so a half-written file exists for a while). */
 async function geoipupdateWrite(dir: string, edition: string, bytes: Buffer, lastModified: Date): Promise<void> {
@@ -52,14 +64,21 @@ describe('a geoipupdate run is picked up by a running server', () => {
       - asn: { AS64550: [jnb] }
       - nearest: {}
     fallback: [fra, nyc]`;
-    t = await startServer(testConfig({ databases: [path.join(dir, 'GeoLite2-City.mmdb')], asn: path.join(dir, 'GeoLite2-ASN.mmdb'), policies }));
+    t = await startServer(
+      testConfig({
+        databases: [path.join(dir, 'GeoLite2-City.mmdb')],
+        asn: path.join(dir, 'GeoLite2-ASN.mmdb'),
+        policies,
+      }),
+    );
   });
   afterAll(async () => {
     await t?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const answer = async (ecs: string) => addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs }))[0];
+  const answer = async (ecs: string) =>
+    addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs }))[0];
 
   it('City, then ASN, replaced by rename: both take effect, no reload fails, the build times follow', async () => {
     expect(await answer('6.0.1.0/24')).toBe(TEST_POPS.syd.v4);
@@ -75,8 +94,16 @@ describe('a geoipupdate run is picked up by a running server', () => {
     await geoipupdateWrite(dir, 'GeoLite2-ASN', fresh['asn.mmdb'], lastModified);
     rmSync(path.join(dir, '.geoipupdate.lock'));
 
-    await until(async () => (await answer('6.0.1.0/24')) === TEST_POPS.fra.v4, 'City update: 6.0.1.0/24 answered from fra', 15_000);
-    await until(async () => (await answer('7.0.1.0/24')) === TEST_POPS.jnb.v4, 'ASN update: 7.0.1.0/24 (now AS64550) answered from jnb', 15_000);
+    await until(
+      async () => (await answer('6.0.1.0/24')) === TEST_POPS.fra.v4,
+      'City update: 6.0.1.0/24 answered from fra',
+      15_000,
+    );
+    await until(
+      async () => (await answer('7.0.1.0/24')) === TEST_POPS.jnb.v4,
+      'ASN update: 7.0.1.0/24 (now AS64550) answered from jnb',
+      15_000,
+    );
     expect(await answer('8.0.1.0/24')).toBe(TEST_POPS.jnb.v4);
     expect(await answer('1.0.1.0/24')).toBe(TEST_POPS.fra.v4);
 

@@ -18,11 +18,17 @@ describe('/map', () => {
     const t = await startServer(testConfig({ databases: [DBIP_V4, DBIP_V6] }));
     cleanups.push(() => t.close());
     const admin = t.server.adminPort!;
-    const [first, cdn, apex] = await Promise.all([get(admin, '/map'), get(admin, '/map?name=cdn.example.net'), get(admin, '/map?name=example.net.')]);
+    const [first, cdn, apex] = await Promise.all([
+      get(admin, '/map'),
+      get(admin, '/map?name=cdn.example.net'),
+      get(admin, '/map?name=example.net.'),
+    ]);
     for (const r of [first, cdn, apex]) {
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toMatch(/text\/html/);
-      expect(r.body).toMatch(/Geo database: dbip-city-ipv4\.mmdb \(city ipv4, built \d{4}-\d\d-\d\d\), dbip-city-ipv6\.mmdb \(city ipv6, built \d{4}-\d\d-\d\d\); IP geolocation by DB-IP \(db-ip\.com\)\./);
+      expect(r.body).toMatch(
+        /Geo database: dbip-city-ipv4\.mmdb \(city ipv4, built \d{4}-\d\d-\d\d\), dbip-city-ipv6\.mmdb \(city ipv6, built \d{4}-\d\d-\d\d\); IP geolocation by DB-IP \(db-ip\.com\)\./,
+      );
     }
     expect(first.body).toMatch(/Live catchments of cdn\.example\.net \(/);
     expect(cdn.body).toMatch(/Live catchments of cdn\.example\.net \(/);

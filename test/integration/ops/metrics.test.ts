@@ -6,7 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CITY_DB, testConfig } from '../../helpers/configs.js';
-import { buildQuery, decodeReply, ecsData, tcpExchange, udpQuery, udpRaw, until, type QueryOptions } from '../../helpers/dns.js';
+import {
+  buildQuery,
+  decodeReply,
+  ecsData,
+  tcpExchange,
+  udpQuery,
+  udpRaw,
+  until,
+  type QueryOptions,
+} from '../../helpers/dns.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { get, metric, samples, scrape, type Sample } from './admin-http.js';
 
@@ -35,7 +44,11 @@ describe('metrics after known traffic', () => {
     for (const r of await udp({ name: 'nonexistent.example.net', type: 'A' }, 2)) expect(r.rcode).toBe(3);
     for (const r of await udp({ name: 'www.example.com', type: 'A' }, 2)) expect(r.rcode).toBe(5);
     // FORMERR: ECS with a non-zero SCOPE PREFIX-LENGTH in a query (RFC 7871 6).
-    const [formerr] = await udp({ name: 'www.example.net', type: 'A', options: [{ code: 8, data: ecsData(Q_ECS_V4, 24) }] });
+    const [formerr] = await udp({
+      name: 'www.example.net',
+      type: 'A',
+      options: [{ code: 8, data: ecsData(Q_ECS_V4, 24) }],
+    });
     expect(formerr.rcode).toBe(1);
     // NOTIMP (opcode 2) and BADVERS (EDNS version 1).
     expect((await udp({ name: 'www.example.net', type: 'A', flags: 2 << 11 }))[0].rcode).toBe(4);
@@ -45,7 +58,8 @@ describe('metrics after known traffic', () => {
     expect(tc.flags.tc).toBe(true);
     // ECS v4 and v6 on the geo record; ECS on a static name (counted as ECS, not in the scope histogram).
     for (const r of await udp({ name: 'cdn.example.net', type: 'A', ecs: Q_ECS_V4 }, 3)) scopes.v4.push(r.ecs!.scope);
-    for (const r of await udp({ name: 'cdn.example.net', type: 'AAAA', ecs: Q_ECS_V6 }, 2)) scopes.v6.push(r.ecs!.scope);
+    for (const r of await udp({ name: 'cdn.example.net', type: 'AAAA', ecs: Q_ECS_V6 }, 2))
+      scopes.v6.push(r.ecs!.scope);
     expect((await udp({ name: 'www.example.net', type: 'A', ecs: Q_ECS_V4 }))[0].ecs?.scope).toBe(0);
     // Dropped: a response (QR=1) and a runt.
     const response = buildQuery({ name: 'www.example.net' });
@@ -53,7 +67,10 @@ describe('metrics after known traffic', () => {
     expect(await udpRaw(t.port, response, '127.0.0.1', 300)).toBeNull();
     expect(await udpRaw(t.port, Buffer.from([1, 2, 3, 4, 5]), '127.0.0.1', 300)).toBeNull();
     // TCP: two connections, three queries.
-    const two = await tcpExchange(t.port, [buildQuery({ name: 'www.example.net', type: 'A' }), buildQuery({ name: 'big.example.net', type: 'TXT' })]);
+    const two = await tcpExchange(t.port, [
+      buildQuery({ name: 'www.example.net', type: 'A' }),
+      buildQuery({ name: 'big.example.net', type: 'TXT' }),
+    ]);
     expect(two.map((r) => decodeReply(r).flags.tc)).toEqual([false, false]);
     const [geo] = await tcpExchange(t.port, [buildQuery({ name: 'cdn.example.net', type: 'A' })]);
     expect(decodeReply(geo).rcode).toBe(0);
@@ -104,7 +121,9 @@ describe('metrics after known traffic', () => {
   });
 
   it('geo answers by record and PoP', () => {
-    const got = Object.fromEntries(samples(m, 'meridian_responses_total').map((s) => [`${s.labels.record} ${s.labels.pop}`, s.value]));
+    const got = Object.fromEntries(
+      samples(m, 'meridian_responses_total').map((s) => [`${s.labels.record} ${s.labels.pop}`, s.value]),
+    );
     expect(got).toEqual({ 'cdn.example.net fra': 6, 'example.net fra': 1 });
   });
 
@@ -115,13 +134,21 @@ describe('metrics after known traffic', () => {
   });
 
   it('the ECS scope histogram counts the answers to ECS queries for geo records, per family, with the scopes sent', () => {
-    for (const [family, sent] of [['ipv4', scopes.v4], ['ipv6', scopes.v6]] as const) {
+    for (const [family, sent] of [
+      ['ipv4', scopes.v4],
+      ['ipv6', scopes.v6],
+    ] as const) {
       expect(metric(m, 'meridian_ecs_scope_prefix_length_count', { family }), family).toBe(sent.length);
-      expect(metric(m, 'meridian_ecs_scope_prefix_length_sum', { family }), family).toBe(sent.reduce((a, b) => a + b, 0));
+      expect(metric(m, 'meridian_ecs_scope_prefix_length_sum', { family }), family).toBe(
+        sent.reduce((a, b) => a + b, 0),
+      );
       // Buckets are cumulative, end at the count, and the first one at or above each scope holds it.
       const buckets = samples(m, 'meridian_ecs_scope_prefix_length_bucket', { family });
       expect(buckets.find((b) => b.labels.le === '+Inf')?.value, family).toBe(sent.length);
-      const le = buckets.map((b) => ({ le: Number(b.labels.le), v: b.value })).filter((b) => Number.isFinite(b.le)).sort((a, b) => a.le - b.le);
+      const le = buckets
+        .map((b) => ({ le: Number(b.labels.le), v: b.value }))
+        .filter((b) => Number.isFinite(b.le))
+        .sort((a, b) => a.le - b.le);
       for (let i = 1; i < le.length; i++) expect(le[i].v).toBeGreaterThanOrEqual(le[i - 1].v);
       for (const scope of sent) {
         expect(scope).toBeGreaterThan(0);
@@ -129,22 +156,51 @@ describe('metrics after known traffic', () => {
       }
     }
     // IPv4 and IPv6 do not share buckets: IPv4 stops at /32, IPv6 goes to /128 with /48 its own bucket.
-    const bounds = (family: string) => samples(m, 'meridian_ecs_scope_prefix_length_bucket', { family }).map((b) => b.labels.le);
+    const bounds = (family: string) =>
+      samples(m, 'meridian_ecs_scope_prefix_length_bucket', { family }).map((b) => b.labels.le);
     expect(bounds('ipv4')).toEqual(['0', '8', '10', '12', '14', '16', '18', '20', '22', '24', '32', '+Inf']);
-    expect(bounds('ipv6')).toEqual(['0', '16', '20', '24', '28', '32', '36', '40', '44', '48', '56', '64', '128', '+Inf']);
+    expect(bounds('ipv6')).toEqual([
+      '0',
+      '16',
+      '20',
+      '24',
+      '28',
+      '32',
+      '36',
+      '40',
+      '44',
+      '48',
+      '56',
+      '64',
+      '128',
+      '+Inf',
+    ]);
   });
 
   it('build info, reload status and the standard Node.js process metrics', async () => {
     const { meridianVersion } = await import('../../../src/util/version.js');
     const { batchAddon } = await import('../../../src/transport/udp-batch.js');
     const info = samples(m, 'meridian_build_info');
-    expect(info).toEqual([{ name: 'meridian_build_info', labels: { version: meridianVersion(), node: process.versions.node, udp: batchAddon() ? 'batched' : 'dgram' }, value: 1 }]);
+    expect(info).toEqual([
+      {
+        name: 'meridian_build_info',
+        labels: { version: meridianVersion(), node: process.versions.node, udp: batchAddon() ? 'batched' : 'dgram' },
+        value: 1,
+      },
+    ]);
     expect(meridianVersion()).toMatch(/^\d+\.\d+\.\d+/);
     expect(metric(m, 'meridian_config_last_reload_success')).toBe(1);
     expect(metric(m, 'meridian_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
     expect(metric(m, 'meridian_ready')).toBe(1);
     // Standard names (no meridian_process_ prefix) so stock Node.js dashboards work.
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_version_info']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_version_info',
+    ]) {
       expect(samples(m, name).length, name).toBeGreaterThan(0);
     }
     expect(m.some((s) => s.name.startsWith('meridian_process_'))).toBe(false);
@@ -153,9 +209,11 @@ describe('metrics after known traffic', () => {
   it('no label value carries a client address or a qname', () => {
     const forbidden = ['127.0.0.1', '1.0.0.0', '2a01', 'nonexistent', 'example.com', 'www', 'big.example', '::1'];
     const labelValues = m.flatMap((s) => Object.values(s.labels));
-    for (const v of labelValues) for (const f of forbidden) expect(v, `label value ${JSON.stringify(v)}`).not.toContain(f);
+    for (const v of labelValues)
+      for (const f of forbidden) expect(v, `label value ${JSON.stringify(v)}`).not.toContain(f);
     // Every metric is Meridian's own (meridian_*) or one of the standard Node.js process families.
-    for (const line of text.split('\n')) if (line.startsWith('# TYPE ')) expect(line.split(' ')[2]).toMatch(/^(meridian|process|nodejs)_/);
+    for (const line of text.split('\n'))
+      if (line.startsWith('# TYPE ')) expect(line.split(' ')[2]).toMatch(/^(meridian|process|nodejs)_/);
   });
 
   it('/healthz is 200 ok', async () => {
@@ -180,7 +238,7 @@ describe('metrics after known traffic', () => {
 });
 
 describe('query counters for packets without a readable question', () => {
-  it('a FORMERR without a question is not counted under the previous query\'s qtype', async () => {
+  it("a FORMERR without a question is not counted under the previous query's qtype", async () => {
     const t = await startServer(testConfig());
     try {
       // An AAAA query first, then a header-only packet with QDCOUNT 0.
@@ -221,7 +279,9 @@ describe('/readyz after a failed reload', () => {
     }, 'a reload error in /readyz');
     expect(body.status).toBe(200);
     expect(body.ready).toBe(true);
-    expect(body.lastReloadError.issues).toEqual([{ file: t.configFile, line, column: 1, path: 'bogus_key', message: 'unknown key "bogus_key"' }]);
+    expect(body.lastReloadError.issues).toEqual([
+      { file: t.configFile, line, column: 1, path: 'bogus_key', message: 'unknown key "bogus_key"' },
+    ]);
     expect(body.lastReloadError.message).toBe(`${t.configFile}:${line}:1: bogus_key: unknown key "bogus_key"`);
     // The running config is the old one.
     expect(body.config.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -238,7 +298,10 @@ describe('/readyz after a failed reload', () => {
 
     // Fixed: the next reload succeeds and the gauge goes back to 1 with a newer timestamp.
     t.writeConfig(testConfig());
-    await until(async () => metric(await scrape(t.server.adminPort!), 'meridian_config_last_reload_success') === 1, 'reload success gauge back to 1');
+    await until(
+      async () => metric(await scrape(t.server.adminPort!), 'meridian_config_last_reload_success') === 1,
+      'reload success gauge back to 1',
+    );
     const after = await scrape(t.server.adminPort!);
     expect(metric(after, 'meridian_config_reloads_total', { result: 'success' })).toBe(1);
     expect(metric(after, 'meridian_config_last_reload_success_timestamp_seconds')).toBeGreaterThan(loadedAt);

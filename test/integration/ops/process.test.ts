@@ -32,15 +32,38 @@ async function serve(args: string[], yaml = testConfig()) {
   writeFileSync(config, yaml);
   const port = await freePort();
   const admin = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'info', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'src', 'cli.ts'),
+      'serve',
+      '--config',
+      config,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+      '--log-level',
+      'info',
+      ...args,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
-  await until(async () => addresses(await udpQuery(port, { name: 'www.example.net' })).length === 1, 'server up', 60_000, 200);
+  await until(
+    async () => addresses(await udpQuery(port, { name: 'www.example.net' })).length === 1,
+    'server up',
+    60_000,
+    200,
+  );
   const metrics = () => fetch(`http://127.0.0.1:${admin}/metrics`).then((r) => r.text());
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, port, admin, config, metrics, exited, log: () => log };
@@ -56,7 +79,12 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');
     for (let i = 0; i < 50; i++) await udpQuery(s.port, { name: 'cdn.example.net', ecs: '6.0.1.0/24' });
     await tcpQuery(s.port, { name: 'www.example.net' });
-    await until(async () => /meridian_queries_total\{transport="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(await s.metrics())?.[1] === String(50 + 1), 'udp counts summed over workers');
+    await until(
+      async () =>
+        /meridian_queries_total\{transport="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(await s.metrics())?.[1] ===
+        String(50 + 1),
+      'udp counts summed over workers',
+    );
     expect(await s.metrics()).toMatch(/meridian_queries_total\{transport="tcp",qtype="A",rcode="NOERROR"\} 1/);
     // The scope histogram is summed over the workers, per family; build info and reload status come through.
     const text = await s.metrics();
@@ -66,9 +94,17 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     expect(metric(text, 'meridian_config_last_reload_success')).toBe(1);
     // Process metrics under their standard names, aggregated over the primary and both workers:
     // resident memory is the sum of the three processes' (each one alone is far less).
-    const rssOf = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    const rssOf = (pid: number) =>
+      Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
     const { execFileSync: pgrep } = await import('node:child_process');
-    const pids = [s.child.pid!, ...pgrep('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number)];
+    const pids = [
+      s.child.pid!,
+      ...pgrep('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve'])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number),
+    ];
     expect(pids).toHaveLength(3);
     const rss = metric(text, 'process_resident_memory_bytes');
     const sum = pids.reduce((n, pid) => n + rssOf(pid), 0);
@@ -82,10 +118,19 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     // Kill one worker: it is restarted and counted, and answers keep coming.
     const { execFileSync } = await import('node:child_process');
     // The primary's children that are workers (tsx may also run an esbuild helper process).
-    const workers = execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number);
+    const workers = execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve'])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
     expect(workers.length).toBe(2);
     process.kill(workers[0], 'SIGKILL');
-    await until(async () => metric(await s.metrics(), 'meridian_worker_restarts_total') === 1 && metric(await s.metrics(), 'meridian_workers') === 2, 'worker restarted');
+    await until(
+      async () =>
+        metric(await s.metrics(), 'meridian_worker_restarts_total') === 1 &&
+        metric(await s.metrics(), 'meridian_workers') === 2,
+      'worker restarted',
+    );
     expect(addresses(await udpQuery(s.port, { name: 'www.example.net' }))).toEqual(['198.51.100.10']);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
@@ -94,18 +139,31 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
   it('cluster mode: a worker that keeps dying is restarted with a growing backoff, visible in metrics and /readyz', async () => {
     const s = await serve(['--workers', '1']);
     const { execFileSync } = await import('node:child_process');
-    const worker = () => execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve']).toString().trim().split('\n').map(Number)[0];
+    const worker = () =>
+      execFileSync('pgrep', ['-P', String(s.child.pid), '-f', 'cli.ts serve'])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number)[0];
     for (let crash = 1; crash <= 3; crash++) {
       await until(async () => metric(await s.metrics(), 'meridian_workers') === 1, `worker ${crash} answering`);
       process.kill(worker(), 'SIGKILL'); // each dies well within 10 s of its start: crashes in a row
-      await until(async () => metric(await s.metrics(), 'meridian_worker_restarts_total') === crash, `crash ${crash} counted`);
+      await until(
+        async () => metric(await s.metrics(), 'meridian_worker_restarts_total') === crash,
+        `crash ${crash} counted`,
+      );
       // 0.25 s, 0.5 s, 1 s
       expect(metric(await s.metrics(), 'meridian_worker_restart_backoff_seconds')).toBe(0.25 * 2 ** (crash - 1));
     }
-    const ready = (await (await fetch(`http://127.0.0.1:${s.admin}/readyz`)).json()) as { workers: { restarts: number; backoffSeconds: number; failedSlots: number } };
+    const ready = (await (await fetch(`http://127.0.0.1:${s.admin}/readyz`)).json()) as {
+      workers: { restarts: number; backoffSeconds: number; failedSlots: number };
+    };
     expect(ready.workers).toEqual({ restarts: 3, backoffSeconds: 1, failedSlots: 0 });
     expect(metric(await s.metrics(), 'meridian_worker_slots_failed')).toBe(0);
-    await until(async () => addresses(await udpQuery(s.port, { name: 'www.example.net' })).length === 1, 'answers again after the backoff');
+    await until(
+      async () => addresses(await udpQuery(s.port, { name: 'www.example.net' })).length === 1,
+      'answers again after the backoff',
+    );
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });
@@ -115,11 +173,15 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
     writeFileSync(s.config, testConfig().replace('198.51.100.10', '198.51.100.11'));
     s.child.kill('SIGHUP');
     // Every query (spread over the workers by the kernel) must see the new answer.
-    await until(async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < 20; i++) seen.add(addresses(await udpQuery(s.port, { name: 'www.example.net' }))[0]);
-      return seen.size === 1 && seen.has('198.51.100.11');
-    }, `new answer on all workers (log: ${s.log().slice(-2000)})`, 60_000);
+    await until(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 20; i++) seen.add(addresses(await udpQuery(s.port, { name: 'www.example.net' }))[0]);
+        return seen.size === 1 && seen.has('198.51.100.11');
+      },
+      `new answer on all workers (log: ${s.log().slice(-2000)})`,
+      60_000,
+    );
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });

@@ -117,7 +117,13 @@ describe('query_sample: 1 (every query logged)', () => {
 
   it('ECS /32: logged as its /24, never the full address', async () => {
     const { reply, line } = await logged(udp4({ name: 'cdn.example.net', type: 'A', ecs: `${SECRET}/32` }));
-    expect(line).toMatchObject({ transport: 'udp', client: '127.0.0.0/24', ecs: '198.51.100.0/24', answers: addresses(reply), scope: reply.ecs!.scope });
+    expect(line).toMatchObject({
+      transport: 'udp',
+      client: '127.0.0.0/24',
+      ecs: '198.51.100.0/24',
+      answers: addresses(reply),
+      scope: reply.ecs!.scope,
+    });
     expect(JSON.stringify(line)).not.toContain(SECRET);
   });
 
@@ -129,11 +135,17 @@ describe('query_sample: 1 (every query logged)', () => {
   });
 
   it('IPv6 ECS: cut to /56', async () => {
-    const full = await logged(udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2001:db8:1234:5678:9abc:def0:4321:8765/128' }));
+    const full = await logged(
+      udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2001:db8:1234:5678:9abc:def0:4321:8765/128' }),
+    );
     expect(full.line.ecs).toBe('2001:db8:1234:5600::/56');
     expect(JSON.stringify(full.line)).not.toMatch(/9abc|def0|4321|8765|5678/);
-    expect((await logged(udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2a01:0:0:1200::/56' }))).line.ecs).toBe('2a01:0:0:1200::/56');
-    expect((await logged(udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2a01::/32' }))).line.ecs).toBe('2a01::/32');
+    expect((await logged(udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2a01:0:0:1200::/56' }))).line.ecs).toBe(
+      '2a01:0:0:1200::/56',
+    );
+    expect((await logged(udp4({ name: 'cdn.example.net', type: 'AAAA', ecs: '2a01::/32' }))).line.ecs).toBe(
+      '2a01::/32',
+    );
   });
 
   it('an IPv4-mapped ECS address is cut as well', async () => {
@@ -145,7 +157,12 @@ describe('query_sample: 1 (every query logged)', () => {
 
   it('TCP: the same cut, transport tcp', async () => {
     const { reply, line } = await logged(tcp4({ name: 'cdn.example.net', type: 'A', ecs: `${SECRET}/32` }));
-    expect(line).toMatchObject({ transport: 'tcp', client: '127.0.0.0/24', ecs: '198.51.100.0/24', answers: addresses(reply) });
+    expect(line).toMatchObject({
+      transport: 'tcp',
+      client: '127.0.0.0/24',
+      ecs: '198.51.100.0/24',
+      answers: addresses(reply),
+    });
   });
 
   it('over [::1] the client is its /56 (UDP and TCP)', async () => {

@@ -35,7 +35,12 @@ async function serverWithOwnDatabase(extra = ''): Promise<{ t: TestServer; db: s
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const db = path.join(dir, 'city.mmdb');
   copyFileSync(CITY_DB, db);
-  const t = await startServer(testConfig({ databases: [db], extra: `${extra}\n` }).replace('admin:\n  listen: 127.0.0.1:0', `admin:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}`));
+  const t = await startServer(
+    testConfig({ databases: [db], extra: `${extra}\n` }).replace(
+      'admin:\n  listen: 127.0.0.1:0',
+      `admin:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}`,
+    ),
+  );
   cleanups.push(() => t.close());
   return { t, db, admin: t.server.adminPort! };
 }
@@ -47,10 +52,14 @@ function replace(file: string, bytes: Buffer): void {
   renameSync(tmp, file);
 }
 
-const cdn = async (port: number, ecs: string) => addresses(await udpQuery(port, { name: 'cdn.example.net', type: 'A', ecs }));
+const cdn = async (port: number, ecs: string) =>
+  addresses(await udpQuery(port, { name: 'cdn.example.net', type: 'A', ecs }));
 const reloads = async (admin: number) => {
   const m = await scrape(admin);
-  return { ok: metric(m, 'meridian_config_reloads_total', { result: 'success' })!, failed: metric(m, 'meridian_config_reloads_total', { result: 'failure' })! };
+  return {
+    ok: metric(m, 'meridian_config_reloads_total', { result: 'success' })!,
+    failed: metric(m, 'meridian_config_reloads_total', { result: 'failure' })!,
+  };
 };
 
 describe('corrupted geo databases are refused while answers keep flowing', () => {
@@ -64,16 +73,23 @@ describe('corrupted geo databases are refused while answers keep flowing', () =>
       replace(db, c.build());
       failed++;
       await until(async () => (await reloads(admin)).failed === failed, `${name} refused`, 15_000);
-      const ready = JSON.parse((await get(admin, '/readyz')).body) as { ready: boolean; lastReloadError: { message: string; issues: Array<{ path: string; message: string }> } };
+      const ready = JSON.parse((await get(admin, '/readyz')).body) as {
+        ready: boolean;
+        lastReloadError: { message: string; issues: Array<{ path: string; message: string }> };
+      };
       expect(ready.ready).toBe(true);
       expect(ready.lastReloadError.issues).toHaveLength(1);
       expect(ready.lastReloadError.issues[0].path).toBe('geo.databases[0]');
-      expect(ready.lastReloadError.issues[0].message).toMatch(new RegExp(`^${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: at byte \\d+: `));
+      expect(ready.lastReloadError.issues[0].message).toMatch(
+        new RegExp(`^${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: at byte \\d+: `),
+      );
       // The running database still answers: Sydney for 6.0.1.0/24.
       expect(await cdn(t.port, '6.0.1.0/24')).toEqual(['192.0.2.6']);
     }
     const m = await scrape(admin);
-    expect(metric(m, 'meridian_reload_failures_total', { reason: 'geo_database' })).toBe(Object.keys(CORRUPTIONS).length);
+    expect(metric(m, 'meridian_reload_failures_total', { reason: 'geo_database' })).toBe(
+      Object.keys(CORRUPTIONS).length,
+    );
     // The next good database (6.0.0.0/16 moved to Frankfurt: a small change) is accepted.
     replace(db, movedCityDatabase({ '6.0.0.0/16': 'fra' }));
     await until(async () => (await reloads(admin)).ok === 1, 'good database accepted', 15_000);
@@ -95,9 +111,16 @@ describe('the reload watchdog', () => {
     load.start();
     replace(db, ladderDatabase(100));
     // While it spins: in metrics and /readyz (2.5 s in, the worker has long read the file).
-    await until(async () => (metric(await scrape(admin), 'meridian_reload_running_seconds') ?? 0) > 2.5, 'reload running for 2.5 s', 10_000);
+    await until(
+      async () => (metric(await scrape(admin), 'meridian_reload_running_seconds') ?? 0) > 2.5,
+      'reload running for 2.5 s',
+      10_000,
+    );
     expect(metric(await scrape(admin), 'meridian_reload_in_progress')).toBe(1);
-    const running = JSON.parse((await get(admin, '/readyz')).body) as { ready: boolean; reload: { running: { elapsedSeconds: number } | null; bounds: { timeoutSeconds: number } } };
+    const running = JSON.parse((await get(admin, '/readyz')).body) as {
+      ready: boolean;
+      reload: { running: { elapsedSeconds: number } | null; bounds: { timeoutSeconds: number } };
+    };
     expect(running.ready).toBe(true);
     expect(running.reload.running).not.toBeNull();
     expect(running.reload.bounds.timeoutSeconds).toBe(4);
@@ -108,7 +131,11 @@ describe('the reload watchdog', () => {
     const m = await scrape(admin);
     expect(metric(m, 'meridian_reload_aborted_total', { bound: 'time' })).toBe(1);
     expect(metric(m, 'meridian_reload_failures_total', { reason: 'time_bound' })).toBe(1);
-    await until(async () => (await reloads(admin)).ok === 1, 'the good database accepted after the terminated compile', 15_000);
+    await until(
+      async () => (await reloads(admin)).ok === 1,
+      'the good database accepted after the terminated compile',
+      15_000,
+    );
     expect(await cdn(t.port, '6.0.1.0/24')).toEqual(['192.0.2.1']);
     expect(metric(await scrape(admin), 'meridian_reload_in_progress')).toBe(0);
     load.stop();
@@ -122,7 +149,9 @@ describe('the reload watchdog', () => {
     t.writeConfig(tiny);
     await until(async () => (await reloads(admin)).failed === 1, 'compile over the memory bound terminated', 15_000);
     const ready = JSON.parse((await get(admin, '/readyz')).body);
-    expect(ready.lastReloadError.message).toMatch(/compile terminated: .* over the 1 MB bound \(reload\.memory_limit\)/);
+    expect(ready.lastReloadError.message).toMatch(
+      /compile terminated: .* over the 1 MB bound \(reload\.memory_limit\)/,
+    );
     expect(metric(await scrape(admin), 'meridian_reload_aborted_total', { bound: 'memory' })).toBe(1);
     t.writeConfig(testConfig({ databases: [CITY_DB], extra: 'reload:\n  memory_limit: 2GiB\n' }));
     await until(async () => (await reloads(admin)).ok === 1, 'reload with a raised limit', 15_000);
@@ -134,11 +163,27 @@ describe('the change guard', () => {
   it('a database moving a third of the networks is held and reported; `meridian reload --accept` applies it; a 1 % move goes through', async () => {
     const { t, db, admin } = await serverWithOwnDatabase();
     expect(await cdn(t.port, '3.1.0.0/24')).toEqual(['192.0.2.3']); // nyc
-    replace(db, movedCityDatabase({ '3.0.0.0/9': 'tyo', '3.128.0.0/9': 'tyo', '2600::/16': 'tyo', '2601::/16': 'tyo' }));
+    replace(
+      db,
+      movedCityDatabase({ '3.0.0.0/9': 'tyo', '3.128.0.0/9': 'tyo', '2600::/16': 'tyo', '2601::/16': 'tyo' }),
+    );
     await until(async () => metric(await scrape(admin), 'meridian_change_guard_held') === 1, 'change held', 15_000);
     // Answers are unchanged while the change is held.
     expect(await cdn(t.port, '3.1.0.0/24')).toEqual(['192.0.2.3']);
-    const status = await getJson<{ held: { id: string; report: { over: boolean; records: Array<{ record: string; movedPct: number; moves: Array<{ from: string; to: string; networks: number }>; examples: Array<{ network: string; from: string; to: string }> }> } } }>(admin, '/admin/reload');
+    const status = await getJson<{
+      held: {
+        id: string;
+        report: {
+          over: boolean;
+          records: Array<{
+            record: string;
+            movedPct: number;
+            moves: Array<{ from: string; to: string; networks: number }>;
+            examples: Array<{ network: string; from: string; to: string }>;
+          }>;
+        };
+      };
+    }>(admin, '/admin/reload');
     const rec = status.held.report.records.find((r) => r.record === 'cdn.example.net')!;
     expect(rec.movedPct).toBeGreaterThan(25);
     expect(rec.movedPct).toBeLessThan(40);
@@ -147,16 +192,33 @@ describe('the change guard', () => {
     expect(rec.examples.every((e) => e.network.startsWith('3.') || e.network.startsWith('260'))).toBe(true);
     const m = await scrape(admin);
     expect(metric(m, 'meridian_change_guard_holds_total')).toBe(1);
-    expect(metric(m, 'meridian_change_guard_moved_ratio', { record: 'cdn.example.net' })).toBeCloseTo(rec.movedPct / 100, 4);
+    expect(metric(m, 'meridian_change_guard_moved_ratio', { record: 'cdn.example.net' })).toBeCloseTo(
+      rec.movedPct / 100,
+      4,
+    );
     expect(JSON.parse((await get(admin, '/readyz')).body).reload.held.id).toBe(status.held.id);
     // A wrong id is refused; POST /admin/reload reports the hold with 409.
     expect((await post(admin, '/admin/reload?accept=000000000000', TOKEN)).status).toBe(409);
 
     // The operator accepts with the CLI (it finds the held id through the admin API).
-    const cli = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'reload', '--config', t.configFile, '--admin', `127.0.0.1:${admin}`, '--accept'], {
-      cwd: ROOT,
-      env: { ...process.env, MERIDIAN_ADMIN_TOKEN: TOKEN },
-    });
+    const cli = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src', 'cli.ts'),
+        'reload',
+        '--config',
+        t.configFile,
+        '--admin',
+        `127.0.0.1:${admin}`,
+        '--accept',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, MERIDIAN_ADMIN_TOKEN: TOKEN },
+      },
+    );
     let out = '';
     cli.stdout.on('data', (d) => (out += d));
     cli.stderr.on('data', (d) => (out += d));
@@ -170,10 +232,25 @@ describe('the change guard', () => {
 
     // A 1 % move (Germany's 1.x networks to Sydney) is applied without a hold.
     const before = (await reloads(admin)).ok;
-    replace(db, movedCityDatabase({ '3.0.0.0/9': 'tyo', '3.128.0.0/9': 'tyo', '2600::/16': 'tyo', '2601::/16': 'tyo', '1.0.0.0/16': 'syd', '1.1.0.0/16': 'syd', '1.2.0.0/15': 'syd', '1.4.0.0/14': 'syd' }));
+    replace(
+      db,
+      movedCityDatabase({
+        '3.0.0.0/9': 'tyo',
+        '3.128.0.0/9': 'tyo',
+        '2600::/16': 'tyo',
+        '2601::/16': 'tyo',
+        '1.0.0.0/16': 'syd',
+        '1.1.0.0/16': 'syd',
+        '1.2.0.0/15': 'syd',
+        '1.4.0.0/14': 'syd',
+      }),
+    );
     await until(async () => (await reloads(admin)).ok === before + 1, '1 % move applied', 15_000);
     expect(await cdn(t.port, '1.4.1.0/24')).toEqual(['192.0.2.6']);
-    const last = await getJson<{ lastChange: { over: boolean; records: Array<{ movedPct: number }> }; held: null }>(admin, '/admin/reload');
+    const last = await getJson<{ lastChange: { over: boolean; records: Array<{ movedPct: number }> }; held: null }>(
+      admin,
+      '/admin/reload',
+    );
     expect(last.held).toBeNull();
     expect(last.lastChange.over).toBe(false);
     expect(last.lastChange.records[0].movedPct).toBeGreaterThan(0.5);

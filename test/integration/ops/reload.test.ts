@@ -42,7 +42,8 @@ const BROKEN: Record<string, () => string> = {
   'YAML syntax error': () => `${version(BROKEN_ADDR)}\nextra: [unclosed, flow\n`,
   'unknown PoP in a rule': () => version(BROKEN_ADDR).replace('fallback: [fra, nyc]', 'fallback: [fra, ams]'),
   'unreadable geo database': () => version(BROKEN_ADDR, { databases: ['/nonexistent/meridian/city.mmdb'] }),
-  'schema error': () => version(BROKEN_ADDR).replace('  identity: "test-instance"', '  identity: "test-instance"\n  udp_max_payload: 100'),
+  'schema error': () =>
+    version(BROKEN_ADDR).replace('  identity: "test-instance"', '  identity: "test-instance"\n  udp_max_payload: 100'),
 };
 
 async function www(port: number): Promise<string[]> {
@@ -68,7 +69,10 @@ describe('reload under load', () => {
     let broken = 0;
     const reloads = async () => {
       const m = await scrape(admin);
-      return { ok: metric(m, 'meridian_config_reloads_total', { result: 'success' }), failed: metric(m, 'meridian_config_reloads_total', { result: 'failure' }) };
+      return {
+        ok: metric(m, 'meridian_config_reloads_total', { result: 'success' }),
+        failed: metric(m, 'meridian_config_reloads_total', { result: 'failure' }),
+      };
     };
     for (let i = 0; i < 20; i++) {
       if (i % 2 === 0) {
@@ -82,7 +86,11 @@ describe('reload under load', () => {
         const kind = brokenKinds[broken % brokenKinds.length];
         broken++;
         t.writeConfig(BROKEN[kind]());
-        await until(async () => (await reloads()).failed === broken, `broken write ${broken} (${kind}) rejected`, 15_000);
+        await until(
+          async () => (await reloads()).failed === broken,
+          `broken write ${broken} (${kind}) rejected`,
+          15_000,
+        );
         // Still the last valid version.
         expect(await www(t.port)).toEqual([valid % 2 === 1 ? A11 : A10]);
       }
@@ -125,7 +133,9 @@ describe('programmatic reload (the SIGHUP path)', () => {
     const bad = await server.reload('test');
     const line = unknownKey.split('\n').findIndex((l) => l.startsWith('bogus_key')) + 1;
     expect(bad.ok).toBe(false);
-    expect(bad.issues).toEqual([{ file: configFile, line, column: 1, path: 'bogus_key', message: 'unknown key "bogus_key"' }]);
+    expect(bad.issues).toEqual([
+      { file: configFile, line, column: 1, path: 'bogus_key', message: 'unknown key "bogus_key"' },
+    ]);
     expect(await www(port)).toEqual([A11]);
 
     const unknownPop = BROKEN['unknown PoP in a rule']();
@@ -179,7 +189,8 @@ describe('a replaced geo database file is picked up', () => {
     copyFileSync(CITY_DB, db);
     const t = await startServer(testConfig({ databases: [db] }));
     cleanups.push(() => t.close());
-    const sydney = async () => addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs: '6.0.1.0/24' }));
+    const sydney = async () =>
+      addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs: '6.0.1.0/24' }));
     expect(await sydney()).toEqual(['192.0.2.6']);
 
     const moved = FIXTURE_NETWORKS.map((n) => (n.cidr === '6.0.0.0/16' ? { ...n, place: 'fra' } : n));
@@ -200,9 +211,13 @@ describe('a replaced geo database file is picked up', () => {
 
     await until(async () => (await sydney())[0] === '192.0.2.1', 'answer for 6.0.1.0/24 moves to fra', 15_000);
     // Other networks are unchanged.
-    expect(addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs: '5.0.1.0/24' }))).toEqual(['192.0.2.5']);
+    expect(addresses(await udpQuery(t.port, { name: 'cdn.example.net', type: 'A', ecs: '5.0.1.0/24' }))).toEqual([
+      '192.0.2.5',
+    ]);
     const m = await scrape(t.server.adminPort!);
     expect(metric(m, 'meridian_config_reloads_total', { result: 'success' })).toBe(1);
-    expect(metric(m, 'meridian_geo_database_build_timestamp_seconds', { file: 'city.mmdb' })).toBe(FIXTURE_BUILD_EPOCH + 86_400);
+    expect(metric(m, 'meridian_geo_database_build_timestamp_seconds', { file: 'city.mmdb' })).toBe(
+      FIXTURE_BUILD_EPOCH + 86_400,
+    );
   });
 });

@@ -32,17 +32,26 @@ describe.runIf(batchAddon() !== null)('batched UDP', () => {
     cleanups.push(() => t.close());
     const big = Buffer.concat([buildQuery({ name: 'www.example.net' }), Buffer.alloc(5000)]);
     await sendRaw(t.port, big);
-    await until(async () => metric(await scrape(t.server.adminPort!), 'meridian_dropped_packets_total', { reason: 'oversized' }) === 1, 'oversized datagram counted');
+    await until(
+      async () =>
+        metric(await scrape(t.server.adminPort!), 'meridian_dropped_packets_total', { reason: 'oversized' }) === 1,
+      'oversized datagram counted',
+    );
     expect(addresses(await udpQuery(t.port, { name: 'www.example.net' }))).toEqual(['198.51.100.10']);
   });
 
   it('a handler that throws costs its own datagram only: the rest of the batch is answered, the error counted', async () => {
     const before = collectBatchStats().callbackErrors;
-    const listener = listenUdpBatch(batchAddon()!, '127.0.0.1', 0, (msg, len, _family, _addr, _off, _t, dest, destOff) => {
-      if (msg[2] === 0xee) throw new Error('boom');
-      msg.copy(dest, destOff, 0, len);
-      return len;
-    });
+    const listener = listenUdpBatch(
+      batchAddon()!,
+      '127.0.0.1',
+      0,
+      (msg, len, _family, _addr, _off, _t, dest, destOff) => {
+        if (msg[2] === 0xee) throw new Error('boom');
+        msg.copy(dest, destOff, 0, len);
+        return len;
+      },
+    );
     cleanups.push(() => listener.close());
     const sock = dgram.createSocket('udp4');
     cleanups.push(() => {

@@ -35,7 +35,9 @@ describe('compareSnapshots', () => {
   });
 
   it('a database moving the US to Tokyo: a third of the sample moves nyc/sfo -> tyo, with examples inside 3.0.0.0/8; held', () => {
-    const next = snapshot(testConfig({ databases: [path.join(dir, 'moved.mmdb')] }), { 'moved.mmdb': movedCityDatabase({ '3.0.0.0/9': 'tyo', '3.128.0.0/9': 'tyo' }) });
+    const next = snapshot(testConfig({ databases: [path.join(dir, 'moved.mmdb')] }), {
+      'moved.mmdb': movedCityDatabase({ '3.0.0.0/9': 'tyo', '3.128.0.0/9': 'tyo' }),
+    });
     const r = compareSnapshots(base, next, settings);
     const cdn = r.records.find((x) => x.record === 'cdn.example.net')!;
     expect(cdn.sampled).toBe(20_000);
@@ -45,13 +47,22 @@ describe('compareSnapshots', () => {
     expect(cdn.examples.length).toBe(4); // at most two per (from, to) pair
     for (const e of cdn.examples) expect(e.network).toMatch(/^3\.\d+\.\d+\.0\/24$/);
     expect(r.over).toBe(true);
-    expect(r.worst).toEqual({ record: expect.any(String), movedPct: cdn.movedPct, spaceShiftPct: cdn.spaceShiftPct.ipv4 });
+    expect(r.worst).toEqual({
+      record: expect.any(String),
+      movedPct: cdn.movedPct,
+      spaceShiftPct: cdn.spaceShiftPct.ipv4,
+    });
     expect(formatChangeReport(r)).toMatch(new RegExp(`over the 5% change guard: held \\(id ${r.id}\\)`));
     expect(r.id).toBe(changeId(next));
   });
 
   it('a policy edit is compared too: everything nearest-to-Europe sent elsewhere shows up', () => {
-    const next = snapshot(testConfig({ policies: '  nearest:\n    candidates: 3\n    steps:\n      - continent: { EU: [syd] }\n      - nearest: {}\n    fallback: [fra, nyc]' }));
+    const next = snapshot(
+      testConfig({
+        policies:
+          '  nearest:\n    candidates: 3\n    steps:\n      - continent: { EU: [syd] }\n      - nearest: {}\n    fallback: [fra, nyc]',
+      }),
+    );
     const r = compareSnapshots(base, next, settings);
     const cdn = r.records.find((x) => x.record === 'cdn.example.net')!;
     expect(cdn.moves.every((m) => m.to === 'syd')).toBe(true);
@@ -60,10 +71,14 @@ describe('compareSnapshots', () => {
   });
 
   it('a threshold above the move lets it through', () => {
-    const next = snapshot(testConfig({ databases: [path.join(dir, 'moved2.mmdb')] }), { 'moved2.mmdb': movedCityDatabase({ '6.0.0.0/16': 'fra' }) });
+    const next = snapshot(testConfig({ databases: [path.join(dir, 'moved2.mmdb')] }), {
+      'moved2.mmdb': movedCityDatabase({ '6.0.0.0/16': 'fra' }),
+    });
     const r = compareSnapshots(base, next, settings);
     expect(r.records[0].movedPct).toBeLessThan(1);
-    expect(r.records[0].moves).toEqual([{ from: 'syd', to: 'fra', networks: r.records[0].moved, pct: r.records[0].movedPct }]);
+    expect(r.records[0].moves).toEqual([
+      { from: 'syd', to: 'fra', networks: r.records[0].moved, pct: r.records[0].movedPct },
+    ]);
     expect(r.over).toBe(false);
   });
 });

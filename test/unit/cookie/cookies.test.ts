@@ -51,7 +51,20 @@ function exchange(
   const v = new CookieVerdict();
   const addrBuf = new Uint8Array(3 + ip.bytes.length);
   addrBuf.set(ip.bytes, 3);
-  cookies.evaluate(packet, cookieHex === null ? -1 : 30, data.length, ip.family, addrBuf, 3, now, opts.udp ?? true, opts.question ?? true, out, 4, v);
+  cookies.evaluate(
+    packet,
+    cookieHex === null ? -1 : 30,
+    data.length,
+    ip.family,
+    addrBuf,
+    3,
+    now,
+    opts.udp ?? true,
+    opts.question ?? true,
+    out,
+    4,
+    v,
+  );
   expect(out.subarray(0, 4)).toEqual(new Uint8Array(4).fill(0xcc));
   expect(out.subarray(4 + v.responseLength)).toEqual(new Uint8Array(36 - v.responseLength).fill(0xcc));
   return { result: v.result, action: v.action, invalid: v.invalid, reply: hex(out.subarray(4, 4 + v.responseLength)) };
@@ -70,7 +83,9 @@ describe('RFC 9018 Appendix A', () => {
   });
 
   it('A.2: 40 minutes later the same client gets a renewed cookie (older than half an hour)', () => {
-    expect(exchange(server(), '2464c4abcf10c957010000005cf79f111f8130c3eee29480', '198.51.100.100', 1559734385)).toEqual({
+    expect(
+      exchange(server(), '2464c4abcf10c957010000005cf79f111f8130c3eee29480', '198.51.100.100', 1559734385),
+    ).toEqual({
       result: CookieResult.VALID,
       action: CookieAction.PROCESS,
       invalid: CookieInvalid.NONE,
@@ -81,7 +96,10 @@ describe('RFC 9018 Appendix A', () => {
   it('A.3: reserved bytes are hashed as received; the reply carries a fresh cookie with them zero', () => {
     const query = 'fc93fc62807ddb8601abcdef5cf78f71a314227b6679ebf5';
     // The cookie is valid while young (issued 09:46:25) and is then echoed as it came.
-    expect(exchange(server(), query, '203.0.113.203', 1559727985 + 60)).toMatchObject({ result: CookieResult.VALID, reply: query });
+    expect(exchange(server(), query, '203.0.113.203', 1559727985 + 60)).toMatchObject({
+      result: CookieResult.VALID,
+      reply: query,
+    });
     // The appendix's reply comes 1 h 52 min after it was issued: past the hour of RFC 9018 4.3,
     // so it no longer validates; the reply is the same fresh cookie either way.
     expect(exchange(server(), query, '203.0.113.203', 1559734700)).toEqual({
@@ -97,13 +115,32 @@ describe('RFC 9018 Appendix A', () => {
     const client = '2001:db8:220:1:59de:d0f4:8769:82b8';
     const reply = '22681ab97d52c298010000005cf7c609a6bb79d16625507a';
     const rotated = new ServerCookies({ secret: SECRET_A4_NEW, previousSecret: SECRET_A4_OLD });
-    expect(exchange(rotated, query, client, 1559741961)).toEqual({ result: CookieResult.VALID, action: CookieAction.PROCESS, invalid: CookieInvalid.NONE, reply });
+    expect(exchange(rotated, query, client, 1559741961)).toEqual({
+      result: CookieResult.VALID,
+      action: CookieAction.PROCESS,
+      invalid: CookieInvalid.NONE,
+      reply,
+    });
     // Once the old secret is retired the same cookie is invalid, and the reply the same.
     const retired = new ServerCookies({ secret: SECRET_A4_NEW });
-    expect(exchange(retired, query, client, 1559741961)).toEqual({ result: CookieResult.INVALID, action: CookieAction.PROCESS, invalid: CookieInvalid.BAD_HASH, reply });
+    expect(exchange(retired, query, client, 1559741961)).toEqual({
+      result: CookieResult.INVALID,
+      action: CookieAction.PROCESS,
+      invalid: CookieInvalid.BAD_HASH,
+      reply,
+    });
     // The old server made that cookie.
     const out = new Uint8Array(16);
-    new CookieSigner(SECRET_A4_OLD).make(Buffer.from('22681ab97d52c298', 'hex'), 0, 6, parseIp(client)!.bytes, 0, 1559741817, out, 0);
+    new CookieSigner(SECRET_A4_OLD).make(
+      Buffer.from('22681ab97d52c298', 'hex'),
+      0,
+      6,
+      parseIp(client)!.bytes,
+      0,
+      1559741817,
+      out,
+      0,
+    );
     expect(hex(out)).toBe(query.slice(16));
   });
 });
@@ -152,22 +189,50 @@ describe('RFC 7873 5.2 decision table', () => {
     const cookies = server();
     const verifiedFor = (cookieHex: string | null) => {
       const data = cookieHex === null ? new Uint8Array(0) : Buffer.from(cookieHex, 'hex');
-      cookies.evaluate(data, cookieHex === null ? -1 : 0, data.length, 4, parseIp(client)!.bytes, 0, now, true, true, new Uint8Array(24), 0, v);
+      cookies.evaluate(
+        data,
+        cookieHex === null ? -1 : 0,
+        data.length,
+        4,
+        parseIp(client)!.bytes,
+        0,
+        now,
+        true,
+        true,
+        new Uint8Array(24),
+        0,
+        v,
+      );
       return v.verified;
     };
     expect(rows.map(([, cookie]) => verifiedFor(cookie))).toEqual([false, false, false, true]);
   });
 
-  it.each([0, 1, 7, 9, 12, 15, 41, 60])('a COOKIE option of %i bytes is malformed: FORMERR, no cookie in the reply', (len) => {
-    const data = '11'.repeat(len);
-    expect(exchange(server(), data, client, now)).toEqual({ result: CookieResult.MALFORMED, action: CookieAction.FORMERR, invalid: CookieInvalid.NONE, reply: '' });
-  });
+  it.each([0, 1, 7, 9, 12, 15, 41, 60])(
+    'a COOKIE option of %i bytes is malformed: FORMERR, no cookie in the reply',
+    (len) => {
+      const data = '11'.repeat(len);
+      expect(exchange(server(), data, client, now)).toEqual({
+        result: CookieResult.MALFORMED,
+        action: CookieAction.FORMERR,
+        invalid: CookieInvalid.NONE,
+        reply: '',
+      });
+    },
+  );
 
-  it.each([16, 23, 25, 40])('a %i-byte option is well formed but not an RFC 9018 cookie of ours: invalid, answered with a fresh one', (len) => {
-    const got = exchange(server(), '22'.repeat(len), client, now);
-    expect(got).toMatchObject({ result: CookieResult.INVALID, action: CookieAction.PROCESS, invalid: CookieInvalid.UNKNOWN_FORMAT });
-    expect(exchange(server(), got.reply, client, now).result).toBe(CookieResult.VALID);
-  });
+  it.each([16, 23, 25, 40])(
+    'a %i-byte option is well formed but not an RFC 9018 cookie of ours: invalid, answered with a fresh one',
+    (len) => {
+      const got = exchange(server(), '22'.repeat(len), client, now);
+      expect(got).toMatchObject({
+        result: CookieResult.INVALID,
+        action: CookieAction.PROCESS,
+        invalid: CookieInvalid.UNKNOWN_FORMAT,
+      });
+      expect(exchange(server(), got.reply, client, now).result).toBe(CookieResult.VALID);
+    },
+  );
 
   it('a version other than 1 is not ours', () => {
     const v2 = `${freshCookie.slice(0, 16)}02${freshCookie.slice(18)}`;
@@ -177,7 +242,9 @@ describe('RFC 7873 5.2 decision table', () => {
   it('a server cookie is bound to the client address (IPv4-mapped IPv6 is the IPv4 client)', () => {
     expect(exchange(server(), freshCookie, '192.0.2.54', now).invalid).toBe(CookieInvalid.BAD_HASH);
     expect(exchange(server(), freshCookie, '::ffff:192.0.2.53', now).result).toBe(CookieResult.VALID);
-    expect(exchange(server({ secret: randomCookieSecret() }), freshCookie, client, now).invalid).toBe(CookieInvalid.BAD_HASH);
+    expect(exchange(server({ secret: randomCookieSecret() }), freshCookie, client, now).invalid).toBe(
+      CookieInvalid.BAD_HASH,
+    );
   });
 });
 
@@ -215,12 +282,17 @@ describe('timestamps (RFC 9018 4.3)', () => {
 describe('cookie requests without a question (RFC 7873 5.4)', () => {
   const now = 1_700_000_000;
   const client = '192.0.2.1';
-  const ask = (cookie: string, require = false) => exchange(server({ require }), cookie, client, now, { question: false, udp: true });
+  const ask = (cookie: string, require = false) =>
+    exchange(server({ require }), cookie, client, now, { question: false, udp: true });
 
   it('answers NOERROR with the cookie for a client cookie or a valid server cookie, BADCOOKIE for an invalid one', () => {
     const first = ask('0011223344556677');
     expect(first).toMatchObject({ result: CookieResult.CLIENT_ONLY, action: CookieAction.COOKIE_ONLY });
-    expect(ask(first.reply)).toMatchObject({ result: CookieResult.VALID, action: CookieAction.COOKIE_ONLY, reply: first.reply });
+    expect(ask(first.reply)).toMatchObject({
+      result: CookieResult.VALID,
+      action: CookieAction.COOKIE_ONLY,
+      reply: first.reply,
+    });
     expect(ask(first.reply, true).action).toBe(CookieAction.COOKIE_ONLY);
     const bad = ask(`${first.reply.slice(0, 46)}00`);
     expect(bad).toMatchObject({ result: CookieResult.INVALID, action: CookieAction.BADCOOKIE });
@@ -232,7 +304,12 @@ describe('cookie requests without a question (RFC 7873 5.4)', () => {
     exchange(s, null, client, now);
     exchange(s, '0011223344556677', client, now);
     exchange(s, '00', client, now);
-    expect([s.stats[CookieResult.NONE], s.stats[CookieResult.CLIENT_ONLY], s.stats[CookieResult.MALFORMED], s.stats[CookieStat.BADCOOKIE_SENT]]).toEqual([1, 1, 1, 1]);
+    expect([
+      s.stats[CookieResult.NONE],
+      s.stats[CookieResult.CLIENT_ONLY],
+      s.stats[CookieResult.MALFORMED],
+      s.stats[CookieStat.BADCOOKIE_SENT],
+    ]).toEqual([1, 1, 1, 1]);
   });
 });
 
@@ -259,7 +336,9 @@ describe('an anycast fleet', () => {
     expect(exchange(step2, byStep1, client, t + 1).result).toBe(CookieResult.VALID);
     expect(exchange(step1, byStep2, client, t + 1).result).toBe(CookieResult.VALID);
     // A cookie validated under the secret that does not make cookies here is replaced by one that does.
-    expect(exchange(step1, byStep2, client, t + 1).reply).toBe(exchange(step1, '0102030405060708', client, t + 1).reply);
+    expect(exchange(step1, byStep2, client, t + 1).reply).toBe(
+      exchange(step1, '0102030405060708', client, t + 1).reply,
+    );
     // Step 3, an hour later: the old secret goes; cookies it made have expired anyway.
     const step3 = new ServerCookies({ secret: secretNew });
     expect(exchange(step3, byStep2, client, t + 3600).result).toBe(CookieResult.VALID);

@@ -80,7 +80,9 @@ e1915f5cb1eca46c
 f325965ca16d629f
 575ff28e60381be5
 724506eb4c328a95
-`.trim().split('\n');
+`
+  .trim()
+  .split('\n');
 
 function hashOf(sip: SipHash24, msg: Uint8Array, off = 0, len = msg.length): string {
   const out = new Uint8Array(8);

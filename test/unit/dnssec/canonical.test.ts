@@ -68,7 +68,9 @@ describe('name helpers', () => {
   });
 
   it('lower-cases only A-Z', () => {
-    expect(lowerNameWire(labels('WwW', [0xc1, 0x5b, 0x40], 'Example')).equals(labels('www', [0xc1, 0x5b, 0x40], 'example'))).toBe(true);
+    expect(
+      lowerNameWire(labels('WwW', [0xc1, 0x5b, 0x40], 'Example')).equals(labels('www', [0xc1, 0x5b, 0x40], 'example')),
+    ).toBe(true);
   });
 });
 
@@ -92,13 +94,25 @@ describe('canonical RDATA (RFC 4034 section 6.2, RFC 6840 section 5.1)', () => {
   it('SOA: both names lower-cased, the counters untouched', () => {
     const counters = Buffer.from([0x41, 0x42, 0x43, 0x44, 0, 0, 0x5a, 0x5a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x41]);
     const soa = Buffer.concat([mixed('NS1.Example.NET'), mixed('HostMaster.Example.NET'), counters]);
-    expect(Buffer.from(canonicalRdata(RRType.SOA, soa)).equals(Buffer.concat([mixed('ns1.example.net'), mixed('hostmaster.example.net'), counters]))).toBe(true);
+    expect(
+      Buffer.from(canonicalRdata(RRType.SOA, soa)).equals(
+        Buffer.concat([mixed('ns1.example.net'), mixed('hostmaster.example.net'), counters]),
+      ),
+    ).toBe(true);
   });
 
   it('NAPTR: the replacement name is lower-cased, the strings before it are not', () => {
-    const strings = Buffer.concat([Buffer.from([1]), Buffer.from('U'), Buffer.from([7]), Buffer.from('E2U+SIP'), Buffer.from([0])]);
+    const strings = Buffer.concat([
+      Buffer.from([1]),
+      Buffer.from('U'),
+      Buffer.from([7]),
+      Buffer.from('E2U+SIP'),
+      Buffer.from([0]),
+    ]);
     const naptr = (n: Buffer) => Buffer.concat([u16(100), u16(10), strings, n]);
-    expect(Buffer.from(canonicalRdata(35, naptr(mixed('SIP.Example.NET')))).equals(naptr(mixed('sip.example.net')))).toBe(true);
+    expect(
+      Buffer.from(canonicalRdata(35, naptr(mixed('SIP.Example.NET')))).equals(naptr(mixed('sip.example.net'))),
+    ).toBe(true);
   });
 
   it('NSEC, TXT, A and CAA stay as they are', () => {
@@ -116,7 +130,13 @@ describe('canonical RDATA (RFC 4034 section 6.2, RFC 6840 section 5.1)', () => {
 
 describe('canonical RRset (RFC 4034 sections 6.3 and 3.1.8.1)', () => {
   it('sorts by RDATA as octet strings, a prefix first, and removes duplicates (after lower-casing)', () => {
-    const set = [Buffer.from([2, 0]), Buffer.from([1, 255]), Buffer.from([1]), Buffer.from([2, 0]), Buffer.from([1, 0])];
+    const set = [
+      Buffer.from([2, 0]),
+      Buffer.from([1, 255]),
+      Buffer.from([1]),
+      Buffer.from([2, 0]),
+      Buffer.from([1, 0]),
+    ];
     expect(canonicalRdataSet(RRType.A, set).map((b) => [...b])).toEqual([[1], [1, 0], [1, 255], [2, 0]]);
     const a = Buffer.concat([Buffer.from([0, 10]), mixed('MAIL.example.net')]);
     const b = Buffer.concat([Buffer.from([0, 10]), mixed('mail.example.net')]);
@@ -124,9 +144,18 @@ describe('canonical RRset (RFC 4034 sections 6.3 and 3.1.8.1)', () => {
   });
 
   it('writes owner (lower-cased), type, class, original TTL, RDLENGTH, RDATA per record', () => {
-    const wire = canonicalRRsetWire({ owner: mixed('WWW.example.NET'), type: RRType.A, ttl: 60, rdata: [Buffer.from([192, 0, 2, 2]), Buffer.from([192, 0, 2, 1])] }, 3600);
+    const wire = canonicalRRsetWire(
+      {
+        owner: mixed('WWW.example.NET'),
+        type: RRType.A,
+        ttl: 60,
+        rdata: [Buffer.from([192, 0, 2, 2]), Buffer.from([192, 0, 2, 1])],
+      },
+      3600,
+    );
     const owner = nameWire('www.example.net');
-    const rr = (last: number) => Buffer.concat([owner, Buffer.from([0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, last])]);
+    const rr = (last: number) =>
+      Buffer.concat([owner, Buffer.from([0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, last])]);
     expect(wire.equals(Buffer.concat([rr(1), rr(2)]))).toBe(true);
   });
 });

@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { algorithmSpec, parseSigningAlgorithm, SIGNING_ALGORITHMS } from '../../../src/dnssec/algorithms.js';
-import { exportPrivateKey, generateKeyMaterial, importPrivateKey, importPublicKey, signData, verifyData } from '../../../src/dnssec/crypto-keys.js';
+import {
+  exportPrivateKey,
+  generateKeyMaterial,
+  importPrivateKey,
+  importPublicKey,
+  signData,
+  verifyData,
+} from '../../../src/dnssec/crypto-keys.js';
 
 describe('algorithms', () => {
   it('signs with 13 and 15, verifies 14 too, parses names and numbers', () => {
@@ -57,5 +64,7 @@ describe.each(SIGNING_ALGORITHMS)('algorithm %i key material', (algorithm) => {
 
 it('an ECDSA scalar written without its leading zero octets is padded back', () => {
   const withZero = Buffer.concat([Buffer.from([0]), Buffer.alloc(31, 7)]);
-  expect(importPrivateKey(13, withZero.subarray(1)).publicKeyBytes.equals(importPrivateKey(13, withZero).publicKeyBytes)).toBe(true);
+  expect(
+    importPrivateKey(13, withZero.subarray(1)).publicKeyBytes.equals(importPrivateKey(13, withZero).publicKeyBytes),
+  ).toBe(true);
 });

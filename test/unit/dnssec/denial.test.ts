@@ -11,20 +11,27 @@ import { RRType, typeName } from '../../../src/dnssec/constants.js';
 import { generateKeyMaterial } from '../../../src/dnssec/crypto-keys.js';
 import { dnskeyRdata } from '../../../src/dnssec/dnskey.js';
 import { keyTag } from '../../../src/dnssec/key-tag.js';
-import { compareCanonicalNames, MAX_NAME_WIRE, nameWire, nameWireLength, nameWireToText } from '../../../src/dnssec/name-wire.js';
+import {
+  compareCanonicalNames,
+  MAX_NAME_WIRE,
+  nameWire,
+  nameWireLength,
+  nameWireToText,
+} from '../../../src/dnssec/name-wire.js';
 import { formatNsec } from '../../../src/dnssec/presentation.js';
 import { parseRrsig, signRRset, verifyRrsig } from '../../../src/dnssec/rrsig.js';
 import { decodeTypeBitmap, encodeTypeBitmap } from '../../../src/dnssec/type-bitmap.js';
 import { labels } from './labels.js';
 
-
 describe('type bitmap (RFC 4034 section 4.1.2)', () => {
   it('encodes the RFC 4034 section 4.3 example: A MX RRSIG NSEC TYPE1234', () => {
     const expected = Buffer.from([
-      0x00, 0x06, 0x40, 0x01, 0x00, 0x00, 0x00, 0x03, 0x04, 0x1b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
+      0x00, 0x06, 0x40, 0x01, 0x00, 0x00, 0x00, 0x03, 0x04, 0x1b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
     ]);
-    expect(encodeTypeBitmap([1234, RRType.NSEC, RRType.A, RRType.MX, RRType.RRSIG, RRType.A]).equals(expected)).toBe(true);
+    expect(encodeTypeBitmap([1234, RRType.NSEC, RRType.A, RRType.MX, RRType.RRSIG, RRType.A]).equals(expected)).toBe(
+      true,
+    );
     expect(decodeTypeBitmap(expected)).toEqual([1, 15, 46, 47, 1234]);
     const rdata = Buffer.concat([nameWire('host.example.com'), expected]);
     expect(formatNsec(rdata)).toBe('host.example.com. A MX RRSIG NSEC TYPE1234');
@@ -35,7 +42,8 @@ describe('type bitmap (RFC 4034 section 4.1.2)', () => {
       fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 65535 }), { maxLength: 40 }), (types) => {
         const field = encodeTypeBitmap(types);
         expect(decodeTypeBitmap(field)).toEqual([...types].sort((a, b) => a - b));
-        for (let at = 0; at < field.length; at += 2 + field[at + 1]) expect(field[at + 2 + field[at + 1] - 1]).not.toBe(0);
+        for (let at = 0; at < field.length; at += 2 + field[at + 1])
+          expect(field[at + 2 + field[at + 1] - 1]).not.toBe(0);
       }),
     );
   });
@@ -63,8 +71,12 @@ describe('compact denial (RFC 9824)', () => {
   });
 
   it('NODATA: the types present plus RRSIG and NSEC (section 3.2); an empty non-terminal has RRSIG NSEC only', () => {
-    expect(formatNsec(compactDenialNsec(nameWire('www.example.com'), [RRType.AAAA, RRType.A]).rdata)).toBe('\\000.www.example.com. A AAAA RRSIG NSEC');
-    expect(formatNsec(compactDenialNsec(nameWire('ent.example.com'), []).rdata)).toBe('\\000.ent.example.com. RRSIG NSEC');
+    expect(formatNsec(compactDenialNsec(nameWire('www.example.com'), [RRType.AAAA, RRType.A]).rdata)).toBe(
+      '\\000.www.example.com. A AAAA RRSIG NSEC',
+    );
+    expect(formatNsec(compactDenialNsec(nameWire('ent.example.com'), []).rdata)).toBe(
+      '\\000.ent.example.com. RRSIG NSEC',
+    );
   });
 
   it('binary query names from a flood are handled and escaped', () => {
@@ -134,7 +146,9 @@ describe('compact denial (RFC 9824)', () => {
 
     it('always sorts directly after the name: no name of the test set falls between (property)', () => {
       const label = fc.uint8Array({ minLength: 1, maxLength: 8 });
-      const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => labels(...ls.map((l) => [...l]), 'example'));
+      const name = fc
+        .array(label, { minLength: 1, maxLength: 4 })
+        .map((ls) => labels(...ls.map((l) => [...l]), 'example'));
       fc.assert(
         fc.property(name, fc.array(name, { maxLength: 20 }), (q, others) => {
           const next = successorName(q);

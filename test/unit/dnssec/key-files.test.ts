@@ -9,7 +9,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, syml
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatKeyFile, formatPrivateFile, keyFileBase, parseKeyFile, parsePrivateFile } from '../../../src/dnssec/bind-key-text.js';
+import {
+  formatKeyFile,
+  formatPrivateFile,
+  keyFileBase,
+  parseKeyFile,
+  parsePrivateFile,
+} from '../../../src/dnssec/bind-key-text.js';
 import { loadKeyPair, writeKeyPair } from '../../../src/dnssec/key-files.js';
 import { keygen } from '../../../src/dnssec/keygen.js';
 import { DnssecKeyError } from '../../../src/errors.js';
@@ -62,7 +68,10 @@ describe('BIND key file text', () => {
   });
 
   it('reads a DNSKEY with TTL, class and parentheses over several lines', () => {
-    const pub = parseKeyFile('; c\nExample.COM. 3600 IN DNSKEY 256 3 13 (\n HZMgj2k8MNGDGy2Kr+EyQeObU+ITEKlk1rsRzlkXrId6ZLjQvePDs+s/ ; part\n NfudWCSJ1CoToxTJS2wYt6l/JuvfzQ== )\n', 'x.key');
+    const pub = parseKeyFile(
+      '; c\nExample.COM. 3600 IN DNSKEY 256 3 13 (\n HZMgj2k8MNGDGy2Kr+EyQeObU+ITEKlk1rsRzlkXrId6ZLjQvePDs+s/ ; part\n NfudWCSJ1CoToxTJS2wYt6l/JuvfzQ== )\n',
+      'x.key',
+    );
     expect(pub).toMatchObject({ zone: 'example.com', ownerText: 'Example.COM.', ttl: 3600 });
     expect(pub.dnskey.equals(parseKeyFile(BIND_KEY, 'y').dnskey)).toBe(true);
   });
@@ -80,9 +89,15 @@ describe('BIND key file text', () => {
   it.each([
     ['Algorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\n', /no 'Private-key-format:' line/],
     ['Private-key-format: v2.0\nAlgorithm: 13\nPrivateKey: AAAA\n', /unsupported Private-key-format/],
-    ['Private-key-format: v1.3\nAlgorithm: 8 (RSASHA256)\nModulus: AAAA\n', /Meridian signs with 13 \(ECDSAP256SHA256\) or 15 \(ED25519\)/],
+    [
+      'Private-key-format: v1.3\nAlgorithm: 8 (RSASHA256)\nModulus: AAAA\n',
+      /Meridian signs with 13 \(ECDSAP256SHA256\) or 15 \(ED25519\)/,
+    ],
     ['Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nLabel: pkcs11:token=x\n', /HSM/],
-    ['Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\nActivate: 2026\n', /line 4: Activate/],
+    [
+      'Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\nActivate: 2026\n',
+      /line 4: Activate/,
+    ],
   ])('a bad .private file is an error: %j', (text, message) => {
     expect(() => parsePrivateFile(text, 'K.private')).toThrow(message);
   });
@@ -91,7 +106,13 @@ describe('BIND key file text', () => {
 describe('loading key pairs', () => {
   it('loads a BIND pair: zone, flags, tag, timing, key material that matches', () => {
     const k = loadKeyPair(`${writePair(BASE, BIND_KEY, BIND_PRIVATE)}.key`);
-    expect(k).toMatchObject({ zone: 'example.com', flags: 256, algorithm: 13, keyTag: 63997, timing: { Activate: 1796173412 } });
+    expect(k).toMatchObject({
+      zone: 'example.com',
+      flags: 256,
+      algorithm: 13,
+      keyTag: 63997,
+      timing: { Activate: 1796173412 },
+    });
     expect(k.privateFile.endsWith(`${BASE}.private`)).toBe(true);
   });
 
@@ -122,11 +143,18 @@ describe('loading key pairs', () => {
     expect(() => loadKeyPair(base)).toThrow(/private key file has mode 0644/);
   });
 
-  it('refuses a private key that is not the DNSKEY\'s, and a file name with another tag', () => {
-    const other = BIND_PRIVATE.replace('Ylm+Tdy5tfLaOGFmTBkMJ7H5s4NQQR+YoOR+J/fxw5c=', 'm4ZlXiUKWMba6ecDCTS3ugqdjK+BzCLtwjwcavF+Xk8=');
+  it("refuses a private key that is not the DNSKEY's, and a file name with another tag", () => {
+    const other = BIND_PRIVATE.replace(
+      'Ylm+Tdy5tfLaOGFmTBkMJ7H5s4NQQR+YoOR+J/fxw5c=',
+      'm4ZlXiUKWMba6ecDCTS3ugqdjK+BzCLtwjwcavF+Xk8=',
+    );
     expect(() => loadKeyPair(writePair(BASE, BIND_KEY, other))).toThrow(/does not belong to the public key/);
-    expect(() => loadKeyPair(writePair('Kexample.com.+013+00001', BIND_KEY, BIND_PRIVATE))).toThrow(/file name says algorithm 13 tag 1, the key is algorithm 13 tag 63997/);
-    expect(() => loadKeyPair(path.join(dir, 'Kmissing.+013+00001'))).toThrow(/Kmissing\.\+013\+00001\.key: cannot read/);
+    expect(() => loadKeyPair(writePair('Kexample.com.+013+00001', BIND_KEY, BIND_PRIVATE))).toThrow(
+      /file name says algorithm 13 tag 1, the key is algorithm 13 tag 63997/,
+    );
+    expect(() => loadKeyPair(path.join(dir, 'Kmissing.+013+00001'))).toThrow(
+      /Kmissing\.\+013\+00001\.key: cannot read/,
+    );
   });
 });
 
@@ -140,13 +168,26 @@ describe('keygen', () => {
     expect(statSync(k.privateFile).mode & 0o777).toBe(0o600);
     expect(statSync(k.keyFile).mode & 0o777).toBe(0o644);
     const again = loadKeyPair(k.keyFile);
-    expect(again).toMatchObject({ zone: 'example.net', flags, algorithm, keyTag: k.keyTag, ttl: 3600, timing: { Created: 1_800_000_000, Publish: 1_800_000_000, Activate: 1_800_000_000 } });
+    expect(again).toMatchObject({
+      zone: 'example.net',
+      flags,
+      algorithm,
+      keyTag: k.keyTag,
+      ttl: 3600,
+      timing: { Created: 1_800_000_000, Publish: 1_800_000_000, Activate: 1_800_000_000 },
+    });
     expect(again.dnskey.equals(k.dnskey)).toBe(true);
-    expect(readFileSync(k.keyFile, 'utf8')).toMatch(new RegExp(`^; This is a ${flags === 257 ? 'key' : 'zone'}-signing key, keyid ${k.keyTag}, for example\\.net\\.\n`));
+    expect(readFileSync(k.keyFile, 'utf8')).toMatch(
+      new RegExp(
+        `^; This is a ${flags === 257 ? 'key' : 'zone'}-signing key, keyid ${k.keyTag}, for example\\.net\\.\n`,
+      ),
+    );
   });
 
   it('never overwrites an existing key file', () => {
     const k = keygen({ zone: 'example.org', role: 'ksk', directory: dir });
-    expect(() => writeKeyPair(dir, { zone: 'example.org', flags: 257, material: k.material, timing: {} })).toThrow(/cannot create: EEXIST/);
+    expect(() => writeKeyPair(dir, { zone: 'example.org', flags: 257, material: k.material, timing: {} })).toThrow(
+      /cannot create: EEXIST/,
+    );
   });
 });

@@ -9,7 +9,12 @@ import { cdsKeys, keySetProblems, publishedKeys, signersFor, type TimedKey } fro
 import { keyStateAt, nextTimingEvent } from '../../../src/dnssec/key-timing.js';
 
 const T = 1_800_000_000;
-const key = (keyTag: number, flags: number, timing: TimedKey['timing'], algorithm = 13): TimedKey => ({ keyTag, flags, algorithm, timing });
+const key = (keyTag: number, flags: number, timing: TimedKey['timing'], algorithm = 13): TimedKey => ({
+  keyTag,
+  flags,
+  algorithm,
+  timing,
+});
 const tags = (ks: TimedKey[]) => ks.map((k) => k.keyTag);
 
 describe('keyStateAt', () => {
@@ -18,7 +23,15 @@ describe('keyStateAt', () => {
   });
 
   it('follows Publish, Activate, Inactive, Delete, SyncPublish, SyncDelete', () => {
-    const timing = { Created: T - 10, Publish: T, Activate: T + 100, Inactive: T + 200, Delete: T + 300, SyncPublish: T + 150, SyncDelete: T + 250 };
+    const timing = {
+      Created: T - 10,
+      Publish: T,
+      Activate: T + 100,
+      Inactive: T + 200,
+      Delete: T + 300,
+      SyncPublish: T + 150,
+      SyncDelete: T + 250,
+    };
     const at = (t: number) => keyStateAt(timing, t);
     expect(at(T - 1)).toMatchObject({ published: false, signing: false });
     expect(at(T)).toMatchObject({ published: true, signing: false });
@@ -52,7 +65,11 @@ describe('key roles', () => {
   });
 
   it('ZSK pre-publish: the new ZSK is in the DNSKEY RRset but does not sign until its Activate', () => {
-    const keys = [key(1, 257, live), key(2, 256, { ...live, Inactive: T + 1000 }), key(3, 256, { Publish: T - 50, Activate: T + 1000 })];
+    const keys = [
+      key(1, 257, live),
+      key(2, 256, { ...live, Inactive: T + 1000 }),
+      key(3, 256, { Publish: T - 50, Activate: T + 1000 }),
+    ];
     expect(tags(publishedKeys(keys, T))).toEqual([1, 2, 3]);
     expect(tags(signersFor(keys, RRType.A, T))).toEqual([2]);
     expect(tags(signersFor(keys, RRType.A, T + 1000))).toEqual([3]);
@@ -69,6 +86,8 @@ describe('key roles', () => {
     const problems = keySetProblems(keys, T, (k) => `key ${k.keyTag}`);
     expect(problems).toContain('key 1 is signing but not published: validators could not verify its signatures');
     expect(problems.some((p) => /algorithm 15 signs but has no signing KSK/.test(p))).toBe(true);
-    expect(keySetProblems([key(1, 257, { Publish: T + 5, Activate: T + 5 })], T, String)[0]).toMatch(/no key is signing/);
+    expect(keySetProblems([key(1, 257, { Publish: T + 5, Activate: T + 5 })], T, String)[0]).toMatch(
+      /no key is signing/,
+    );
   });
 });

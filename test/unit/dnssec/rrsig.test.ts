@@ -38,16 +38,44 @@ describe('labels field', () => {
 
 describe('signing', () => {
   it('RDATA fields round-trip; the signer name is written lower-cased', () => {
-    const sig = signRRset({ owner: nameWire('www.example.net'), type: RRType.A, ttl: 300, rdata: a([192, 0, 2, 1]) }, key, labels('Example', 'NET'), times);
+    const sig = signRRset(
+      { owner: nameWire('www.example.net'), type: RRType.A, ttl: 300, rdata: a([192, 0, 2, 1]) },
+      key,
+      labels('Example', 'NET'),
+      times,
+    );
     const f = parseRrsig(sig);
-    expect(f).toMatchObject({ typeCovered: 1, algorithm: 15, labels: 3, originalTtl: 300, expiration: 900_000, inception: 1000, keyTag: key.keyTag });
+    expect(f).toMatchObject({
+      typeCovered: 1,
+      algorithm: 15,
+      labels: 3,
+      originalTtl: 300,
+      expiration: 900_000,
+      inception: 1000,
+      keyTag: key.keyTag,
+    });
     expect(Buffer.from(f.signer).equals(zone)).toBe(true);
     expect(encodeRrsig(f).equals(sig)).toBe(true);
   });
 
   it('order, case and duplicates of the input do not change the signature', () => {
-    const one = signRRset({ owner: nameWire('www.example.net'), type: RRType.A, ttl: 300, rdata: a([192, 0, 2, 1], [192, 0, 2, 2]) }, key, zone, times);
-    const two = signRRset({ owner: labels('WWW', 'Example', 'net'), type: RRType.A, ttl: 300, rdata: a([192, 0, 2, 2], [192, 0, 2, 1], [192, 0, 2, 2]) }, key, zone, times);
+    const one = signRRset(
+      { owner: nameWire('www.example.net'), type: RRType.A, ttl: 300, rdata: a([192, 0, 2, 1], [192, 0, 2, 2]) },
+      key,
+      zone,
+      times,
+    );
+    const two = signRRset(
+      {
+        owner: labels('WWW', 'Example', 'net'),
+        type: RRType.A,
+        ttl: 300,
+        rdata: a([192, 0, 2, 2], [192, 0, 2, 1], [192, 0, 2, 2]),
+      },
+      key,
+      zone,
+      times,
+    );
     expect(two.equals(one)).toBe(true);
   });
 });

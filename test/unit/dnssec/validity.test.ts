@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedCache } from '../../../src/dnssec/signature-cache.js';
 import { compareSerialTime, formatDnssecTime, parseDnssecTime, toSerialTime } from '../../../src/dnssec/time.js';
-import { checkValidityPolicy, DEFAULT_VALIDITY, jitterSeed, needsRefresh, signatureWindow } from '../../../src/dnssec/validity.js';
+import {
+  checkValidityPolicy,
+  DEFAULT_VALIDITY,
+  jitterSeed,
+  needsRefresh,
+  signatureWindow,
+} from '../../../src/dnssec/validity.js';
 import { nameWire } from '../../../src/dnssec/name-wire.js';
 
 const DAY = 86400;
@@ -23,7 +29,9 @@ describe('signature window', () => {
 
   it('is pure: the same now and seed give the same window; different RRsets spread over the jitter', () => {
     const seeds = ['a', 'b', 'c', 'www', 'mail', 'cdn'].map((n) => jitterSeed(nameWire(`${n}.example.net`), 1));
-    expect(jitterSeed(nameWire('www.example.net'), 1)).toBe(jitterSeed(Buffer.from(nameWire('WWW.example.net').toString('latin1').toUpperCase(), 'latin1'), 1));
+    expect(jitterSeed(nameWire('www.example.net'), 1)).toBe(
+      jitterSeed(Buffer.from(nameWire('WWW.example.net').toString('latin1').toUpperCase(), 'latin1'), 1),
+    );
     expect(new Set(seeds).size).toBe(seeds.length);
     const expirations = seeds.map((s) => signatureWindow(NOW, DEFAULT_VALIDITY, s).expiration);
     for (const e of expirations) {

@@ -15,13 +15,16 @@ import { encodeRrsig, rrsigSignedData, signRRset, verifyRrsig } from '../../../s
 import { parseDnssecTime } from '../../../src/dnssec/time.js';
 
 const b64 = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'base64');
-const mx = (preference: number, name: string) => Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), nameWire(name)]);
+const mx = (preference: number, name: string) =>
+  Buffer.concat([Buffer.from([preference >> 8, preference & 0xff]), nameWire(name)]);
 
 describe('RFC 4034 section 5.4: DS example', () => {
   const dnskey = dnskeyRdata(
     256,
     5,
-    b64(`AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==`),
+    b64(
+      `AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==`,
+    ),
   );
 
   it('key tag 60485', () => {
@@ -29,9 +32,13 @@ describe('RFC 4034 section 5.4: DS example', () => {
   });
 
   it('DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118 (owner case does not matter)', () => {
-    expect(formatDs(dsRdata(nameWire('dskey.example.com'), dnskey, DigestType.SHA1))).toBe('60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118');
+    expect(formatDs(dsRdata(nameWire('dskey.example.com'), dnskey, DigestType.SHA1))).toBe(
+      '60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118',
+    );
     const upper = Buffer.from(nameWire('dskey.example.com').toString('latin1').toUpperCase(), 'latin1');
-    expect(formatDs(dsRdata(upper, dnskey, DigestType.SHA1))).toBe('60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118');
+    expect(formatDs(dsRdata(upper, dnskey, DigestType.SHA1))).toBe(
+      '60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118',
+    );
   });
 });
 
@@ -42,10 +49,22 @@ describe('RFC 6605 section 6.1: ECDSA P-256', () => {
   const published = b64('qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==');
   const expiration = parseDnssecTime('20100909100439');
   const inception = parseDnssecTime('20100812100439');
-  const rrsig = encodeRrsig({ typeCovered: RRType.A, algorithm: 13, labels: 3, originalTtl: 3600, expiration, inception, keyTag: 55648, signer: nameWire('example.net'), signature: published });
+  const rrsig = encodeRrsig({
+    typeCovered: RRType.A,
+    algorithm: 13,
+    labels: 3,
+    originalTtl: 3600,
+    expiration,
+    inception,
+    keyTag: 55648,
+    signer: nameWire('example.net'),
+    signature: published,
+  });
 
   it('the private key gives the example DNSKEY public key', () => {
-    expect(material.publicKeyBytes.toString('base64')).toBe('GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==');
+    expect(material.publicKeyBytes.toString('base64')).toBe(
+      'GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==',
+    );
   });
 
   it('key tag 55648 and DS 55648 13 2 b4c8c1fe...', () => {
@@ -56,7 +75,9 @@ describe('RFC 6605 section 6.1: ECDSA P-256', () => {
   });
 
   it('the example RRSIG verifies inside its validity window and not outside', () => {
-    expect(formatRrsig(rrsig)).toBe(`A 13 3 3600 20100909100439 20100812100439 55648 example.net. ${published.toString('base64')}`);
+    expect(formatRrsig(rrsig)).toBe(
+      `A 13 3 3600 20100909100439 20100812100439 55648 example.net. ${published.toString('base64')}`,
+    );
     expect(verifyRrsig(rrset, rrsig, dnskey, parseDnssecTime('20100820000000'))).toBe('valid');
     expect(verifyRrsig(rrset, rrsig, dnskey, parseDnssecTime('20100910000000'))).toBe('expired');
     expect(verifyRrsig(rrset, rrsig, dnskey, parseDnssecTime('20100801000000'))).toBe('not-yet-valid');
@@ -65,7 +86,10 @@ describe('RFC 6605 section 6.1: ECDSA P-256', () => {
   });
 
   it('our signature over the same RRset (random nonce) verifies with the example key', () => {
-    const ours = signRRset(rrset, { material, dnskey, keyTag: 55648 }, nameWire('example.net'), { inception, expiration });
+    const ours = signRRset(rrset, { material, dnskey, keyTag: 55648 }, nameWire('example.net'), {
+      inception,
+      expiration,
+    });
     expect(ours.subarray(0, 18 + 13)).toEqual(rrsig.subarray(0, 18 + 13));
     expect(ours.length).toBe(rrsig.length);
     expect(verifyRrsig(rrset, ours, dnskey, parseDnssecTime('20100820000000'))).toBe('valid');
@@ -73,7 +97,13 @@ describe('RFC 6605 section 6.1: ECDSA P-256', () => {
 });
 
 describe('RFC 6605 section 6.2: ECDSA P-384 (verify only)', () => {
-  const dnskey = dnskeyRdata(257, 14, b64('xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1w/egsXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8/uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40'));
+  const dnskey = dnskeyRdata(
+    257,
+    14,
+    b64(
+      'xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1w/egsXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8/uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40',
+    ),
+  );
 
   it('key tag 10771 and the SHA-384 DS', () => {
     expect(keyTag(dnskey)).toBe(10771);
@@ -83,7 +113,12 @@ describe('RFC 6605 section 6.2: ECDSA P-384 (verify only)', () => {
   });
 
   it('the example RRSIG verifies', () => {
-    const rrset = { owner: nameWire('www.example.net'), type: RRType.A, ttl: 3600, rdata: [Buffer.from([192, 0, 2, 1])] };
+    const rrset = {
+      owner: nameWire('www.example.net'),
+      type: RRType.A,
+      ttl: 3600,
+      rdata: [Buffer.from([192, 0, 2, 1])],
+    };
     const rrsig = encodeRrsig({
       typeCovered: RRType.A,
       algorithm: 14,
@@ -93,7 +128,9 @@ describe('RFC 6605 section 6.2: ECDSA P-384 (verify only)', () => {
       inception: parseDnssecTime('20100812102025'),
       keyTag: 10771,
       signer: nameWire('example.net'),
-      signature: b64('/L5hDKIvGDyI1fcARX3z65qrmPsVz73QD1Mr5CEqOiLP95hxQouuroGCeZOvzFaxsT8Glr74hbavRKayJNuydCuzWTSSPdz7wnqXL5bdcJzusdnI0RSMROxxwGipWcJm'),
+      signature: b64(
+        '/L5hDKIvGDyI1fcARX3z65qrmPsVz73QD1Mr5CEqOiLP95hxQouuroGCeZOvzFaxsT8Glr74hbavRKayJNuydCuzWTSSPdz7wnqXL5bdcJzusdnI0RSMROxxwGipWcJm',
+      ),
     });
     expect(verifyRrsig(rrset, rrsig, dnskey, parseDnssecTime('20100820000000'))).toBe('valid');
   });
@@ -140,12 +177,23 @@ describe('RFC 8080 section 6.1: Ed25519 (deterministic signatures)', () => {
     expect(verifyRrsig(rrset, ours, dnskey, 1439000000)).toBe('valid');
   });
 
-  it.each(cases)('key $tag: the published signature is the one made over labels 3 (the erratum), which validators reject', (c) => {
-    const material = importPrivateKey(15, b64(c.priv));
-    const dnskey = dnskeyRdata(257, 15, material.publicKeyBytes);
-    const fields = { typeCovered: RRType.MX, algorithm: 15, labels: 3, originalTtl: 3600, ...times, keyTag: c.tag, signer: owner };
-    expect(signData(15, material.privateKey, rrsigSignedData(fields, rrset)).toString('base64')).toBe(c.published);
-    const published = encodeRrsig({ ...fields, signature: b64(c.published) });
-    expect(verifyRrsig(rrset, published, dnskey, 1439000000)).toBe('labels-mismatch');
-  });
+  it.each(cases)(
+    'key $tag: the published signature is the one made over labels 3 (the erratum), which validators reject',
+    (c) => {
+      const material = importPrivateKey(15, b64(c.priv));
+      const dnskey = dnskeyRdata(257, 15, material.publicKeyBytes);
+      const fields = {
+        typeCovered: RRType.MX,
+        algorithm: 15,
+        labels: 3,
+        originalTtl: 3600,
+        ...times,
+        keyTag: c.tag,
+        signer: owner,
+      };
+      expect(signData(15, material.privateKey, rrsigSignedData(fields, rrset)).toString('base64')).toBe(c.published);
+      const published = encodeRrsig({ ...fields, signature: b64(c.published) });
+      expect(verifyRrsig(rrset, published, dnskey, 1439000000)).toBe('labels-mismatch');
+    },
+  );
 });

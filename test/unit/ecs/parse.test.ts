@@ -4,7 +4,14 @@
  * Every rejection is a FORMERR at the wire layer; here we check the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { ECS_STATUS_TEXT, EcsStatus, encodeEcs, parseEcs, validateEcs, type ClientSubnet } from '../../../src/ecs/parse.js';
+import {
+  ECS_STATUS_TEXT,
+  EcsStatus,
+  encodeEcs,
+  parseEcs,
+  validateEcs,
+  type ClientSubnet,
+} from '../../../src/ecs/parse.js';
 
 /** Option data: FAMILY(2) SOURCE(1) SCOPE(1) ADDRESS(...). */
 const opt = (family: number, source: number, scope: number, address: number[]): Uint8Array =>
@@ -79,7 +86,10 @@ describe('validateEcs', () => {
   });
 
   it('for every IPv4 and IPv6 source length, accepts exactly ceil(source/8) address octets', () => {
-    for (const [family, max] of [[1, 32], [2, 128]] as const) {
+    for (const [family, max] of [
+      [1, 32],
+      [2, 128],
+    ] as const) {
       for (let source = 0; source <= max; source++) {
         const need = Math.ceil(source / 8);
         for (let len = 0; len <= max / 8 + 1; len++) {
@@ -93,14 +103,19 @@ describe('validateEcs', () => {
   });
 
   it('for every source length, rejects each single bit past the prefix in the last octet', () => {
-    for (const [family, max] of [[1, 32], [2, 128]] as const) {
+    for (const [family, max] of [
+      [1, 32],
+      [2, 128],
+    ] as const) {
       for (let source = 1; source <= max; source++) {
         const need = Math.ceil(source / 8);
         for (let bit = source; bit < need * 8; bit++) {
           const addr = new Array(need).fill(0);
           addr[bit >> 3] |= 0x80 >> (bit & 7);
           const data = opt(family, source, 0, addr);
-          expect(validateEcs(data, 0, data.length), `family ${family} /${source} bit ${bit}`).toBe(EcsStatus.BITS_PAST_PREFIX);
+          expect(validateEcs(data, 0, data.length), `family ${family} /${source} bit ${bit}`).toBe(
+            EcsStatus.BITS_PAST_PREFIX,
+          );
         }
         // Every bit inside the prefix may be set.
         const full = new Array(need).fill(0xff);
@@ -119,14 +134,35 @@ describe('parseEcs / encodeEcs', () => {
     ['IPv4 /24', { family: 1, sourcePrefix: 24, scopePrefix: 0, address: Uint8Array.from([198, 51, 100, 0]) }],
     ['IPv4 /32', { family: 1, sourcePrefix: 32, scopePrefix: 0, address: Uint8Array.from([203, 0, 113, 77]) }],
     ['IPv6 /0', { family: 2, sourcePrefix: 0, scopePrefix: 0, address: new Uint8Array(16) }],
-    ['IPv6 /56', { family: 2, sourcePrefix: 56, scopePrefix: 0, address: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0, 0, 0, 0, 0, 0, 0, 0, 0]) }],
-    ['IPv6 /128', { family: 2, sourcePrefix: 128, scopePrefix: 0, address: Uint8Array.from([0x2a, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]) }],
+    [
+      'IPv6 /56',
+      {
+        family: 2,
+        sourcePrefix: 56,
+        scopePrefix: 0,
+        address: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+      },
+    ],
+    [
+      'IPv6 /128',
+      {
+        family: 2,
+        sourcePrefix: 128,
+        scopePrefix: 0,
+        address: Uint8Array.from([0x2a, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
+      },
+    ],
   ])('%s round-trips through encode and parse', (_what, subnet) => {
     const wire = encodeEcs(subnet);
     expect(wire.length).toBe(4 + Math.ceil(subnet.sourcePrefix / 8));
     expect([...wire.subarray(0, 4)]).toEqual([0, subnet.family, subnet.sourcePrefix, 0]);
     const back = parseEcs(wire);
-    expect(back).toEqual({ family: subnet.family, sourcePrefix: subnet.sourcePrefix, scopePrefix: 0, address: subnet.address });
+    expect(back).toEqual({
+      family: subnet.family,
+      sourcePrefix: subnet.sourcePrefix,
+      scopePrefix: 0,
+      address: subnet.address,
+    });
     expect(encodeEcs(back as ClientSubnet)).toEqual(wire);
   });
 
@@ -139,7 +175,12 @@ describe('parseEcs / encodeEcs', () => {
   });
 
   it('encodeEcs truncates the address to the prefix, clearing bits past it (RFC 7871 6)', () => {
-    const wire = encodeEcs({ family: 1, sourcePrefix: 20, scopePrefix: 0, address: Uint8Array.from([192, 0, 255, 255]) });
+    const wire = encodeEcs({
+      family: 1,
+      sourcePrefix: 20,
+      scopePrefix: 0,
+      address: Uint8Array.from([192, 0, 255, 255]),
+    });
     expect([...wire]).toEqual([0, 1, 20, 0, 192, 0, 0xf0]);
     expect(validateEcs(wire, 0, wire.length)).toBe(EcsStatus.OK);
     const wire6 = encodeEcs({ family: 2, sourcePrefix: 9, scopePrefix: 0, address: new Uint8Array(16).fill(0xff) });
@@ -153,7 +194,10 @@ describe('parseEcs / encodeEcs', () => {
   });
 
   it('every source length of both families encodes to a valid option and parses back', () => {
-    for (const [family, bytes] of [[1, 4], [2, 16]] as const) {
+    for (const [family, bytes] of [
+      [1, 4],
+      [2, 16],
+    ] as const) {
       for (let source = 0; source <= bytes * 8; source++) {
         const address = new Uint8Array(bytes).map((_, i) => (i * 37 + source * 11 + 5) & 0xff);
         const wire = encodeEcs({ family, sourcePrefix: source, scopePrefix: 0, address });

@@ -8,7 +8,12 @@ import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
 import { distanceKm, FIBRE_KM_PER_MS, haversineTerm, modelledRttMs, termToKm } from '../../../src/geo/distance.js';
 
 const between = (a: string, b: string) =>
-  distanceKm(FIXTURE_PLACES[a].latitude, FIXTURE_PLACES[a].longitude, FIXTURE_PLACES[b].latitude, FIXTURE_PLACES[b].longitude);
+  distanceKm(
+    FIXTURE_PLACES[a].latitude,
+    FIXTURE_PLACES[a].longitude,
+    FIXTURE_PLACES[b].latitude,
+    FIXTURE_PLACES[b].longitude,
+  );
 
 describe('distanceKm', () => {
   it.each([
@@ -26,7 +31,8 @@ describe('distanceKm', () => {
   });
 
   it('is zero from a point to itself', () => {
-    for (const p of Object.values(FIXTURE_PLACES)) expect(distanceKm(p.latitude, p.longitude, p.latitude, p.longitude)).toBe(0);
+    for (const p of Object.values(FIXTURE_PLACES))
+      expect(distanceKm(p.latitude, p.longitude, p.latitude, p.longitude)).toBe(0);
     expect(distanceKm(90, 0, 90, 123)).toBeCloseTo(0, 9); // every longitude is the pole
   });
 
@@ -95,11 +101,15 @@ describe('modelledRttMs', () => {
 
   it('is linear in distance and in the inflation', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 20_100, noNaN: true }), fc.double({ min: 1, max: 5, noNaN: true }), (km, inf) => {
-        const rtt = modelledRttMs(km, inf);
-        expect(rtt).toBeCloseTo(((2 * km) / 200) * inf, 6);
-        expect(modelledRttMs(2 * km, inf)).toBeCloseTo(2 * rtt, 6);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 20_100, noNaN: true }),
+        fc.double({ min: 1, max: 5, noNaN: true }),
+        (km, inf) => {
+          const rtt = modelledRttMs(km, inf);
+          expect(rtt).toBeCloseTo(((2 * km) / 200) * inf, 6);
+          expect(modelledRttMs(2 * km, inf)).toBeCloseTo(2 * rtt, 6);
+        },
+      ),
     );
   });
 });

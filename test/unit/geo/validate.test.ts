@@ -17,11 +17,15 @@ import { FIXTURES } from '../../helpers/server.js';
 
 const REASONS: Record<string, RegExp> = {
   'random-tree': /node \d+ \(depth \d+\) (left|right) record \(\d+\) points past the end of the data section/,
-  'random-data': /string is not valid UTF-8|expected|unknown extended type|runs past the end|map key is|cannot appear in the data section|a data record must be a map|pointer/,
+  'random-data':
+    /string is not valid UTF-8|expected|unknown extended type|runs past the end|map key is|cannot appear in the data section|a data record must be a map|pointer/,
   'self-loop': /the search tree loops: node 0 \(depth 0\) left record \(0\) points back to node 0/,
-  'pointer-past-end': /node 0 \(depth 0\) right record \(\d+\) points past the end of the data section \(offset \d+ of \d+ bytes\)/,
-  'wrong-node-count': /the metadata's node_count \(\d+\) does not match the file: the 16 bytes after the search tree are not the zero separator/,
-  'wrong-schema': /none of the 13 records has country, continent, location, country_code or latitude: not a city or country database \(database_type "GeoLite2-ASN"\)/,
+  'pointer-past-end':
+    /node 0 \(depth 0\) right record \(\d+\) points past the end of the data section \(offset \d+ of \d+ bytes\)/,
+  'wrong-node-count':
+    /the metadata's node_count \(\d+\) does not match the file: the 16 bytes after the search tree are not the zero separator/,
+  'wrong-schema':
+    /none of the 13 records has country, continent, location, country_code or latitude: not a city or country database \(database_type "GeoLite2-ASN"\)/,
   'bad-latitude': /expected a number, found a string/,
 };
 
@@ -63,7 +67,9 @@ describe('corrupted databases are refused with file, offset and reason', () => {
 
   it('an ASN database must carry autonomous_system_number', () => {
     const city = readFileSync(path.join(FIXTURES, 'city.mmdb'));
-    expect(refusal(city, 'city.mmdb', 'asn').detail).toMatch(/none of the \d+ records has autonomous_system_number: not an ASN database/);
+    expect(refusal(city, 'city.mmdb', 'asn').detail).toMatch(
+      /none of the \d+ records has autonomous_system_number: not an ASN database/,
+    );
   });
 });
 
@@ -82,7 +88,9 @@ describe('good databases pass', () => {
   });
 
   it('a database where networks moved is still a good database', () => {
-    expect(new MmdbFile(movedCityDatabase({ '6.0.0.0/16': 'fra' }), 'moved.mmdb').validate('location').nodes).toBeGreaterThan(100);
+    expect(
+      new MmdbFile(movedCityDatabase({ '6.0.0.0/16': 'fra' }), 'moved.mmdb').validate('location').nodes,
+    ).toBeGreaterThan(100);
   });
 
   it('a tree that multiplies paths (each node points twice at the next) is structurally valid: the watchdog bounds its compile', () => {

@@ -101,7 +101,11 @@ function makeMonitor(maxInFlight = 64): HealthMonitor {
 describe('HealthMonitor: verdicts from probes', () => {
   it('new PoPs start at `initial`; unchecked PoPs are always up', () => {
     const m = makeMonitor();
-    m.update([pop('a', 1, { initial: 'up' }), pop('b', 2, { initial: 'down' }), pop('c', 3, { type: 'none', initial: 'down' })]);
+    m.update([
+      pop('a', 1, { initial: 'up' }),
+      pop('b', 2, { initial: 'down' }),
+      pop('c', 3, { type: 'none', initial: 'down' }),
+    ]);
     expect(byId(m, 'a')).toMatchObject({ checked: true, up: true, serving: true, probes: 0, target: '10.0.0.1:80' });
     expect(byId(m, 'b')).toMatchObject({ checked: true, up: false, serving: false, probes: 0 });
     expect(byId(m, 'c')).toMatchObject({ checked: false, up: true, serving: true, target: null });
@@ -189,7 +193,14 @@ describe('HealthMonitor.update: state across reloads', () => {
 
     prober.succeed(1);
     m.update([pop('a', 1, { fall: 1 }), pop('b', 2)]);
-    expect(byId(m, 'a')).toMatchObject({ up: true, serving: true, override: null, overrideSource: null, lastFailure: null, probes: 0 });
+    expect(byId(m, 'a')).toMatchObject({
+      up: true,
+      serving: true,
+      override: null,
+      overrideSource: null,
+      lastFailure: null,
+      probes: 0,
+    });
   });
 
   it('new PoPs in a reload start at their own `initial`', () => {
@@ -255,8 +266,19 @@ describe('HealthMonitor overrides: API over state file', () => {
   it('setFileOverrides replaces every file override at once and returns the unknown PoPs', () => {
     const m = makeMonitor();
     m.update([pop('a', 1), pop('b', 2)]);
-    m.setFileOverrides(new Map([['a', 'drain'], ['b', 'drain']]));
-    const unknown = m.setFileOverrides(new Map([['b', 'force-down'], ['zzz', 'drain'], ['yyy', 'force-up']]));
+    m.setFileOverrides(
+      new Map([
+        ['a', 'drain'],
+        ['b', 'drain'],
+      ]),
+    );
+    const unknown = m.setFileOverrides(
+      new Map([
+        ['b', 'force-down'],
+        ['zzz', 'drain'],
+        ['yyy', 'force-up'],
+      ]),
+    );
     expect(unknown.sort()).toEqual(['yyy', 'zzz']);
     expect(byId(m, 'a')).toMatchObject({ override: null, serving: true });
     expect(byId(m, 'b')).toMatchObject({ override: 'force-down', overrideSource: 'file', serving: false });

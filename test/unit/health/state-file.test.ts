@@ -18,7 +18,13 @@ describe('admin state file parser', () => {
     ['fra up', [['fra', 'force-up']]],
     ['  fra \t DRAIN  ', [['fra', 'drain']]],
     ['fra DRAIN # maintenance until 14:00', [['fra', 'drain']]],
-    ['fra DRAIN\r\nlon DOWN\r\n', [['fra', 'drain'], ['lon', 'force-down']]],
+    [
+      'fra DRAIN\r\nlon DOWN\r\n',
+      [
+        ['fra', 'drain'],
+        ['lon', 'force-down'],
+      ],
+    ],
   ])('%j -> %j', (text, expected) => {
     const r = parseStateFile(text);
     expect(r.errors).toEqual([]);
@@ -32,7 +38,14 @@ describe('admin state file parser', () => {
   });
 
   it('several PoPs, one line each', () => {
-    const text = ['# maintenance plan', 'fra DRAIN', '', 'lon DOWN', 'nyc UP  # pinned up while probes are broken', ''].join('\n');
+    const text = [
+      '# maintenance plan',
+      'fra DRAIN',
+      '',
+      'lon DOWN',
+      'nyc UP  # pinned up while probes are broken',
+      '',
+    ].join('\n');
     expect(entries(text)).toEqual([
       ['fra', 'drain'],
       ['lon', 'force-down'],

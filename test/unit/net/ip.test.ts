@@ -31,7 +31,17 @@ describe('parseIp', () => {
     expect(hex(ip!.bytes)).toBe(bytes);
   });
 
-  it.each([[''], ['1.2.3'], ['1.2.3.256'], ['1.2.3.4.5'], ['::g'], ['1:2:3:4:5:6:7:8:9'], ['1::2::3'], ['localhost'], [' 1.2.3.4']])('rejects %j', (text) => {
+  it.each([
+    [''],
+    ['1.2.3'],
+    ['1.2.3.256'],
+    ['1.2.3.4.5'],
+    ['::g'],
+    ['1:2:3:4:5:6:7:8:9'],
+    ['1::2::3'],
+    ['localhost'],
+    [' 1.2.3.4'],
+  ])('rejects %j', (text) => {
     expect(parseIp(text)).toBeNull();
   });
 });
@@ -167,7 +177,10 @@ describe('formatIp (RFC 5952)', () => {
         // The compressed run is the longest (first of equals) and at least two groups.
         const runs: Array<[number, number]> = [];
         for (let i = 0; i < 8; ) {
-          if (groups[i] !== 0) { i++; continue; }
+          if (groups[i] !== 0) {
+            i++;
+            continue;
+          }
           let j = i;
           while (j < 8 && groups[j] === 0) j++;
           runs.push([i, j - i]);
@@ -208,12 +221,23 @@ describe('parseSocketAddress', () => {
     expect(hex(out.subarray(0, family === 4 ? 4 : 16))).toBe(bytes);
   });
 
-  it.each([[''], ['1.2.3'], ['1.2.3.4.5'], ['256.0.0.1'], ['1..2.3'], ['1.2.3.'], ['.1.2.3'], ['1.2.3.4x'], ['1234.1.1.1'], ['::ffff:1.2.3.256'], ['::ffff:1.2.3'], ['not-an-ip'], ['1:2:3']])(
-    'rejects %j with 0',
-    (text) => {
-      expect(parseSocketAddress(text, new Uint8Array(16))).toBe(0);
-    },
-  );
+  it.each([
+    [''],
+    ['1.2.3'],
+    ['1.2.3.4.5'],
+    ['256.0.0.1'],
+    ['1..2.3'],
+    ['1.2.3.'],
+    ['.1.2.3'],
+    ['1.2.3.4x'],
+    ['1234.1.1.1'],
+    ['::ffff:1.2.3.256'],
+    ['::ffff:1.2.3'],
+    ['not-an-ip'],
+    ['1:2:3'],
+  ])('rejects %j with 0', (text) => {
+    expect(parseSocketAddress(text, new Uint8Array(16))).toBe(0);
+  });
 
   it('agrees with parseIp on random IPv4 and IPv4-mapped addresses', () => {
     fc.assert(

@@ -18,7 +18,12 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function setup(names: string[]): { dir: string; files: string[]; calls: string[][]; watcher: (onChange?: (changed: string[]) => void) => FileWatcher } {
+function setup(names: string[]): {
+  dir: string;
+  files: string[];
+  calls: string[][];
+  watcher: (onChange?: (changed: string[]) => void) => FileWatcher;
+} {
   const dir = tempDir('meridian-watch-');
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const files = names.map((n) => path.join(dir, n));

@@ -22,42 +22,72 @@ import { checkMergedTrie, queryPathAnswer } from '../../helpers/scope-check.js';
 
 describe('AnswerMerger on hand-made tries', () => {
   // 00 -> [0, 1], 01 -> [0, 2], 10 -> [1, 0], 11 -> [1, 2]: four /2 scopes by full ranking.
-  const rankings = [[0, 1], [0, 2], [1, 0], [1, 2]];
+  const rankings = [
+    [0, 1],
+    [0, 2],
+    [1, 0],
+    [1, 2],
+  ];
   const t = table(rankings);
   const b = new TrieBuilder();
   const left = b.push(~0, ~1);
   const right = b.push(~2, ~3);
   const trie = b.finish(b.push(left, right));
   const all = new Uint8Array(3).fill(1);
-  const merge = (serving: number[]) => new AnswerMerger().merge(trie, classifyDecisions(t, { serving: Uint8Array.from(serving), hasFamily: all, maxAnswers: 1 }, 3));
+  const merge = (serving: number[]) =>
+    new AnswerMerger().merge(
+      trie,
+      classifyDecisions(t, { serving: Uint8Array.from(serving), hasFamily: all, maxAnswers: 1 }, 3),
+    );
   /** [decision, scope] for the four /2 blocks. */
-  const scopes = (m: ReturnType<typeof merge>) => [0x00, 0x40, 0x80, 0xc0].map((byte) => {
-    const p = lookup(m.trie, Uint8Array.of(byte), 0, 1);
-    return [decisionOf(p), depthOf(p)];
-  });
+  const scopes = (m: ReturnType<typeof merge>) =>
+    [0x00, 0x40, 0x80, 0xc0].map((byte) => {
+      const p = lookup(m.trie, Uint8Array.of(byte), 0, 1);
+      return [decisionOf(p), depthOf(p)];
+    });
 
   it('all up, one answer: the first PoP decides, /1 each, represented by the first decision of its class', () => {
     const m = merge([1, 1, 1]);
-    expect(scopes(m)).toEqual([[0, 1], [0, 1], [2, 1], [2, 1]]);
+    expect(scopes(m)).toEqual([
+      [0, 1],
+      [0, 1],
+      [2, 1],
+      [2, 1],
+    ]);
     expect(m.leaves).toBe(2);
   });
 
   it('PoP 0 down: 00 and 01 fail over to different PoPs (degraded), 10 and 11 still answer 1', () => {
     const m = merge([0, 1, 1]);
-    expect(scopes(m)).toEqual([[0, 2], [1, 2], [2, 1], [2, 1]]);
+    expect(scopes(m)).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 1],
+      [2, 1],
+    ]);
     expect(m.leaves).toBe(3);
   });
 
   it('PoPs 0 and 1 down: 01 and 11 both answer 2 degraded, but they are no siblings; nothing merges', () => {
     const m = merge([0, 0, 1]);
-    expect(scopes(m)).toEqual([[0, 2], [1, 2], [2, 2], [1, 2]]);
+    expect(scopes(m)).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+    ]);
     expect(m.leaves).toBe(4);
   });
 
   it('a trie that is one leaf stays one leaf; a uniform trie collapses to its root', () => {
     const one = new TrieBuilder().finish(~3);
-    expect(new AnswerMerger().merge(one, classifyDecisions(t, { serving: all, hasFamily: all, maxAnswers: 1 }, 3))).toEqual({ trie: { nodes: new Int32Array(0), root: ~2 }, leaves: 1 });
-    const m = new AnswerMerger().merge(trie, classifyDecisions(table([[0], [0], [0], [0]]), { serving: all, hasFamily: all, maxAnswers: 1 }, 3));
+    expect(
+      new AnswerMerger().merge(one, classifyDecisions(t, { serving: all, hasFamily: all, maxAnswers: 1 }, 3)),
+    ).toEqual({ trie: { nodes: new Int32Array(0), root: ~2 }, leaves: 1 });
+    const m = new AnswerMerger().merge(
+      trie,
+      classifyDecisions(table([[0], [0], [0], [0]]), { serving: all, hasFamily: all, maxAnswers: 1 }, 3),
+    );
     expect(m.trie.root).toBe(~0);
     expect(m.trie.nodes.length).toBe(0);
   });
@@ -71,12 +101,19 @@ describe('AnswerMerger on hand-made tries', () => {
     for (let i = 0; i < 100; i++) ref = big.push(ref, ~(i % 4));
     const large = merger.merge(big.finish(ref), classes);
     expect(countLeaves(large.trie)).toBe(large.leaves);
-    expect(scopes(small)).toEqual([[0, 1], [0, 1], [2, 1], [2, 1]]);
+    expect(scopes(small)).toEqual([
+      [0, 1],
+      [0, 1],
+      [2, 1],
+      [2, 1],
+    ]);
   });
 
   it('refuses a node array that is not in post-order (children after their parent)', () => {
     const bad = { nodes: Int32Array.of(1, ~0, ~1, ~2), root: 0 };
-    expect(() => new AnswerMerger().merge(bad, classifyDecisions(t, { serving: all, hasFamily: all, maxAnswers: 1 }, 3))).toThrow(/post-order/);
+    expect(() =>
+      new AnswerMerger().merge(bad, classifyDecisions(t, { serving: all, hasFamily: all, maxAnswers: 1 }, 3)),
+    ).toThrow(/post-order/);
   });
 });
 
@@ -98,7 +135,9 @@ describe('buildCurrentScopes on a compiled config', () => {
 ${geo}`;
 
   it('records with the same policy and max_answers, and A next to AAAA, share one pair of tries', () => {
-    const s = build(testConfig({ zones: zones('      cdn: { policy: nearest }\n      "@": { policy: nearest, ttl: 60 }') }));
+    const s = build(
+      testConfig({ zones: zones('      cdn: { policy: nearest }\n      "@": { policy: nearest, ttl: 60 }') }),
+    );
     const r = buildCurrentScopes(s, allServing(s.pops.length, 3));
     expect(r.epoch).toBe(3);
     expect(r.stats.merged).toBe(1);
@@ -126,8 +165,18 @@ ${geo}`;
     expect(r.stats.merged).toBe(3);
     // Every (record, type) is sound and maximal for its own answers.
     const families = s.pops.map((p) => ({ v4: p.ipv4.length > 0, v6: p.ipv6.length > 0 }));
-    for (const [tries, qtype] of [[a!, 'A'], [aaaa!, 'AAAA'], [r.records[1][0]!, 'A']] as const) {
-      const answer = queryPathAnswer(s.policies[0], families, tries.maxAnswers, qtype, allServing(s.pops.length).serving);
+    for (const [tries, qtype] of [
+      [a!, 'A'],
+      [aaaa!, 'AAAA'],
+      [r.records[1][0]!, 'A'],
+    ] as const) {
+      const answer = queryPathAnswer(
+        s.policies[0],
+        families,
+        tries.maxAnswers,
+        qtype,
+        allServing(s.pops.length).serving,
+      );
       expect(checkMergedTrie(s.policies[0].v4, tries.v4, 4, answer).violations).toEqual([]);
       expect(checkMergedTrie(s.policies[0].v6, tries.v6, 6, answer).violations).toEqual([]);
     }
@@ -150,7 +199,12 @@ ${geo}`;
   });
 
   it('when every decision is its own answer (one candidate) the compiled tries are used as they are', () => {
-    const s = build(testConfig({ policies: '  nearest:\n    candidates: 1\n    steps: [ nearest: {} ]', zones: zones('      cdn: { policy: nearest }') }));
+    const s = build(
+      testConfig({
+        policies: '  nearest:\n    candidates: 1\n    steps: [ nearest: {} ]',
+        zones: zones('      cdn: { policy: nearest }'),
+      }),
+    );
     const r = buildCurrentScopes(s, allServing(s.pops.length, 1));
     const t = r.records[0][0]!;
     expect(t.v4).toBe(s.policies[0].v4);
@@ -167,9 +221,13 @@ ${geo}`;
       const indexed = indexTrie(trie);
       const size = trie === t.v4 ? 4 : 16;
       fc.assert(
-        fc.property(fc.uint8Array({ minLength: size, maxLength: size }), fc.integer({ min: 0, max: size }), (bytes, len) => {
-          expect(lookup(indexed, bytes, 0, len)).toBe(lookup(trie, bytes, 0, len));
-        }),
+        fc.property(
+          fc.uint8Array({ minLength: size, maxLength: size }),
+          fc.integer({ min: 0, max: size }),
+          (bytes, len) => {
+            expect(lookup(indexed, bytes, 0, len)).toBe(lookup(trie, bytes, 0, len));
+          },
+        ),
         { numRuns: 2000 },
       );
     }

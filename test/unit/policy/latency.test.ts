@@ -21,9 +21,22 @@ import { describe, expect, it } from 'vitest';
 import { distanceKm, modelledRttMs } from '../../../src/geo/distance.js';
 import { UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
 import { parsePrefix } from '../../../src/net/ip.js';
-import { parseLatencyCsv, parseLatencyJson, parseLatencyTable, type LatencyRow } from '../../../src/policy/latency-table.js';
+import {
+  parseLatencyCsv,
+  parseLatencyJson,
+  parseLatencyTable,
+  type LatencyRow,
+} from '../../../src/policy/latency-table.js';
 import { EMPTY_CONTEXT, PrefixOverlay } from '../../../src/policy/overlay.js';
-import { groupByTolerance, latencyOrder, rankClient, rttFor, type Candidate, type ClientFacts, type LatencyRows } from '../../../src/policy/rank.js';
+import {
+  groupByTolerance,
+  latencyOrder,
+  rankClient,
+  rttFor,
+  type Candidate,
+  type ClientFacts,
+  type LatencyRows,
+} from '../../../src/policy/rank.js';
 import type { PopInfo } from '../../../src/policy/rules.js';
 import { ROOT } from '../../helpers/server.js';
 import { POP_IDS, policy, referenceKm, tablesFor, TEST_POP_INFOS } from './support.js';
@@ -31,7 +44,13 @@ import { at } from './support.js';
 
 const pop = (id: string) => POP_IDS.indexOf(id);
 
-function rows(o: { asn?: Record<number, Record<string, number>>; country?: Record<string, Record<string, number>>; inflation?: number } = {}): LatencyRows {
+function rows(
+  o: {
+    asn?: Record<number, Record<string, number>>;
+    country?: Record<string, Record<string, number>>;
+    inflation?: number;
+  } = {},
+): LatencyRows {
   const toMap = (r: Record<string, number>) => new Map(Object.entries(r).map(([id, v]) => [pop(id), v]));
   return {
     byAsn: new Map(Object.entries(o.asn ?? {}).map(([k, v]) => [Number(k), toMap(v)])),
@@ -43,7 +62,8 @@ function rows(o: { asn?: Record<number, Record<string, number>>; country?: Recor
 /** An overlay holding measured-RTT rows by CIDR: [prefix, pop id, rtt]. */
 function rttOverlay(entries: Array<[string, string, number]>): PrefixOverlay {
   const o = new PrefixOverlay();
-  for (const [text, id, rttMs] of entries) o.insert(parsePrefix(text), text, { kind: 'rtt', pop: pop(id), rttMs, prefix: text });
+  for (const [text, id, rttMs] of entries)
+    o.insert(parsePrefix(text), text, { kind: 'rtt', pop: pop(id), rttMs, prefix: text });
   return o;
 }
 
@@ -88,7 +108,8 @@ describe('rttFor: the most specific source wins, per PoP', () => {
   const frankfurt = at('fra');
   const modelled = (id: string, loc: GeoLocation, inflation: number) =>
     modelledRttMs(distanceKm(loc.lat, loc.lon, TEST_POP_INFOS[pop(id)].lat, TEST_POP_INFOS[pop(id)].lon), inflation);
-  const rtt = (id: string, f: ClientFacts, r: LatencyRows | null = table) => rttFor(pop(id), TEST_POP_INFOS[pop(id)], f, r);
+  const rtt = (id: string, f: ClientFacts, r: LatencyRows | null = table) =>
+    rttFor(pop(id), TEST_POP_INFOS[pop(id)], f, r);
 
   it('measured-cidr > measured-asn > measured-country > modelled, each PoP separately', () => {
     const f = factsAt(overlay, '1.0.1.5', frankfurt, 64500);
@@ -132,7 +153,10 @@ describe('rttFor: the most specific source wins, per PoP', () => {
     const nothing: ClientFacts = { loc: UNKNOWN_LOCATION, asn: 0, ctx: EMPTY_CONTEXT };
     for (const id of POP_IDS) expect(rtt(id, nothing)).toEqual({ rttMs: Infinity, source: 'unknown' });
     // ... but a CIDR row still counts for an unlocated client.
-    expect(rtt('nyc', { ...nothing, ctx: factsAt(overlay, '1.0.1.1', UNKNOWN_LOCATION).ctx })).toEqual({ rttMs: 7, source: 'measured-cidr' });
+    expect(rtt('nyc', { ...nothing, ctx: factsAt(overlay, '1.0.1.1', UNKNOWN_LOCATION).ctx })).toEqual({
+      rttMs: 7,
+      source: 'measured-cidr',
+    });
   });
 
   it('without a table (rows = null) only CIDR rows and the model (inflation 1.5) are used', () => {
@@ -144,17 +168,22 @@ describe('rttFor: the most specific source wins, per PoP', () => {
   });
 
   it('the latency step ranks with the same RTTs explain shows (the compiler fast path agrees with rttFor)', () => {
-    const { tables, issues } = tablesFor(policy([{ latency: { tolerance_ms: 0, tolerance_pct: 0 } }], { candidates: 8 }));
+    const { tables, issues } = tablesFor(
+      policy([{ latency: { tolerance_ms: 0, tolerance_pct: 0 } }], { candidates: 8 }),
+    );
     expect(issues).toEqual([]);
     const f = factsAt(overlay, '1.0.1.5', frankfurt, 64500);
     const fast = rankClient(tables, TEST_POP_INFOS, f, table, false);
     const detailed = rankClient(tables, TEST_POP_INFOS, f, table, true);
     expect(fast.pops).toEqual(detailed.pops);
     // By RTT: fra 0 (modelled), nyc 7 (cidr), sfo 11 (asn), lon 30 (cidr), tyo 80 (country), then the modelled rest.
-    const byRtt = POP_IDS.map((id) => ({ id, rtt: rtt(id, f).rttMs })).sort((a, b) => a.rtt - b.rtt || pop(a.id) - pop(b.id));
+    const byRtt = POP_IDS.map((id) => ({ id, rtt: rtt(id, f).rttMs })).sort(
+      (a, b) => a.rtt - b.rtt || pop(a.id) - pop(b.id),
+    );
     expect(fast.pops.map((i) => POP_IDS[i])).toEqual(byRtt.map((x) => x.id));
     expect(fast.pops.slice(0, 5).map((i) => POP_IDS[i])).toEqual(['fra', 'nyc', 'sfo', 'lon', 'tyo']);
-    for (const c of detailed.candidates!) expect({ rttMs: c.rttMs, source: c.rttSource }).toEqual(rtt(POP_IDS[c.pop], f));
+    for (const c of detailed.candidates!)
+      expect({ rttMs: c.rttMs, source: c.rttSource }).toEqual(rtt(POP_IDS[c.pop], f));
   });
 });
 
@@ -186,7 +215,13 @@ describe('latencyOrder / groupByTolerance', () => {
   const CASES: Case[] = [
     {
       what: 'no tolerance: only equal RTTs group; inside, heaviest first',
-      rtts: [['a', 30], ['b', 10], ['c', 20], ['d', 10], ['e', 40]],
+      rtts: [
+        ['a', 30],
+        ['b', 10],
+        ['c', 20],
+        ['d', 10],
+        ['e', 40],
+      ],
       ms: 0,
       pct: 0,
       order: ['b', 'd', 'c', 'a', 'e'],
@@ -194,7 +229,13 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'tolerance_ms 5: the limit is inclusive and groups do not chain (19 is within 5 of 15, not of the best 10)',
-      rtts: [['a', 10], ['b', 14], ['c', 15], ['d', 19], ['e', 21]],
+      rtts: [
+        ['a', 10],
+        ['b', 14],
+        ['c', 15],
+        ['d', 19],
+        ['e', 21],
+      ],
       ms: 5,
       pct: 0,
       // group 0 = RTT <= 15: b (w3), c (w2), a (w1); group 1 from d = 19, limit 24: d, e (equal weight: lower RTT first)
@@ -203,7 +244,13 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'tolerance_pct 50: each group is measured from its own best',
-      rtts: [['a', 100], ['b', 140], ['c', 151], ['d', 200], ['e', 240]],
+      rtts: [
+        ['a', 100],
+        ['b', 140],
+        ['c', 151],
+        ['d', 200],
+        ['e', 240],
+      ],
       ms: 0,
       pct: 50,
       // group 0: <= 150 (a, b); group 1 from c = 151: <= 226.5 (c, d); group 2: e
@@ -212,7 +259,13 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'max(tolerance_ms, tolerance_pct of the best): ms wins for a low best, pct for a high one',
-      rtts: [['a', 50], ['b', 61], ['c', 60], ['d', 200], ['e', 219]],
+      rtts: [
+        ['a', 50],
+        ['b', 61],
+        ['c', 60],
+        ['d', 200],
+        ['e', 219],
+      ],
       ms: 10,
       pct: 10,
       // best 50: +max(10, 5) = 60 -> a, c; best 61: +max(10, 6.1) = 71 -> b; best 200: +max(10, 20) = 220 -> d, e
@@ -221,7 +274,13 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'ties inside a group: weight, then RTT, then PoP index',
-      rtts: [['a', 5], ['b', 50], ['c', 50], ['d', 5], ['e', 3]],
+      rtts: [
+        ['a', 5],
+        ['b', 50],
+        ['c', 50],
+        ['d', 5],
+        ['e', 3],
+      ],
       ms: 100,
       pct: 0,
       order: ['b', 'c', 'e', 'a', 'd'],
@@ -229,7 +288,11 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'equal RTT and weight: PoP index decides, not the position in the step list',
-      rtts: [['e', 10], ['c', 10], ['a', 10]],
+      rtts: [
+        ['e', 10],
+        ['c', 10],
+        ['a', 10],
+      ],
       ms: 0,
       pct: 0,
       order: ['c', 'a', 'e'],
@@ -237,7 +300,10 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'a heavier PoP outside the tolerance does not jump the queue',
-      rtts: [['a', 10], ['b', 16]],
+      rtts: [
+        ['a', 10],
+        ['b', 16],
+      ],
       ms: 5,
       pct: 0,
       order: ['a', 'b'],
@@ -245,7 +311,11 @@ describe('latencyOrder / groupByTolerance', () => {
     },
     {
       what: 'an unknown RTT (Infinity) with a percentage tolerance: last, in a group of its own',
-      rtts: [['b', Infinity], ['a', 10], ['c', 12]],
+      rtts: [
+        ['b', Infinity],
+        ['a', 10],
+        ['c', 12],
+      ],
       ms: 0,
       pct: 10,
       // a (10): limit 11; c (12): limit 13.2; b (Infinity): limit Infinity
@@ -270,7 +340,13 @@ describe('latencyOrder / groupByTolerance', () => {
       expect(order.map((i) => W[i].id)).toEqual(c.order);
       expect(groups).toEqual(c.groups);
       // groupByTolerance: the same order, each candidate keeps its fields and gets its group.
-      const cands: Candidate[] = c.rtts.map(([id, r]) => ({ pop: idx(id), distanceKm: r * 7, rttMs: r, rttSource: 'modelled', group: -1 }));
+      const cands: Candidate[] = c.rtts.map(([id, r]) => ({
+        pop: idx(id),
+        distanceKm: r * 7,
+        rttMs: r,
+        rttSource: 'modelled',
+        group: -1,
+      }));
       const grouped = groupByTolerance(cands, W, c.ms, c.pct);
       expect(grouped.map((g) => [W[g.pop].id, g.group])).toEqual(c.order.map((id, i) => [id, c.groups[i]]));
       for (const g of grouped) {
@@ -289,7 +365,13 @@ describe('latencyOrder / groupByTolerance', () => {
   });
 
   it('the scratch buffers are reused safely: a long list after a short one', () => {
-    const many: PopInfo[] = Array.from({ length: 150 }, (_, i) => ({ id: `p${i}`, lat: 0, lon: 0, weight: 1, spill: 0 }));
+    const many: PopInfo[] = Array.from({ length: 150 }, (_, i) => ({
+      id: `p${i}`,
+      lat: 0,
+      lon: 0,
+      weight: 1,
+      spill: 0,
+    }));
     const list = many.map((_, i) => i).reverse(); // 149, 148, ... 0
     const rtts = list.map((i) => 1000 - i * 5); // PoP i has RTT 1000 - 5i: the higher the index, the faster
     const { order, groups } = latencyOrder(list, rtts, many, 0, 0);
@@ -308,7 +390,9 @@ describe('latencyOrder / groupByTolerance', () => {
       const pops = [{ id: 'a', lat: 0, lon: 0, weight: 1, spill: 0 }, { id: 'b', lat: 0, lon: 0, weight: 1, spill: 0 }];
       console.log(JSON.stringify(latencyOrder([0, 1], [10, Infinity], pops, 5, 0)));
     `);
-    expect(r.timedOut, 'latencyOrder([a, b], [10, Infinity], tolerance_ms 5, tolerance_pct 0) never returned').toBe(false);
+    expect(r.timedOut, 'latencyOrder([a, b], [10, Infinity], tolerance_ms 5, tolerance_pct 0) never returned').toBe(
+      false,
+    );
     expect(JSON.parse(r.stdout)).toEqual({ order: [0, 1], groups: [0, 1] });
   });
 });
@@ -319,10 +403,15 @@ function isolated(code: string, timeoutMs = 15_000): Promise<{ timedOut: boolean
   const file = path.join(dir, 'snippet.mts');
   writeFileSync(file, code);
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ timedOut: err !== null && (err as { killed?: boolean }).killed === true, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', file],
+      { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        rmSync(dir, { recursive: true, force: true });
+        resolve({ timedOut: err !== null && (err as { killed?: boolean }).killed === true, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -336,7 +425,12 @@ const J = '/etc/meridian/latency.json';
 /** Rows as plain data for comparisons. */
 function plain(rs: LatencyRow[]) {
   return rs.map((r) => ({
-    client: r.client.kind === 'cidr' ? `cidr ${r.client.text}` : r.client.kind === 'asn' ? `asn ${r.client.asn}` : `country ${r.client.country}`,
+    client:
+      r.client.kind === 'cidr'
+        ? `cidr ${r.client.text}`
+        : r.client.kind === 'asn'
+          ? `asn ${r.client.asn}`
+          : `country ${r.client.country}`,
     pop: r.pop,
     rttMs: r.rttMs,
     samples: r.samples,
@@ -380,11 +474,15 @@ describe('parseLatencyCsv', () => {
       { client: 'cidr 203.0.113.7/32', pop: 'jnb', rttMs: 60000, samples: 12, line: 11 },
     ]);
     const cidr = parsed[2].client;
-    expect(cidr.kind === 'cidr' && { family: cidr.prefix.family, length: cidr.prefix.length, bytes: [...cidr.prefix.bytes] }).toEqual({ family: 4, length: 24, bytes: [1, 0, 1, 0] });
+    expect(
+      cidr.kind === 'cidr' && { family: cidr.prefix.family, length: cidr.prefix.length, bytes: [...cidr.prefix.bytes] },
+    ).toEqual({ family: 4, length: 24, bytes: [1, 0, 1, 0] });
   });
 
   it('columns in any order; without a samples column samples is null; a header-only table is empty', () => {
-    expect(plain(parseLatencyCsv('rtt_ms,client,pop\n5,FR,lon\n', F))).toEqual([{ client: 'country FR', pop: 'lon', rttMs: 5, samples: null, line: 2 }]);
+    expect(plain(parseLatencyCsv('rtt_ms,client,pop\n5,FR,lon\n', F))).toEqual([
+      { client: 'country FR', pop: 'lon', rttMs: 5, samples: null, line: 2 },
+    ]);
     expect(parseLatencyCsv('client,pop,rtt_ms,samples\n', F)).toEqual([]);
     expect(parseLatencyCsv('# nothing yet\nclient,pop,rtt_ms\n# still nothing\n', F)).toEqual([]);
   });
@@ -397,7 +495,11 @@ describe('parseLatencyCsv', () => {
       '# latency\n\nclient,pop,latency\nDE,fra,1\n',
       `${F}:3: header must name client, pop, rtt_ms (and optionally samples); got "client,pop,latency"`,
     ],
-    ['a data line first (no header)', 'DE,fra,12\n', `${F}:1: header must name client, pop, rtt_ms (and optionally samples); got "DE,fra,12"`],
+    [
+      'a data line first (no header)',
+      'DE,fra,12\n',
+      `${F}:1: header must name client, pop, rtt_ms (and optionally samples); got "DE,fra,12"`,
+    ],
     ['too few columns', 'client,pop,rtt_ms,samples\nDE,fra,1,2\nFR,lon,3\n', `${F}:3: expected 4 columns, got 3`],
     ['too many columns', 'client,pop,rtt_ms\n# ok\nDE,fra,1,2\n', `${F}:3: expected 3 columns, got 4`],
     [
@@ -415,14 +517,34 @@ describe('parseLatencyCsv', () => {
       'client,pop,rtt_ms\n10.0.0.0/33,lon,2\n',
       `${F}:2: client "10.0.0.0/33" is not a CIDR prefix, an AS number (AS64500) or a country code ('10.0.0.0/33': prefix length must be 0-32)`,
     ],
-    ['an empty client', 'client,pop,rtt_ms\n,lon,2\n', `${F}:2: client "" is not a CIDR prefix, an AS number (AS64500) or a country code ('' is not an IPv4 or IPv6 prefix)`],
+    [
+      'an empty client',
+      'client,pop,rtt_ms\n,lon,2\n',
+      `${F}:2: client "" is not a CIDR prefix, an AS number (AS64500) or a country code ('' is not an IPv4 or IPv6 prefix)`,
+    ],
     ['a missing pop', 'client,pop,rtt_ms\nDE,,2\n', `${F}:2: missing pop`],
-    ['an RTT that is not a number', 'client,pop,rtt_ms\nDE,fra,1\nFR,lon,fast\n', `${F}:3: rtt_ms "fast" is not a number of milliseconds (0-60000)`],
-    ['a negative RTT', 'client,pop,rtt_ms\nDE,fra,-1\n', `${F}:2: rtt_ms "-1" is not a number of milliseconds (0-60000)`],
-    ['an RTT over a minute', 'client,pop,rtt_ms\nDE,fra,60001\n', `${F}:2: rtt_ms "60001" is not a number of milliseconds (0-60000)`],
+    [
+      'an RTT that is not a number',
+      'client,pop,rtt_ms\nDE,fra,1\nFR,lon,fast\n',
+      `${F}:3: rtt_ms "fast" is not a number of milliseconds (0-60000)`,
+    ],
+    [
+      'a negative RTT',
+      'client,pop,rtt_ms\nDE,fra,-1\n',
+      `${F}:2: rtt_ms "-1" is not a number of milliseconds (0-60000)`,
+    ],
+    [
+      'an RTT over a minute',
+      'client,pop,rtt_ms\nDE,fra,60001\n',
+      `${F}:2: rtt_ms "60001" is not a number of milliseconds (0-60000)`,
+    ],
     ['fractional samples', 'client,pop,rtt_ms,samples\nDE,fra,1,1.5\n', `${F}:2: samples "1.5" is not a whole number`],
     ['negative samples', 'client,pop,rtt_ms,samples\nDE,fra,1,-3\n', `${F}:2: samples "-3" is not a whole number`],
-    ['non-numeric samples', 'client,pop,rtt_ms,samples\n# x\nDE,fra,1,many\n', `${F}:3: samples "many" is not a whole number`],
+    [
+      'non-numeric samples',
+      'client,pop,rtt_ms,samples\n# x\nDE,fra,1,many\n',
+      `${F}:3: samples "many" is not a whole number`,
+    ],
   ];
 
   for (const [what, text, message] of ERRORS) {
@@ -459,11 +581,16 @@ describe('parseLatencyJson', () => {
       { client: 'asn 64500', pop: 'lon', rttMs: 9, samples: 5000, line: 8 },
     ]);
     expect(parseLatencyJson('[]', J)).toEqual([]);
-    expect(plain(parseLatencyJson('[{"client":"DE","pop":"fra","rtt_ms":1},{"client":"FR","pop":"lon","rtt_ms":2}]', J)).map((r) => r.line)).toEqual([1, 1]);
+    expect(
+      plain(parseLatencyJson('[{"client":"DE","pop":"fra","rtt_ms":1},{"client":"FR","pop":"lon","rtt_ms":2}]', J)).map(
+        (r) => r.line,
+      ),
+    ).toEqual([1, 1]);
   });
 
   it('a JSON syntax error names the line it is on', () => {
-    const text = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR" "pop": "lon", "rtt_ms": 9}\n]\n';
+    const text =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR" "pop": "lon", "rtt_ms": 9}\n]\n';
     const err = errorOf(() => parseLatencyJson(text, J));
     expect(err.message).toMatch(new RegExp(`^${J.replace(/\./g, '\\.')}:3: JSON: `));
     expect(err.line).toBe(3);
@@ -471,33 +598,45 @@ describe('parseLatencyJson', () => {
 
   it('a JSON syntax error on an unexpected token names its line too', () => {
     // An unquoted value on line 4. (Node 20 reports this one without a "position").
-    const text = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR", "pop": "lon",\n   "rtt_ms": fast}\n]\n';
+    const text =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR", "pop": "lon",\n   "rtt_ms": fast}\n]\n';
     const err = errorOf(() => parseLatencyJson(text, J));
     expect(err.message).toMatch(/^\S+:\d+: JSON: /);
     expect(err.message.startsWith(`${J}:4: JSON: `), err.message).toBe(true);
   });
 
   it('not an array -> line 1', () => {
-    expect(errorOf(() => parseLatencyJson('{"client": "DE", "pop": "fra", "rtt_ms": 1}', J)).message).toBe(`${J}:1: expected a JSON array of {client, pop, rtt_ms, samples?}`);
-    expect(errorOf(() => parseLatencyJson('\n\n"rows"', J)).message).toBe(`${J}:1: expected a JSON array of {client, pop, rtt_ms, samples?}`);
+    expect(errorOf(() => parseLatencyJson('{"client": "DE", "pop": "fra", "rtt_ms": 1}', J)).message).toBe(
+      `${J}:1: expected a JSON array of {client, pop, rtt_ms, samples?}`,
+    );
+    expect(errorOf(() => parseLatencyJson('\n\n"rows"', J)).message).toBe(
+      `${J}:1: expected a JSON array of {client, pop, rtt_ms, samples?}`,
+    );
   });
 
-  it('row errors name the row\'s line', () => {
-    const text = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR", "pop": "lon", "rtt_ms": "fast"}\n]';
-    expect(errorOf(() => parseLatencyJson(text, J)).message).toBe(`${J}:3: rtt_ms "fast" is not a number of milliseconds (0-60000)`);
+  it("row errors name the row's line", () => {
+    const text =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "FR", "pop": "lon", "rtt_ms": "fast"}\n]';
+    expect(errorOf(() => parseLatencyJson(text, J)).message).toBe(
+      `${J}:3: rtt_ms "fast" is not a number of milliseconds (0-60000)`,
+    );
     const noRtt = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n\n  {"client": "FR", "pop": "lon"}\n]';
     expect(errorOf(() => parseLatencyJson(noRtt, J)).message).toBe(`${J}:4: missing rtt_ms`);
     const badClient = '[\n  {"client": "XYZ", "pop": "fra", "rtt_ms": 12}\n]';
-    expect(errorOf(() => parseLatencyJson(badClient, J)).message).toBe(`${J}:2: client "XYZ" is not a CIDR prefix, an AS number (AS64500) or a country code ('XYZ' is not an IPv4 or IPv6 prefix)`);
+    expect(errorOf(() => parseLatencyJson(badClient, J)).message).toBe(
+      `${J}:2: client "XYZ" is not a CIDR prefix, an AS number (AS64500) or a country code ('XYZ' is not an IPv4 or IPv6 prefix)`,
+    );
     const noPop = '[\n  {"client": "DE", "rtt_ms": 12}\n]';
     expect(errorOf(() => parseLatencyJson(noPop, J)).message).toBe(`${J}:2: missing pop`);
-    const badSamples = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "DE", "pop": "lon", "rtt_ms": 12, "samples": 2.5}\n]';
+    const badSamples =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "DE", "pop": "lon", "rtt_ms": 12, "samples": 2.5}\n]';
     expect(errorOf(() => parseLatencyJson(badSamples, J)).message).toBe(`${J}:3: samples "2.5" is not a whole number`);
   });
 
   it('a null rtt_ms is an error (a missing measurement is not 0 ms)', () => {
     // `Number(null)` is 0.
-    const text = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "DE", "pop": "lon", "rtt_ms": null}\n]';
+    const text =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"client": "DE", "pop": "lon", "rtt_ms": null}\n]';
     expect(errorOf(() => parseLatencyJson(text, J)).message).toBe(`${J}:3: missing rtt_ms`);
   });
 
@@ -505,7 +644,8 @@ describe('parseLatencyJson', () => {
     const notObject = '[\n  42,\n  {"client": "DE", "pop": "fra", "rtt_ms": 12}\n]';
     const e1 = errorOf(() => parseLatencyJson(notObject, J));
     expect(e1.message).toBe(`${J}:2: element 0 is not an object`);
-    const noClient = '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"pop": "lon", "rtt_ms": 9},\n  {"client": "FR", "pop": "lon", "rtt_ms": 5}\n]';
+    const noClient =
+      '[\n  {"client": "DE", "pop": "fra", "rtt_ms": 12},\n  {"pop": "lon", "rtt_ms": 9},\n  {"client": "FR", "pop": "lon", "rtt_ms": 5}\n]';
     const e2 = errorOf(() => parseLatencyJson(noClient, J));
     expect(e2.message).toBe(`${J}:3: missing client`);
   });
@@ -521,7 +661,9 @@ describe('parseLatencyTable: by extension', () => {
     expect(plain(parseLatencyTable(csv, '/x/t.csv'))).toEqual([{ ...want[0], line: 2 }]);
     expect(plain(parseLatencyTable(csv, '/x/table'))).toEqual([{ ...want[0], line: 2 }]);
     // A JSON text in a .csv file is read as CSV (and fails at its first line).
-    expect(errorOf(() => parseLatencyTable(json, '/x/t.csv')).message).toMatch(/^\/x\/t\.csv:1: header must name client, pop, rtt_ms/);
+    expect(errorOf(() => parseLatencyTable(json, '/x/t.csv')).message).toMatch(
+      /^\/x\/t\.csv:1: header must name client, pop, rtt_ms/,
+    );
     expect(errorOf(() => parseLatencyTable(csv, '/x/t.json')).message).toMatch(/^\/x\/t\.json:1: JSON: /);
   });
 });

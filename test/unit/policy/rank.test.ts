@@ -11,14 +11,29 @@ import { distanceKm, modelledRttMs } from '../../../src/geo/distance.js';
 import { UNKNOWN_LOCATION, type GeoLocation } from '../../../src/geo/location.js';
 import { parsePrefix } from '../../../src/net/ip.js';
 import { EMPTY_CONTEXT } from '../../../src/policy/overlay.js';
-import { groupByTolerance, rankClient, rttFor, type Candidate, type ClientFacts, type LatencyRows } from '../../../src/policy/rank.js';
+import {
+  groupByTolerance,
+  rankClient,
+  rttFor,
+  type Candidate,
+  type ClientFacts,
+  type LatencyRows,
+} from '../../../src/policy/rank.js';
 import type { PopInfo, RuleTables } from '../../../src/policy/rules.js';
 import { POP_IDS, policy, referenceNearest, tablesFor, TEST_POP_INFOS } from './support.js';
 import { at } from './support.js';
 
-const countryOnly = (country: string, continent: string | null): GeoLocation => ({ ...UNKNOWN_LOCATION, country, continent });
+const countryOnly = (country: string, continent: string | null): GeoLocation => ({
+  ...UNKNOWN_LOCATION,
+  country,
+  continent,
+});
 
-function build(steps: StepConfig[], o: { candidates?: number; fallback?: string[] } = {}, pops: PopInfo[] = TEST_POP_INFOS): RuleTables {
+function build(
+  steps: StepConfig[],
+  o: { candidates?: number; fallback?: string[] } = {},
+  pops: PopInfo[] = TEST_POP_INFOS,
+): RuleTables {
   const { tables, issues } = tablesFor(policy(steps, o), pops);
   expect(issues).toEqual([]);
   return tables;
@@ -53,16 +68,52 @@ describe('rankClient: precedence', () => {
   const sydney = at('syd');
 
   it.each<[string, ClientFacts, { pops: string[]; step: number; kind: string; matched: string }]>([
-    ['a CIDR rule beats every later step', facts(t, sydney, '6.0.1.1', 64530), { pops: ['gru'], step: 0, kind: 'cidr', matched: '6.0.0.0/16' }],
-    ['the most specific CIDR rule of a step wins', facts(t, sydney, '6.0.200.1', 64530), { pops: ['lon', 'fra'], step: 0, kind: 'cidr', matched: '6.0.128.0/17' }],
+    [
+      'a CIDR rule beats every later step',
+      facts(t, sydney, '6.0.1.1', 64530),
+      { pops: ['gru'], step: 0, kind: 'cidr', matched: '6.0.0.0/16' },
+    ],
+    [
+      'the most specific CIDR rule of a step wins',
+      facts(t, sydney, '6.0.200.1', 64530),
+      { pops: ['lon', 'fra'], step: 0, kind: 'cidr', matched: '6.0.128.0/17' },
+    ],
     ['an IPv6 CIDR rule', facts(t, sydney, '2401::1'), { pops: ['jnb'], step: 0, kind: 'cidr', matched: '2401::/16' }],
-    ['outside the CIDR rules: the ASN step', facts(t, sydney, '6.1.0.1', 64530), { pops: ['nyc'], step: 1, kind: 'asn', matched: 'AS64530' }],
-    ['an unlisted ASN falls through to the subdivision', facts(t, sydney, '6.1.0.1', 64999), { pops: ['tyo'], step: 2, kind: 'subdivision', matched: 'AU-NSW' }],
-    ['no subdivision: the country', facts(t, at('syd', { subdivisionCode: null, subdivisionName: null })), { pops: ['sfo'], step: 3, kind: 'country', matched: 'AU' }],
-    ['no country rule: the continent', facts(t, countryOnly('NZ', 'OC')), { pops: ['fra'], step: 4, kind: 'continent', matched: 'OC' }],
-    ['nothing keyed applies: nearest', facts(t, at('fra')), { pops: ['fra', 'lon', 'nyc'], step: 5, kind: 'nearest', matched: '' }],
-    ['no coordinates and no keyed rule: the fallback', facts(t, countryOnly('DE', 'EU')), { pops: ['lon'], step: -1, kind: 'fallback', matched: '' }],
-    ['nothing known at all: the fallback', facts(t, UNKNOWN_LOCATION), { pops: ['lon'], step: -1, kind: 'fallback', matched: '' }],
+    [
+      'outside the CIDR rules: the ASN step',
+      facts(t, sydney, '6.1.0.1', 64530),
+      { pops: ['nyc'], step: 1, kind: 'asn', matched: 'AS64530' },
+    ],
+    [
+      'an unlisted ASN falls through to the subdivision',
+      facts(t, sydney, '6.1.0.1', 64999),
+      { pops: ['tyo'], step: 2, kind: 'subdivision', matched: 'AU-NSW' },
+    ],
+    [
+      'no subdivision: the country',
+      facts(t, at('syd', { subdivisionCode: null, subdivisionName: null })),
+      { pops: ['sfo'], step: 3, kind: 'country', matched: 'AU' },
+    ],
+    [
+      'no country rule: the continent',
+      facts(t, countryOnly('NZ', 'OC')),
+      { pops: ['fra'], step: 4, kind: 'continent', matched: 'OC' },
+    ],
+    [
+      'nothing keyed applies: nearest',
+      facts(t, at('fra')),
+      { pops: ['fra', 'lon', 'nyc'], step: 5, kind: 'nearest', matched: '' },
+    ],
+    [
+      'no coordinates and no keyed rule: the fallback',
+      facts(t, countryOnly('DE', 'EU')),
+      { pops: ['lon'], step: -1, kind: 'fallback', matched: '' },
+    ],
+    [
+      'nothing known at all: the fallback',
+      facts(t, UNKNOWN_LOCATION),
+      { pops: ['lon'], step: -1, kind: 'fallback', matched: '' },
+    ],
   ])('%s', (_what, f, expected) => {
     expect(rank(t, f)).toEqual(expected);
   });
@@ -71,9 +122,16 @@ describe('rankClient: precedence', () => {
     const countryFirst = build([{ country: { DE: ['syd'] } }, { nearest: {} }]);
     const nearestFirst = build([{ nearest: {} }, { country: { DE: ['syd'] } }]);
     expect(rank(countryFirst, facts(countryFirst, at('fra')))).toMatchObject({ pops: ['syd'], kind: 'country' });
-    expect(rank(nearestFirst, facts(nearestFirst, at('fra')))).toMatchObject({ pops: ['fra', 'lon', 'nyc'], kind: 'nearest' });
+    expect(rank(nearestFirst, facts(nearestFirst, at('fra')))).toMatchObject({
+      pops: ['fra', 'lon', 'nyc'],
+      kind: 'nearest',
+    });
     // ...unless nearest cannot apply (no coordinates): then the later country step does.
-    expect(rank(nearestFirst, facts(nearestFirst, countryOnly('DE', 'EU')))).toMatchObject({ pops: ['syd'], step: 1, kind: 'country' });
+    expect(rank(nearestFirst, facts(nearestFirst, countryOnly('DE', 'EU')))).toMatchObject({
+      pops: ['syd'],
+      step: 1,
+      kind: 'country',
+    });
   });
 
   it('a CIDR step after a country step only decides for clients the country step leaves', () => {
@@ -105,12 +163,17 @@ describe('rankClient: subdivisions, countries, continents, ASNs', () => {
     ['a numeric ISO code (Tokyo 13)', at('tyo'), ['tyo'], 'JP-13'],
     ['name with different case', { ...countryOnly('DE', 'EU'), subdivisionName: 'BAVARIA' }, ['fra'], 'de-bavaria'],
   ])('%s', (_what, loc, pops, matched) => {
-    const t = build([{ subdivision: { 'us-ca': ['sfo'], 'US-California': ['nyc'], 'JP-13': ['tyo'], 'DE-Bavaria': ['fra'] } }], { fallback: ['gru'] });
+    const t = build(
+      [{ subdivision: { 'us-ca': ['sfo'], 'US-California': ['nyc'], 'JP-13': ['tyo'], 'DE-Bavaria': ['fra'] } }],
+      { fallback: ['gru'] },
+    );
     expect(rank(t, facts(t, loc))).toEqual({ pops, step: 0, kind: 'subdivision', matched });
   });
 
   it('the ISO code takes precedence over the name; the key needs the client country', () => {
-    const t = build([{ subdivision: { 'US-CA': ['sfo'], 'US-California': ['nyc'], 'GB-CA': ['lon'] } }], { fallback: ['gru'] });
+    const t = build([{ subdivision: { 'US-CA': ['sfo'], 'US-California': ['nyc'], 'GB-CA': ['lon'] } }], {
+      fallback: ['gru'],
+    });
     expect(rank(t, facts(t, at('sfo'))).pops).toEqual(['sfo']);
     // Same subdivision code in another country: no match.
     expect(rank(t, facts(t, at('sfo', { country: 'MX' }))).pops).toEqual(['gru']);
@@ -128,7 +191,12 @@ describe('rankClient: subdivisions, countries, continents, ASNs', () => {
 
   it('an ASN rule needs a known AS number (0 = unknown)', () => {
     const t = build([{ asn: { '64500': ['syd'] } }], { fallback: ['fra'] });
-    expect(rank(t, facts(t, UNKNOWN_LOCATION, undefined, 64500))).toEqual({ pops: ['syd'], step: 0, kind: 'asn', matched: 'AS64500' });
+    expect(rank(t, facts(t, UNKNOWN_LOCATION, undefined, 64500))).toEqual({
+      pops: ['syd'],
+      step: 0,
+      kind: 'asn',
+      matched: 'AS64500',
+    });
     expect(rank(t, facts(t, UNKNOWN_LOCATION, undefined, 64501)).kind).toBe('fallback');
     expect(rank(t, facts(t, UNKNOWN_LOCATION, undefined, 0)).kind).toBe('fallback');
   });
@@ -185,7 +253,11 @@ describe('rankClient: nearest', () => {
   it('a client without coordinates skips nearest: the next step, else the fallback', () => {
     const tt = build([{ nearest: {} }, { country: { DE: ['jnb'] } }], { fallback: ['gru', 'syd'] });
     expect(rank(tt, facts(tt, countryOnly('DE', 'EU')))).toMatchObject({ pops: ['jnb'], step: 1 });
-    expect(rank(tt, facts(tt, countryOnly('FR', 'EU')))).toMatchObject({ pops: ['gru', 'syd'], step: -1, kind: 'fallback' });
+    expect(rank(tt, facts(tt, countryOnly('FR', 'EU')))).toMatchObject({
+      pops: ['gru', 'syd'],
+      step: -1,
+      kind: 'fallback',
+    });
     // A latitude without a longitude (or NaN) is no location either.
     expect(rank(tt, facts(tt, { ...UNKNOWN_LOCATION, lat: 50 }))).toMatchObject({ kind: 'fallback' });
   });
@@ -193,7 +265,10 @@ describe('rankClient: nearest', () => {
 
 describe('rankClient: the K cut', () => {
   it.each([1, 2, 3, 8])('K=%d cuts nearest, keyed lists and the fallback', (k) => {
-    const t = build([{ country: { DE: ['lon', 'fra', 'nyc', 'sfo', 'tyo'] } }, { nearest: {} }], { candidates: k, fallback: POP_IDS.slice().reverse() });
+    const t = build([{ country: { DE: ['lon', 'fra', 'nyc', 'sfo', 'tyo'] } }, { nearest: {} }], {
+      candidates: k,
+      fallback: POP_IDS.slice().reverse(),
+    });
     expect(rank(t, facts(t, at('fra'))).pops).toEqual(['lon', 'fra', 'nyc', 'sfo', 'tyo'].slice(0, k));
     expect(rank(t, facts(t, at('syd'))).pops).toEqual(referenceNearest(-33.8688, 151.2093, k));
     expect(rank(t, facts(t, UNKNOWN_LOCATION)).pops).toEqual(POP_IDS.slice().reverse().slice(0, k));
@@ -232,7 +307,12 @@ describe('rankClient: detail for explain', () => {
 });
 
 describe('latency step', () => {
-  const rows = (o: Partial<LatencyRows> = {}): LatencyRows => ({ byAsn: new Map(), byCountry: new Map(), pathInflation: 2, ...o });
+  const rows = (o: Partial<LatencyRows> = {}): LatencyRows => ({
+    byAsn: new Map(),
+    byCountry: new Map(),
+    pathInflation: 2,
+    ...o,
+  });
   const pop = (id: string) => POP_IDS.indexOf(id);
 
   it('without measurements ranks by modelled RTT (= nearest order)', () => {
@@ -246,7 +326,15 @@ describe('latency step', () => {
   it('measured rows beat the model: ASN before country; the path inflation scales the model', () => {
     const r = rows({
       byAsn: new Map([[64500, new Map([[pop('syd'), 1]])]]),
-      byCountry: new Map([['DE', new Map([[pop('gru'), 2], [pop('syd'), 50]])]]),
+      byCountry: new Map([
+        [
+          'DE',
+          new Map([
+            [pop('gru'), 2],
+            [pop('syd'), 50],
+          ]),
+        ],
+      ]),
     });
     const t = build([{ latency: null }]);
     const f = facts(t, at('fra'), undefined, 64500);
@@ -258,7 +346,9 @@ describe('latency step', () => {
     // fra is 0 km away (modelled 0 ms), then the measured syd (1 ms) and gru (2 ms).
     expect(ids(rankClient(t, TEST_POP_INFOS, f, r).pops)).toEqual(['fra', 'syd', 'gru']);
     // From Sydney (no ASN row), the country row DE does not apply; syd is 0 ms away.
-    expect(ids(rankClient(t, TEST_POP_INFOS, facts(t, at('syd')), r).pops)).toEqual(referenceNearest(-33.8688, 151.2093, 3));
+    expect(ids(rankClient(t, TEST_POP_INFOS, facts(t, at('syd')), r).pops)).toEqual(
+      referenceNearest(-33.8688, 151.2093, 3),
+    );
   });
 
   it('a latency step with no RTT for anyone (no coordinates, no rows) does not decide', () => {
@@ -267,13 +357,35 @@ describe('latency step', () => {
   });
 
   it('groupByTolerance: PoPs within tolerance of the group best are equal, heaviest first', () => {
-    const pops: PopInfo[] = ['a', 'b', 'c', 'd'].map((id, i) => ({ id, lat: 0, lon: 0, weight: [1, 3, 2, 1][i], spill: 0 }));
-    const c = (p: number, rtt: number): Candidate => ({ pop: p, distanceKm: NaN, rttMs: rtt, rttSource: 'modelled', group: 0 });
+    const pops: PopInfo[] = ['a', 'b', 'c', 'd'].map((id, i) => ({
+      id,
+      lat: 0,
+      lon: 0,
+      weight: [1, 3, 2, 1][i],
+      spill: 0,
+    }));
+    const c = (p: number, rtt: number): Candidate => ({
+      pop: p,
+      distanceKm: NaN,
+      rttMs: rtt,
+      rttSource: 'modelled',
+      group: 0,
+    });
     const cands = [c(0, 10), c(1, 14), c(2, 16), c(3, 40)];
     const byMs = groupByTolerance(cands, pops, 5, 0);
-    expect(byMs.map((x) => [pops[x.pop].id, x.group])).toEqual([['b', 0], ['a', 0], ['c', 1], ['d', 2]]);
+    expect(byMs.map((x) => [pops[x.pop].id, x.group])).toEqual([
+      ['b', 0],
+      ['a', 0],
+      ['c', 1],
+      ['d', 2],
+    ]);
     const byPct = groupByTolerance(cands, pops, 0, 100);
-    expect(byPct.map((x) => [pops[x.pop].id, x.group])).toEqual([['b', 0], ['c', 0], ['a', 0], ['d', 1]]);
+    expect(byPct.map((x) => [pops[x.pop].id, x.group])).toEqual([
+      ['b', 0],
+      ['c', 0],
+      ['a', 0],
+      ['d', 1],
+    ]);
     const none = groupByTolerance(cands, pops, 0, 0);
     expect(none.map((x) => pops[x.pop].id)).toEqual(['a', 'b', 'c', 'd']);
   });

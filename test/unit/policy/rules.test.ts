@@ -32,20 +32,65 @@ describe('buildRuleTables: a valid policy', () => {
     expect(tables.fallback).toEqual(idx('nyc', 'fra'));
     expect(tables.spillGranularity4).toBe(20);
     expect(tables.spillGranularity6).toBe(40);
-    expect(tables.steps.map((s) => s.kind)).toEqual(['cidr', 'asn', 'subdivision', 'country', 'continent', 'nearest', 'nearest', 'latency', 'latency']);
+    expect(tables.steps.map((s) => s.kind)).toEqual([
+      'cidr',
+      'asn',
+      'subdivision',
+      'country',
+      'continent',
+      'nearest',
+      'nearest',
+      'latency',
+      'latency',
+    ]);
     const [cidrStep, asn, sub, country, continent, nearest, nearestAll, latency, latencyAll] = tables.steps;
     expect(cidrStep).toEqual({ kind: 'cidr', count: 2 });
     expect(tables.overlay.size).toBe(2);
-    expect(asn).toEqual({ kind: 'asn', map: new Map([[64500, idx('fra')], [64510, idx('nyc', 'sfo')], [64520, idx('tyo')]]) });
+    expect(asn).toEqual({
+      kind: 'asn',
+      map: new Map([
+        [64500, idx('fra')],
+        [64510, idx('nyc', 'sfo')],
+        [64520, idx('tyo')],
+      ]),
+    });
     // Subdivision keys are case-insensitive: stored lower-case.
-    expect(sub).toEqual({ kind: 'subdivision', map: new Map([['us-ca', idx('sfo')], ['de-hesse', idx('fra')]]) });
+    expect(sub).toEqual({
+      kind: 'subdivision',
+      map: new Map([
+        ['us-ca', idx('sfo')],
+        ['de-hesse', idx('fra')],
+      ]),
+    });
     // Country and continent codes upper-cased.
-    expect(country).toEqual({ kind: 'country', map: new Map([['DE', idx('fra', 'lon')], ['AU', idx('syd')]]) });
-    expect(continent).toEqual({ kind: 'continent', map: new Map([['OC', idx('syd')], ['SA', idx('gru')]]) });
+    expect(country).toEqual({
+      kind: 'country',
+      map: new Map([
+        ['DE', idx('fra', 'lon')],
+        ['AU', idx('syd')],
+      ]),
+    });
+    expect(continent).toEqual({
+      kind: 'continent',
+      map: new Map([
+        ['OC', idx('syd')],
+        ['SA', idx('gru')],
+      ]),
+    });
     expect(nearest).toEqual({ kind: 'nearest', pops: idx('lon', 'fra') });
     expect(nearestAll).toEqual({ kind: 'nearest', pops: TEST_POP_INFOS.map((_, i) => i) });
-    expect(latency).toEqual({ kind: 'latency', pops: TEST_POP_INFOS.map((_, i) => i), toleranceMs: 5, tolerancePct: 10 });
-    expect(latencyAll).toEqual({ kind: 'latency', pops: TEST_POP_INFOS.map((_, i) => i), toleranceMs: 0, tolerancePct: 0 });
+    expect(latency).toEqual({
+      kind: 'latency',
+      pops: TEST_POP_INFOS.map((_, i) => i),
+      toleranceMs: 5,
+      tolerancePct: 10,
+    });
+    expect(latencyAll).toEqual({
+      kind: 'latency',
+      pops: TEST_POP_INFOS.map((_, i) => i),
+      toleranceMs: 0,
+      tolerancePct: 0,
+    });
   });
 
   it('without a fallback, every PoP in config order is the fallback', () => {
@@ -55,7 +100,13 @@ describe('buildRuleTables: a valid policy', () => {
   });
 
   it('CIDR rules go into the overlay with their step index and normalised prefix text', () => {
-    const { tables } = tablesFor(policy([{ country: { DE: ['fra'] } }, { cidr: { '2001:DB8:0:0::/48': ['lon'] } }, { cidr: { '10.0.0.0/8': ['syd'] } }]));
+    const { tables } = tablesFor(
+      policy([
+        { country: { DE: ['fra'] } },
+        { cidr: { '2001:DB8:0:0::/48': ['lon'] } },
+        { cidr: { '10.0.0.0/8': ['syd'] } },
+      ]),
+    );
     const v6 = tables.overlay.markFor(6, Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 1, ...new Array(9).fill(0)]));
     expect([...tables.overlay.contextOf(v6).cidr]).toEqual([[1, { pops: idx('lon'), prefix: '2001:db8::/48' }]]);
     const v4 = tables.overlay.markFor(4, Uint8Array.from([10, 1, 2, 3]));
@@ -67,30 +118,135 @@ describe('buildRuleTables: problems are reported with their config path', () => 
   const at = (...path: Array<string | number>) => ['policies', 'p', ...path];
 
   it.each<[string, StepConfig[], { fallback?: string[] }, Array<[Array<string | number>, RegExp]>]>([
-    ['an unknown PoP in a country rule', [{ country: { DE: ['fra', 'ams'] } }], {}, [[at('steps', 0, 'country', 'DE', 1), /unknown PoP "ams"/]]],
-    ['an unknown PoP in nearest.pops', [{ country: { DE: ['fra'] } }, { nearest: { pops: ['lon', 'xyz'] } }], {}, [[at('steps', 1, 'nearest', 'pops', 1), /unknown PoP "xyz"/]]],
-    ['an unknown PoP in latency.pops', [{ latency: { pops: ['nope'], tolerance_ms: 0, tolerance_pct: 0 } }], {}, [[at('steps', 0, 'latency', 'pops', 0), /unknown PoP "nope"/]]],
-    ['an unknown PoP in a CIDR rule', [{ cidr: { '10.0.0.0/8': ['syd', 'mars'] } }], {}, [[at('steps', 0, 'cidr', '10.0.0.0/8', 1), /unknown PoP "mars"/]]],
-    ['an unknown PoP in an ASN rule', [{ asn: { AS1: ['fra', 'atl'] } }], {}, [[at('steps', 0, 'asn', 'AS1', 1), /unknown PoP "atl"/]]],
-    ['an unknown PoP in a subdivision rule', [{ subdivision: { 'US-CA': ['lax'] } }], {}, [[at('steps', 0, 'subdivision', 'US-CA', 0), /unknown PoP "lax"/]]],
-    ['an unknown PoP in a continent rule', [{ continent: { EU: ['ams'] } }], {}, [[at('steps', 0, 'continent', 'EU', 0), /unknown PoP "ams"/]]],
-    ['an unknown PoP in the fallback', [{ nearest: {} }], { fallback: ['fra', 'zzz'] }, [[at('fallback', 1), /unknown PoP "zzz"/]]],
-    ['a PoP listed twice', [{ country: { DE: ['fra', 'lon', 'fra'] } }], {}, [[at('steps', 0, 'country', 'DE', 2), /PoP "fra" listed twice/]]],
-    ['a CIDR with host bits set', [{ cidr: { '10.0.0.1/8': ['syd'] } }], {}, [[at('steps', 0, 'cidr', '10.0.0.1/8'), /host bits set/]]],
-    ['a CIDR with a bad length', [{ cidr: { '10.0.0.0/33': ['syd'] } }], {}, [[at('steps', 0, 'cidr', '10.0.0.0/33'), /prefix length must be 0-32/]]],
-    ['an IPv6 CIDR with a bad length', [{ cidr: { '2001:db8::/129': ['syd'] } }], {}, [[at('steps', 0, 'cidr', '2001:db8::/129'), /prefix length must be 0-128/]]],
-    ['a CIDR that is not an address', [{ cidr: { 'example.net/24': ['syd'] } }], {}, [[at('steps', 0, 'cidr', 'example.net/24'), /not an IPv4 or IPv6 prefix/]]],
+    [
+      'an unknown PoP in a country rule',
+      [{ country: { DE: ['fra', 'ams'] } }],
+      {},
+      [[at('steps', 0, 'country', 'DE', 1), /unknown PoP "ams"/]],
+    ],
+    [
+      'an unknown PoP in nearest.pops',
+      [{ country: { DE: ['fra'] } }, { nearest: { pops: ['lon', 'xyz'] } }],
+      {},
+      [[at('steps', 1, 'nearest', 'pops', 1), /unknown PoP "xyz"/]],
+    ],
+    [
+      'an unknown PoP in latency.pops',
+      [{ latency: { pops: ['nope'], tolerance_ms: 0, tolerance_pct: 0 } }],
+      {},
+      [[at('steps', 0, 'latency', 'pops', 0), /unknown PoP "nope"/]],
+    ],
+    [
+      'an unknown PoP in a CIDR rule',
+      [{ cidr: { '10.0.0.0/8': ['syd', 'mars'] } }],
+      {},
+      [[at('steps', 0, 'cidr', '10.0.0.0/8', 1), /unknown PoP "mars"/]],
+    ],
+    [
+      'an unknown PoP in an ASN rule',
+      [{ asn: { AS1: ['fra', 'atl'] } }],
+      {},
+      [[at('steps', 0, 'asn', 'AS1', 1), /unknown PoP "atl"/]],
+    ],
+    [
+      'an unknown PoP in a subdivision rule',
+      [{ subdivision: { 'US-CA': ['lax'] } }],
+      {},
+      [[at('steps', 0, 'subdivision', 'US-CA', 0), /unknown PoP "lax"/]],
+    ],
+    [
+      'an unknown PoP in a continent rule',
+      [{ continent: { EU: ['ams'] } }],
+      {},
+      [[at('steps', 0, 'continent', 'EU', 0), /unknown PoP "ams"/]],
+    ],
+    [
+      'an unknown PoP in the fallback',
+      [{ nearest: {} }],
+      { fallback: ['fra', 'zzz'] },
+      [[at('fallback', 1), /unknown PoP "zzz"/]],
+    ],
+    [
+      'a PoP listed twice',
+      [{ country: { DE: ['fra', 'lon', 'fra'] } }],
+      {},
+      [[at('steps', 0, 'country', 'DE', 2), /PoP "fra" listed twice/]],
+    ],
+    [
+      'a CIDR with host bits set',
+      [{ cidr: { '10.0.0.1/8': ['syd'] } }],
+      {},
+      [[at('steps', 0, 'cidr', '10.0.0.1/8'), /host bits set/]],
+    ],
+    [
+      'a CIDR with a bad length',
+      [{ cidr: { '10.0.0.0/33': ['syd'] } }],
+      {},
+      [[at('steps', 0, 'cidr', '10.0.0.0/33'), /prefix length must be 0-32/]],
+    ],
+    [
+      'an IPv6 CIDR with a bad length',
+      [{ cidr: { '2001:db8::/129': ['syd'] } }],
+      {},
+      [[at('steps', 0, 'cidr', '2001:db8::/129'), /prefix length must be 0-128/]],
+    ],
+    [
+      'a CIDR that is not an address',
+      [{ cidr: { 'example.net/24': ['syd'] } }],
+      {},
+      [[at('steps', 0, 'cidr', 'example.net/24'), /not an IPv4 or IPv6 prefix/]],
+    ],
     ['AS0', [{ asn: { AS0: ['fra'] } }], {}, [[at('steps', 0, 'asn', 'AS0'), /not an AS number/]]],
-    ['an AS number above 32 bits', [{ asn: { '4294967296': ['fra'] } }], {}, [[at('steps', 0, 'asn', '4294967296'), /not an AS number/]]],
+    [
+      'an AS number above 32 bits',
+      [{ asn: { '4294967296': ['fra'] } }],
+      {},
+      [[at('steps', 0, 'asn', '4294967296'), /not an AS number/]],
+    ],
     ['a non-numeric ASN', [{ asn: { ASX: ['fra'] } }], {}, [[at('steps', 0, 'asn', 'ASX'), /not an AS number/]]],
     ['a negative ASN', [{ asn: { 'AS-1': ['fra'] } }], {}, [[at('steps', 0, 'asn', 'AS-1'), /not an AS number/]]],
-    ['a three-letter country', [{ country: { DEU: ['fra'] } }], {}, [[at('steps', 0, 'country', 'DEU'), /"DEU" is not a valid ISO country code/]]],
-    ['a country with a digit', [{ country: { D1: ['fra'] } }], {}, [[at('steps', 0, 'country', 'D1'), /not a valid ISO country code/]]],
-    ['an empty country', [{ country: { '': ['fra'] } }], {}, [[at('steps', 0, 'country', ''), /not a valid ISO country code/]]],
-    ['the same country twice (case-insensitive)', [{ country: { de: ['fra'], DE: ['lon'] } }], {}, [[at('steps', 0, 'country', 'DE'), /duplicate ISO country code "DE"/]]],
-    ['an unknown continent', [{ continent: { XX: ['fra'] } }], {}, [[at('steps', 0, 'continent', 'XX'), /not a valid continent code/]]],
-    ['a subdivision without a country', [{ subdivision: { California: ['sfo'] } }], {}, [[at('steps', 0, 'subdivision', 'California'), /not a valid subdivision/]]],
-    ['a subdivision with a 3-letter country', [{ subdivision: { 'USA-CA': ['sfo'] } }], {}, [[at('steps', 0, 'subdivision', 'USA-CA'), /not a valid subdivision/]]],
+    [
+      'a three-letter country',
+      [{ country: { DEU: ['fra'] } }],
+      {},
+      [[at('steps', 0, 'country', 'DEU'), /"DEU" is not a valid ISO country code/]],
+    ],
+    [
+      'a country with a digit',
+      [{ country: { D1: ['fra'] } }],
+      {},
+      [[at('steps', 0, 'country', 'D1'), /not a valid ISO country code/]],
+    ],
+    [
+      'an empty country',
+      [{ country: { '': ['fra'] } }],
+      {},
+      [[at('steps', 0, 'country', ''), /not a valid ISO country code/]],
+    ],
+    [
+      'the same country twice (case-insensitive)',
+      [{ country: { de: ['fra'], DE: ['lon'] } }],
+      {},
+      [[at('steps', 0, 'country', 'DE'), /duplicate ISO country code "DE"/]],
+    ],
+    [
+      'an unknown continent',
+      [{ continent: { XX: ['fra'] } }],
+      {},
+      [[at('steps', 0, 'continent', 'XX'), /not a valid continent code/]],
+    ],
+    [
+      'a subdivision without a country',
+      [{ subdivision: { California: ['sfo'] } }],
+      {},
+      [[at('steps', 0, 'subdivision', 'California'), /not a valid subdivision/]],
+    ],
+    [
+      'a subdivision with a 3-letter country',
+      [{ subdivision: { 'USA-CA': ['sfo'] } }],
+      {},
+      [[at('steps', 0, 'subdivision', 'USA-CA'), /not a valid subdivision/]],
+    ],
   ])('%s', (_what, steps, o, expected) => {
     const { issues } = tablesFor(policy(steps, o));
     expect(issues.map((i) => i.path)).toEqual(expected.map(([p]) => p));
@@ -99,7 +255,13 @@ describe('buildRuleTables: problems are reported with their config path', () => 
 
   it('reports every problem, not just the first, and keeps the valid parts', () => {
     const { tables, issues } = tablesFor(
-      policy([{ cidr: { '10.0.0.1/8': ['syd'], '10.1.0.0/16': ['gru', 'nope'] } }, { country: { DEU: ['fra'], AU: ['syd'] } }], { fallback: ['x'] }),
+      policy(
+        [
+          { cidr: { '10.0.0.1/8': ['syd'], '10.1.0.0/16': ['gru', 'nope'] } },
+          { country: { DEU: ['fra'], AU: ['syd'] } },
+        ],
+        { fallback: ['x'] },
+      ),
     );
     expect(issues.map((i) => i.path)).toEqual([
       ['policies', 'p', 'steps', 0, 'cidr', '10.0.0.1/8'],

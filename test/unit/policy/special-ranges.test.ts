@@ -49,7 +49,9 @@ describe('explain names private and reserved clients', () => {
       const r = explain(ctx, 'cdn.example.net', 'A', '10.1.2.0/24');
       expect(r.special).toEqual({ range: '10.0.0.0/8', what: 'private-use (RFC 1918)' });
       expect(r.step?.kind).toBe('fallback');
-      expect(formatExplain(r)).toMatch(/note: 10\.1\.2\.0\/24 is in 10\.0\.0\.0\/8, private-use \(RFC 1918\): no geo database places it, so the policy decides as for an unknown client/);
+      expect(formatExplain(r)).toMatch(
+        /note: 10\.1\.2\.0\/24 is in 10\.0\.0\.0\/8, private-use \(RFC 1918\): no geo database places it, so the policy decides as for an unknown client/,
+      );
       expect(explain(ctx, 'cdn.example.net', 'A', '6.0.1.0/24').special).toBeUndefined();
       // The fixture database does place 127.0.0.0/8 (in Berlin): the note names the range only.
       const loopback = explain(ctx, 'cdn.example.net', 'A', '127.0.0.0/24');

@@ -58,29 +58,44 @@ function share(family: 4 | 6, pop: string, percent: number): number {
 describe('spill: determinism', () => {
   it('the same inputs give the same answer on every call', () => {
     fc.assert(
-      fc.property(fc.constantFrom<4 | 6>(4, 6), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), fc.string({ minLength: 1, maxLength: 32 }), fc.double({ min: 0, max: 100, noNaN: true }), (family, raw, l, pop, pct) => {
-        const bytes = family === 4 ? raw.slice(0, 4) : raw;
-        const len = family === 4 ? l % 33 : l;
-        const h = spillHash(family, bytes, len, pop);
-        expect(spillHash(family, Uint8Array.from(bytes), len, pop)).toBe(h);
-        expect(spills(family, bytes, len, pop, pct)).toBe(spills(family, Uint8Array.from(bytes), len, pop, pct));
-        // A 32-bit unsigned value.
-        expect(Number.isInteger(h) && h >= 0 && h <= 0xffffffff).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom<4 | 6>(4, 6),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.integer({ min: 0, max: 128 }),
+        fc.string({ minLength: 1, maxLength: 32 }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (family, raw, l, pop, pct) => {
+          const bytes = family === 4 ? raw.slice(0, 4) : raw;
+          const len = family === 4 ? l % 33 : l;
+          const h = spillHash(family, bytes, len, pop);
+          expect(spillHash(family, Uint8Array.from(bytes), len, pop)).toBe(h);
+          expect(spills(family, bytes, len, pop, pct)).toBe(spills(family, Uint8Array.from(bytes), len, pop, pct));
+          // A 32-bit unsigned value.
+          expect(Number.isInteger(h) && h >= 0 && h <= 0xffffffff).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('a fresh module instance computes the same hashes (no hidden state, no per-process seed)', async () => {
     const sample = networks(6, 500, 99);
-    const before = sample.map((b, i) => spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), i % 129 % (i % 2 ? 129 : 33), `pop${i % 7}`));
+    const before = sample.map((b, i) =>
+      spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), (i % 129) % (i % 2 ? 129 : 33), `pop${i % 7}`),
+    );
     vi.resetModules();
     const fresh = await import('../../../src/policy/spill.js');
-    const after = sample.map((b, i) => fresh.spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), i % 129 % (i % 2 ? 129 : 33), `pop${i % 7}`));
+    const after = sample.map((b, i) =>
+      fresh.spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), (i % 129) % (i % 2 ? 129 : 33), `pop${i % 7}`),
+    );
     expect(after).toEqual(before);
     // And calls in between (another PoP, another family) do not change later answers.
     for (const b of sample) fresh.spillHash(6, b, 64, 'other');
-    expect(sample.map((b, i) => spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), i % 129 % (i % 2 ? 129 : 33), `pop${i % 7}`))).toEqual(before);
+    expect(
+      sample.map((b, i) =>
+        spillHash(i % 2 ? 6 : 4, i % 2 ? b : b.slice(0, 4), (i % 129) % (i % 2 ? 129 : 33), `pop${i % 7}`),
+      ),
+    ).toEqual(before);
   });
 
   it('bits past the prefix length never matter (any host bits, any buffer tail)', () => {
@@ -101,7 +116,8 @@ describe('spill: determinism', () => {
             y[i >> 3] = (y[i >> 3] & ~(0x80 >> (i & 7))) | (bit << (7 - (i & 7)));
           }
           expect(spillHash(family, y, len, pop)).toBe(spillHash(family, x, len, pop));
-          for (const pct of [5, 20, 50, 90]) expect(spills(family, y, len, pop, pct)).toBe(spills(family, x, len, pop, pct));
+          for (const pct of [5, 20, 50, 90])
+            expect(spills(family, y, len, pop, pct)).toBe(spills(family, x, len, pop, pct));
         },
       ),
       { numRuns: 3000 },
@@ -170,14 +186,20 @@ describe('spill: the spilled share matches the setting', () => {
 describe('spill: 0 % and 100 %', () => {
   it('0 % (or less) never spills; 100 % (or more) always does', () => {
     fc.assert(
-      fc.property(fc.constantFrom<4 | 6>(4, 6), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), fc.string({ maxLength: 32 }), (family, raw, l, pop) => {
-        const bytes = family === 4 ? raw.slice(0, 4) : raw;
-        const len = family === 4 ? l % 33 : l;
-        expect(spills(family, bytes, len, pop, 0)).toBe(false);
-        expect(spills(family, bytes, len, pop, -5)).toBe(false);
-        expect(spills(family, bytes, len, pop, 100)).toBe(true);
-        expect(spills(family, bytes, len, pop, 150)).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom<4 | 6>(4, 6),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.integer({ min: 0, max: 128 }),
+        fc.string({ maxLength: 32 }),
+        (family, raw, l, pop) => {
+          const bytes = family === 4 ? raw.slice(0, 4) : raw;
+          const len = family === 4 ? l % 33 : l;
+          expect(spills(family, bytes, len, pop, 0)).toBe(false);
+          expect(spills(family, bytes, len, pop, -5)).toBe(false);
+          expect(spills(family, bytes, len, pop, 100)).toBe(true);
+          expect(spills(family, bytes, len, pop, 150)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
     expect(share(4, 'fra', 0)).toBe(0);

@@ -9,7 +9,12 @@ import type { GeoLocation } from '../../../src/geo/location.js';
  * The oracle shares no code with src/: its own CIDR arithmetic (bigint), its
  * own haversine and its own nearest-K ranking (ties by PoP index).
  */
-import { FIXTURE_NETWORKS, FIXTURE_PLACES, fixtureFamily, type FixtureNetwork } from '../../../geo-data/fixture-networks.js';
+import {
+  FIXTURE_NETWORKS,
+  FIXTURE_PLACES,
+  fixtureFamily,
+  type FixtureNetwork,
+} from '../../../geo-data/fixture-networks.js';
 import type { PolicyConfig, StepConfig } from '../../../src/build/config/schema.js';
 import { openDatabases } from '../../../src/geo/open.js';
 import { compilePolicy, type CompiledPolicy } from '../../../src/policy/compile.js';
@@ -24,10 +29,22 @@ import { ASN_DB, CITY_DB, DBIP_V4, DBIP_V6, TEST_POPS } from '../../helpers/conf
 /** PoP ids in config order (their index is the PoP index). */
 export const POP_IDS = Object.keys(TEST_POPS);
 
-export const TEST_POP_INFOS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({ id, lat: p.lat, lon: p.lon, weight: 1, spill: 0 }));
+export const TEST_POP_INFOS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({
+  id,
+  lat: p.lat,
+  lon: p.lon,
+  weight: 1,
+  spill: 0,
+}));
 
 export function policy(steps: StepConfig[], o: { candidates?: number; fallback?: string[] } = {}): PolicyConfig {
-  return { candidates: o.candidates ?? 3, steps, fallback: o.fallback, spill_granularity_v4: 20, spill_granularity_v6: 40 };
+  return {
+    candidates: o.candidates ?? 3,
+    steps,
+    fallback: o.fallback,
+    spill_granularity_v4: 20,
+    spill_granularity_v6: 40,
+  };
 }
 
 export interface Issue {
@@ -35,7 +52,11 @@ export interface Issue {
   message: string;
 }
 
-export function tablesFor(p: PolicyConfig, pops: readonly PopInfo[] = TEST_POP_INFOS, name = 'p'): { tables: RuleTables; issues: Issue[] } {
+export function tablesFor(
+  p: PolicyConfig,
+  pops: readonly PopInfo[] = TEST_POP_INFOS,
+  name = 'p',
+): { tables: RuleTables; issues: Issue[] } {
   const issues: Issue[] = [];
   const tables = buildRuleTables(name, p, pops, ['policies', name], (path, message) => issues.push({ path, message }));
   return { tables, issues };
@@ -69,16 +90,31 @@ export const TUNING: Record<string, { weight: number; spill: number }> = {
 };
 
 /** TEST_POPS in order with TUNING applied. */
-export const TUNED_POPS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({ id, lat: p.lat, lon: p.lon, weight: TUNING[id]?.weight ?? 1, spill: TUNING[id]?.spill ?? 0 }));
+export const TUNED_POPS: PopInfo[] = Object.entries(TEST_POPS).map(([id, p]) => ({
+  id,
+  lat: p.lat,
+  lon: p.lon,
+  weight: TUNING[id]?.weight ?? 1,
+  spill: TUNING[id]?.spill ?? 0,
+}));
 
 export type DbLayout = 'city' | 'dbip';
 
-export function compileFixture(p: PolicyConfig, o: { layout?: DbLayout; asn?: boolean; files?: string[] } = {}): CompiledPolicy {
+export function compileFixture(
+  p: PolicyConfig,
+  o: { layout?: DbLayout; asn?: boolean; files?: string[] } = {},
+): CompiledPolicy {
   const { tables, issues } = tablesFor(p);
   if (issues.length > 0) throw new Error(`policy issues: ${JSON.stringify(issues)}`);
   const files = o.files ?? ((o.layout ?? 'city') === 'city' ? [CITY_DB] : [DBIP_V4, DBIP_V6]);
   const dbs = openDatabases(files, o.asn ? ASN_DB : null);
-  return compilePolicy(tables, TEST_POP_INFOS, { city4: dbs.city4, city6: dbs.city6, asn4: dbs.asn4, asn6: dbs.asn6, latency: null });
+  return compilePolicy(tables, TEST_POP_INFOS, {
+    city4: dbs.city4,
+    city6: dbs.city6,
+    asn4: dbs.asn4,
+    asn6: dbs.asn6,
+    latency: null,
+  });
 }
 
 /** The PoP ids of decision `id`. */
@@ -92,7 +128,11 @@ export function decisionPops(c: CompiledPolicy, id: number): string[] {
 }
 
 /** Trie lookup of a full address: decision (as PoP ids joined by ',') and leaf depth. */
-export function trieLookup(c: CompiledPolicy, family: 4 | 6, bytes: Uint8Array): { decision: string; depth: number; id: number } {
+export function trieLookup(
+  c: CompiledPolicy,
+  family: 4 | 6,
+  bytes: Uint8Array,
+): { decision: string; depth: number; id: number } {
   const packed = lookup(family === 4 ? c.v4 : c.v6, bytes, 0, bytes.length);
   return { decision: decisionPops(c, decisionOf(packed)).join(','), depth: depthOf(packed), id: decisionOf(packed) };
 }
@@ -140,7 +180,8 @@ export function bigToBytes(v: bigint, family: 4 | 6): Uint8Array {
 
 function parseV4(text: string): bigint {
   const parts = text.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 ${text}`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new Error(`bad IPv4 ${text}`);
   return parts.reduce((a, p) => (a << 8n) | BigInt(p), 0n);
 }
 
@@ -248,7 +289,8 @@ export interface ReferencePolicy {
 }
 
 export function nearestThenFallback(fallback: string[], k = 3): ReferencePolicy['rank'] {
-  return (loc) => (loc && loc.lat !== null && loc.lon !== null ? referenceNearest(loc.lat, loc.lon, k) : fallback.slice(0, k));
+  return (loc) =>
+    loc && loc.lat !== null && loc.lon !== null ? referenceNearest(loc.lat, loc.lon, k) : fallback.slice(0, k);
 }
 
 interface OracleNet {
@@ -292,7 +334,8 @@ export function oracleNetworks(layout: DbLayout, family: 4 | 6): Array<{ cidr: s
   const v6 = FIXTURE_NETWORKS.filter((n) => fixtureFamily(n.cidr) === 6);
   if (layout === 'dbip') return (family === 4 ? v4 : v6).map((n) => ({ cidr: n.cidr, network: n }));
   const loopback = FIXTURE_NETWORKS.find((n) => n.cidr === '::1/128')!;
-  if (family === 4) return [...v4.map((n) => ({ cidr: n.cidr, network: n })), { cidr: '0.0.0.1/32', network: loopback }];
+  if (family === 4)
+    return [...v4.map((n) => ({ cidr: n.cidr, network: n })), { cidr: '0.0.0.1/32', network: loopback }];
   const out = v6.map((n) => ({ cidr: n.cidr, network: n }));
   // ::/96 holds the IPv4 networks as IPv6 addresses; the ::ffff:0:0/96 alias is
   // not listed here because Meridian answers that range from the IPv4 trie (the Oracle delegates it).
@@ -321,14 +364,20 @@ export class Oracle {
     layout: DbLayout = 'city',
     withAsn = false,
   ) {
-    this.nets = oracleNetworks(layout, family).map(({ cidr: text, network }) => ({ c: cidr(text), loc: locOf(network), asn: null }));
+    this.nets = oracleNetworks(layout, family).map(({ cidr: text, network }) => ({
+      c: cidr(text),
+      loc: locOf(network),
+      asn: null,
+    }));
     // asn.mmdb holds only networks with an ASN (same ::/96 layout as city.mmdb).
     this.asnNets = withAsn
       ? oracleNetworks('city', family)
           .filter(({ network }) => network.asn !== null)
           .map(({ cidr: text, network }) => ({ c: cidr(text), loc: null, asn: network.asn }))
       : [];
-    this.rules = (policy.cidrRules ?? []).map((r) => ({ c: cidr(r.prefix), pops: r.pops })).filter((r) => r.c.family === family);
+    this.rules = (policy.cidrRules ?? [])
+      .map((r) => ({ c: cidr(r.prefix), pops: r.pops }))
+      .filter((r) => r.c.family === family);
     const set = new Set<bigint>([0n]);
     const top = (1n << BigInt(bitsOf(family))) - 1n;
     for (const c of [...this.nets.map((n) => n.c), ...this.asnNets.map((n) => n.c), ...this.rules.map((r) => r.c)]) {
@@ -365,7 +414,8 @@ export class Oracle {
 
   /** The decision (PoP ids, at most K) for one address. */
   decisionAt(a: bigint): string[] {
-    if (this.mapped && a >= MAPPED_BASE && a < MAPPED_BASE + (1n << 32n)) return this.mapped.decisionAt(a - MAPPED_BASE);
+    if (this.mapped && a >= MAPPED_BASE && a < MAPPED_BASE + (1n << 32n))
+      return this.mapped.decisionAt(a - MAPPED_BASE);
     const rule = this.mostSpecific(this.rules, a);
     if (rule >= 0) return this.rules[rule].pops.slice(0, this.policy.candidates);
     const asnIndex = this.mostSpecific(this.asnNets, a);

@@ -95,7 +95,10 @@ describe('PrefixOverlay', () => {
     expect([...ctx('10.200.0.1').cidr]).toEqual([[0, { pops: [1], prefix: '10.0.0.0/8' }]]);
     expect([...ctx('10.1.9.9').cidr]).toEqual([[0, { pops: [2], prefix: '10.1.0.0/16' }]]);
     expect([...ctx('10.1.9.9').rtt]).toEqual([[3, { rttMs: 12, prefix: '10.1.0.0/16' }]]);
-    expect([...ctx('10.1.2.3').cidr].sort()).toEqual([[0, { pops: [2], prefix: '10.1.0.0/16' }], [4, { pops: [5], prefix: '10.1.2.0/24' }]]);
+    expect([...ctx('10.1.2.3').cidr].sort()).toEqual([
+      [0, { pops: [2], prefix: '10.1.0.0/16' }],
+      [4, { pops: [5], prefix: '10.1.2.0/24' }],
+    ]);
     expect([...ctx('10.1.2.3').rtt]).toEqual([[3, { rttMs: 12, prefix: '10.1.0.0/16' }]]);
     expect(ctx('11.0.0.1').cidr.size).toBe(0);
     expect([...ctx('2001:db8:1::1').cidr]).toEqual([[0, { pops: [6], prefix: '2001:db8::/32' }]]);
@@ -146,14 +149,19 @@ describe('spill', () => {
 
   it('the hash depends only on the prefix bits (host bits ignored), the family, the length and the PoP', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), (a, b, len) => {
-        const mixed = Uint8Array.from(a);
-        for (let i = len; i < 128; i++) {
-          const bit = (b[i >> 3] >> (7 - (i & 7))) & 1;
-          mixed[i >> 3] = (mixed[i >> 3] & ~(0x80 >> (i & 7))) | (bit << (7 - (i & 7)));
-        }
-        expect(spillHash(6, mixed, len, 'fra')).toBe(spillHash(6, a, len, 'fra'));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.integer({ min: 0, max: 128 }),
+        (a, b, len) => {
+          const mixed = Uint8Array.from(a);
+          for (let i = len; i < 128; i++) {
+            const bit = (b[i >> 3] >> (7 - (i & 7))) & 1;
+            mixed[i >> 3] = (mixed[i >> 3] & ~(0x80 >> (i & 7))) | (bit << (7 - (i & 7)));
+          }
+          expect(spillHash(6, mixed, len, 'fra')).toBe(spillHash(6, a, len, 'fra'));
+        },
+      ),
     );
     const x = Uint8Array.from([10, 1, 2, 3]);
     expect(spillHash(4, x, 24, 'fra')).not.toBe(spillHash(4, x, 24, 'lon'));
@@ -181,7 +189,11 @@ describe('spill', () => {
 
 describe('GeoAnswers: health filters the ranking', () => {
   // Decision 0: [0, 1, 2]; decision 1: [2] (K = 3). PoP 1 has no IPv6.
-  const policy = { candidates: 3, decisions: Int16Array.from([0, 1, 2, 2, -1, -1]), decisionCount: 2 } as unknown as CompiledPolicy;
+  const policy = {
+    candidates: 3,
+    decisions: Int16Array.from([0, 1, 2, 2, -1, -1]),
+    decisionCount: 2,
+  } as unknown as CompiledPolicy;
   const rec: GeoRecordRuntime = { name: 'cdn', policy, ttl: 30, ttlDegraded: 10, maxAnswers: 1 };
   const pops = [
     { v4: [Uint8Array.from([192, 0, 2, 1])], v6: [new Uint8Array(16).fill(1)] },

@@ -56,28 +56,37 @@ describe('HyperLogLog estimate of distinct scope prefixes', () => {
   // an ideal hash. So: the RMS error over 10 independent data sets must be
   // within 5 %, the bias small, and no single estimate beyond ~3.7 sigma (12 %).
   const DATASETS = 10;
-  function accuracy(n: number, hashesOf: (set: number) => Iterable<number>): { rms: number; bias: number; worst: number } {
+  function accuracy(
+    n: number,
+    hashesOf: (set: number) => Iterable<number>,
+  ): { rms: number; bias: number; worst: number } {
     const errs = Array.from({ length: DATASETS }, (_, k) => hllEstimate([sketchOf(hashesOf(k))]) / n - 1);
     const rms = Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length);
     const bias = errs.reduce((a, e) => a + e, 0) / errs.length;
     return { rms, bias, worst: Math.max(...errs.map(Math.abs)) };
   }
 
-  it.each([1_000, 10_000, 100_000])('IPv4 /24 prefixes: %i distinct estimated within 5 % (RMS over 10 data sets)', (n) => {
-    const r = accuracy(n, (k) => v4Hashes(k * 200_000, k * 200_000 + n));
-    expect(r.rms).toBeLessThan(0.05);
-    expect(Math.abs(r.bias)).toBeLessThan(0.03);
-    expect(r.worst).toBeLessThan(0.12);
-  });
+  it.each([1_000, 10_000, 100_000])(
+    'IPv4 /24 prefixes: %i distinct estimated within 5 % (RMS over 10 data sets)',
+    (n) => {
+      const r = accuracy(n, (k) => v4Hashes(k * 200_000, k * 200_000 + n));
+      expect(r.rms).toBeLessThan(0.05);
+      expect(Math.abs(r.bias)).toBeLessThan(0.03);
+      expect(r.worst).toBeLessThan(0.12);
+    },
+  );
 
-  it.each([1_000, 10_000, 100_000])('IPv6 /48 prefixes: %i distinct estimated within 5 % (RMS over 10 data sets)', (n) => {
-    const r = accuracy(n, function* (k) {
-      for (let i = 0; i < n; i++) yield scopeHash(2, v6(k * 1_000_000 + i), 0, 16, 48);
-    });
-    expect(r.rms).toBeLessThan(0.05);
-    expect(Math.abs(r.bias)).toBeLessThan(0.03);
-    expect(r.worst).toBeLessThan(0.12);
-  });
+  it.each([1_000, 10_000, 100_000])(
+    'IPv6 /48 prefixes: %i distinct estimated within 5 % (RMS over 10 data sets)',
+    (n) => {
+      const r = accuracy(n, function* (k) {
+        for (let i = 0; i < n; i++) yield scopeHash(2, v6(k * 1_000_000 + i), 0, 16, 48);
+      });
+      expect(r.rms).toBeLessThan(0.05);
+      expect(Math.abs(r.bias)).toBeLessThan(0.03);
+      expect(r.worst).toBeLessThan(0.12);
+    },
+  );
 
   it('the estimate grows with the number of distinct prefixes (orders of magnitude apart)', () => {
     const e1 = hllEstimate([sketchOf(v4Hashes(0, 1_000))]);
@@ -173,7 +182,10 @@ describe('QueryCounters', () => {
     c.countQuery(0, 1, 16); // BADVERS
     c.countQuery(0, 1, 9); // NOTAUTH -> counted as SERVFAIL slot
     const at = (t: number, qtype: string, rcode: string) =>
-      c.queries[(t * COUNTED_QTYPES.length + COUNTED_QTYPES.indexOf(qtype as never)) * COUNTED_RCODES.length + COUNTED_RCODES.indexOf(rcode as never)];
+      c.queries[
+        (t * COUNTED_QTYPES.length + COUNTED_QTYPES.indexOf(qtype as never)) * COUNTED_RCODES.length +
+          COUNTED_RCODES.indexOf(rcode as never)
+      ];
     expect(at(0, 'A', 'NOERROR')).toBe(1);
     expect(at(1, 'AAAA', 'NXDOMAIN')).toBe(1);
     expect(at(0, 'HTTPS', 'NOERROR')).toBe(1);

@@ -26,13 +26,28 @@ function addr(text: string): { family: 4 | 6; bytes: Uint8Array } {
 const limiter = (s: Partial<RrlSettings> = {}) => new ResponseRateLimiter({ slip: 0, ...s }, [0x1234567, 0x7654321]);
 
 /** One response for `name` to `source` at `t` ms. */
-function send(l: ResponseRateLimiter, t: number, source: string, name = 'www.example.com', kind: ResponseKindCode = ResponseKind.ANSWER, qtype = A): RrlActionCode {
+function send(
+  l: ResponseRateLimiter,
+  t: number,
+  source: string,
+  name = 'www.example.com',
+  kind: ResponseKindCode = ResponseKind.ANSWER,
+  qtype = A,
+): RrlActionCode {
   const a = addr(source);
   return l.check(t, a.family, a.bytes, 0, kind, qtype, nameToWire(name), 0);
 }
 
 /** `count` responses evenly spread from `start` at `perSecond`; returns the actions. */
-function stream(l: ResponseRateLimiter, start: number, perSecond: number, count: number, source: string, name?: string, kind?: ResponseKindCode): RrlActionCode[] {
+function stream(
+  l: ResponseRateLimiter,
+  start: number,
+  perSecond: number,
+  count: number,
+  source: string,
+  name?: string,
+  kind?: ResponseKindCode,
+): RrlActionCode[] {
   const out: RrlActionCode[] = [];
   for (let i = 0; i < count; i++) out.push(send(l, start + (i * 1000) / perSecond, source, name, kind));
   return out;
@@ -67,8 +82,15 @@ describe('rates', () => {
   });
 
   it('limits each class of response by its own rate', () => {
-    const l = limiter({ responsesPerSecond: 100, nxdomainsPerSecond: 5, errorsPerSecond: 3, referralsPerSecond: 4, nodataPerSecond: 6 });
-    const burst = (kind: ResponseKindCode) => tally(Array.from({ length: 50 }, () => send(l, 0, '192.0.2.1', 'example.com', kind))).pass;
+    const l = limiter({
+      responsesPerSecond: 100,
+      nxdomainsPerSecond: 5,
+      errorsPerSecond: 3,
+      referralsPerSecond: 4,
+      nodataPerSecond: 6,
+    });
+    const burst = (kind: ResponseKindCode) =>
+      tally(Array.from({ length: 50 }, () => send(l, 0, '192.0.2.1', 'example.com', kind))).pass;
     expect(burst(ResponseKind.ANSWER)).toBe(50);
     expect(burst(ResponseKind.NXDOMAIN)).toBe(5);
     expect(burst(ResponseKind.ERROR)).toBe(3);
@@ -115,7 +137,11 @@ describe('window', () => {
 
   it('ignores a clock that goes backwards (no credit, no crash)', () => {
     const l = limiter({ responsesPerSecond: 2 });
-    expect([send(l, 5000, '192.0.2.1'), send(l, 5000, '192.0.2.1'), send(l, 1000, '192.0.2.1')]).toEqual([PASS, PASS, DROP]);
+    expect([send(l, 5000, '192.0.2.1'), send(l, 5000, '192.0.2.1'), send(l, 1000, '192.0.2.1')]).toEqual([
+      PASS,
+      PASS,
+      DROP,
+    ]);
   });
 });
 
@@ -189,7 +215,13 @@ describe('exemptions and log-only', () => {
 });
 
 describe('the bucket key', () => {
-  const burstPasses = (l: ResponseRateLimiter, source: string, name = 'www.example.com', kind: ResponseKindCode = ResponseKind.ANSWER, qtype = A) => {
+  const burstPasses = (
+    l: ResponseRateLimiter,
+    source: string,
+    name = 'www.example.com',
+    kind: ResponseKindCode = ResponseKind.ANSWER,
+    qtype = A,
+  ) => {
     const a = addr(source);
     let n = 0;
     for (let i = 0; i < 20; i++) if (l.check(0, a.family, a.bytes, 0, kind, qtype, nameToWire(name), 0) === PASS) n++;
@@ -280,7 +312,8 @@ describe('the bucket key', () => {
     const wire = nameToWire('cdn.example.net');
     expect(l.nameHash(wire, 0)).toBe(hashWireName(wire));
     const a = addr('192.0.2.1');
-    for (let i = 0; i < 10; i++) expect(l.checkHashed(0, 4, a.bytes, 0, ResponseKind.ANSWER, A, hashWireName(wire), null, 0)).toBe(PASS);
+    for (let i = 0; i < 10; i++)
+      expect(l.checkHashed(0, 4, a.bytes, 0, ResponseKind.ANSWER, A, hashWireName(wire), null, 0)).toBe(PASS);
     expect(l.check(0, 4, a.bytes, 0, ResponseKind.ANSWER, A, nameToWire('CDN.example.NET'), 0)).toBe(DROP);
   });
 
@@ -386,7 +419,14 @@ describe('the admin view', () => {
       limitedNow: true,
     });
     expect(top[0].balance).toBeLessThan(0);
-    expect(top[1]).toMatchObject({ network: '198.51.100.0/24', kind: 'answer', name: null, qtype: A, limited: 0, limitedNow: false });
+    expect(top[1]).toMatchObject({
+      network: '198.51.100.0/24',
+      kind: 'answer',
+      name: null,
+      qtype: A,
+      limited: 0,
+      limitedNow: false,
+    });
     expect(busiestBuckets(l, 1100 + 16_000)).toEqual([]);
   });
 

@@ -19,7 +19,11 @@ function framed(...msgs: Buffer[]): Buffer {
 }
 
 /** Push `chunks` in order; returns the messages (copied at delivery) and the push results. */
-function run(chunks: Buffer[], maxSize = MAX, splitter = new FrameSplitter()): { msgs: Buffer[]; results: boolean[]; splitter: FrameSplitter } {
+function run(
+  chunks: Buffer[],
+  maxSize = MAX,
+  splitter = new FrameSplitter(),
+): { msgs: Buffer[]; results: boolean[]; splitter: FrameSplitter } {
   const msgs: Buffer[] = [];
   const results = chunks.map((c) =>
     splitter.push(c, maxSize, (m) => {
@@ -157,7 +161,9 @@ describe('FrameSplitter', () => {
         (messages, cutSeeds) => {
           const list = messages.map((m) => Buffer.from(m));
           const stream = framed(...list);
-          const cuts = [...new Set(cutSeeds.map((c) => (stream.length === 0 ? 0 : c % (stream.length + 1))))].sort((a, b) => a - b);
+          const cuts = [...new Set(cutSeeds.map((c) => (stream.length === 0 ? 0 : c % (stream.length + 1))))].sort(
+            (a, b) => a - b,
+          );
           const chunks: Buffer[] = [];
           let prev = 0;
           for (const c of [...cuts, stream.length]) {

@@ -38,7 +38,10 @@ export function wireName(name: string): Buffer {
 
 /** A name made of labels of the given lengths (filled with 'a'), root-terminated. */
 export function nameOfLabelLengths(lengths: number[]): Buffer {
-  return Buffer.concat([...lengths.map((l) => Buffer.concat([Buffer.from([l]), Buffer.alloc(l, 0x61)])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...lengths.map((l) => Buffer.concat([Buffer.from([l]), Buffer.alloc(l, 0x61)])),
+    Buffer.from([0]),
+  ]);
 }
 
 export function header(o: { id?: number; flags?: number; qd?: number; an?: number; ns?: number; ar?: number }): Buffer {

@@ -55,37 +55,84 @@ describe('parseQuery: FORMERR', () => {
   const cases: Array<[string, Buffer]> = [
     ['a bare header (qdcount 1, no question)', header({})],
     ['qdcount 0', rawQuery({ qd: 0, question: Buffer.alloc(0) })],
-    ['qdcount 2 with two questions', rawQuery({ qd: 2, question: Buffer.concat([questionBytes('www.example.net'), questionBytes('mail.example.net')]) })],
+    [
+      'qdcount 2 with two questions',
+      rawQuery({
+        qd: 2,
+        question: Buffer.concat([questionBytes('www.example.net'), questionBytes('mail.example.net')]),
+      }),
+    ],
     ['qdcount 65535', rawQuery({ qd: 0xffff })],
     ['a label of 64 octets', rawQuery({ question: questionBytes(nameOfLabelLengths([64, 3])) })],
-    ['a label length byte 0x40 (extended label type)', rawQuery({ question: questionBytes(Buffer.from([0x40, 0x61, 0])) })],
-    ['a label length byte 0x80 (reserved label type)', rawQuery({ question: questionBytes(Buffer.from([0x80, 0x61, 0])) })],
+    [
+      'a label length byte 0x40 (extended label type)',
+      rawQuery({ question: questionBytes(Buffer.from([0x40, 0x61, 0])) }),
+    ],
+    [
+      'a label length byte 0x80 (reserved label type)',
+      rawQuery({ question: questionBytes(Buffer.from([0x80, 0x61, 0])) }),
+    ],
     ['a name of 256 octets', rawQuery({ question: questionBytes(nameOfLabelLengths([63, 63, 63, 62])) })],
     ['a name of 257 octets', rawQuery({ question: questionBytes(nameOfLabelLengths([63, 63, 63, 63])) })],
-    ['128 one-octet labels (257 octets)', rawQuery({ question: questionBytes(nameOfLabelLengths(new Array(128).fill(1))) })],
-    ['a compression pointer as the whole qname (self loop)', rawQuery({ question: questionBytes(Buffer.from([0xc0, 0x0c])) })],
-    ['a compression pointer after a label', rawQuery({ question: questionBytes(Buffer.concat([Buffer.from([3, 0x77, 0x77, 0x77]), Buffer.from([0xc0, 0x0c])])) })],
+    [
+      '128 one-octet labels (257 octets)',
+      rawQuery({ question: questionBytes(nameOfLabelLengths(new Array(128).fill(1))) }),
+    ],
+    [
+      'a compression pointer as the whole qname (self loop)',
+      rawQuery({ question: questionBytes(Buffer.from([0xc0, 0x0c])) }),
+    ],
+    [
+      'a compression pointer after a label',
+      rawQuery({
+        question: questionBytes(Buffer.concat([Buffer.from([3, 0x77, 0x77, 0x77]), Buffer.from([0xc0, 0x0c])])),
+      }),
+    ],
     ['a qname without its terminating root label', Buffer.concat([header({}), Buffer.from([3, 0x77, 0x77, 0x77])])],
     ['a label running past the end', Buffer.concat([header({}), Buffer.from([10, 0x61, 0x61])])],
     ['a question missing QTYPE/QCLASS', Buffer.concat([header({}), wireName('www.example.net')])],
-    ['a question with 3 of 4 QTYPE/QCLASS bytes', Buffer.concat([header({}), wireName('www.example.net'), Buffer.from([0, 1, 0])])],
+    [
+      'a question with 3 of 4 QTYPE/QCLASS bytes',
+      Buffer.concat([header({}), wireName('www.example.net'), Buffer.from([0, 1, 0])]),
+    ],
     ['QTYPE OPT (41)', rawQuery({ question: questionBytes('www.example.net', 41) })],
     ['an OPT record cut inside its fixed part', rawQuery({ opt: {} }).subarray(0, validQuery.length + 6)],
     ['an OPT record cut just before RDLENGTH', rawQuery({ opt: {} }).subarray(0, validQuery.length + 9)],
     ['an OPT record whose RDLENGTH runs past the end', ednsQuery({ rdlen: 10 })],
-    ['an OPT option header cut short by RDLENGTH 3', ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }], rdlen: 3 })],
-    ['an OPT option header cut short by the end of the message', ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }] }).subarray(0, validQuery.length + 11 + 3)],
+    [
+      'an OPT option header cut short by RDLENGTH 3',
+      ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }], rdlen: 3 }),
+    ],
+    [
+      'an OPT option header cut short by the end of the message',
+      ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }] }).subarray(0, validQuery.length + 11 + 3),
+    ],
     ['an OPT option longer than RDLENGTH', ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }], rdlen: 6 })],
-    ['an OPT RDATA with 2 bytes left over after its option', Buffer.concat([ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }], rdlen: 14 }), Buffer.from([0, 3])])],
+    [
+      'an OPT RDATA with 2 bytes left over after its option',
+      Buffer.concat([ednsQuery({ options: [{ code: 10, data: Buffer.alloc(8) }], rdlen: 14 }), Buffer.from([0, 3])]),
+    ],
     ['two OPT records', rawQuery({ ar: 2, trailer: Buffer.concat([optRR(), optRR()]) })],
-    ['two OPT records, the second malformed', rawQuery({ ar: 2, trailer: Buffer.concat([optRR(), optRR({ rdlen: 50 })]) })],
+    [
+      'two OPT records, the second malformed',
+      rawQuery({ ar: 2, trailer: Buffer.concat([optRR(), optRR({ rdlen: 50 })]) }),
+    ],
     ['an OPT owned by a non-root name', ednsQuery({ owner: wireName('example.net') })],
     ['an OPT owned by a pointer to the qname', ednsQuery({ owner: Buffer.from([0xc0, 0x0c]) })],
     ['arcount larger than the records present', rawQuery({ ar: 1 })],
     ['arcount 2 with only the OPT present', rawQuery({ opt: {}, ar: 2 })],
-    ['an answer record cut short', rawQuery({ an: 1, trailer: rr('www.example.net', 1, Buffer.from([1, 2, 3, 4])).subarray(0, 20) })],
-    ['an authority record whose RDLENGTH runs past the end', rawQuery({ ns: 1, trailer: rr('example.net', 2, Buffer.from([1, 2, 3, 4])).subarray(0, 25) })],
-    ['an additional record with a bad label type', rawQuery({ ar: 1, trailer: Buffer.from([0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]) })],
+    [
+      'an answer record cut short',
+      rawQuery({ an: 1, trailer: rr('www.example.net', 1, Buffer.from([1, 2, 3, 4])).subarray(0, 20) }),
+    ],
+    [
+      'an authority record whose RDLENGTH runs past the end',
+      rawQuery({ ns: 1, trailer: rr('example.net', 2, Buffer.from([1, 2, 3, 4])).subarray(0, 25) }),
+    ],
+    [
+      'an additional record with a bad label type',
+      rawQuery({ ar: 1, trailer: Buffer.from([0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]) }),
+    ],
   ];
   it.each(cases)('%s', (_what, msg) => {
     const { outcome, q } = parse(msg);
@@ -148,7 +195,10 @@ describe('parseQuery: malformed ECS is FORMERR (RFC 7871 7.2.1)', () => {
     ['option data shorter than 4 octets', [{ code: 8, data: Buffer.from([0, 1, 24]) }]],
     ['empty option data', [{ code: 8, data: Buffer.alloc(0) }]],
     ['two valid ECS options', [ecsOption(1, 24, 0, [192, 0, 2]), ecsOption(1, 24, 0, [192, 0, 2])]],
-    ['a valid ECS followed by a different valid ECS', [ecsOption(1, 24, 0, [192, 0, 2]), ecsOption(2, 48, 0, [0x20, 1, 0x0d, 0xb8, 0, 1])]],
+    [
+      'a valid ECS followed by a different valid ECS',
+      [ecsOption(1, 24, 0, [192, 0, 2]), ecsOption(2, 48, 0, [0x20, 1, 0x0d, 0xb8, 0, 1])],
+    ],
   ];
   it.each(cases)('%s', (_what, options) => {
     const { outcome } = parse(ednsQuery({ options }));
@@ -188,7 +238,9 @@ describe('parseQuery: NOTIMP and BADVERS', () => {
   });
 
   it('opcode UPDATE (qdcount is the zone count, 1) is NOTIMP', () => {
-    expect(parse(rawQuery({ flags: opcodeBits(5), question: questionBytes('example.net', 6) })).outcome).toBe(Outcome.NOTIMP);
+    expect(parse(rawQuery({ flags: opcodeBits(5), question: questionBytes('example.net', 6) })).outcome).toBe(
+      Outcome.NOTIMP,
+    );
   });
 
   it.each([1, 2, 255])('EDNS version %i is BADVERS', (version) => {
@@ -200,7 +252,9 @@ describe('parseQuery: NOTIMP and BADVERS', () => {
   });
 
   it('EDNS version 1 with NSID still records the NSID request and DO bit', () => {
-    const { outcome, q } = parse(ednsQuery({ version: 1, flags: 0x8000, options: [{ code: 3, data: Buffer.alloc(0) }] }));
+    const { outcome, q } = parse(
+      ednsQuery({ version: 1, flags: 0x8000, options: [{ code: 3, data: Buffer.alloc(0) }] }),
+    );
     expect(outcome).toBe(Outcome.BADVERS);
     expect(q.dnssecOk).toBe(true);
     expect(q.nsidRequested).toBe(true);
@@ -276,7 +330,12 @@ describe('parseQuery: OK', () => {
     const a = rr(Buffer.from([0xc0, 0x0c]), 1, Buffer.from([192, 0, 2, 1]));
     const ns = rr('example.net', 2, wireName('ns1.example.net'));
     const tsigLike = rr('key.example.net', 250, Buffer.alloc(30, 7), 0, 255);
-    const msg = rawQuery({ answers: [a], authorities: [ns], additionals: [tsigLike], opt: { options: [{ code: 3, data: Buffer.alloc(0) }] } });
+    const msg = rawQuery({
+      answers: [a],
+      authorities: [ns],
+      additionals: [tsigLike],
+      opt: { options: [{ code: 3, data: Buffer.alloc(0) }] },
+    });
     const { outcome, q } = parse(msg);
     expect(outcome).toBe(Outcome.OK);
     expect(q.hasOpt).toBe(true);
@@ -293,7 +352,15 @@ describe('parseQuery: OK', () => {
       id: 7,
       flags: dnsPacket.RECURSION_DESIRED,
       questions: [{ name: 'mail.example.net', type: 'MX', class: 'IN' }],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1400, flags: dnsPacket.DNSSEC_OK, options: [{ code: 3, data: Buffer.alloc(0) }] } as unknown as dnsPacket.Answer],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1400,
+          flags: dnsPacket.DNSSEC_OK,
+          options: [{ code: 3, data: Buffer.alloc(0) }],
+        } as unknown as dnsPacket.Answer,
+      ],
     });
     const { outcome, q } = parse(msg);
     expect(outcome).toBe(Outcome.OK);
@@ -305,7 +372,10 @@ describe('parseQuery: OK', () => {
 
   it('a reused ParsedQuery forgets the previous query', () => {
     const q = new ParsedQuery();
-    const first = ednsQuery({ flags: 0x8000, options: [ecsOption(1, 24, 0, [192, 0, 2]), { code: 3, data: Buffer.alloc(0) }] });
+    const first = ednsQuery({
+      flags: 0x8000,
+      options: [ecsOption(1, 24, 0, [192, 0, 2]), { code: 3, data: Buffer.alloc(0) }],
+    });
     expect(parseQuery(first, first.length, q)).toBe(Outcome.OK);
     expect(q.hasEcs && q.nsidRequested && q.dnssecOk).toBe(true);
     const plain = rawQuery();

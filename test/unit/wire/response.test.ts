@@ -8,7 +8,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Outcome, ParsedQuery, parseQuery } from '../../../src/wire/query.js';
 import { joinSections, writeResponse, type EdnsSettings, type Sections } from '../../../src/wire/response.js';
-import { AD, CD, QR, RD, TC, ecsOption, headerOf, opcodeBits, questionBytes, rawQuery, rr, wireName, type RawOpt } from './build.js';
+import {
+  AD,
+  CD,
+  QR,
+  RD,
+  TC,
+  ecsOption,
+  headerOf,
+  opcodeBits,
+  questionBytes,
+  rawQuery,
+  rr,
+  wireName,
+  type RawOpt,
+} from './build.js';
 
 /** An empty section set with a bare rcode (errors, REFUSED). */
 export function bareSections(rcode: number, aa = false): Sections {
@@ -28,7 +42,6 @@ export function bareSections(rcode: number, aa = false): Sections {
   };
 }
 
-
 const EDNS: EdnsSettings = { udpMax: 1232, nsid: Buffer.from('test-nsid') };
 const NSID_OPT = { code: 3, data: Buffer.alloc(0) };
 
@@ -37,7 +50,9 @@ function aAtQname(ip: number[], ttl = 300): Buffer {
   return rr(Buffer.from([0xc0, 0x0c]), 1, Buffer.from(ip), ttl);
 }
 
-function sections(o: Partial<Sections> & { answers?: Buffer[]; authorities?: Buffer[]; additionals?: Buffer[] } = {}): Sections {
+function sections(
+  o: Partial<Sections> & { answers?: Buffer[]; authorities?: Buffer[]; additionals?: Buffer[] } = {},
+): Sections {
   const answers = o.answers ?? [];
   const authorities = o.authorities ?? [];
   const additionals = o.additionals ?? [];
@@ -58,19 +73,41 @@ interface Written {
   raw: Buffer;
   h: ReturnType<typeof headerOf>;
   packet: dnsPacket.DecodedPacket;
-  opt: { udpPayloadSize: number; extendedRcode: number; ednsVersion: number; flags: number; options: Array<{ code: number; data: Buffer }> } | null;
+  opt: {
+    udpPayloadSize: number;
+    extendedRcode: number;
+    ednsVersion: number;
+    flags: number;
+    options: Array<{ code: number; data: Buffer }>;
+  } | null;
   q: ParsedQuery;
 }
 
 function write(
   query: Buffer,
   s: Sections,
-  o: { tail?: Uint8Array | null; tailCount?: number; scope?: number; limit?: number; edns?: EdnsSettings; expectOutcome?: number } = {},
+  o: {
+    tail?: Uint8Array | null;
+    tailCount?: number;
+    scope?: number;
+    limit?: number;
+    edns?: EdnsSettings;
+    expectOutcome?: number;
+  } = {},
 ): Written {
   const q = new ParsedQuery();
   const outcome = parseQuery(query, query.length, q);
   expect(outcome).toBe(o.expectOutcome ?? Outcome.OK);
-  const raw = writeResponse(query, q, s, o.tail ?? null, o.tailCount ?? 0, o.scope ?? 0, o.limit ?? 65535, o.edns ?? EDNS);
+  const raw = writeResponse(
+    query,
+    q,
+    s,
+    o.tail ?? null,
+    o.tailCount ?? 0,
+    o.scope ?? 0,
+    o.limit ?? 65535,
+    o.edns ?? EDNS,
+  );
   const packet = dnsPacket.decode(raw);
   const optRec = (packet.additionals ?? []).filter((a) => a.type === 'OPT');
   expect(optRec.length).toBeLessThanOrEqual(1);
@@ -156,7 +193,10 @@ describe('writeResponse: question', () => {
   });
 
   it('the answer owner (pointer to the question) decodes as the qname as sent', () => {
-    const { packet } = write(rawQuery({ question: questionBytes('WwW.ExAmPlE.nEt') }), sections({ answers: [aAtQname([192, 0, 2, 7])] }));
+    const { packet } = write(
+      rawQuery({ question: questionBytes('WwW.ExAmPlE.nEt') }),
+      sections({ answers: [aAtQname([192, 0, 2, 7])] }),
+    );
     expect(packet.questions?.[0].name).toBe('WwW.ExAmPlE.nEt');
     expect(packet.answers?.[0].name).toBe('WwW.ExAmPlE.nEt');
     expect((packet.answers?.[0] as { data: string }).data).toBe('192.0.2.7');
@@ -172,7 +212,10 @@ describe('writeResponse: question', () => {
   });
 
   it('a FORMERR for qdcount 2 has no question', () => {
-    const query = rawQuery({ qd: 2, question: Buffer.concat([questionBytes('a.example.net'), questionBytes('b.example.net')]) });
+    const query = rawQuery({
+      qd: 2,
+      question: Buffer.concat([questionBytes('a.example.net'), questionBytes('b.example.net')]),
+    });
     const { h } = write(query, bareSections(1), { expectOutcome: Outcome.FORMERR });
     expect(h.qd).toBe(0);
     expect(h.rcode).toBe(1);
@@ -232,7 +275,9 @@ describe('writeResponse: OPT', () => {
     ['IPv6 /56, scope 48', ecsOption(2, 56, 0, [0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56]), 48],
     ['IPv6 /23, scope 20', ecsOption(2, 23, 0, [0x20, 0x01, 0x0c]), 20],
   ])('echoes ECS with FAMILY, SOURCE, ADDRESS as received and SCOPE set: %s', (_what, ecs, scope) => {
-    const { opt } = write(rawQuery({ opt: { options: [ecs] } }), sections({ answers: [aAtQname([192, 0, 2, 1])] }), { scope });
+    const { opt } = write(rawQuery({ opt: { options: [ecs] } }), sections({ answers: [aAtQname([192, 0, 2, 1])] }), {
+      scope,
+    });
     const echoed = opt!.options.filter((o) => o.code === 8);
     expect(echoed).toHaveLength(1);
     const d = echoed[0].data;
@@ -271,12 +316,18 @@ describe('writeResponse: OPT', () => {
   });
 
   it('no NSID when the identity is empty', () => {
-    const { opt } = write(rawQuery({ opt: { options: [NSID_OPT] } }), bareSections(0), { edns: { udpMax: 1232, nsid: Buffer.alloc(0) } });
+    const { opt } = write(rawQuery({ opt: { options: [NSID_OPT] } }), bareSections(0), {
+      edns: { udpMax: 1232, nsid: Buffer.alloc(0) },
+    });
     expect(opt!.options).toEqual([]);
   });
 
   it('NSID and ECS together', () => {
-    const { opt } = write(rawQuery({ opt: { options: [NSID_OPT, ecsOption(1, 24, 0, [198, 51, 100])] } }), bareSections(0), { scope: 8 });
+    const { opt } = write(
+      rawQuery({ opt: { options: [NSID_OPT, ecsOption(1, 24, 0, [198, 51, 100])] } }),
+      bareSections(0),
+      { scope: 8 },
+    );
     const codes = opt!.options.map((o) => o.code).sort();
     expect(codes).toEqual([3, 8]);
     expect(opt!.options.find((o) => o.code === 8)!.data[3]).toBe(8);
@@ -286,8 +337,14 @@ describe('writeResponse: OPT', () => {
 
 describe('writeResponse: sections and truncation', () => {
   const answers = [aAtQname([192, 0, 2, 1]), aAtQname([192, 0, 2, 2])];
-  const authorities = [rr('example.net', 2, wireName('ns1.example.net')), rr('example.net', 2, wireName('ns2.example.net'))];
-  const additionals = [rr('ns1.example.net', 1, Buffer.from([198, 51, 100, 53])), rr('ns2.example.net', 1, Buffer.from([203, 0, 113, 53]))];
+  const authorities = [
+    rr('example.net', 2, wireName('ns1.example.net')),
+    rr('example.net', 2, wireName('ns2.example.net')),
+  ];
+  const additionals = [
+    rr('ns1.example.net', 1, Buffer.from([198, 51, 100, 53])),
+    rr('ns2.example.net', 1, Buffer.from([203, 0, 113, 53])),
+  ];
   const tail = Buffer.concat([aAtQname([192, 0, 2, 3], 30), aAtQname([192, 0, 2, 4], 30)]);
   const query = rawQuery({ opt: {} });
   const full = write(query, sections({ answers, authorities, additionals }));
@@ -299,14 +356,22 @@ describe('writeResponse: sections and truncation', () => {
     expect([h.an, h.ns, h.ar]).toEqual([2, 2, 3]);
     expect(h.tc).toBe(false);
     expect(packet.answers?.map((a) => (a as { data: string }).data)).toEqual(['192.0.2.1', '192.0.2.2']);
-    expect(packet.authorities?.map((a) => (a as { data: string }).data)).toEqual(['ns1.example.net', 'ns2.example.net']);
+    expect(packet.authorities?.map((a) => (a as { data: string }).data)).toEqual([
+      'ns1.example.net',
+      'ns2.example.net',
+    ]);
     expect(packet.additionals?.map((a) => a.type)).toEqual(['A', 'A', 'OPT']);
   });
 
   it('appends the geo tail after the static answer, before the authority', () => {
     const { h, packet } = write(query, sections({ answers, authorities }), { tail, tailCount: 2 });
     expect(h.an).toBe(4);
-    expect(packet.answers?.map((a) => (a as { data: string }).data)).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']);
+    expect(packet.answers?.map((a) => (a as { data: string }).data)).toEqual([
+      '192.0.2.1',
+      '192.0.2.2',
+      '192.0.2.3',
+      '192.0.2.4',
+    ]);
     expect(packet.answers?.map((a) => (a as { ttl?: number }).ttl)).toEqual([300, 300, 30, 30]);
     expect(packet.authorities).toHaveLength(2);
   });
@@ -326,9 +391,13 @@ describe('writeResponse: sections and truncation', () => {
   });
 
   it('required glue that does not fit sets TC (RFC 9471)', () => {
-    const { h, raw, opt } = write(query, sections({ answers: [], authorities, additionals, aa: false, additionalRequired: true }), {
-      limit: fullSize - Buffer.concat(answers).length - 1,
-    });
+    const { h, raw, opt } = write(
+      query,
+      sections({ answers: [], authorities, additionals, aa: false, additionalRequired: true }),
+      {
+        limit: fullSize - Buffer.concat(answers).length - 1,
+      },
+    );
     expect(h.tc).toBe(true);
     expect(raw.length).toBeLessThan(fullSize);
     expect(h.ns + h.an).toBe(0);
@@ -388,8 +457,10 @@ describe('writeResponse: sections and truncation', () => {
           expect(h.qr && h.rd && h.id === 99).toBe(true);
           expect(packet.answers ?? []).toHaveLength(h.an);
           const needed = s.answer.length + s.authority.length;
-          if (base + needed + s.additional.length <= limit) expect([h.tc, h.an, h.ns, h.ar - (withOpt ? 1 : 0)]).toEqual([false, nAn, nNs, nAr]);
-          else if (!required && base + needed <= limit) expect([h.tc, h.an, h.ns, h.ar - (withOpt ? 1 : 0)]).toEqual([false, nAn, nNs, 0]);
+          if (base + needed + s.additional.length <= limit)
+            expect([h.tc, h.an, h.ns, h.ar - (withOpt ? 1 : 0)]).toEqual([false, nAn, nNs, nAr]);
+          else if (!required && base + needed <= limit)
+            expect([h.tc, h.an, h.ns, h.ar - (withOpt ? 1 : 0)]).toEqual([false, nAn, nNs, 0]);
           else expect([h.tc, h.an, h.ns, h.ar - (withOpt ? 1 : 0)]).toEqual([true, 0, 0, 0]);
         },
       ),

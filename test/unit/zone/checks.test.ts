@@ -41,7 +41,13 @@ describe('DNAME placement', () => {
   });
 
   it('two DNAMEs at one owner, a DNAME next to a CNAME, a DNAME at a delegation point', () => {
-    expect(problems(zone('      two: { DNAME: [a.example., b.example.] }\n      both: { DNAME: a.example., CNAME: b.example. }\n      cut: { NS: [ns.example.], DNAME: c.example. }\n'))).toEqual([
+    expect(
+      problems(
+        zone(
+          '      two: { DNAME: [a.example., b.example.] }\n      both: { DNAME: a.example., CNAME: b.example. }\n      cut: { NS: [ns.example.], DNAME: c.example. }\n',
+        ),
+      ),
+    ).toEqual([
       '7:7 zones[0].records.two: two.example.net has more than one DNAME (RFC 6672 2.4)',
       '8:7 zones[0].records.both: both.example.net has a CNAME and other data (RFC 1034 3.6.2)',
       '9:7 zones[0].records.cut: cut.example.net is a delegation point: it cannot own a DNAME',
@@ -50,7 +56,12 @@ describe('DNAME placement', () => {
 
   it('a geo record or another zone below a DNAME is refused', () => {
     const pops = `pops:\n  fra: { location: [50, 8], ipv4: [192.0.2.10] }\npolicies:\n  p: { steps: [nearest: {}] }\n`;
-    const text = pops + zone('      old: { DNAME: example.org. }\n', '    geo:\n      cdn.old: { policy: p }\n  - origin: sub.old.example.net.\n    soa: { mname: ns1, rname: h@example.net, serial: 1 }\n    ns: [ns1]\n');
+    const text =
+      pops +
+      zone(
+        '      old: { DNAME: example.org. }\n',
+        '    geo:\n      cdn.old: { policy: p }\n  - origin: sub.old.example.net.\n    soa: { mname: ns1, rname: h@example.net, serial: 1 }\n    ns: [ns1]\n',
+      );
     expect(problems(text)).toEqual([
       '13:7 zones[0].geo["cdn.old"]: cdn.old.example.net is below the DNAME at old.example.net (RFC 6672 2.3)',
       '14:13 zones[1].origin: zone sub.old.example.net is below the DNAME at old.example.net in zone example.net (RFC 6672 2.3)',
@@ -71,7 +82,9 @@ describe('DS placement', () => {
 
 describe('YAML record types', () => {
   it('mnemonics in any case, TYPEnnn, and RFC 3597 generic values; TXT needs no quotes in any spelling', () => {
-    const text = zone('      x: { https: "1 . alpn=h2", TYPE65400: "\\\\# 3 abcdef", txt: [two words], TYPE16: ["\\\\# 6 0568656c6c6f"] }\n');
+    const text = zone(
+      '      x: { https: "1 . alpn=h2", TYPE65400: "\\\\# 3 abcdef", txt: [two words], TYPE16: ["\\\\# 6 0568656c6c6f"] }\n',
+    );
     expect(problems(text)).toEqual([]);
     const s = buildSnapshot(parseConfigText(text, 'm.yaml'));
     expect(s.zones[0].records.filter((r) => r.type === 'TXT').map((r) => r.data)).toEqual([['two words'], ['hello']]);
@@ -79,11 +92,15 @@ describe('YAML record types', () => {
 
   it('a misspelt type is an error at its key, with the closest type; a bad value at the value', () => {
     expect(problems(zone('      x: { HTTP: "1 ." , SVCB: "1 . alpn" }\n'))).toEqual([
-      expect.stringMatching(/^7:12 zones\[0\]\.records\.x\.HTTP: "HTTP": unknown record type 'HTTP' \(did you mean "HTTPS"\?\)/),
+      expect.stringMatching(
+        /^7:12 zones\[0\]\.records\.x\.HTTP: "HTTP": unknown record type 'HTTP' \(did you mean "HTTPS"\?\)/,
+      ),
     ]);
     expect(problems(zone('      x: { SVCB: "1 . alpn", TYPE0: "\\\\# 0" }\n'))).toEqual([
       '7:30 zones[0].records.x.TYPE0: "TYPE0": type 0 is reserved',
     ]);
-    expect(problems(zone('      x: { SVCB: "1 . alpn" }\n'))).toEqual(['7:18 zones[0].records.x.SVCB: SVCB alpn needs a value']);
+    expect(problems(zone('      x: { SVCB: "1 . alpn" }\n'))).toEqual([
+      '7:18 zones[0].records.x.SVCB: SVCB alpn needs a value',
+    ]);
   });
 });

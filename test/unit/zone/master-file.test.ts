@@ -31,20 +31,39 @@ describe('parseMasterFile: records', () => {
     ['@ NS ns1', { name: 'example.org', type: 'NS', ttl: 3600, data: 'ns1.example.org' }],
     ['www CNAME web.example.net.', { name: 'www.example.org', type: 'CNAME', ttl: 3600, data: 'web.example.net' }],
     ['1.2 PTR host.example.org.', { name: '1.2.example.org', type: 'PTR', ttl: 3600, data: 'host.example.org' }],
-    ['@ MX 10 mail', { name: 'example.org', type: 'MX', ttl: 3600, data: { preference: 10, exchange: 'mail.example.org' } }],
+    [
+      '@ MX 10 mail',
+      { name: 'example.org', type: 'MX', ttl: 3600, data: { preference: 10, exchange: 'mail.example.org' } },
+    ],
     ['@ TXT "v=spf1 -all"', { name: 'example.org', type: 'TXT', ttl: 3600, data: ['v=spf1 -all'] }],
     [
       '_sip._tcp SRV 10 5 5060 sip',
-      { name: '_sip._tcp.example.org', type: 'SRV', ttl: 3600, data: { priority: 10, weight: 5, port: 5060, target: 'sip.example.org' } },
+      {
+        name: '_sip._tcp.example.org',
+        type: 'SRV',
+        ttl: 3600,
+        data: { priority: 10, weight: 5, port: 5060, target: 'sip.example.org' },
+      },
     ],
-    ['@ CAA 0 issue "ca.example"', { name: 'example.org', type: 'CAA', ttl: 3600, data: { flags: 0, tag: 'issue', value: 'ca.example' } }],
+    [
+      '@ CAA 0 issue "ca.example"',
+      { name: 'example.org', type: 'CAA', ttl: 3600, data: { flags: 0, tag: 'issue', value: 'ca.example' } },
+    ],
     [
       '@ SOA ns1 hostmaster 1 2h 15m 1w 300',
       {
         name: 'example.org',
         type: 'SOA',
         ttl: 3600,
-        data: { mname: 'ns1.example.org', rname: 'hostmaster.example.org', serial: 1, refresh: 7200, retry: 900, expire: 604800, minimum: 300 },
+        data: {
+          mname: 'ns1.example.org',
+          rname: 'hostmaster.example.org',
+          serial: 1,
+          refresh: 7200,
+          retry: 900,
+          expire: 604800,
+          minimum: 300,
+        },
       },
     ],
     ['*.apps A 192.0.2.99', { name: '*.apps.example.org', type: 'A', ttl: 3600, data: '192.0.2.99' }],
@@ -56,7 +75,16 @@ describe('parseMasterFile: records', () => {
 
   it('accepts TTL and class in either order, and either omitted', () => {
     const records = parse(
-      zone('$TTL 100', 'a 1 IN A 192.0.2.1', 'b IN 2 A 192.0.2.2', 'c 3 A 192.0.2.3', 'd IN A 192.0.2.4', 'e A 192.0.2.5', 'f in 1m a 192.0.2.6', 'g CLASS1 A 192.0.2.7'),
+      zone(
+        '$TTL 100',
+        'a 1 IN A 192.0.2.1',
+        'b IN 2 A 192.0.2.2',
+        'c 3 A 192.0.2.3',
+        'd IN A 192.0.2.4',
+        'e A 192.0.2.5',
+        'f in 1m a 192.0.2.6',
+        'g CLASS1 A 192.0.2.7',
+      ),
     );
     expect(records.map((r) => [r.name, r.ttl])).toEqual([
       ['a.example.org', 1],
@@ -70,7 +98,16 @@ describe('parseMasterFile: records', () => {
   });
 
   it('continues the previous owner on lines starting with whitespace', () => {
-    const records = parse(zone('$TTL 60', 'www A 192.0.2.1', '    AAAA 2001:db8::1', '\tTXT "hello"', 'ftp A 192.0.2.2', '  60 IN A 192.0.2.3'));
+    const records = parse(
+      zone(
+        '$TTL 60',
+        'www A 192.0.2.1',
+        '    AAAA 2001:db8::1',
+        '\tTXT "hello"',
+        'ftp A 192.0.2.2',
+        '  60 IN A 192.0.2.3',
+      ),
+    );
     expect(records.map((r) => `${r.name} ${r.type}`)).toEqual([
       'www.example.org A',
       'www.example.org AAAA',
@@ -104,13 +141,19 @@ describe('parseMasterFile: records', () => {
   });
 
   it('applies $TTL only from where it appears, and lets a later $TTL override', () => {
-    const records = parse(zone('a A 192.0.2.1', '$TTL 2h', 'b A 192.0.2.2', '$TTL 30', 'c A 192.0.2.3'), { defaultTtl: 5 });
+    const records = parse(zone('a A 192.0.2.1', '$TTL 2h', 'b A 192.0.2.2', '$TTL 30', 'c A 192.0.2.3'), {
+      defaultTtl: 5,
+    });
     expect(records.map((r) => r.ttl)).toEqual([5, 7200, 30]);
   });
 
   it('prefers explicit TTL > $TTL > defaultTtl and never uses the SOA minimum', () => {
-    expect(parse(zone('@ SOA ns h 1 1 1 1 999', 'a A 192.0.2.1'), { defaultTtl: 42 }).map((r) => r.ttl)).toEqual([42, 42]);
-    expect(parse(zone('$TTL 7', 'a 9 A 192.0.2.1', 'b A 192.0.2.2'), { defaultTtl: 42 }).map((r) => r.ttl)).toEqual([9, 7]);
+    expect(parse(zone('@ SOA ns h 1 1 1 1 999', 'a A 192.0.2.1'), { defaultTtl: 42 }).map((r) => r.ttl)).toEqual([
+      42, 42,
+    ]);
+    expect(parse(zone('$TTL 7', 'a 9 A 192.0.2.1', 'b A 192.0.2.2'), { defaultTtl: 42 }).map((r) => r.ttl)).toEqual([
+      9, 7,
+    ]);
   });
 
   it('parses the classic multi-line SOA with comments inside the parentheses', () => {
@@ -145,7 +188,9 @@ describe('parseMasterFile: records', () => {
   });
 
   it('reads quoted TXT strings with spaces, semicolons and escapes', () => {
-    const [txt] = parse(zone('$TTL 60', '@ TXT "v=DMARC1; p=reject" "say \\"hi\\"" "back\\\\slash" "\\065BC" ""; comment'));
+    const [txt] = parse(
+      zone('$TTL 60', '@ TXT "v=DMARC1; p=reject" "say \\"hi\\"" "back\\\\slash" "\\065BC" ""; comment'),
+    );
     expect(txt.data).toEqual(['v=DMARC1; p=reject', 'say "hi"', 'back\\slash', 'ABC', '']);
   });
 
@@ -155,7 +200,10 @@ describe('parseMasterFile: records', () => {
   });
 
   it('accepts CRLF line endings and a missing final newline', () => {
-    expect(parse('$TTL 60\r\nwww A 192.0.2.1\r\nftp A 192.0.2.2').map((r) => r.name)).toEqual(['www.example.org', 'ftp.example.org']);
+    expect(parse('$TTL 60\r\nwww A 192.0.2.1\r\nftp A 192.0.2.2').map((r) => r.name)).toEqual([
+      'www.example.org',
+      'ftp.example.org',
+    ]);
   });
 
   it('returns nothing for an empty or comment-only file', () => {
@@ -230,7 +278,16 @@ describe('parseMasterFile: errors', () => {
   });
 
   it('reports an error on a simple line 7', () => {
-    const text = zone('$TTL 1h', 'a A 192.0.2.1', 'b A 192.0.2.2', '', '; c', 'd A 192.0.2.4', 'e A 192.0.2.500', 'f A 192.0.2.6');
+    const text = zone(
+      '$TTL 1h',
+      'a A 192.0.2.1',
+      'b A 192.0.2.2',
+      '',
+      '; c',
+      'd A 192.0.2.4',
+      'e A 192.0.2.500',
+      'f A 192.0.2.6',
+    );
     const err = parseError(text);
     expect(err.line).toBe(7);
     expect(err.detail).toBe("bad IPv4 address '192.0.2.500'");
@@ -256,7 +313,8 @@ describe('parseMasterFile: errors', () => {
 describe('fixture example.org.zone', () => {
   const path = fileURLToPath(new URL('../../fixtures/zones/example.org.zone', import.meta.url));
   const records = parseMasterFile(readFileSync(path, 'utf8'), { file: 'example.org.zone', origin: 'example.org' });
-  const find = (name: string, type: ZoneRecord['type']): ZoneRecord[] => records.filter((r) => r.name === name && r.type === type);
+  const find = (name: string, type: ZoneRecord['type']): ZoneRecord[] =>
+    records.filter((r) => r.name === name && r.type === type);
 
   it('has the expected number of records per type', () => {
     const counts: Record<string, number> = {};
@@ -284,7 +342,9 @@ describe('fixture example.org.zone', () => {
 
   it('reads apex NS, address, mail and policy records', () => {
     expect(find('example.org', 'NS').map((r) => r.data)).toEqual(['ns1.example.org', 'ns2.example.org']);
-    expect(find('ns2.example.org', 'AAAA')).toEqual([{ name: 'ns2.example.org', type: 'AAAA', ttl: 3600, data: '2001:db8:0:53::2' }]);
+    expect(find('ns2.example.org', 'AAAA')).toEqual([
+      { name: 'ns2.example.org', type: 'AAAA', ttl: 3600, data: '2001:db8:0:53::2' },
+    ]);
     expect(find('example.org', 'A')).toEqual([{ name: 'example.org', type: 'A', ttl: 300, data: '192.0.2.10' }]);
     expect(find('example.org', 'AAAA')[0].ttl).toBe(300);
     expect(find('www.example.org', 'CNAME')[0].data).toBe('example.org');
@@ -294,7 +354,10 @@ describe('fixture example.org.zone', () => {
       { preference: 20, exchange: 'mx2.example.org' },
     ]);
     expect(find('_dmarc.example.org', 'TXT')[0].data).toEqual(['v=DMARC1; p=reject; rua=mailto:dmarc@example.org']);
-    expect(find('sel._domainkey.example.org', 'TXT')[0].data).toEqual(['v=DKIM1; k=rsa; ', 'p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC']);
+    expect(find('sel._domainkey.example.org', 'TXT')[0].data).toEqual([
+      'v=DKIM1; k=rsa; ',
+      'p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC',
+    ]);
     expect(find('_sip._tcp.example.org', 'SRV').map((r) => r.data)).toEqual([
       { priority: 10, weight: 60, port: 5060, target: 'sip.example.org' },
       { priority: 20, weight: 40, port: 5060, target: 'sip-backup.example.net' },
@@ -311,7 +374,9 @@ describe('fixture example.org.zone', () => {
       { name: 'lab.example.org', type: 'NS', ttl: 86400, data: 'ns1.lab.example.org' },
       { name: 'lab.example.org', type: 'NS', ttl: 86400, data: 'ns1.example.net' },
     ]);
-    expect(find('ns1.lab.example.org', 'A')).toEqual([{ name: 'ns1.lab.example.org', type: 'A', ttl: 86400, data: '192.0.2.200' }]);
+    expect(find('ns1.lab.example.org', 'A')).toEqual([
+      { name: 'ns1.lab.example.org', type: 'A', ttl: 86400, data: '192.0.2.200' },
+    ]);
   });
 
   it('keeps file order and has no PTR records', () => {

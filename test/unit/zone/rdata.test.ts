@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEscapes, parseRdata, parseRdataText, parseTtl, tokenize, TokenizeError } from '../../../src/zone/rdata.js';
+import {
+  decodeEscapes,
+  parseRdata,
+  parseRdataText,
+  parseTtl,
+  tokenize,
+  TokenizeError,
+} from '../../../src/zone/rdata.js';
 import type { StaticType } from '../../../src/zone/types.js';
 
 const ORIGIN = 'example.org';
@@ -79,7 +86,11 @@ const GOOD: [StaticType, string[], unknown][] = [
 
 /** Error cases: [type, tokens, expected message]. */
 const BAD: [StaticType, string[], RegExp][] = [
-  ['SOA', ['ns1', 'h', '1', '2', '3', '4'], /SOA expects 7 fields \(mname rname serial refresh retry expire minimum\), got 6/],
+  [
+    'SOA',
+    ['ns1', 'h', '1', '2', '3', '4'],
+    /SOA expects 7 fields \(mname rname serial refresh retry expire minimum\), got 6/,
+  ],
   ['SOA', ['ns1', 'h', '4294967296', '1', '1', '1', '1'], /SOA serial 4294967296 is out of range 0..4294967295/],
   ['SOA', ['ns1', 'h', 'x', '1', '1', '1', '1'], /SOA serial must be an unsigned integer, got 'x'/],
   ['SOA', ['ns1', 'h', '1', '1q', '1', '1', '1'], /bad SOA refresh '1q'/],
@@ -187,14 +198,22 @@ describe('tokenize', () => {
 
   it('keeps a quoted string that is not UTF-8 as written, flagged, for binary values', () => {
     const [line] = tokenize('"hello\\210qoo"');
-    expect(line.tokens[0]).toMatchObject({ text: 'hello\\210qoo', raw: 'hello\\210qoo', notUtf8: expect.stringMatching(/not valid UTF-8/) });
+    expect(line.tokens[0]).toMatchObject({
+      text: 'hello\\210qoo',
+      raw: 'hello\\210qoo',
+      notUtf8: expect.stringMatching(/not valid UTF-8/),
+    });
     expect(() => parseRdataText('TXT', '"hello\\210qoo"', ORIGIN)).toThrow(/not valid UTF-8/);
   });
 
   it('joins lines inside parentheses and records the start line and indentation', () => {
     const lines = tokenize('\n; only a comment\nx ( 1\n 2 ) 3\n\t y\n');
     expect(lines).toEqual([
-      { line: 3, indented: false, tokens: ['x', '1', '2', '3'].map((text) => ({ text, quoted: false, raw: text, joined: false })) },
+      {
+        line: 3,
+        indented: false,
+        tokens: ['x', '1', '2', '3'].map((text) => ({ text, quoted: false, raw: text, joined: false })),
+      },
       { line: 5, indented: true, tokens: [{ text: 'y', quoted: false, raw: 'y', joined: false }] },
     ]);
   });
@@ -240,15 +259,19 @@ describe('parseRdataText (YAML form)', () => {
     ['TXT', 'semi\\;colon', ['semi;colon']],
     ['TXT', '"\\065\\066"', ['AB']],
     ['A', '192.0.2.1 ; trailing comment', '192.0.2.1'],
-    ['SOA', 'ns1 hostmaster ( 1 2 3 4 5 )', {
-      mname: 'ns1.example.org',
-      rname: 'hostmaster.example.org',
-      serial: 1,
-      refresh: 2,
-      retry: 3,
-      expire: 4,
-      minimum: 5,
-    }],
+    [
+      'SOA',
+      'ns1 hostmaster ( 1 2 3 4 5 )',
+      {
+        mname: 'ns1.example.org',
+        rname: 'hostmaster.example.org',
+        serial: 1,
+        refresh: 2,
+        retry: 3,
+        expire: 4,
+        minimum: 5,
+      },
+    ],
   ] as [StaticType, string, unknown][])('%s %j', (type, text, expected) => {
     expect(parseRdataText(type, text, ORIGIN)).toEqual(expected);
   });

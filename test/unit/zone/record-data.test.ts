@@ -15,7 +15,11 @@ import { ZoneFileError } from '../../../src/errors.js';
 
 const ORIGIN = 'example.com';
 /** Hex with spaces and comments stripped, as the RFCs print it. */
-const hex = (s: string) => s.replace(/;[^\n]*/g, '').replace(/\s+/g, '').toLowerCase();
+const hex = (s: string) =>
+  s
+    .replace(/;[^\n]*/g, '')
+    .replace(/\s+/g, '')
+    .toLowerCase();
 const parse = (type: string, text: string) => parseRecordText(recordTypeOf(type), text, ORIGIN);
 
 const FOO_EXAMPLE_COM = '03 666f6f 07 6578616d706c65 03 636f6d 00';
@@ -33,13 +37,22 @@ describe('SVCB and HTTPS: RFC 9460 Appendix D vectors', () => {
       '1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"',
       `0001 ${FOO_EXAMPLE_COM} 0006 0020 20010db8000000000000000000000001 20010db8000000000000000000530001`,
     ],
-    ['1 example.com. ipv6hint="2001:db8:ffff:ffff:ffff:ffff:198.51.100.100"', '0001 07 6578616d706c65 03 636f6d 00 0006 0010 20010db8ffffffffffffffffc6336464'],
+    [
+      '1 example.com. ipv6hint="2001:db8:ffff:ffff:ffff:ffff:198.51.100.100"',
+      '0001 07 6578616d706c65 03 636f6d 00 0006 0010 20010db8ffffffffffffffffc6336464',
+    ],
     [
       '16 foo.example.org. (alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)',
       `0010 ${FOO_EXAMPLE_ORG} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201`,
     ],
-    ['16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"', `0010 ${FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832`],
-    ['16 foo.example.org. alpn=f\\\\\\092oo\\092,bar,h2', `0010 ${FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832`],
+    [
+      '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"',
+      `0010 ${FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832`,
+    ],
+    [
+      '16 foo.example.org. alpn=f\\\\\\092oo\\092,bar,h2',
+      `0010 ${FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832`,
+    ],
   ];
 
   it.each(VECTORS)('SVCB %s', (text, wire) => {
@@ -59,10 +72,14 @@ describe('SVCB and HTTPS: RFC 9460 Appendix D vectors', () => {
 
   it('no-default-alpn, ech (base64), dohpath and relative target names', () => {
     expect(parse('HTTPS', '1 svc alpn=h3 no-default-alpn port=8443 ech="AEj+DQ=="')).toBe(
-      hex(`0001 03 737663 07 6578616d706c65 03 636f6d 00 0001 0003 02 6833 0002 0000 0003 0002 20fb 0005 0004 0048fe0d`),
+      hex(
+        `0001 03 737663 07 6578616d706c65 03 636f6d 00 0001 0003 02 6833 0002 0000 0003 0002 20fb 0005 0004 0048fe0d`,
+      ),
     );
     expect(parse('SVCB', '1 doh.example.net. alpn=h2 dohpath=/dns-query{?dns}')).toBe(
-      hex(`0001 03 646f68 07 6578616d706c65 03 6e6574 00 0001 0003 02 6832 0007 0010 ${Buffer.from('/dns-query{?dns}').toString('hex')}`),
+      hex(
+        `0001 03 646f68 07 6578616d706c65 03 6e6574 00 0001 0003 02 6832 0007 0010 ${Buffer.from('/dns-query{?dns}').toString('hex')}`,
+      ),
     );
   });
 
@@ -109,7 +126,8 @@ describe('TLSA, SSHFP, DS, NAPTR', () => {
     expect(parse('TLSA', '0 0 1 d2abde240d7cd3ee6b4b28c54df034b9 7983a1d16e8a410e4561cb106618e971')).toBe(
       hex('00 00 01 d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971'),
     );
-    const sha512 = '92003ba34942dc74152e2f2c408d29eca5a520e7f2e06bb944f4dca346baf63c1b177615d466f6c4b71c216a50292bd58c9ebdd2f74e38fe51ffd48c43326cbc';
+    const sha512 =
+      '92003ba34942dc74152e2f2c408d29eca5a520e7f2e06bb944f4dca346baf63c1b177615d466f6c4b71c216a50292bd58c9ebdd2f74e38fe51ffd48c43326cbc';
     expect(parse('TLSA', `1 1 2 ${sha512}`)).toBe(`010102${sha512}`);
     expect(parse('TLSA', '3 1 0 3059301306072a')).toBe('0301003059301306072a');
     expect(() => parse('TLSA', '3 1 1 abcd')).toThrow(/certificate data is 2 octets; type 1 needs 32/);
@@ -118,7 +136,9 @@ describe('TLSA, SSHFP, DS, NAPTR', () => {
   });
 
   it('SSHFP (RFC 4255 3.3)', () => {
-    expect(parse('SSHFP', '2 1 123456789abcdef67890123456789abcdef67890')).toBe('0201123456789abcdef67890123456789abcdef67890');
+    expect(parse('SSHFP', '2 1 123456789abcdef67890123456789abcdef67890')).toBe(
+      '0201123456789abcdef67890123456789abcdef67890',
+    );
     expect(() => parse('SSHFP', '2 2 123456789abcdef67890123456789abcdef67890')).toThrow(/20 octets; type 2 needs 32/);
     expect(() => parse('SSHFP', '2 1 12345')).toThrow(/odd number of hex digits/);
   });
@@ -127,7 +147,9 @@ describe('TLSA, SSHFP, DS, NAPTR', () => {
     const wire = 'ec4505012bb183af5f22588179a53b0a98631fad1a292118';
     expect(parse('DS', '60485 5 1 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )'.replace(/[()]/g, ''))).toBe(wire);
     expect(parse('DS', '60485 RSASHA1 1 2BB183AF5F22588179A53B0A98631FAD1A292118')).toBe(wire);
-    expect(() => parse('DS', '60485 5 2 2BB183AF5F22588179A53B0A98631FAD1A292118')).toThrow(/digest is 20 octets; type 2 needs 32/);
+    expect(() => parse('DS', '60485 5 2 2BB183AF5F22588179A53B0A98631FAD1A292118')).toThrow(
+      /digest is 20 octets; type 2 needs 32/,
+    );
     expect(() => parse('DS', '70000 5 1 2BB1')).toThrow(/key tag 70000 is out of range/);
   });
 
@@ -137,7 +159,9 @@ describe('TLSA, SSHFP, DS, NAPTR', () => {
     );
     const regexp = '!^.*$!sip:info@example.com!';
     expect(parse('NAPTR', `10 100 "u" "E2U+sip" "${regexp}" .`)).toBe(
-      hex(`000a 0064 01 75 07 4532552b736970 ${regexp.length.toString(16).padStart(2, '0')} ${Buffer.from(regexp).toString('hex')} 00`),
+      hex(
+        `000a 0064 01 75 07 4532552b736970 ${regexp.length.toString(16).padStart(2, '0')} ${Buffer.from(regexp).toString('hex')} 00`,
+      ),
     );
     expect(() => parse('NAPTR', '100 10 "S" "SIP+D2U" ""')).toThrow(/expects 6 fields/);
     expect(() => parse('NAPTR', '100 10 "S!" "x" "" .')).toThrow(/flags "S!" must be letters and digits/);
@@ -258,7 +282,9 @@ describe('master files: the new types, CLASS1, and file:line errors', () => {
       'x.example.com TYPE65400',
       'y.example.com A',
     ]);
-    expect(records[1].data).toBe(hex(`0010 ${FOO_EXAMPLE_ORG} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201`));
+    expect(records[1].data).toBe(
+      hex(`0010 ${FOO_EXAMPLE_ORG} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201`),
+    );
     expect(records[10].data).toBe('192.0.2.1');
   });
 

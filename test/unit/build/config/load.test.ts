@@ -33,8 +33,20 @@ describe('YAML syntax errors', () => {
   it.each([
     // [name, text, line, column, message fragment]
     ['tab indentation', 'zones:\n\t- origin: x\n', 2, 1, 'Tabs are not allowed'],
-    ['duplicate key (reported at the second one)', 'zones: []\nserver: {}\nzones: []\n', 3, 1, 'Map keys must be unique'],
-    ['nested mapping in a compact value', 'server:\n  identity: a: b\nzones: []\n', 2, 13, 'Nested mappings are not allowed'],
+    [
+      'duplicate key (reported at the second one)',
+      'zones: []\nserver: {}\nzones: []\n',
+      3,
+      1,
+      'Map keys must be unique',
+    ],
+    [
+      'nested mapping in a compact value',
+      'server:\n  identity: a: b\nzones: []\n',
+      2,
+      13,
+      'Nested mappings are not allowed',
+    ],
   ])('%s', (_name, text, line, column, message) => {
     const issues = issuesOf(text);
     expect(issues[0]).toEqual({ file: FILE, line, column, path: '', message: expect.stringContaining(message) });
@@ -47,20 +59,45 @@ describe('YAML syntax errors', () => {
 describe('schema errors: position of the offending node and its path', () => {
   it.each([
     ['unknown top-level key', `${ZONES}bogus: 1\n`, '3:1 bogus', 'unknown key "bogus"'],
-    ['unknown key in server', `server:\n  listen: ["127.0.0.1:53"]\n  bogus: 1\n${ZONES}`, '3:3 server.bogus', 'unknown key "bogus"'],
-    ['unknown key in a zone', 'zones:\n  - origin: example.net.\n    bogus2: y\n', '3:5 zones[0].bogus2', 'unknown key "bogus2"'],
+    [
+      'unknown key in server',
+      `server:\n  listen: ["127.0.0.1:53"]\n  bogus: 1\n${ZONES}`,
+      '3:3 server.bogus',
+      'unknown key "bogus"',
+    ],
+    [
+      'unknown key in a zone',
+      'zones:\n  - origin: example.net.\n    bogus2: y\n',
+      '3:5 zones[0].bogus2',
+      'unknown key "bogus2"',
+    ],
     [
       'unknown key in a PoP health check (flow map)',
       `pops:\n  fra:\n    location: [50, 8]\n    health: { type: http, intervall: 5s }\n${ZONES}`,
       '4:27 pops.fra.health.intervall',
       'unknown key "intervall"',
     ],
-    ['wrong type: string for a number', `server:\n  udp_max_payload: "big"\n${ZONES}`, '2:20 server.udp_max_payload', 'expected number'],
+    [
+      'wrong type: string for a number',
+      `server:\n  udp_max_payload: "big"\n${ZONES}`,
+      '2:20 server.udp_max_payload',
+      'expected number',
+    ],
     ['wrong type: scalar for the zone list', 'zones: example.net\n', '1:8 zones', 'expected array'],
     ['wrong type: sequence for the PoP map', `pops: [fra]\n${ZONES}`, '1:7 pops', 'expected record'],
     ['number out of range', `server:\n  udp_max_payload: 100\n${ZONES}`, '2:20 server.udp_max_payload', '>=512'],
-    ['negative TTL in a geo record', 'zones:\n  - origin: example.net.\n    geo:\n      cdn: { policy: p, ttl: -1 }\n', '4:30 zones[0].geo.cdn.ttl', '>=0'],
-    ['health enum', `pops:\n  fra:\n    location: [50, 8]\n    health:\n      type: icmp\n${ZONES}`, '5:13 pops.fra.health.type', ''],
+    [
+      'negative TTL in a geo record',
+      'zones:\n  - origin: example.net.\n    geo:\n      cdn: { policy: p, ttl: -1 }\n',
+      '4:30 zones[0].geo.cdn.ttl',
+      '>=0',
+    ],
+    [
+      'health enum',
+      `pops:\n  fra:\n    location: [50, 8]\n    health:\n      type: icmp\n${ZONES}`,
+      '5:13 pops.fra.health.type',
+      '',
+    ],
     ['empty zone list', 'zones: []\n', '1:8 zones', '>=1'],
   ])('%s', (_name, text, expected, message) => {
     const issues = issuesOf(text);
@@ -71,7 +108,9 @@ describe('schema errors: position of the offending node and its path', () => {
 
   it('missing zones: reported at the start of the document (after comments)', () => {
     const issues = issuesOf('# a comment\n\nserver:\n  identity: x\n');
-    expect(issues).toEqual([{ file: FILE, line: 3, column: 1, path: 'zones', message: expect.stringMatching(/expected array/) }]);
+    expect(issues).toEqual([
+      { file: FILE, line: 3, column: 1, path: 'zones', message: expect.stringMatching(/expected array/) },
+    ]);
   });
 
   it('missing zones in an empty file: 1:1', () => {
@@ -79,9 +118,17 @@ describe('schema errors: position of the offending node and its path', () => {
   });
 
   it.each([
-    ['a unit the parser does not know', `server:\n  tcp:\n    idle_timeout: 10 seconds\n${ZONES}`, '3:19 server.tcp.idle_timeout'],
+    [
+      'a unit the parser does not know',
+      `server:\n  tcp:\n    idle_timeout: 10 seconds\n${ZONES}`,
+      '3:19 server.tcp.idle_timeout',
+    ],
     ['no unit', `health:\n  defaults:\n    timeout: fast\n${ZONES}`, '3:14 health.defaults.timeout'],
-    ['in a flow map', `pops:\n  fra:\n    location: [50, 8]\n    health: { type: http, interval: 5x }\n${ZONES}`, '4:37 pops.fra.health.interval'],
+    [
+      'in a flow map',
+      `pops:\n  fra:\n    location: [50, 8]\n    health: { type: http, interval: 5x }\n${ZONES}`,
+      '4:37 pops.fra.health.interval',
+    ],
   ])('bad duration (%s): position, path and a message saying what a duration looks like', (_name, text, expected) => {
     const issues = issuesOf(text);
     expect(where(issues)).toEqual([expected]);
@@ -103,7 +150,11 @@ describe('schema errors: position of the offending node and its path', () => {
 
   it('every problem is reported, each at its own position', () => {
     const text = 'server:\n  bogus: 1\n  udp_max_payload: 100\nzones:\n  - origin: x\n    bogus2: y\n';
-    expect(where(issuesOf(text)).sort()).toEqual(['2:3 server.bogus', '3:20 server.udp_max_payload', '6:5 zones[0].bogus2']);
+    expect(where(issuesOf(text)).sort()).toEqual([
+      '2:3 server.bogus',
+      '3:20 server.udp_max_payload',
+      '6:5 zones[0].bogus2',
+    ]);
   });
 
   it('ConfigError message: one "file:line:column: path: message" line per issue', () => {
@@ -152,7 +203,11 @@ ${ZONES}`;
     const { locate } = parseConfigText(text, FILE);
     expect(locate(['pops', 'fra', 'ipv4', 0])).toMatchObject({ line: 2, column: 36, path: 'pops.fra.ipv4[0]' });
     // Not in the YAML: the deepest existing ancestor's position, the full path.
-    expect(locate(['pops', 'fra', 'health', 'timeout'])).toMatchObject({ line: 2, column: 8, path: 'pops.fra.health.timeout' });
+    expect(locate(['pops', 'fra', 'health', 'timeout'])).toMatchObject({
+      line: 2,
+      column: 8,
+      path: 'pops.fra.health.timeout',
+    });
     // A key of a map: the key's own position.
     expect(locate(['pops', 'fra'], 'ipv4')).toMatchObject({ line: 2, column: 29, path: 'pops.fra.ipv4' });
   });
@@ -173,7 +228,9 @@ describe('loadConfigFile', () => {
         err = e as ConfigError;
       }
       expect(err).toBeInstanceOf(ConfigError);
-      expect(err!.issues).toEqual([{ file: missing, line: 1, column: 1, path: '', message: expect.stringMatching(/^cannot read: .*ENOENT/) }]);
+      expect(err!.issues).toEqual([
+        { file: missing, line: 1, column: 1, path: '', message: expect.stringMatching(/^cannot read: .*ENOENT/) },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

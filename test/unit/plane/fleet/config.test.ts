@@ -32,7 +32,12 @@ describe('fleet config', () => {
 
   it('the documented example means what the page says', () => {
     const first = fleetSchema.parse((parse(examples[0].text) as { fleet: unknown }).fleet);
-    expect(first).toMatchObject({ servers: ['tls://nats-leaf.fra.example.net:4222'], tls: { ca_file: '/etc/meridian/nats-ca.pem' }, config: 'follow', probe_replicas: 3 });
+    expect(first).toMatchObject({
+      servers: ['tls://nats-leaf.fra.example.net:4222'],
+      tls: { ca_file: '/etc/meridian/nats-ca.pem' },
+      config: 'follow',
+      probe_replicas: 3,
+    });
     const perPop = fleetSchema.parse((parse(examples[1].text) as { fleet: unknown }).fleet);
     expect([ruleFor(perPop.verdict, 'syd'), ruleFor(perPop.verdict, 'fra')]).toEqual(['any', 2]);
   });
@@ -49,7 +54,9 @@ describe('fleet config', () => {
       stale_after: 3,
       replicas: 1,
     });
-    expect(fleetSchema.parse({ servers: ['h:4222'], verdict: 'all', heartbeat: '500ms', grace_period: '1m' })).toMatchObject({ verdict: { default: 'all', pops: {} }, heartbeat: 0.5, grace_period: 60 });
+    expect(
+      fleetSchema.parse({ servers: ['h:4222'], verdict: 'all', heartbeat: '500ms', grace_period: '1m' }),
+    ).toMatchObject({ verdict: { default: 'all', pops: {} }, heartbeat: 0.5, grace_period: 60 });
   });
 
   it.each([

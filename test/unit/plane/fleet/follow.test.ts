@@ -20,7 +20,15 @@ afterEach(() => {
 
 function bundle(version: number): ConfigBundle {
   const text = `# v${version}\nzones: []\n`;
-  return { format: 1, version, published_at: 0, published_by: 'test', config: 'meridian.yaml', files: [{ path: 'meridian.yaml', sha256: sha256(text), content: Buffer.from(text).toString('base64') }], databases: [] };
+  return {
+    format: 1,
+    version,
+    published_at: 0,
+    published_by: 'test',
+    config: 'meridian.yaml',
+    files: [{ path: 'meridian.yaml', sha256: sha256(text), content: Buffer.from(text).toString('base64') }],
+    databases: [],
+  };
 }
 
 /** The two things a follower uses of a link: bundles in, running config out. */
@@ -84,7 +92,9 @@ describe('ConfigFollower', () => {
     expect((await readCurrent(stateDir))?.version).toBe(1);
     expect(reports[1][0]).toBe(1);
     expect(reports[1][1]).toBe('a'.repeat(64));
-    expect(reports[1][2]).toBe(`v2: ${path.join(stateDir, 'v2', 'meridian.yaml')}:3:1: zones: expected an array; second line`);
+    expect(reports[1][2]).toBe(
+      `v2: ${path.join(stateDir, 'v2', 'meridian.yaml')}:3:1: zones: expected an array; second line`,
+    );
   });
 
   it('reads nothing from a state directory without a good version', async () => {

@@ -8,17 +8,44 @@ import { describe, expect, it } from 'vitest';
 import { fleetSchema } from '../../../../src/plane/fleet/config.js';
 import { FleetDecider, type DecideInput } from '../../../../src/plane/fleet/decide.js';
 import { VerdictHold } from '../../../../src/plane/fleet/hold.js';
-import { encodeValue, escapeToken, memberKey, observationKey, overrideKey, parseKey, unescapeToken } from '../../../../src/plane/fleet/keys.js';
+import {
+  encodeValue,
+  escapeToken,
+  memberKey,
+  observationKey,
+  overrideKey,
+  parseKey,
+  unescapeToken,
+} from '../../../../src/plane/fleet/keys.js';
 import { isAlive, liveMembers } from '../../../../src/plane/fleet/membership.js';
 import { FleetModel } from '../../../../src/plane/fleet/model.js';
 
 const T0 = 1_700_000_000_000;
 
 function heartbeat(model: FleetModel, instance: string, at: number, interval = 2): void {
-  model.apply(memberKey(instance), 'PUT', encodeValue({ instance, interval, started_at: T0, at, config_version: null, config_sha256: null, config_error: null, software: 'test' }), at);
+  model.apply(
+    memberKey(instance),
+    'PUT',
+    encodeValue({
+      instance,
+      interval,
+      started_at: T0,
+      at,
+      config_version: null,
+      config_sha256: null,
+      config_error: null,
+      software: 'test',
+    }),
+    at,
+  );
 }
 function observe(model: FleetModel, pop: string, instance: string, up: boolean, at: number, interval = 1): void {
-  model.apply(observationKey(pop, instance), 'PUT', encodeValue({ instance, pop, up, reason: up ? null : 'refused', rtt_ms: 3, interval, at }), at);
+  model.apply(
+    observationKey(pop, instance),
+    'PUT',
+    encodeValue({ instance, pop, up, reason: up ? null : 'refused', rtt_ms: 3, interval, at }),
+    at,
+  );
 }
 
 describe('keys', () => {
@@ -29,7 +56,11 @@ describe('keys', () => {
       expect(unescapeToken(t)).toBe(name);
     }
     expect(escapeToken('ns1.fra')).toBe('ns1_2Efra');
-    expect(parseKey(observationKey('fra_2', 'ns1.fra'))).toEqual({ kind: 'observation', pop: 'fra_2', instance: 'ns1.fra' });
+    expect(parseKey(observationKey('fra_2', 'ns1.fra'))).toEqual({
+      kind: 'observation',
+      pop: 'fra_2',
+      instance: 'ns1.fra',
+    });
     expect(parseKey(memberKey('a.b'))).toEqual({ kind: 'member', instance: 'a.b' });
     expect(parseKey(overrideKey('syd'))).toEqual({ kind: 'override', pop: 'syd' });
     expect(parseKey('config')).toEqual({ kind: 'config' });
@@ -61,7 +92,14 @@ describe('membership', () => {
     const model = new FleetModel();
     expect(model.apply(memberKey('a'), 'PUT', Buffer.from('not json'), T0)).toBeNull();
     expect(model.apply(memberKey('a'), 'PUT', encodeValue({ instance: 'b', interval: 2 }), T0)).toBeNull();
-    expect(model.apply(observationKey('fra', 'a'), 'PUT', encodeValue({ instance: 'b', pop: 'fra', up: true, reason: null, rtt_ms: 1, interval: 1, at: 0 }), T0)).toBeNull();
+    expect(
+      model.apply(
+        observationKey('fra', 'a'),
+        'PUT',
+        encodeValue({ instance: 'b', pop: 'fra', up: true, reason: null, rtt_ms: 1, interval: 1, at: 0 }),
+        T0,
+      ),
+    ).toBeNull();
     expect(model.apply(overrideKey('fra'), 'PUT', encodeValue({ override: 'explode', by: 'x', at: 0 }), T0)).toBeNull();
     expect(model.rejected).toBe(4);
     expect(model.members.size + model.observations.size + model.overrides.size).toBe(0);
@@ -93,8 +131,20 @@ describe('verdict hold', () => {
 });
 
 describe('fleet decider', () => {
-  const verdict = fleetSchema.parse({ servers: ['127.0.0.1:4222'], verdict: { default: 'quorum', pops: { syd: 'any' } } }).verdict;
-  const input = (over: Partial<DecideInput>): DecideInput => ({ self: 'a', pops: ['fra', 'syd', 'ams', 'sin'], verdict, replicas: 2, staleAfter: 3, connected: true, now: T0, ...over });
+  const verdict = fleetSchema.parse({
+    servers: ['127.0.0.1:4222'],
+    verdict: { default: 'quorum', pops: { syd: 'any' } },
+  }).verdict;
+  const input = (over: Partial<DecideInput>): DecideInput => ({
+    self: 'a',
+    pops: ['fra', 'syd', 'ams', 'sin'],
+    verdict,
+    replicas: 2,
+    staleAfter: 3,
+    connected: true,
+    now: T0,
+    ...over,
+  });
 
   it('assigns R probers per PoP from the live members, self always among them, and lists what self probes', () => {
     const model = new FleetModel();
@@ -131,7 +181,9 @@ describe('fleet decider', () => {
     expect(syd.verdict.votes.map((x) => x.instance).sort()).toEqual(['a', 'b', 'c']);
     expect(v.pops.find((p) => p.pop === 'ams')!.override).toEqual({ override: 'drain', by: 'b', setAt: T0 });
     model.apply(overrideKey('ams'), 'DEL', new Uint8Array(), T0 + 200);
-    expect(new FleetDecider(15_000).decide(model, input({ now: T0 + 300 })).pops.find((p) => p.pop === 'ams')!.override).toBeNull();
+    expect(
+      new FleetDecider(15_000).decide(model, input({ now: T0 + 300 })).pops.find((p) => p.pop === 'ams')!.override,
+    ).toBeNull();
   });
 
   it('moves a dead member share within two heartbeat periods; keeps the assignment while NATS is lost', () => {
@@ -144,7 +196,8 @@ describe('fleet decider', () => {
     const after = d.decide(model, input({ replicas: 1, now: T0 + 3500 }));
     expect(after.live).toEqual(['a', 'b']);
     for (const p of after.pops) expect(p.probers).not.toContain('c');
-    for (const p of before.pops) if (!p.probers.includes('c')) expect(after.pops.find((q) => q.pop === p.pop)!.probers).toEqual(p.probers);
+    for (const p of before.pops)
+      if (!p.probers.includes('c')) expect(after.pops.find((q) => q.pop === p.pop)!.probers).toEqual(p.probers);
     // NATS lost: nobody's heartbeat is seen any more, which is not their death.
     const lost = d.decide(model, input({ replicas: 1, now: T0 + 60_000, connected: false }));
     expect(lost.live).toEqual(['a', 'b']);

@@ -51,7 +51,11 @@ describe('rendezvous hashing', () => {
   it('when a member dies only its share moves; every other (PoP, prober) pair stays', () => {
     const before = assignProbers(POPS, MEMBERS, 3);
     const dead = MEMBERS[3];
-    const after = assignProbers(POPS, MEMBERS.filter((m) => m !== dead), 3);
+    const after = assignProbers(
+      POPS,
+      MEMBERS.filter((m) => m !== dead),
+      3,
+    );
     let moved = 0;
     for (const pop of POPS) {
       const was = before.get(pop)!;

@@ -8,7 +8,15 @@ import { decideVerdict, isFresh, ruleSaysDown, type Observation } from '../../..
 
 const NOW = 1_000_000;
 function obs(instance: string, up: boolean, ageS = 1, interval = 5): Observation {
-  return { instance, pop: 'fra', up, reason: up ? null : 'timeout', rttMs: up ? 12 : null, interval, seenAt: NOW - ageS * 1000 };
+  return {
+    instance,
+    pop: 'fra',
+    up,
+    reason: up ? null : 'timeout',
+    rttMs: up ? 12 : null,
+    interval,
+    seenAt: NOW - ageS * 1000,
+  };
 }
 
 /** [rule, downs, fresh votes, down?] */
@@ -51,7 +59,11 @@ describe('verdict rules', () => {
     const v = decideVerdict('fra', 'quorum', [obs('a', false, 60), obs('b', false, 60), obs('c', true, 2)], NOW, 3);
     expect(v.state).toBe('up');
     expect([v.up, v.down]).toEqual([1, 0]);
-    expect(v.votes.map((x) => [x.instance, x.fresh])).toEqual([['c', true], ['a', false], ['b', false]]);
+    expect(v.votes.map((x) => [x.instance, x.fresh])).toEqual([
+      ['c', true],
+      ['a', false],
+      ['b', false],
+    ]);
   });
 
   it('no fresh observation is unknown under every rule, never up or down by default', () => {
