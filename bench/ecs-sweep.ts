@@ -214,7 +214,7 @@ async function sweep(client: Client): Promise<void> {
       const [base, len] = k.split('/');
       return `${ipText(Number(base))}/${len}\t${answer}`;
     });
-    writeFileSync(outFile, lines.join('\n') + '\n');
+    writeFileSync(outFile, `${lines.join('\n')}\n`);
     console.log(`blocks written to ${outFile}`);
   }
 }

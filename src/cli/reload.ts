@@ -73,7 +73,7 @@ async function call(
 export async function reloadCommand(opts: ReloadOptions, io: Io = stdio): Promise<number> {
   const { base, token } = target(opts);
   const show = (body: unknown) => io.out(JSON.stringify(body, null, 2));
-  let r;
+  let r: Awaited<ReturnType<typeof call>>;
   try {
     if (opts.status) {
       r = await call(base, 'GET', '/admin/reload', null);

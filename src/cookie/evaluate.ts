@@ -147,10 +147,15 @@ export class ServerCookies {
   ): void {
     v.invalid = CookieInvalid.NONE;
     v.responseLength = 0;
-    if (optOff < 0) return this.settle(v, CookieResult.NONE, CookieAction.PROCESS);
+    if (optOff < 0) {
+      this.settle(v, CookieResult.NONE, CookieAction.PROCESS);
+      return;
+    }
     // RFC 7873 5.2.2: a client cookie is 8 bytes, a server cookie 8 to 32.
-    if (optLen !== CLIENT_COOKIE_LENGTH && (optLen < 16 || optLen > 40))
-      return this.settle(v, CookieResult.MALFORMED, CookieAction.FORMERR);
+    if (optLen !== CLIENT_COOKIE_LENGTH && (optLen < 16 || optLen > 40)) {
+      this.settle(v, CookieResult.MALFORMED, CookieAction.FORMERR);
+      return;
+    }
     if (family === 6 && isV4MappedAt(addr, addrOff)) {
       family = 4;
       addrOff += 12;
@@ -205,7 +210,7 @@ export class ServerCookies {
     if (age > MAX_AGE_SECONDS) return CookieInvalid.EXPIRED;
     if (age < -FUTURE_SECONDS) return CookieInvalid.FUTURE;
     if (this.current.verify(msg, optOff, family, addr, addrOff)) return VALID_CURRENT;
-    if (this.previous !== null && this.previous.verify(msg, optOff, family, addr, addrOff)) return VALID_PREVIOUS;
+    if (this.previous?.verify(msg, optOff, family, addr, addrOff)) return VALID_PREVIOUS;
     return CookieInvalid.BAD_HASH;
   }
 

@@ -152,7 +152,7 @@ export function verifyRrsig(rrset: RRset, rrsigRdata: Uint8Array, dnskey: Uint8A
   if (compareSerialTime(t, sig.inception) < 0) return 'not-yet-valid';
   if (compareSerialTime(t, sig.expiration) > 0) return 'expired';
   const { signature, ...fields } = sig;
-  let publicKey;
+  let publicKey: ReturnType<typeof importPublicKey>;
   try {
     publicKey = importPublicKey(key.algorithm, key.publicKey);
   } catch {

@@ -10,7 +10,7 @@ import dnsPacket from 'dns-packet';
 import { handleQuery } from '../query/handle-query.js';
 import { QueryCounters } from '../query/counters.js';
 import { effectivePrefix, formatIp, parsePrefix, type Prefix } from '../net/ip.js';
-import { ClientLocator, decide } from '../policy/client-facts.js';
+import { type ClientLocator, decide } from '../policy/client-facts.js';
 import { specialRange } from '../policy/special-ranges.js';
 import type { LatencyRows, RttSource } from '../policy/rank.js';
 import type { RuleTables } from '../policy/rules.js';

@@ -33,7 +33,7 @@ export function parseIp(text: string): { family: 4 | 6; bytes: Uint8Array } | nu
   const lastColon = s.lastIndexOf(':');
   if (s.indexOf('.', lastColon) >= 0) {
     tailV4 = s.slice(lastColon + 1);
-    s = s.slice(0, lastColon + 1) + '0:0';
+    s = `${s.slice(0, lastColon + 1)}0:0`;
   }
   const [head, tail] = s.includes('::') ? s.split('::') : [s, null];
   const headGroups = head ? head.split(':') : [];

@@ -16,7 +16,13 @@ import { applyConfiguredLevel } from '../util/logger.js';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import type { HealthView } from '../health/view.js';
-import { counterValues, QueryCounters, ScopeSketches, hllEstimate, type CounterValues } from '../query/counters.js';
+import {
+  counterValues,
+  QueryCounters,
+  type ScopeSketches,
+  hllEstimate,
+  type CounterValues,
+} from '../query/counters.js';
 import { processRegistry, type Collected, type ProcessMetrics } from '../observability/metrics.js';
 import { transportErrors } from './server.js';
 import type { Snapshot } from '../build/snapshot.js';

@@ -47,7 +47,7 @@ describe('dig: authoritative answers', () => {
     expect(m.authority).toEqual([]);
     expect(m.ednsVersion).toBe(0);
     expect(m.transport).toBe('UDP');
-    expect(m.server).toBe('127.0.0.1#' + t.port);
+    expect(m.server).toBe(`127.0.0.1#${t.port}`);
   });
 
   it('AAAA, CNAME chains and MX come back as zone data', async () => {

@@ -286,6 +286,7 @@ describe('Grafana dashboard (ops/grafana/meridian.json)', () => {
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const p of queryPanels) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, compared as text
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       const refs = p.targets!.map((t) => t.refId);

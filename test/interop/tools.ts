@@ -51,7 +51,7 @@ export function run(
           reject(new Error(`${file} ${args.join(' ')}: ${err.message}`));
           return;
         }
-        if (err && err.killed) {
+        if (err?.killed) {
           reject(
             new Error(
               `${file} ${args.join(' ')}: killed after ${opts.timeoutMs ?? 15_000} ms (signal ${err.signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`,

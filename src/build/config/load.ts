@@ -70,7 +70,7 @@ function makeLocator(file: string, doc: Document, lines: LineCounter): Locator {
     let offset = 0;
     for (let i = 0; i <= p.length; i++) {
       const n = node as Node | null;
-      if (n && n.range) offset = n.range[0];
+      if (n?.range) offset = n.range[0];
       if (i === p.length) break;
       const next = isCollection(node) ? node.get(p[i], true) : undefined;
       if (next === undefined || next === null) break;

@@ -44,10 +44,10 @@ const hex = (s: string) => s.replace(/\s+/g, '').toLowerCase();
 const name = (n: string) =>
   hex(
     Buffer.from(
-      n
+      `${n
         .split('.')
         .map((l) => String.fromCharCode(l.length) + l)
-        .join('') + '\0',
+        .join('')}\0`,
       'latin1',
     ).toString('hex'),
   );

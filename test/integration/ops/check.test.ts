@@ -137,7 +137,7 @@ const BROKEN: Broken[] = [
     line: 4,
     column: 7,
     path: 'geo.databases[0]',
-    message: new RegExp(`^${escape(fixture('no-such-database.mmdb'))}: cannot read: ENOENT`),
+    message: new RegExp(`^${escapeRegExp(fixture('no-such-database.mmdb'))}: cannot read: ENOENT`),
   },
   {
     file: 'health-timeout.yaml',
@@ -157,7 +157,7 @@ const BROKEN: Broken[] = [
   },
 ];
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -257,6 +257,6 @@ describe('the CLI: `meridian check --config FILE`', () => {
     const missing = fixture('does-not-exist.yaml');
     const c = await cli(['check', '--config', missing]);
     expect(c.code).toBe(1);
-    expect(c.stderr.split('\n')[0]).toMatch(new RegExp(`^${escape(missing)}:1:1: cannot read: ENOENT`));
+    expect(c.stderr.split('\n')[0]).toMatch(new RegExp(`^${escapeRegExp(missing)}:1:1: cannot read: ENOENT`));
   }, 60_000);
 });

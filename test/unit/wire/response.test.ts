@@ -25,7 +25,7 @@ import {
 } from './build.js';
 
 /** An empty section set with a bare rcode (errors, REFUSED). */
-export function bareSections(rcode: number, aa = false): Sections {
+function bareSections(rcode: number, aa = false): Sections {
   const empty = new Uint8Array(0);
   return {
     rcode,
@@ -199,7 +199,7 @@ describe('writeResponse: question', () => {
     );
     expect(packet.questions?.[0].name).toBe('WwW.ExAmPlE.nEt');
     expect(packet.answers?.[0].name).toBe('WwW.ExAmPlE.nEt');
-    expect((packet.answers?.[0] as { data: string }).data).toBe('192.0.2.7');
+    expect((packet.answers?.[0] as { data?: string } | undefined)?.data).toBe('192.0.2.7');
   });
 
   it('a FORMERR for qdcount 0 has no question and keeps the ID', () => {

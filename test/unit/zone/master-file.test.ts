@@ -8,7 +8,7 @@ import type { ZoneRecord } from '../../../src/zone/types.js';
 const OPTS: MasterFileOptions = { file: 'test.zone', origin: 'example.org' };
 
 /** Join lines so each test's line numbers are easy to read. */
-const zone = (...lines: string[]): string => lines.join('\n') + '\n';
+const zone = (...lines: string[]): string => `${lines.join('\n')}\n`;
 
 const parse = (text: string, opts: Partial<MasterFileOptions> = {}): ZoneRecord[] =>
   parseMasterFile(text, { ...OPTS, ...opts });

@@ -43,7 +43,7 @@ describe('validateName', () => {
     ['_dmarc.example.org'],
     ['xn--bcher-kva.example'],
     ['UPPER.example'],
-    [label63 + '.example'],
+    [`${label63}.example`],
     // 3 x (1 + 63) + (1 + 61) + 1 root octet = 255 octets on the wire, the maximum
     [[label63, label63, label63, 'a'.repeat(61)].join('.')],
   ])('accepts %j', (name) => {
@@ -53,7 +53,7 @@ describe('validateName', () => {
   it.each([
     ['a..b', /empty label/],
     ['example.org.', /empty label/],
-    ['a'.repeat(64) + '.example', /64 octets long, max 63/],
+    [`${'a'.repeat(64)}.example`, /64 octets long, max 63/],
     [[label63, label63, label63, 'a'.repeat(62)].join('.'), /256 octets .* max 255/],
     ['www.*.example', /only allowed as the leftmost label/],
     ['a*.example', /'\*' must be a whole label/],

@@ -103,7 +103,7 @@ const BAD: [StaticType, string[], RegExp][] = [
   ['NS', ['a', 'b'], /NS expects 1 field \(nsdname\), got 2: 'a b'/],
   ['NS', ['bad name!'], /bad NS nsdname 'bad name!': invalid character ' '/],
   ['CNAME', ['a.*.example.'], /bad CNAME target .* leftmost label/],
-  ['PTR', ['x'.repeat(64) + '.'], /bad PTR target .* max 63/],
+  ['PTR', [`${'x'.repeat(64)}.`], /bad PTR target .* max 63/],
   ['A', ['1.2.3'], /bad IPv4 address '1.2.3'/],
   ['A', ['256.1.1.1'], /bad IPv4 address '256.1.1.1'/],
   ['A', ['01.2.3.4'], /bad IPv4 address '01.2.3.4'/],
