@@ -1,12 +1,13 @@
 /**
- * Does the query path allocate? handleQueryInto (the batched-UDP entry, which
- * writes into the caller's buffer) in a loop, counting garbage collections:
+ * Does the query path allocate? handleQuery over a batched listener's context
+ * (source as bytes, answer into the caller's buffer) in a loop, counting garbage collections:
  * none over millions of queries means no allocation per query. Static
  * answers, geo answers with ECS, and DNAME substitution (RFC 6672).
  *   node --import tsx bench/handler-gc.ts
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { handleQueryInto } from '../src/query/handle-query.js';
+import { QueryContext } from '../src/query/context.js';
+import { handleQuery } from '../src/query/handle-query.js';
 import { QueryCounters } from '../src/query/counters.js';
 import type { Runtime } from '../src/build/runtime.js';
 import { defaultRuntime, dnameRuntime } from './runtimes.js';
@@ -30,10 +31,13 @@ const cases: Array<[string, Runtime, Buffer]> = [
   ['DNAME www.old.example.com A', dnameRt, buildQuery({ name: 'www.old.example.com', id: 1 })],
 ];
 for (const [name, runtime, q] of cases) {
-  for (let i = 0; i < 200_000; i++) handleQueryInto(q, q.length, 4, source, 0, UDP, runtime, counters, out, 0);
+  // As the batched listener does: the source as bytes, the answer written into its output slot.
+  const ctx = new QueryContext({ runtime }, counters, UDP, out);
+  ctx.source.setBytes(4, source, 0);
+  for (let i = 0; i < 200_000; i++) handleQuery(ctx, q, q.length);
   await settle();
   gcs = 0;
-  for (let i = 0; i < N; i++) handleQueryInto(q, q.length, 4, source, 0, UDP, runtime, counters, out, 0);
+  for (let i = 0; i < N; i++) handleQuery(ctx, q, q.length);
   await settle();
   console.log(`${name}: ${gcs} garbage collections during ${N / 1e6}M queries`);
 }

@@ -6,18 +6,18 @@
  *   node --import tsx bench/scopes.ts [CONFIG] [N]
  */
 import path from 'node:path';
-import { handleQuery } from '../src/query/handle-query.js';
-import { QueryCounters } from '../src/query/counters.js';
 import { Runtime } from '../src/build/runtime.js';
 import { buildSnapshotFromFile } from '../src/build/snapshot.js';
 import { openDatabases } from '../src/geo/open.js';
 import { publicSlash24s } from './public-v4.js';
 import { buildQuery, decodeReply } from '../test/helpers/dns.js';
+import { InProcessListener } from '../test/helpers/in-process.js';
 
 const file = path.resolve(process.argv[2] ?? 'config/meridian.yaml');
 const n = Number(process.argv[3] ?? 10000);
 const snapshot = buildSnapshotFromFile(file);
 const rt = new Runtime(snapshot);
+const listener = new InProcessListener(rt);
 const city = snapshot.databases.filter((d) => d.usedFor.includes('ipv4')).map((d) => d.file);
 const db = openDatabases(city, null).city4!;
 const name = snapshot.geoRecords[0].name;
@@ -31,7 +31,7 @@ let sumDb = 0;
 let wider = 0;
 for (const [a, b, c] of publicSlash24s(n)) {
   const q = buildQuery({ name, type: 'A', ecs: `${a}.${b}.${c}.0/24`, id: 1 });
-  const r = decodeReply(handleQuery(q, q.length, '127.0.0.1', 0, rt, new QueryCounters())!);
+  const r = decodeReply(listener.answer(q)!);
   const scope = r.ecs!.scope;
   const { depth } = db.db.lookupRecord(db.root, Uint8Array.of(a, b, c, 0), 32);
   scopes.set(scope, (scopes.get(scope) ?? 0) + 1);

@@ -45,16 +45,15 @@ import { configSchema } from '../src/build/config/schema.js';
 import { DataPlane } from '../src/plane/data-plane.js';
 import { ConfigError } from '../src/errors.js';
 import type { ExplainContext } from '../src/inspect/explain.js';
-import { handleQuery } from '../src/query/handle-query.js';
+import { answerOnce } from './helpers/in-process.js';
 import { probeTarget } from '../src/health/probes.js';
-import { QueryCounters } from '../src/query/counters.js';
 import { createLogger } from '../src/util/logger.js';
 import { parsePrefix } from '../src/net/ip.js';
 import { ClientLocator, decide } from '../src/policy/client-facts.js';
 import { openDatabases, resolveDatabasePath } from '../src/geo/open.js';
 import { prng } from '../src/geo/clients.js';
 import type { Snapshot } from '../src/build/snapshot.js';
-import { TCP } from '../src/wire/constants.js';
+import { TCP, UDP } from '../src/wire/constants.js';
 import { buildQuery, decodeReply, rawSections, type Reply } from './helpers/dns.js';
 import { FIXTURES, ROOT } from './helpers/server.js';
 
@@ -377,7 +376,7 @@ function expectSpill(sample: Array<{ block: string; spilled: boolean }>, percent
 /** Ask the real query path (no sockets), with ECS when `client` is given. */
 function ask(l: Loaded, name: string, type: string, client?: string): Reply {
   const q = buildQuery({ name, type, id: 7, ecs: client });
-  return decodeReply(handleQuery(q, q.length, '127.0.0.1', TCP, l.ctx.runtime, new QueryCounters())!);
+  return decodeReply(answerOnce(l.ctx.runtime, q, '127.0.0.1', TCP)!);
 }
 
 type Rr = { type: string; ttl?: number; data?: unknown };
@@ -430,7 +429,9 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
       createLogger({ level: l.snapshot.config.logging.level, destination }),
     );
     const q = buildQuery({ name: 'www.example.net', id: 1 });
-    for (let i = 0; i < 3000; i++) plane.handler(q, q.length, '192.0.2.200', 0);
+    const handler = plane.handler(UDP);
+    const out = Buffer.alloc(65535);
+    for (let i = 0; i < 3000; i++) handler(q, q.length, '192.0.2.200', out, 0);
     void plane.close(0);
     expect(lines.length).toBe(3);
     expect(JSON.parse(lines[0])).toMatchObject({ level: 30, client: '192.0.2.0/24' });

@@ -7,9 +7,11 @@
  * tables the compiler used, and checks it lands on the trie's decision.
  */
 import dnsPacket from 'dns-packet';
-import { handleQuery } from '../query/handle-query.js';
+import { QueryContext } from '../query/context.js';
 import { QueryCounters } from '../query/counters.js';
-import { effectivePrefix, formatIp, parsePrefix, type Prefix } from '../net/ip.js';
+import { handleQuery } from '../query/handle-query.js';
+import { formatIp, parsePrefix, type Prefix } from '../net/ip.js';
+import { effectivePrefix } from '../ecs/subnet.js';
 import { type ClientLocator, decide } from '../policy/client-facts.js';
 import { specialRange } from '../policy/special-ranges.js';
 import type { LatencyRows, RttSource } from '../policy/rank.js';
@@ -19,7 +21,6 @@ import type { Runtime } from '../build/runtime.js';
 import { RCODE_NAMES, TCP } from '../wire/constants.js';
 import { encodeEcs } from '../ecs/parse.js';
 import { findPlan } from '../zone/lookup.js';
-import { ParsedQuery, parseQuery } from '../wire/query.js';
 
 export interface ExplainCandidate {
   pop: string;
@@ -113,8 +114,11 @@ export function explain(
   const rt = ctx.runtime;
   const client = parsePrefix(clientText);
   const query = buildQuery(name, type.toUpperCase(), client);
-  const reply = handleQuery(query, query.length, source, TCP, rt, new QueryCounters());
-  const decoded = reply ? dnsPacket.decode(reply) : null;
+  // The real query path, over a context of its own (as TCP: no size limit hides an answer).
+  const run = new QueryContext({ runtime: rt }, new QueryCounters(), TCP);
+  run.source.setText(source);
+  const n = handleQuery(run, query, query.length);
+  const decoded = n > 0 ? dnsPacket.decode(run.out.subarray(0, n)) : null;
   const answers = (decoded?.answers ?? [])
     .filter((a) => a.type === type.toUpperCase())
     .map((a) => String((a as { data: unknown }).data));
@@ -133,16 +137,14 @@ export function explain(
     record: null,
     pop: null,
   };
-  const special = client.length > 0 ? specialRange(effectivePrefix(client)) : null;
+  // What the query path looked up (ecs/subnet.ts): the source address for /0 (RFC 7871 7.1.2),
+  // the IPv4 prefix inside an IPv4-mapped one.
+  const why = effectivePrefix(client, parsePrefix(source));
+  const special = client.length > 0 ? specialRange(why) : null;
   if (special) result.special = special;
-  const q = new ParsedQuery();
-  parseQuery(query, query.length, q);
-  const plan = findPlan(rt.table, query, q, rt.refused);
+  const plan = findPlan(rt.table, query, run.q, rt.refused);
   if (!plan.geo) return result;
 
-  // Explain what the query path looked up: the source address for /0 (RFC 7871 7.1.2),
-  // the IPv4 prefix inside an IPv4-mapped one.
-  const why = effectivePrefix(client.length === 0 ? parsePrefix(source) : client);
   const slot = plan.geo;
   const rec = rt.records[slot.record];
   const g = rt.snapshot.geoRecords[slot.record];

@@ -11,6 +11,7 @@
  */
 import type { ExplainContext } from './explain.js';
 import { hasCoordinates } from '../geo/location.js';
+import { effectivePrefix } from '../ecs/subnet.js';
 import { formatIp } from '../net/ip.js';
 import { rttFor, type RttSource } from '../policy/rank.js';
 import { lookup } from '../policy/trie.js';
@@ -136,15 +137,17 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
     if (results.length % SLICE === SLICE - 1) yield;
     const v4 = c.prefix.family === 4;
     const slot = v4 ? slots.v4 : slots.v6;
-    const packed = lookup(v4 ? policy.v4 : policy.v6, c.prefix.bytes, 0, Math.ceil(c.prefix.length / 8));
-    const depth = packed & 0xff;
+    // The network the server looks up for this client as an ECS option (ecs/subnet.ts).
+    const net = effectivePrefix(c.prefix);
+    const packed = lookup(net.family === 4 ? policy.v4 : policy.v6, net.bytes, 0, Math.ceil(net.length / 8));
+    const depth = net.scopeBase + (packed & 0xff);
     const pop = slot ? rt.geo.choose(slot, packed >>> 8, rt.health).pops[0] : undefined;
     const masked = new Uint8Array(c.prefix.bytes);
     const bits = masked.length * 8;
     for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
     scopes.add(`${formatIp(c.prefix.family, masked)}/${depth}`);
     scopeSum += depth;
-    const view = ctx.locator.view(c.prefix, tables);
+    const view = ctx.locator.view(net, tables);
     const rtt =
       pop === undefined
         ? { rttMs: Infinity, source: 'unknown' as RttSource }

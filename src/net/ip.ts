@@ -88,15 +88,6 @@ export function isV4MappedBytes(b: Uint8Array): boolean {
   return b[10] === 0xff && b[11] === 0xff;
 }
 
-/**
- * The prefix the query path actually looks up: an IPv4-mapped IPv6 prefix of
- * /96 or longer is the IPv4 prefix inside it (RFC 4291 2.5.5.2).
- */
-export function effectivePrefix(p: Prefix): Prefix {
-  if (p.family !== 6 || p.length < 96 || !isV4MappedBytes(p.bytes)) return p;
-  return { family: 4, bytes: p.bytes.slice(12), length: p.length - 96 };
-}
-
 /** Text form of a prefix, e.g. 192.0.2.0/24 or 2001:db8::/32. */
 export function formatPrefix(p: Prefix): string {
   return `${formatIp(p.family, p.bytes)}/${p.length}`;

@@ -1,10 +1,14 @@
 /**
- * The data plane: listeners and the current Runtime, nothing else. The query
- * path only reads `this.runtime` (and its `health`); the control plane (in
- * this process or the cluster primary) replaces them whole.
+ * The data plane: listeners and the current Runtime, nothing else. Each
+ * listener gets its own QueryContext (query/context.ts) and a handler that
+ * sets the packet's source and output slot on it and calls handleQuery. The
+ * query path only reads `this.runtime` (and its `health`); the control plane
+ * (in this process or the cluster primary) replaces them whole.
  */
 import type { Logger } from 'pino';
-import { handleQuery, handleQueryInto } from '../query/handle-query.js';
+import { QueryContext } from '../query/context.js';
+import { handleQuery } from '../query/handle-query.js';
+import { TCP, UDP, type Transport } from '../wire/constants.js';
 import { silentLogger } from '../util/logger.js';
 import { logSampledQuery } from '../observability/query-log.js';
 import type { HealthView } from '../health/view.js';
@@ -48,25 +52,38 @@ export class DataPlane {
 
   private readonly rotation: NodeJS.Timeout;
 
-  /** Batched UDP (native addon): answer into the output slot, log a sample now and then. */
-  readonly batchHandler: BatchHandler = (msg, len, family, addr, addrOff, transport, dest, destOff) => {
-    const n = handleQueryInto(msg, len, family, addr, addrOff, transport, this.runtime, this.counters, dest, destOff);
-    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
-      this.sampled = 0;
-      const client = formatIp(family === 6 ? 6 : 4, addr.slice(addrOff, addrOff + (family === 6 ? 16 : 4)));
-      logSampledQuery(this.log, msg, len, client, transport, n > 0 ? dest.subarray(destOff, destOff + n) : null);
-    }
-    return n;
-  };
+  /** A batched UDP listener's handler: source as bytes, answer into the batch's output slot. */
+  batchHandler(): BatchHandler {
+    const ctx = new QueryContext(this, this.counters, UDP);
+    return (msg, len, family, addr, addrOff, dest, destOff) => {
+      ctx.source.setBytes(family, addr, addrOff);
+      ctx.out = dest;
+      ctx.outOffset = destOff;
+      const n = handleQuery(ctx, msg, len);
+      if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+        this.sampled = 0;
+        const client = formatIp(family === 6 ? 6 : 4, addr.slice(addrOff, addrOff + (family === 6 ? 16 : 4)));
+        logSampledQuery(this.log, msg, len, client, UDP, n > 0 ? dest.subarray(destOff, destOff + n) : null);
+      }
+      return n;
+    };
+  }
 
-  readonly handler: PacketHandler = (msg, len, client, transport) => {
-    const out = handleQuery(msg, len, client, transport, this.runtime, this.counters);
-    if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
-      this.sampled = 0;
-      logSampledQuery(this.log, msg, len, client, transport, out);
-    }
-    return out;
-  };
+  /** A node:dgram or TCP listener's handler: source as the socket's address text, answer into its buffer. */
+  handler(transport: Transport): PacketHandler {
+    const ctx = new QueryContext(this, this.counters, transport);
+    return (msg, len, client, out, outOffset) => {
+      ctx.source.setText(client);
+      ctx.out = out;
+      ctx.outOffset = outOffset;
+      const n = handleQuery(ctx, msg, len);
+      if (this.sampleEvery > 0 && ++this.sampled >= this.sampleEvery) {
+        this.sampled = 0;
+        logSampledQuery(this.log, msg, len, client, transport, n > 0 ? out.subarray(outOffset, outOffset + n) : null);
+      }
+      return n;
+    };
+  }
 
   /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
   install(snapshot: Snapshot, health?: HealthView): Runtime {
@@ -161,10 +178,10 @@ async function bindPair(
   const addon = batchAddon();
   for (let attempt = 0; ; attempt++) {
     const udp = addon
-      ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler, plane.udpGroup)
-      : await listenUdp(hp.host, hp.port, plane.handler);
+      ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler(), plane.udpGroup)
+      : await listenUdp(hp.host, hp.port, plane.handler(UDP));
     try {
-      const tcp = await listenTcp(hp.host, udp.port, plane.handler, limits, stats);
+      const tcp = await listenTcp(hp.host, udp.port, plane.handler(TCP), limits, stats);
       return { udp, tcp };
     } catch (err) {
       await udp.close();

@@ -37,7 +37,18 @@ export class FrameSplitter {
   }
 }
 
-/** Prefix a message with its two-byte length. */
+/**
+ * The frame of a message written at `buf[2..2 + len)`: its length is put in
+ * front and the frame copied out (the caller reuses `buf` for the next one).
+ */
+export function takeFrame(buf: Buffer, len: number): Buffer {
+  buf.writeUInt16BE(len, 0);
+  const out = Buffer.allocUnsafe(len + 2);
+  buf.copy(out, 0, 0, len + 2);
+  return out;
+}
+
+/** Prefix a message with its two-byte length (clients and tests). */
 export function frame(msg: Buffer): Buffer {
   const out = Buffer.allocUnsafe(msg.length + 2);
   out.writeUInt16BE(msg.length, 0);

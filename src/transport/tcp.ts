@@ -8,8 +8,8 @@
  */
 import net from 'node:net';
 import { ListenError } from '../errors.js';
-import { TCP } from '../wire/constants.js';
-import { frame, FrameSplitter } from './framing.js';
+import { MAX_MESSAGE } from '../wire/constants.js';
+import { FrameSplitter, takeFrame } from './framing.js';
 import type { PacketHandler } from './udp.js';
 
 export interface TcpLimits {
@@ -55,6 +55,8 @@ export function listenTcp(
   const st: TcpStats = stats ?? { open: 0, accepted: 0, rejected: 0 };
   const conns = new Set<Conn>();
   let closing = false;
+  // The listener's output buffer: answers are written at offset 2, behind their length (takeFrame copies them out).
+  const out = Buffer.allocUnsafe(MAX_MESSAGE + 2);
 
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     if (closing || conns.size >= limits.maxConnections) {
@@ -69,9 +71,9 @@ export function listenTcp(
     socket.on('data', (chunk: Buffer) => {
       const ok = conn.splitter.push(chunk, limits.maxMessageSize, (msg) => {
         conn.lastQueryAt = Date.now();
-        const out = handler(msg, msg.length, socket.remoteAddress ?? '', TCP);
+        const n = handler(msg, msg.length, socket.remoteAddress ?? '', out, 2);
         // Back-pressure: a client that does not read its answers stops being read.
-        if (out !== null && !socket.write(frame(out))) {
+        if (n > 0 && !socket.write(takeFrame(out, n))) {
           socket.pause();
           socket.once('drain', () => socket.resume());
         }

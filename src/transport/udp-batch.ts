@@ -11,17 +11,19 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { ListenError } from '../errors.js';
-import { UDP } from '../wire/constants.js';
 import type { UdpListener } from './udp.js';
 
-/** The handler for one datagram of a batch: answer into dest at destOff, return the length (0 = none). */
+/**
+ * The handler for one datagram of a batch: the source address as bytes
+ * (family 4 or 6 at `addr[addrOff]`); answer into `dest` at `destOff` and
+ * return the length (0 = none).
+ */
 export type BatchHandler = (
   msg: Buffer,
   len: number,
   family: number,
   addr: Uint8Array,
   addrOff: number,
-  transport: typeof UDP,
   dest: Buffer,
   destOff: number,
 ) => number;
@@ -117,7 +119,7 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
         const base = i * inSlot;
         for (let j = 0; j < len; j++) scratch[j] = inBuf[base + j];
         const ab = i * addrSlot;
-        outLens[i] = handler(scratch, len, addrs[ab], addrs, ab + 4, UDP, outBuf, i * outSlot);
+        outLens[i] = handler(scratch, len, addrs[ab], addrs, ab + 4, outBuf, i * outSlot);
       } catch {
         outLens[i] = 0;
         buffers.stats[CALLBACK_ERRORS]++;

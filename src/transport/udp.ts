@@ -3,10 +3,15 @@
  * handler is synchronous; a failed send is counted, never thrown.
  */
 import dgram from 'node:dgram';
-import { UDP, type Transport } from '../wire/constants.js';
 import { ListenError } from '../errors.js';
+import { MAX_MESSAGE } from '../wire/constants.js';
 
-export type PacketHandler = (msg: Buffer, len: number, client: string, transport: Transport) => Buffer | null;
+/**
+ * Answer one message from `client` (the socket's address string) into `out`
+ * at `outOffset`; returns the answer's length, 0 to send nothing. `out` is
+ * the listener's own buffer, reused for the next message.
+ */
+export type PacketHandler = (msg: Buffer, len: number, client: string, out: Buffer, outOffset: number) => number;
 
 export interface UdpListener {
   /** The dgram socket, or null for a batched (native) listener. */
@@ -34,11 +39,18 @@ function onSent(err: Error | null): void {
 export function listenUdp(host: string, port: number, handler: PacketHandler): Promise<UdpListener> {
   const type = host.includes(':') ? 'udp6' : 'udp4';
   const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+  // The listener's output buffer: each answer is written here, then copied into the buffer
+  // handed to send() (the socket may still hold that one when the next datagram arrives).
+  const out = Buffer.allocUnsafe(MAX_MESSAGE);
   socket.on('message', (msg, rinfo) => {
     // Guarded like the batched path: an escaping error costs this datagram, not the process.
     try {
-      const out = handler(msg, msg.length, rinfo.address, UDP);
-      if (out !== null) socket.send(out, rinfo.port, rinfo.address, onSent);
+      const n = handler(msg, msg.length, rinfo.address, out, 0);
+      if (n > 0) {
+        const datagram = Buffer.allocUnsafe(n);
+        out.copy(datagram, 0, 0, n);
+        socket.send(datagram, rinfo.port, rinfo.address, onSent);
+      }
     } catch {
       handlerErrors++;
     }

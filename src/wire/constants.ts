@@ -2,6 +2,9 @@
 
 export const HEADER_SIZE = 12;
 
+/** Largest DNS message (the 16-bit TCP length, RFC 1035 4.2.2): an output buffer this big fits any answer. */
+export const MAX_MESSAGE = 65535;
+
 export const Rcode = {
   NOERROR: 0,
   FORMERR: 1,

@@ -57,17 +57,16 @@ function optSize(q: ParsedQuery, edns: EdnsSettings, withEcs: boolean): number {
   return size;
 }
 
-/** Size of the response last written by writeResponse (when it wrote into a caller's buffer). */
-export let lastResponseSize = 0;
-
 /**
- * Build the response to `q`. `tail` is the client-dependent part of the answer
- * section (geo records), appended after `s.answer`. `scope` is the ECS SCOPE
- * PREFIX-LENGTH to echo. `limit` is the largest message the transport may send.
- * With `dest`, the response is written there at `destOff` (batched UDP) and
- * `dest` is returned; otherwise a buffer of the exact size is allocated.
+ * Build the response to `q` into `out` at `o` and return its length. `tail`
+ * is the client-dependent part of the answer section (geo records), appended
+ * after `s.answer`. `scope` is the ECS SCOPE PREFIX-LENGTH to echo. `limit` is
+ * the largest message the transport may send; `out` must have room for it
+ * from `o` on.
  */
 export function writeResponse(
+  out: Uint8Array,
+  o: number,
   msg: Uint8Array,
   q: ParsedQuery,
   s: Sections,
@@ -76,9 +75,7 @@ export function writeResponse(
   scope: number,
   limit: number,
   edns: EdnsSettings,
-  dest: Buffer | null = null,
-  destOff = 0,
-): Buffer {
+): number {
   const rcode = s.rcode;
   // RFC 7871 7.2.1: echo ECS whenever the query carried one; on FORMERR the option was the problem.
   const withEcs = rcode !== Rcode.FORMERR;
@@ -106,9 +103,6 @@ export function writeResponse(
   }
   const size =
     base + (includeAnswer ? answerLen + s.authority.length : 0) + (includeAdditional ? s.additional.length : 0);
-  const out = dest ?? Buffer.allocUnsafe(size);
-  const o = dest === null ? 0 : destOff;
-  lastResponseSize = size;
   let off = writeHeaderAndQuestion(out, o, msg, q, s.aa, tc, rcode, anCount, nsCount, arCount + (opt > 0 ? 1 : 0));
   if (includeAnswer && includeAdditional && tail === null) {
     out.set(s.all, off); // the common case: one copy
@@ -129,12 +123,12 @@ export function writeResponse(
     }
   }
   if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, scope, opt);
-  return out;
+  return size;
 }
 
 /** Header (ID, QR=1, opcode, AA, TC, RD and CD copied, RA=0, rcode low 4 bits, counts) and the question as sent; returns the offset after it. */
 function writeHeaderAndQuestion(
-  out: Buffer,
+  out: Uint8Array,
   o: number,
   msg: Uint8Array,
   q: ParsedQuery,
@@ -167,9 +161,12 @@ function writeHeaderAndQuestion(
  * Build a response whose answer section was assembled per query (DNAME
  * synthesis, zone/dname.ts): `answer[0..answerLen)` with `anCount` records,
  * then the authority and additional sections of `rest` (NODATA/NXDOMAIN SOA),
- * or none. Same truncation rules and OPT as {@link writeResponse}; SCOPE 0.
+ * or none, into `out` at `o`; returns the length. Same truncation rules and
+ * OPT as {@link writeResponse}; SCOPE 0.
  */
 export function writeSynthesized(
+  out: Uint8Array,
+  o: number,
   msg: Uint8Array,
   q: ParsedQuery,
   rcode: number,
@@ -179,9 +176,7 @@ export function writeSynthesized(
   rest: Sections | null,
   limit: number,
   edns: EdnsSettings,
-  dest: Buffer | null,
-  destOff: number,
-): Buffer {
+): number {
   const opt = optSize(q, edns, true);
   const base = q.questionEnd + opt;
   const authority = rest === null ? 0 : rest.authority.length;
@@ -202,9 +197,6 @@ export function writeSynthesized(
     }
   }
   const size = base + (withAnswer ? answerLen + authority : 0) + (withAdditional ? additional : 0);
-  const out = dest ?? Buffer.allocUnsafe(size);
-  const o = dest === null ? 0 : destOff;
-  lastResponseSize = size;
   let off = writeHeaderAndQuestion(out, o, msg, q, true, tc, rcode, an, ns, ar + (opt > 0 ? 1 : 0));
   if (withAnswer) {
     for (let i = 0; i < answerLen; i++) out[off++] = answer[i];
@@ -218,12 +210,12 @@ export function writeSynthesized(
     }
   }
   if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, true, 0, opt);
-  return out;
+  return size;
 }
 
 /** Append our OPT RR (RFC 6891 6.1.2) at `off`. */
 function writeOpt(
-  out: Buffer,
+  out: Uint8Array,
   off: number,
   msg: Uint8Array,
   q: ParsedQuery,

@@ -46,7 +46,7 @@ describe.runIf(batchAddon() !== null)('batched UDP', () => {
       batchAddon()!,
       '127.0.0.1',
       0,
-      (msg, len, _family, _addr, _off, _t, dest, destOff) => {
+      (msg, len, _family, _addr, _off, dest, destOff) => {
         if (msg[2] === 0xee) throw new Error('boom');
         msg.copy(dest, destOff, 0, len);
         return len;

@@ -98,7 +98,13 @@ function write(
   const q = new ParsedQuery();
   const outcome = parseQuery(query, query.length, q);
   expect(outcome).toBe(o.expectOutcome ?? Outcome.OK);
-  const raw = writeResponse(
+  // Written into a slot of a larger buffer (as the batched path does): nothing outside the
+  // returned length may change.
+  const at = 7;
+  const out = Buffer.alloc(at + 65536, 0xab);
+  const n = writeResponse(
+    out,
+    at,
     query,
     q,
     s,
@@ -108,6 +114,10 @@ function write(
     o.limit ?? 65535,
     o.edns ?? EDNS,
   );
+  expect(n).toBeGreaterThanOrEqual(12);
+  expect([...out.subarray(0, at)].every((b) => b === 0xab)).toBe(true);
+  expect([...out.subarray(at + n)].every((b) => b === 0xab)).toBe(true);
+  const raw = Buffer.from(out.subarray(at, at + n));
   const packet = dnsPacket.decode(raw);
   const optRec = (packet.additionals ?? []).filter((a) => a.type === 'OPT');
   expect(optRec.length).toBeLessThanOrEqual(1);
