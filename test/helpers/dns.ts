@@ -39,7 +39,12 @@ export function ecsData(subnet: string, scope = 0): Buffer {
   return Buffer.concat([head, bytes]);
 }
 
-export function ipv6Bytes(addr: string): Buffer {
+export function ipv6Bytes(text: string): Buffer {
+  // A dotted IPv4 tail (::ffff:6.0.0.0) is two groups.
+  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  const addr = dotted
+    ? `${dotted[1]}${((+dotted[2] << 8) | +dotted[3]).toString(16)}:${((+dotted[4] << 8) | +dotted[5]).toString(16)}`
+    : text;
   const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, ''];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];

@@ -42,16 +42,11 @@ describe.runIf(batchAddon() !== null)('batched UDP', () => {
 
   it('a handler that throws costs its own datagram only: the rest of the batch is answered, the error counted', async () => {
     const before = collectBatchStats().callbackErrors;
-    const listener = listenUdpBatch(
-      batchAddon()!,
-      '127.0.0.1',
-      0,
-      (msg, len, _family, _addr, _off, dest, destOff) => {
-        if (msg[2] === 0xee) throw new Error('boom');
-        msg.copy(dest, destOff, 0, len);
-        return len;
-      },
-    );
+    const listener = listenUdpBatch(batchAddon()!, '127.0.0.1', 0, (msg, len, _family, _addr, _off, dest, destOff) => {
+      if (msg[2] === 0xee) throw new Error('boom');
+      msg.copy(dest, destOff, 0, len);
+      return len;
+    });
     cleanups.push(() => listener.close());
     const sock = dgram.createSocket('udp4');
     cleanups.push(() => {
