@@ -142,16 +142,7 @@ export function chooseSubnet(
 
 /** The rule for a decoded query: its ECS option if it has one, else `source`. */
 export function effectiveSubnet(out: ClientSubnet, msg: Uint8Array, q: EcsFields, source: SourceAddress): void {
-  chooseSubnet(
-    out,
-    q.hasEcs,
-    q.ecsFamily === 1 ? 4 : 6,
-    q.ecsSource,
-    msg,
-    q.ecsOffset + 4,
-    q.ecsLength - 4,
-    source,
-  );
+  chooseSubnet(out, q.hasEcs, q.ecsFamily === 1 ? 4 : 6, q.ecsSource, msg, q.ecsOffset + 4, q.ecsLength - 4, source);
 }
 
 /**

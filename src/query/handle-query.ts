@@ -137,7 +137,8 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
   if (q.hasEcs) {
     // Counted by the family on the wire: an IPv4-mapped subnet is an IPv6 option with scope 96 + n.
     counters.scopes[(q.ecsFamily === 1 ? 0 : SCOPE_V6_BASE) + scope]++;
-    if (net.fromOption) rt.sketches.add(slot.record, scopeHash(v4 ? 1 : 2, net.bytes, net.offset, net.byteLength, depth));
+    if (net.fromOption)
+      rt.sketches.add(slot.record, scopeHash(v4 ? 1 : 2, net.bytes, net.offset, net.byteLength, depth));
   }
   return respond(ctx, rt, msg, plan, ans.bytes, ans.count, scope, limit);
 }
