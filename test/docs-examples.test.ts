@@ -39,7 +39,7 @@ import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { explainContext } from '../src/cli/explain.js';
+import { explainContextForSnapshot } from '../src/inspect/explain-context.js';
 import { parseConfigText } from '../src/build/config/load.js';
 import { configSchema } from '../src/build/config/schema.js';
 import { DataPlane } from '../src/plane/data-plane.js';
@@ -52,7 +52,7 @@ import { parsePrefix } from '../src/net/ip.js';
 import { ClientLocator, decide } from '../src/policy/client-facts.js';
 import { openDatabases, resolveDatabasePath } from '../src/geo/open.js';
 import { prng } from '../src/geo/clients.js';
-import type { Snapshot } from '../src/build/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../src/build/snapshot.js';
 import { TCP, UDP } from '../src/wire/constants.js';
 import { buildQuery, decodeReply, rawSections, type Reply } from './helpers/dns.js';
 import { FIXTURES, ROOT } from './helpers/server.js';
@@ -201,7 +201,9 @@ interface Loaded {
 function load(example: Example, cfg: Yaml): Loaded {
   const text = stringifyYaml(withStandIns(cfg));
   try {
-    const ctx = explainContext(parseConfigText(text, path.join(example.dir, 'meridian.yaml')));
+    const ctx = explainContextForSnapshot(
+      buildSnapshot(parseConfigText(text, path.join(example.dir, 'meridian.yaml'))),
+    );
     return { raw: cfg, snapshot: ctx.runtime.snapshot, ctx };
   } catch (err) {
     const detail =

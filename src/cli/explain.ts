@@ -2,16 +2,9 @@
  * `meridian explain`: compile the config like `serve`, then explain one
  * decision (text, or a stable JSON object with --json).
  */
-import { readConfigFile, type LoadedConfig } from '../build/config/load.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { explain, formatExplain, type ExplainContext, type ExplainResult } from '../inspect/explain.js';
-import { databaseIdentity } from '../geo/open.js';
-import { ClientLocator } from '../policy/client-facts.js';
-import { Runtime } from '../build/runtime.js';
-import { openConfiguredDatabases } from '../build/databases.js';
-import { applyLatencyTable } from '../build/latency.js';
-import { buildAllRuleTables } from '../build/policies.js';
-import { buildSnapshot } from '../build/snapshot.js';
+import { type ExplainContext, type ExplainResult, explain, formatExplain } from '../inspect/explain.js';
+import { explainContextFromFile } from '../inspect/explain-context.js';
 
 export interface ExplainOptions {
   configFile: string;
@@ -21,30 +14,6 @@ export interface ExplainOptions {
   json: boolean;
   /** A second config: explain the same query under it and say whether the answer moves. */
   compare?: string;
-}
-
-/** Build everything explain needs from a config file (`guardSample`: also the change guard's sample, for --compare). */
-export function explainContextFromFile(configFile: string, opts: { guardSample?: boolean } = {}): ExplainContext {
-  return explainContext(readConfigFile(configFile), opts);
-}
-
-/** Build everything explain needs from a loaded config (compiled here). */
-export function explainContext(loaded: LoadedConfig, opts: { guardSample?: boolean } = {}): ExplainContext {
-  const snapshot = buildSnapshot(loaded, { guardSample: opts.guardSample });
-  const issues: never[] = [];
-  // The files buildSnapshot just validated (not walked again).
-  const dbs = openConfiguredDatabases(loaded, issues, {
-    validated: new Set(snapshot.databases.map(databaseIdentity)),
-  })!;
-  const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
-  const latency = applyLatencyTable(
-    snapshot.config,
-    snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null,
-    snapshot.pops,
-    tables,
-    () => undefined,
-  );
-  return { runtime: new Runtime(snapshot), tables, locator: new ClientLocator(dbs), latency };
 }
 
 export function explainCommand(opts: ExplainOptions): number {

@@ -9,7 +9,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import { generateClients, parseClients, type SimClient } from '../geo/clients.js';
 import { databaseCredit, renderMapSvg } from '../inspect/map.js';
 import { formatReport, simulate } from '../inspect/simulate.js';
-import { explainContextFromFile } from './explain.js';
+import { explainContextFromFile } from '../inspect/explain-context.js';
 import { compareSnapshots, formatChangeReport } from '../build/change-guard.js';
 
 export interface SimulateOptions {

@@ -10,26 +10,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { formatHostPort, parseHostPort } from '../net/listen-address.js';
 import type { Logger } from 'pino';
+import type { Snapshot } from '../build/snapshot.js';
+import { allServing, type HealthView } from '../health/view.js';
+import { formatHostPort, parseHostPort } from '../net/listen-address.js';
+import { type Collected, type ProcessMetrics, processRegistry } from '../observability/metrics.js';
 import { applyConfiguredLevel } from '../util/logger.js';
+import { type PlaneCounters, planeCounters, sumPlanes } from './collect.js';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
-import type { HealthView } from '../health/view.js';
-import {
-  counterValues,
-  QueryCounters,
-  type ScopeSketches,
-  hllEstimate,
-  type CounterValues,
-} from '../query/counters.js';
-import { processRegistry, type Collected, type ProcessMetrics } from '../observability/metrics.js';
-import { transportErrors } from './server.js';
-import type { Snapshot } from '../build/snapshot.js';
-import { udpSendErrors } from '../transport/udp.js';
 import { releaseFreedMemory, tuneAllocator } from './memory.js';
 import { installProcessGuard, uncaughtCounts } from './process-guard.js';
-import { collectBatchStats } from '../transport/udp-batch.js';
 
 type ToWorker =
   | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; listen: string[] }
@@ -37,24 +28,12 @@ type ToWorker =
   | { type: 'collect'; id: number }
   | { type: 'shutdown'; graceMs: number };
 
-interface WorkerCounters {
-  counters: CounterValues;
-  popAnswers: Array<[string, number]>;
-  sketches: Array<[string, Uint8Array]>;
-  tcp: { open: number; accepted: number; rejected: number };
-  udpSendErrors: number;
-  oversized: number;
-  uncaught: { exception: number; rejection: number };
-  udpMode: string;
-  /** The worker's own process_* / nodejs_* metrics (aggregated by the primary). */
-  process: ProcessMetrics;
-}
-
+// A worker answers 'collect' with its PlaneCounters (collect.ts), the same report the single process makes.
 type FromWorker =
   | { type: 'ready' }
   | { type: 'listening'; addresses: string[] }
   | { type: 'listen-failed'; message: string }
-  | { type: 'counters'; id: number; data: WorkerCounters };
+  | { type: 'counters'; id: number; data: PlaneCounters };
 
 const COLLECT_TIMEOUT_MS = 1000;
 
@@ -87,7 +66,7 @@ export class ClusterSink implements PlaneSink {
   private readonly startedAt = new Map<number, number>();
   private shuttingDown = false;
   private collectId = 0;
-  private readonly pending = new Map<number, { results: WorkerCounters[]; expect: number; done: () => void }>();
+  private readonly pending = new Map<number, { results: PlaneCounters[]; expect: number; done: () => void }>();
   onListening: ((addresses: string[]) => void) | null = null;
   onFailed: ((message: string) => void) | null = null;
 
@@ -203,7 +182,7 @@ export class ClusterSink implements PlaneSink {
   async collect(): Promise<Collected> {
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
     const id = ++this.collectId;
-    const results: WorkerCounters[] = [];
+    const results: PlaneCounters[] = [];
     // Wait for every live worker, but never longer than the timeout: a stuck worker must not stall scrapes.
     await new Promise<void>((resolve) => {
       const finish = () => {
@@ -216,7 +195,8 @@ export class ClusterSink implements PlaneSink {
       if (live.length === 0) finish();
       for (const w of live) this.send(w, { type: 'collect', id });
     });
-    return sumWorkers(results, this.snapshot);
+    // The primary's own caught errors count too (it runs the control plane).
+    return sumPlanes(results, this.snapshot.geoRecords, uncaughtCounts());
   }
 
   shutdown(graceMs: number): Promise<void> {
@@ -234,51 +214,6 @@ export class ClusterSink implements PlaneSink {
       }, graceMs + 2000).unref();
     });
   }
-}
-
-/** Sum the workers' counters; merge the HLL sketches by register maximum. */
-export function sumWorkers(results: readonly WorkerCounters[], snapshot: Snapshot): Collected {
-  const counters = new QueryCounters();
-  const popAnswers = new Map<string, number>();
-  const sketches = new Map<string, Uint8Array[]>();
-  const tcp = { open: 0, accepted: 0, rejected: 0 };
-  let sendErrors = 0;
-  let oversized = 0;
-  // The primary's own caught errors count too (it runs the control plane).
-  const uncaught = uncaughtCounts();
-  const processes: ProcessMetrics[] = [];
-  for (const r of results) {
-    processes.push(r.process);
-    counters.add(r.counters);
-    counters.tcpConnectionsOpen += Number(r.counters.tcpConnectionsOpen ?? 0);
-    for (const [k, v] of r.popAnswers) popAnswers.set(k, (popAnswers.get(k) ?? 0) + v);
-    for (const [name, regs] of r.sketches) (sketches.get(name) ?? sketches.set(name, []).get(name)!).push(regs);
-    tcp.open += r.tcp.open;
-    tcp.accepted += r.tcp.accepted;
-    tcp.rejected += r.tcp.rejected;
-    sendErrors += r.udpSendErrors;
-    oversized += r.oversized;
-    uncaught.exception += r.uncaught.exception;
-    uncaught.rejection += r.uncaught.rejection;
-  }
-  const scopeEstimates = new Map<string, number>();
-  for (const g of snapshot.geoRecords) {
-    const all = sketches.get(g.name) ?? [];
-    scopeEstimates.set(g.name, all.length ? hllEstimate(all) : 0);
-  }
-  const udpMode = [...new Set(results.map((r) => r.udpMode))].join('+') || 'none';
-  return {
-    counters,
-    popAnswers,
-    scopeEstimates,
-    tcp,
-    udpSendErrors: sendErrors,
-    oversized,
-    uncaught,
-    workers: results.length,
-    udpMode,
-    processes,
-  };
 }
 
 /**
@@ -331,13 +266,7 @@ export async function runPrimary(
   },
 ): Promise<{ control: ControlPlane; sink: ClusterSink; listen: string[] }> {
   const listen = await resolvePorts(opts.listen);
-  const sink = new ClusterSink(
-    snapshot,
-    { epoch: 0, serving: new Uint8Array(snapshot.pops.length).fill(1) },
-    opts.workers,
-    listen,
-    opts.log,
-  );
+  const sink = new ClusterSink(snapshot, allServing(snapshot.pops.length), opts.workers, listen, opts.log);
   const control = new ControlPlane(snapshot, sink, {
     configFile: opts.configFile,
     admin: opts.admin,
@@ -385,7 +314,7 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
         break;
       case 'collect':
         if (plane) {
-          const counters = workerCounters(plane);
+          const counters = planeCounters(plane);
           void processMetrics
             .getMetricsAsJSON()
             .then((metrics) =>
@@ -402,29 +331,4 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
   send({ type: 'ready' });
-}
-
-function workerCounters(plane: DataPlane): Omit<WorkerCounters, 'process'> {
-  const rt = plane.runtime;
-  const values = counterValues(plane.counters);
-  values.tcpConnectionsOpen = plane.tcpStats.open;
-  (values.dropped as Float64Array)[1] += transportErrors();
-  return {
-    counters: values,
-    popAnswers: [...plane.popAnswerTotals()],
-    sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
-    tcp: { ...plane.tcpStats },
-    udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
-    oversized: collectBatchStats().truncated,
-    uncaught: uncaughtCounts(),
-    udpMode: plane.udpMode,
-  };
-}
-
-/** Both windows of a record's sketch as one register array (max per register). */
-function mergeWindows(s: ScopeSketches, record: number): Uint8Array {
-  const [a, b] = s.sketchesOf(record);
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] > b[i] ? a[i] : b[i];
-  return out;
 }

@@ -6,45 +6,34 @@
  * health is decided), metrics and the admin HTTP listener. It pushes snapshots
  * and health views to a sink: the local data plane, or the cluster workers.
  */
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { compileInWorker, type CompileBounds } from '../build/compile-worker.js';
+import { type ChangeReport, compareSnapshotsAsync, formatChangeReport } from '../build/change-guard.js';
+import { type CompileBounds, compileInWorker } from '../build/compile-worker.js';
 import { loadConfigFile } from '../build/config/load.js';
 import type { MeridianConfig } from '../build/config/schema.js';
-import { watchFiles, type FileWatcher } from './watch.js';
-import { AdminError, ConfigError, GeoDatabaseError, ReloadBoundError, type ConfigIssue } from '../errors.js';
-import { explain, type ExplainContext } from '../inspect/explain.js';
-import { databaseIdentity, openDatabasesAsync } from '../geo/open.js';
-import { HealthMonitor, type PopHealth } from '../health/monitor.js';
+import { fillReused, sampleKey } from '../build/policies.js';
+import type { Snapshot } from '../build/snapshot.js';
+import { AdminError, type ConfigIssue, ConfigError, ReloadBoundError } from '../errors.js';
+import { databaseIdentity } from '../geo/open.js';
+import { HealthMonitor } from '../health/monitor.js';
 import { parseStateFile } from '../health/state-file.js';
 import type { Override } from '../health/state-machine.js';
 import type { HealthView } from '../health/view.js';
+import { LiveInspection } from '../inspect/live.js';
 import { parseHostPort } from '../net/listen-address.js';
-import { adminAccess, isLoopbackHost, type AdminAccess } from './admin-access.js';
-import { startAdminServer, type AdminServer } from './admin-http.js';
-import { silentLogger } from '../util/logger.js';
-import { createMetrics, HealthMetrics, type Collected } from '../observability/metrics.js';
+import { type Collected, createMetrics, HealthMetrics } from '../observability/metrics.js';
 import { registerSafetyMetrics } from '../observability/safety-metrics.js';
-import { ClientLocator } from '../policy/client-facts.js';
 import { failOpenDecisions } from '../policy/fail-open.js';
-import { Runtime } from '../build/runtime.js';
-import { generateClientsAsync, type SimClient } from '../geo/clients.js';
-import { databaseCredit } from '../inspect/map.js';
-import { renderMapPageOffThread } from '../inspect/map-worker.js';
-import { simulateAsync } from '../inspect/simulate.js';
-import { parsePrefix } from '../net/ip.js';
-import { compareSnapshotsAsync, formatChangeReport, type ChangeReport } from '../build/change-guard.js';
+import { silentLogger } from '../util/logger.js';
+import { type AdminAccess, adminAccess, isLoopbackHost } from './admin-access.js';
+import { type AdminServer, startAdminServer } from './admin-http.js';
 import { releaseFreedMemory } from './memory.js';
-import { applyLatencyTable } from '../build/latency.js';
-import { buildAllRuleTables, fillReused, sampleKey } from '../build/policies.js';
-import type { Snapshot } from '../build/snapshot.js';
+import { type FileWatcher, watchFiles } from './watch.js';
 
-/** Where snapshots and health views go. */
-/** Client networks drawn on the live /map. */
-const MAP_SAMPLE = 2000;
-
+/** Where snapshots and health views go: the local data plane, or the cluster workers. */
 export interface PlaneSink {
   install(snapshot: Snapshot, health: HealthView): void;
   setHealth(view: HealthView): void;
@@ -123,8 +112,13 @@ export class ControlPlane {
   private stateWatcher: FileWatcher | null = null;
   private reloading: Promise<ReloadResult> | null = null;
   private reloadAgain = false;
-  private explainCtx: ExplainContext | null = null;
   private failOpen = new Map<string, number>();
+  /** /explain and /map against the running snapshot and health (inspect/live.ts). */
+  private readonly live = new LiveInspection({
+    snapshot: () => this.snapshot,
+    health: () => this.monitor.viewFor(this.snapshot.pops.map((p) => p.id)),
+    popHealth: () => this.monitor.status(),
+  });
   private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
   private held: {
     snapshot: Snapshot;
@@ -221,13 +215,13 @@ export class ControlPlane {
         token: () => this.access.token,
         readOnlyReason: () => this.access.readOnlyReason ?? 'no admin token',
         ready: () => this.ready(),
-        explain: (name, type, client) => this.explain(name, type, client),
+        explain: (name, type, client) => this.live.explain(name, type, client),
         pops: () => this.monitor.status(),
         setOverride: (pop, o) => this.monitor.setOverride(pop, o, 'api'),
         reload: () => this.reload('admin API'),
         reloadStatus: () => this.reloadStatus(),
         accept: (id) => this.acceptHeld(id),
-        map: (name) => this.map(name),
+        map: (name) => this.live.map(name),
       });
       this.logAdminAccess();
     }
@@ -308,7 +302,7 @@ export class ControlPlane {
   private pushHealth(): void {
     const view = this.monitor.viewFor(this.snapshot.pops.map((p) => p.id));
     this.sink.setHealth(view);
-    if (this.explainCtx) this.explainCtx.runtime.health = view;
+    this.live.healthChanged(view);
     const next = failOpenDecisions(this.snapshot, view);
     for (const [record, n] of next) {
       const before = this.failOpen.get(record) ?? 0;
@@ -348,114 +342,6 @@ export class ControlPlane {
         workers: this.sink.workerState?.() ?? null,
       },
     };
-  }
-
-  /** The live map per (snapshot, geo record, health epoch): computed once, shared by concurrent requests. */
-  private mapCache: { snapshot: Snapshot; clients: Promise<SimClient[]>; pages: Map<string, Promise<string>> } | null =
-    null;
-
-  /**
-   * The live catchment map: a synthetic world sample through the running
-   * decisions and health. Sampled and simulated in slices, rendered in a
-   * worker thread, cached per snapshot, record and health epoch: a /map loop
-   * cannot hold up DNS answers.
-   */
-  private async map(name: string | undefined): Promise<string> {
-    const snapshot = this.snapshot;
-    const ctx = await this.explainContext();
-    if (this.mapCache?.snapshot !== snapshot)
-      this.mapCache = { snapshot, clients: generateClientsAsync(ctx.locator.dbs, MAP_SAMPLE, 1), pages: new Map() };
-    const cache = this.mapCache;
-    const epoch = ctx.runtime.health.epoch;
-    const key = `${name ?? ''}\u0000${epoch}`;
-    let page = cache.pages.get(key);
-    if (!page) {
-      page = (async () => {
-        const report = await simulateAsync(ctx, await cache.clients, name);
-        return renderMapPageOffThread(
-          report,
-          snapshot.pops,
-          `Live catchments of ${report.record || '.'} (${new Date().toISOString().slice(0, 19)}Z)`,
-          databaseCredit(snapshot.databases),
-        );
-      })();
-      // Keep the latest epochs only; a failed render is not cached.
-      if (cache.pages.size >= 8) cache.pages.delete(cache.pages.keys().next().value!);
-      cache.pages.set(key, page);
-      page.catch(() => cache.pages.delete(key));
-    }
-    return page.catch((err: Error) => {
-      throw /is not a geo record|no geo records/.test(err.message) ? new AdminError(400, err.message) : err;
-    });
-  }
-
-  /** Explain for the admin API: input checked (400 on bad input), then the real query path. */
-  private async explain(name: string, type: string, client: string): Promise<unknown> {
-    const t = type.toUpperCase();
-    if (t !== 'A' && t !== 'AAAA') throw new AdminError(400, `type must be A or AAAA, not "${type.slice(0, 20)}"`);
-    if (
-      name.length > 253 ||
-      !/^[A-Za-z0-9_*.-]+$/.test(name) ||
-      name.split('.').some((l, i, all) => l.length > 63 || (l === '' && i < all.length - 1))
-    ) {
-      throw new AdminError(400, 'name must be a domain name (letters, digits, - _ *, labels of at most 63 characters)');
-    }
-    try {
-      parsePrefix(client);
-    } catch (err) {
-      throw new AdminError(400, `client: ${(err as Error).message}`);
-    }
-    const result = explain(await this.explainContext(), name, t, client);
-    const health = new Map(this.monitor.status().map((p) => [p.id, p]));
-    return {
-      ...result,
-      health: (result.candidates ?? []).map((c) => health.get(c.pop)).filter(Boolean) as PopHealth[],
-    };
-  }
-
-  private explainCtxFor: Snapshot | null = null;
-  private explainCtxPromise: Promise<ExplainContext> | null = null;
-
-  /**
-   * Runtime, rule tables and databases for explain and the map, rebuilt when
-   * the snapshot changes. The databases are read off the event loop, and only
-   * the files the running snapshot was compiled from are used (a file replaced
-   * on disk since is refused until a reload takes it).
-   */
-  private explainContext(): Promise<ExplainContext> {
-    const s = this.snapshot;
-    if (this.explainCtxFor !== s || !this.explainCtxPromise) {
-      this.explainCtxFor = s;
-      this.explainCtx = null;
-      const city = s.databases
-        .filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6'))
-        .map((d) => d.file);
-      const asn = s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null;
-      const building = openDatabasesAsync(city, asn, {
-        validated: new Set(s.databases.map(databaseIdentity)),
-        onlyValidated: true,
-      }).then((dbs) => {
-        const runtime = new Runtime(s, this.monitor.viewFor(s.pops.map((p) => p.id)));
-        const tables = buildAllRuleTables(s.config, s.pops, () => undefined);
-        const latency = applyLatencyTable(
-          s.config,
-          s.latencyTable ? { file: s.latencyTable, text: s.latencyText } : null,
-          s.pops,
-          tables,
-          () => undefined,
-        );
-        const ctx: ExplainContext = { runtime, tables, locator: new ClientLocator(dbs), latency };
-        if (this.explainCtxFor === s) this.explainCtx = ctx;
-        return ctx;
-      });
-      building.catch(() => {
-        if (this.explainCtxPromise === building) this.explainCtxPromise = null;
-      });
-      this.explainCtxPromise = building;
-    }
-    return this.explainCtxPromise.catch((err: Error) => {
-      throw err instanceof GeoDatabaseError ? new AdminError(503, err.message) : err;
-    });
   }
 
   /** Reload from disk (coalesced): compile off-thread, swap on success, keep running on failure. */
@@ -553,9 +439,7 @@ export class ControlPlane {
     this.snapshot = snapshot;
     this.held = null;
     this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
-    this.explainCtx = null;
-    this.explainCtxPromise = null;
-    this.mapCache = null;
+    this.live.snapshotChanged();
     this.pushHealth();
     this.watcher?.setFiles(this.watchedFiles());
     this.watchStateFileIfChanged();

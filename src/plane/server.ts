@@ -4,23 +4,16 @@
  * `meridian serve --workers 0` runs this; tests start it on port 0.
  */
 import type { Logger } from 'pino';
-import { ControlPlane, type PlaneSink, type ReloadResult } from './control-plane.js';
-import { DataPlane } from './data-plane.js';
+import type { Runtime } from '../build/runtime.js';
+import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
 import type { HealthView } from '../health/view.js';
 import type { HostPort } from '../net/listen-address.js';
 import type { Collected } from '../observability/metrics.js';
-import { QueryCounters } from '../query/counters.js';
-import type { Runtime } from '../build/runtime.js';
-import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
+import type { QueryCounters } from '../query/counters.js';
+import { planeCounters, sumPlanes } from './collect.js';
+import { ControlPlane, type PlaneSink, type ReloadResult } from './control-plane.js';
+import { DataPlane } from './data-plane.js';
 import { tuneAllocator } from './memory.js';
-import { udpHandlerErrors, udpSendErrors } from '../transport/udp.js';
-import { collectBatchStats } from '../transport/udp-batch.js';
-
-/** Datagrams dropped because a handler threw past its own guard (either UDP path). */
-export function transportErrors(): number {
-  return collectBatchStats().callbackErrors + udpHandlerErrors();
-}
-import { uncaughtCounts } from './process-guard.js';
 
 export type { ReloadResult };
 
@@ -36,26 +29,6 @@ export interface ServerOptions {
   snapshot?: Snapshot;
   /** How much the start-up compile grew the process (see ControlOptions). */
   startupPeakBytes?: number;
-}
-
-/** Collect what a scrape needs from one data plane. */
-export function collectFrom(plane: DataPlane): Collected {
-  const rt = plane.runtime;
-  const counters = new QueryCounters();
-  counters.add(plane.counters as unknown as Record<string, number | Float64Array>);
-  counters.tcpConnectionsOpen = plane.tcpStats.open;
-  counters.dropped[1] += transportErrors();
-  return {
-    counters,
-    popAnswers: plane.popAnswerTotals(),
-    scopeEstimates: new Map(rt.records.map((r, i) => [r.name, rt.sketches.estimate(i)])),
-    tcp: { ...plane.tcpStats },
-    udpSendErrors: udpSendErrors() + collectBatchStats().sendDropped,
-    oversized: collectBatchStats().truncated,
-    uncaught: uncaughtCounts(),
-    workers: 1,
-    udpMode: plane.udpMode,
-  };
 }
 
 export class MeridianServer implements PlaneSink {
@@ -99,7 +72,7 @@ export class MeridianServer implements PlaneSink {
     this.data.setHealth(view);
   }
   async collect(): Promise<Collected> {
-    return collectFrom(this.data);
+    return sumPlanes([planeCounters(this.data)], this.data.runtime.snapshot.geoRecords);
   }
   listening(): boolean {
     return this.data.udp.length > 0;

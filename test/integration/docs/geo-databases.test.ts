@@ -11,7 +11,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { explainContextFromFile } from '../../../src/cli/explain.js';
+import { explainContextFromFile } from '../../../src/inspect/explain-context.js';
 import { explain } from '../../../src/inspect/explain.js';
 import { MmdbFile } from '../../../src/geo/mmdb.js';
 import { ASN_DB, CITY_DB, DBIP_V4, DBIP_V6 } from '../../helpers/configs.js';

@@ -21,7 +21,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_PLACES } from '../../../geo-data/fixture-networks.js';
-import { explainContextFromFile } from '../../../src/cli/explain.js';
+import { explainContextFromFile } from '../../../src/inspect/explain-context.js';
 import { explain } from '../../../src/inspect/explain.js';
 import { parseClients } from '../../../src/geo/clients.js';
 import { formatReport, simulate, type SimReport } from '../../../src/inspect/simulate.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../../src/net/ip.js';
 import { specialRange } from '../../../src/policy/special-ranges.js';
 import { explain, formatExplain } from '../../../src/inspect/explain.js';
-import { explainContextFromFile } from '../../../src/cli/explain.js';
+import { explainContextFromFile } from '../../../src/inspect/explain-context.js';
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { testConfig } from '../../helpers/configs.js';

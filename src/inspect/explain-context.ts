@@ -1,0 +1,55 @@
+/**
+ * The one factory for what explain, simulate and the live map need beside a
+ * runtime: the rule tables and latency rows the compiler used, and the geo
+ * databases the snapshot was compiled from (only those: a file replaced on
+ * disk since is refused until a reload takes it). Used by `meridian explain`
+ * and `simulate` (synchronous, after compiling the config) and by the serving
+ * process's /explain and /map (databases read off the event loop).
+ */
+import { applyLatencyTable } from '../build/latency.js';
+import { buildAllRuleTables } from '../build/policies.js';
+import { Runtime } from '../build/runtime.js';
+import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
+import { databaseIdentity, type OpenedDatabases, openDatabases, openDatabasesAsync } from '../geo/open.js';
+import type { HealthView } from '../health/view.js';
+import { ClientLocator } from '../policy/client-facts.js';
+import type { ExplainContext } from './explain.js';
+
+/** The database files a snapshot was compiled from: city/country files and the ASN file. */
+function compiledFrom(s: Snapshot): {
+  city: string[];
+  asn: string | null;
+  options: Parameters<typeof openDatabases>[2];
+} {
+  return {
+    city: s.databases.filter((d) => d.usedFor.includes('ipv4') || d.usedFor.includes('ipv6')).map((d) => d.file),
+    asn: s.databases.find((d) => d.usedFor.includes('asn'))?.file ?? null,
+    // Validated by the compile (not walked again); anything else is refused.
+    options: { validated: new Set(s.databases.map(databaseIdentity)), onlyValidated: true },
+  };
+}
+
+/** Runtime (under `health`, default all serving), rule tables, latency rows and locator for `snapshot`. */
+export function explainContextOf(snapshot: Snapshot, dbs: OpenedDatabases, health?: HealthView): ExplainContext {
+  const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
+  const table = snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null;
+  const latency = applyLatencyTable(snapshot.config, table, snapshot.pops, tables, () => undefined);
+  return { runtime: new Runtime(snapshot, health), tables, locator: new ClientLocator(dbs), latency };
+}
+
+/** For a snapshot at hand (synchronous: the command line). */
+export function explainContextForSnapshot(snapshot: Snapshot): ExplainContext {
+  const { city, asn, options } = compiledFrom(snapshot);
+  return explainContextOf(snapshot, openDatabases(city, asn, options), undefined);
+}
+
+/** For the running snapshot of a serving process: the databases are read off the event loop. */
+export async function explainContextForRunning(snapshot: Snapshot, health: HealthView): Promise<ExplainContext> {
+  const { city, asn, options } = compiledFrom(snapshot);
+  return explainContextOf(snapshot, await openDatabasesAsync(city, asn, options), health);
+}
+
+/** Compile a config file like `serve` and build the context (`guardSample`: also draw the change guard's sample). */
+export function explainContextFromFile(configFile: string, opts: { guardSample?: boolean } = {}): ExplainContext {
+  return explainContextForSnapshot(buildSnapshotFromFile(configFile, { guardSample: opts.guardSample }));
+}
