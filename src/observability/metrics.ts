@@ -1,8 +1,8 @@
 /**
- * Prometheus metrics (prom-client) on an injected Registry. Hot-path numbers
- * live in plain counters (counters.ts) and are folded in at scrape time by
- * `collect` callbacks; side-channel events (probes, transitions, reloads) are
- * recorded directly. Names are meridian_*, in base units, with low-cardinality
+ * Prometheus metrics (prom-client) on an injected Registry, declared as
+ * tables of specs (metric-spec.ts). Hot-path numbers live in plain counters
+ * (query/counters.ts) and are read at scrape time; probe events are recorded
+ * as they happen (HealthMetrics). Names are meridian_*, in base units, with low-cardinality
  * labels only (never a client address or a qname). Every metric is listed in
  * docs/metrics.md (checked by test/conventions.test.ts).
  *
@@ -15,23 +15,24 @@ import path from 'node:path';
 import client, {
   AggregatorRegistry,
   Counter,
-  Gauge,
   Histogram,
-  Registry,
   type MetricObjectWithValues,
   type MetricValue,
+  Registry,
 } from 'prom-client';
-import type { PopHealth } from '../health/monitor.js';
 import type { Snapshot } from '../build/snapshot.js';
-import { meridianVersion } from '../util/version.js';
+import type { PopHealth } from '../health/monitor.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import {
   COUNTED_QTYPES,
   COUNTED_RCODES,
+  type QueryCounters,
   SCOPE_V6_BASE,
   TIMING_BUCKETS,
   TRANSPORTS,
-  type QueryCounters,
 } from '../query/counters.js';
+import { meridianVersion } from '../util/version.js';
+import { histogramSamples, type Labels, type MetricSpec, registerSpecs, type Sample } from './metric-spec.js';
 
 /** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
 export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];
@@ -77,53 +78,6 @@ const SCOPE_BUCKETS: Record<'ipv4' | 'ipv6', number[]> = {
   ipv6: [0, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64, 128],
 };
 
-type Sample = MetricValue<string> & { metricName?: string };
-
-/** Samples of one histogram series from cumulative bucket counts (Prometheus text format order). */
-function histogramSamples(
-  name: string,
-  labels: Record<string, string>,
-  bounds: readonly number[],
-  cumulative: readonly number[],
-  sum: number,
-  count: number,
-): Sample[] {
-  return [
-    ...bounds.map((le, i) => ({
-      metricName: `${name}_bucket`,
-      labels: { ...labels, le: String(le) },
-      value: cumulative[i],
-    })),
-    { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count },
-    { metricName: `${name}_sum`, labels, value: sum },
-    { metricName: `${name}_count`, labels, value: count },
-  ];
-}
-
-/**
- * A metric computed whole at scrape time: prom-client formats whatever get()
- * returns. Used for histograms folded from the hot-path arrays (prom-client's
- * Histogram has no way to set buckets, nor per-label bucket sets).
- */
-function scrapeTimeMetric(
-  register: Registry,
-  name: string,
-  help: string,
-  type: 'histogram' | 'gauge' | 'counter',
-  values: () => Promise<Sample[]> | Sample[],
-): void {
-  const metric = {
-    name,
-    help,
-    type,
-    aggregator: 'sum',
-    async get() {
-      return { name, help, type, aggregator: 'sum', values: await values() };
-    },
-  };
-  register.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
-}
-
 /** prom-client's default Node.js metrics in a registry of their own (standard names, no prefix). */
 export function processRegistry(): Registry {
   const register = new Registry();
@@ -135,375 +89,328 @@ export function processRegistry(): Registry {
   return register;
 }
 
-export function createMetrics(src: MetricsSources, register = new Registry()): Registry {
-  const reg = [register];
-  let latest: Collected | null = null;
-  // One data-plane collection per scrape, shared by every metric's collect().
-  let pending: Promise<Collected> | null = null;
-  const collected = async (): Promise<Collected> => {
-    pending ??= src.collect().finally(() => setTimeout(() => (pending = null), 0));
-    latest = await pending;
-    return latest;
-  };
+/** Labels of the queries counter, in the order of the counters' flat array. */
+function* queriesByLabel(c: QueryCounters): Iterable<readonly [Labels, number]> {
+  const nq = COUNTED_QTYPES.length;
+  const nr = COUNTED_RCODES.length;
+  for (let t = 0; t < TRANSPORTS.length; t++)
+    for (let q = 0; q < nq; q++)
+      for (let r = 0; r < nr; r++) {
+        const v = c.queries[(t * nq + q) * nr + r];
+        if (v > 0) yield [{ transport: TRANSPORTS[t], qtype: COUNTED_QTYPES[q], rcode: COUNTED_RCODES[r] }, v];
+      }
+}
 
-  new Counter({
+/** The ECS scope histogram of one family, from the per-scope counts. */
+function scopeSamples(s: Float64Array, family: 'ipv4' | 'ipv6'): Sample[] {
+  const base = family === 'ipv4' ? 0 : SCOPE_V6_BASE;
+  const max = family === 'ipv4' ? 32 : 128;
+  let count = 0;
+  let sum = 0;
+  for (let i = 0; i <= max; i++) {
+    count += s[base + i];
+    sum += i * s[base + i];
+  }
+  const bounds = SCOPE_BUCKETS[family];
+  const cumulative = bounds.map((ub) => {
+    let n = 0;
+    for (let i = 0; i <= ub; i++) n += s[base + i];
+    return n;
+  });
+  return histogramSamples('meridian_ecs_scope_prefix_length', { family }, bounds, cumulative, sum, count);
+}
+
+/** A geo record's name as a label value (the apex record is '.'). */
+const recordLabel = (record: string) => record || '.';
+
+/** Metrics read from the data plane(s): one collection per scrape feeds them all. */
+const PLANE_METRICS: MetricSpec<Collected>[] = [
+  {
     name: 'meridian_queries_total',
     help: 'DNS queries answered, by transport, query type and response code.',
-    labelNames: ['transport', 'qtype', 'rcode'],
-    registers: reg,
-    async collect() {
-      const c = (await collected()).counters;
-      this.reset();
-      const nq = COUNTED_QTYPES.length;
-      const nr = COUNTED_RCODES.length;
-      TRANSPORTS.forEach((transport, t) =>
-        COUNTED_QTYPES.forEach((qtype, q) =>
-          COUNTED_RCODES.forEach((rcode, r) => {
-            const v = c.queries[(t * nq + q) * nr + r];
-            if (v > 0) this.inc({ transport, qtype, rcode }, v);
-          }),
-        ),
-      );
-    },
-  });
-  new Counter({
+    type: 'counter',
+    labels: ['transport', 'qtype', 'rcode'],
+    read: (c) => queriesByLabel(c.counters),
+  },
+  {
     name: 'meridian_responses_total',
     help: 'Geo answers, by geo record and the PoP answered first.',
-    labelNames: ['record', 'pop'],
-    registers: reg,
-    async collect() {
-      const c = await collected();
-      this.reset();
-      for (const [key, v] of c.popAnswers) {
+    type: 'counter',
+    labels: ['record', 'pop'],
+    read: (c) =>
+      [...c.popAnswers].map(([key, v]) => {
         const [record, pop] = key.split('|');
-        this.inc({ record: record || '.', pop }, v);
-      }
-    },
-  });
-  new Counter({
+        return [{ record: recordLabel(record), pop }, v] as const;
+      }),
+  },
+  {
     name: 'meridian_ecs_queries_total',
     help: 'Queries by EDNS Client Subnet presence and family (none, ipv4, ipv6).',
-    labelNames: ['family'],
-    registers: reg,
-    async collect() {
-      const e = (await collected()).counters.ecs;
-      this.reset();
-      ['none', 'ipv4', 'ipv6'].forEach((family, i) => this.inc({ family }, e[i]));
-    },
-  });
-  scrapeTimeMetric(
-    register,
-    'meridian_ecs_scope_prefix_length',
-    'ECS SCOPE PREFIX-LENGTH returned on geo answers to ECS queries, by the family of the ECS option (wider scopes mean fewer resolver cache entries).',
-    'histogram',
-    async () => {
-      const s = (await collected()).counters.scopes;
-      return (['ipv4', 'ipv6'] as const).flatMap((family) => {
-        const base = family === 'ipv4' ? 0 : SCOPE_V6_BASE;
-        const max = family === 'ipv4' ? 32 : 128;
-        let count = 0;
-        let sum = 0;
-        for (let i = 0; i <= max; i++) {
-          count += s[base + i];
-          sum += i * s[base + i];
-        }
-        const bounds = SCOPE_BUCKETS[family];
-        const cumulative = bounds.map((ub) => {
-          let n = 0;
-          for (let i = 0; i <= ub; i++) n += s[base + i];
-          return n;
-        });
-        return histogramSamples('meridian_ecs_scope_prefix_length', { family }, bounds, cumulative, sum, count);
-      });
-    },
-  );
-  new Gauge({
+    type: 'counter',
+    labels: ['family'],
+    read: (c) => ['none', 'ipv4', 'ipv6'].map((family, i) => [{ family }, c.counters.ecs[i]] as const),
+  },
+  {
+    name: 'meridian_ecs_scope_prefix_length',
+    help: 'ECS SCOPE PREFIX-LENGTH returned on geo answers to ECS queries, by the family of the ECS option (wider scopes mean fewer resolver cache entries).',
+    type: 'histogram',
+    samples: (c) => [...scopeSamples(c.counters.scopes, 'ipv4'), ...scopeSamples(c.counters.scopes, 'ipv6')],
+  },
+  {
     name: 'meridian_scope_prefixes_estimate',
     help: 'Estimated distinct (scope, prefix) pairs answered per geo record over the last 5-10 minutes (HyperLogLog): roughly the resolver cache entries the record costs.',
-    labelNames: ['record'],
-    registers: reg,
-    async collect() {
-      const c = await collected();
-      this.reset();
-      for (const [record, v] of c.scopeEstimates) this.set({ record: record || '.' }, Math.round(v));
-    },
-  });
-  const simpleCounter = (name: string, help: string, read: (c: Collected) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: reg,
-      async collect() {
-        this.reset();
-        this.inc(read(await collected()));
-      },
-    });
-  simpleCounter(
-    'meridian_truncated_responses_total',
-    'Responses sent with TC=1 (the answer did not fit the UDP size).',
-    (c) => c.counters.truncated,
-  );
-  simpleCounter(
-    'meridian_malformed_queries_total',
-    'Malformed queries answered with FORMERR.',
-    (c) => c.counters.malformed,
-  );
-  simpleCounter(
-    'meridian_internal_errors_total',
-    'Queries that hit an internal error and got SERVFAIL.',
-    (c) => c.counters.internalErrors,
-  );
-  simpleCounter(
-    'meridian_fail_open_answers_total',
-    'Geo answers given from the unfiltered ranking because every candidate was down.',
-    (c) => c.counters.failOpen,
-  );
-  simpleCounter(
-    'meridian_degraded_answers_total',
-    'Geo answers that skipped the preferred PoP (down or drained) and used the degraded TTL.',
-    (c) => c.counters.degraded,
-  );
-  simpleCounter('meridian_udp_send_errors_total', 'UDP responses the kernel refused to send.', (c) => c.udpSendErrors);
-  new Counter({
+    type: 'gauge',
+    labels: ['record'],
+    read: (c) => [...c.scopeEstimates].map(([record, v]) => [{ record: recordLabel(record) }, Math.round(v)] as const),
+  },
+  {
+    name: 'meridian_truncated_responses_total',
+    help: 'Responses sent with TC=1 (the answer did not fit the UDP size).',
+    type: 'counter',
+    read: (c) => c.counters.truncated,
+  },
+  {
+    name: 'meridian_malformed_queries_total',
+    help: 'Malformed queries answered with FORMERR.',
+    type: 'counter',
+    read: (c) => c.counters.malformed,
+  },
+  {
+    name: 'meridian_internal_errors_total',
+    help: 'Queries that hit an internal error and got SERVFAIL.',
+    type: 'counter',
+    read: (c) => c.counters.internalErrors,
+  },
+  {
+    name: 'meridian_fail_open_answers_total',
+    help: 'Geo answers given from the unfiltered ranking because every candidate was down.',
+    type: 'counter',
+    read: (c) => c.counters.failOpen,
+  },
+  {
+    name: 'meridian_degraded_answers_total',
+    help: 'Geo answers that skipped the preferred PoP (down or drained) and used the degraded TTL.',
+    type: 'counter',
+    read: (c) => c.counters.degraded,
+  },
+  {
+    name: 'meridian_udp_send_errors_total',
+    help: 'UDP responses the kernel refused to send.',
+    type: 'counter',
+    read: (c) => c.udpSendErrors,
+  },
+  {
     name: 'meridian_dropped_packets_total',
     help: 'Packets dropped without an answer: malformed (runt, or a response with QR=1), error (handler failures), oversized (a datagram over 4 KiB on the batched path).',
-    labelNames: ['reason'],
-    registers: reg,
-    async collect() {
-      const d = (await collected()).counters.dropped;
-      this.reset();
-      this.inc({ reason: 'malformed' }, d[0]);
-      this.inc({ reason: 'error' }, d[1]);
-      this.inc({ reason: 'oversized' }, (await collected()).oversized);
-    },
-  });
-  new Gauge({
+    type: 'counter',
+    labels: ['reason'],
+    read: (c) => [
+      [{ reason: 'malformed' }, c.counters.dropped[0]],
+      [{ reason: 'error' }, c.counters.dropped[1]],
+      [{ reason: 'oversized' }, c.oversized],
+    ],
+  },
+  {
     name: 'meridian_tcp_connections_open',
     help: 'TCP connections currently open.',
-    registers: reg,
-    async collect() {
-      this.set((await collected()).tcp.open);
-    },
-  });
-  new Counter({
+    type: 'gauge',
+    read: (c) => c.tcp.open,
+  },
+  {
     name: 'meridian_tcp_connections_total',
     help: 'TCP connections accepted, and rejected at the max_connections limit.',
-    labelNames: ['result'],
-    registers: reg,
-    async collect() {
-      const t = (await collected()).tcp;
-      this.reset();
-      this.inc({ result: 'accepted' }, t.accepted);
-      this.inc({ result: 'rejected' }, t.rejected);
+    type: 'counter',
+    labels: ['result'],
+    read: (c) => [
+      [{ result: 'accepted' }, c.tcp.accepted],
+      [{ result: 'rejected' }, c.tcp.rejected],
+    ],
+  },
+  {
+    name: 'meridian_query_duration_seconds',
+    help: 'Time to handle a query, packet in to answer bytes (one query in 64 is timed).',
+    type: 'histogram',
+    samples: (c) => {
+      const t = c.counters.timing;
+      const cumulative = TIMING_BUCKETS.map((_, i) => t[2 + i]);
+      return histogramSamples('meridian_query_duration_seconds', {}, TIMING_BUCKETS, cumulative, t[0], t[1]);
     },
-  });
-  scrapeTimeMetric(
-    register,
-    'meridian_query_duration_seconds',
-    'Time to handle a query, packet in to answer bytes (one query in 64 is timed).',
-    'histogram',
-    async () => {
-      const t = (await collected()).counters.timing;
-      return histogramSamples(
-        'meridian_query_duration_seconds',
-        {},
-        TIMING_BUCKETS,
-        TIMING_BUCKETS.map((_, i) => t[2 + i]),
-        t[0],
-        t[1],
-      );
-    },
-  );
-  new Gauge({
-    name: 'meridian_pop_up',
-    help: 'Probe verdict per PoP (1 up, 0 down), before overrides.',
-    labelNames: ['pop'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.health()) this.set({ pop: p.id }, p.up ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'meridian_pop_serving',
-    help: 'Whether a PoP is given out in answers (1) after probes and overrides (drain, force-down, force-up).',
-    labelNames: ['pop'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.health()) this.set({ pop: p.id }, p.serving ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'meridian_pop_override',
-    help: 'Operator override in force per PoP (1 for the active one: drain, force-up, force-down).',
-    labelNames: ['pop', 'override'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.health()) if (p.override) this.set({ pop: p.id, override: p.override }, 1);
-    },
-  });
-  new Gauge({
-    name: 'meridian_fail_open_decisions',
-    help: 'Decisions of a geo record whose every candidate is out of service (answered fail-open).',
-    labelNames: ['record'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const [record, n] of src.failOpenDecisions()) this.set({ record: record || '.' }, n);
-    },
-  });
-  new Counter({
-    name: 'meridian_config_reloads_total',
-    help: 'Config reloads by result (failed reloads keep the running config).',
-    labelNames: ['result'],
-    registers: reg,
-    collect() {
-      const r = src.reloads();
-      this.reset();
-      this.inc({ result: 'success' }, r.ok);
-      this.inc({ result: 'failure' }, r.failed);
-    },
-  });
-  new Gauge({
-    name: 'meridian_config_last_reload_success',
-    help: 'Whether the last config load succeeded (1) or failed and the previous config keeps serving (0).',
-    registers: reg,
-    collect() {
-      this.set(src.reloads().lastError ? 0 : 1);
-    },
-  });
-  new Gauge({
-    name: 'meridian_config_last_reload_success_timestamp_seconds',
-    help: 'When the running config was loaded (Unix time): at start, or by the last successful reload.',
-    registers: reg,
-    collect() {
-      this.set(src.snapshot().builtAt / 1000);
-    },
-  });
-  new Gauge({
-    name: 'meridian_config_info',
-    help: 'The running config: file and sha256 (value 1).',
-    labelNames: ['file', 'sha256'],
-    registers: reg,
-    collect() {
-      const s = src.snapshot();
-      this.reset();
-      this.set({ file: path.basename(s.file), sha256: s.hash.slice(0, 16) }, 1);
-    },
-  });
-  new Gauge({
-    name: 'meridian_geo_database_info',
-    help: 'Geo databases in use (value 1): file, database type, families taken from it.',
-    labelNames: ['file', 'type', 'used_for'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const d of src.snapshot().databases)
-        this.set({ file: path.basename(d.file), type: d.databaseType, used_for: d.usedFor.join('+') || 'none' }, 1);
-    },
-  });
-  new Gauge({
-    name: 'meridian_geo_database_build_timestamp_seconds',
-    help: 'Build time of each geo database (Unix time, from its metadata).',
-    labelNames: ['file'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const d of src.snapshot().databases) this.set({ file: path.basename(d.file) }, d.buildEpoch);
-    },
-  });
-  new Gauge({
-    name: 'meridian_policy_networks',
-    help: 'Geo database networks each compiled policy walked, by family.',
-    labelNames: ['policy', 'family'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.snapshot().policies) {
-        this.set({ policy: p.name, family: 'ipv4' }, p.stats.networks4);
-        this.set({ policy: p.name, family: 'ipv6' }, p.stats.networks6);
-      }
-    },
-  });
-  new Gauge({
-    name: 'meridian_policy_trie_leaves',
-    help: 'Leaves of each compiled decision trie after merging, by family (distinct scopes a resolver can see).',
-    labelNames: ['policy', 'family'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.snapshot().policies) {
-        this.set({ policy: p.name, family: 'ipv4' }, p.stats.leaves4);
-        this.set({ policy: p.name, family: 'ipv6' }, p.stats.leaves6);
-      }
-    },
-  });
-  new Gauge({
-    name: 'meridian_policy_decisions',
-    help: 'Distinct decisions (ranked PoP lists) of each compiled policy.',
-    labelNames: ['policy'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.snapshot().policies) this.set({ policy: p.name }, p.stats.decisions);
-    },
-  });
-  new Gauge({
-    name: 'meridian_policy_compile_duration_seconds',
-    help: 'How long compiling each policy against the geo databases took.',
-    labelNames: ['policy'],
-    registers: reg,
-    collect() {
-      this.reset();
-      for (const p of src.snapshot().policies) this.set({ policy: p.name }, p.stats.compileMs / 1000);
-    },
-  });
-  new Gauge({
-    name: 'meridian_config_compile_duration_seconds',
-    help: 'How long building the running snapshot took (zones, databases, policies).',
-    registers: reg,
-    collect() {
-      this.set(src.snapshot().compileMs / 1000);
-    },
-  });
-  new Gauge({
+  },
+  {
     name: 'meridian_workers',
     help: 'Data-plane processes answering queries.',
-    registers: reg,
-    async collect() {
-      this.set((await collected()).workers);
-    },
-  });
-  new Counter({
-    name: 'meridian_worker_restarts_total',
-    help: 'Worker processes restarted after a crash.',
-    registers: reg,
-    collect() {
-      this.reset();
-      this.inc(src.workerRestarts());
-    },
-  });
-  new Gauge({
-    name: 'meridian_ready',
-    help: 'Whether this instance is ready (1): its DNS listeners are bound and answering, as /readyz says.',
-    registers: reg,
-    collect() {
-      this.set(src.ready() ? 1 : 0);
-    },
-  });
-  new Gauge({
+    type: 'gauge',
+    read: (c) => c.workers,
+  },
+  {
     name: 'meridian_build_info',
     help: 'The running build (value 1): Meridian version, Node.js version, UDP mode (batched or dgram).',
-    labelNames: ['version', 'node', 'udp'],
-    registers: reg,
-    async collect() {
-      const c = await collected();
-      this.reset();
-      this.set({ version: meridianVersion(), node: process.versions.node, udp: c.udpMode }, 1);
-    },
-  });
+    type: 'gauge',
+    labels: ['version', 'node', 'udp'],
+    read: (c) => [[{ version: meridianVersion(), node: process.versions.node, udp: c.udpMode }, 1]],
+  },
+];
+
+/** Per-policy gauges of the running snapshot, one value per family. */
+const perFamily = (s: Snapshot, v4: (p: CompiledPolicy) => number, v6: (p: CompiledPolicy) => number) =>
+  s.policies.flatMap((p) => [
+    [{ policy: p.name, family: 'ipv4' }, v4(p)] as const,
+    [{ policy: p.name, family: 'ipv6' }, v6(p)] as const,
+  ]);
+
+/** Metrics read from the control plane: health, the running configuration, reloads, readiness. */
+const CONTROL_METRICS: MetricSpec<MetricsSources>[] = [
+  {
+    name: 'meridian_pop_up',
+    help: 'Probe verdict per PoP (1 up, 0 down), before overrides.',
+    type: 'gauge',
+    labels: ['pop'],
+    read: (src) => src.health().map((p) => [{ pop: p.id }, p.up ? 1 : 0] as const),
+  },
+  {
+    name: 'meridian_pop_serving',
+    help: 'Whether a PoP is given out in answers (1) after probes and overrides (drain, force-down, force-up).',
+    type: 'gauge',
+    labels: ['pop'],
+    read: (src) => src.health().map((p) => [{ pop: p.id }, p.serving ? 1 : 0] as const),
+  },
+  {
+    name: 'meridian_pop_override',
+    help: 'Operator override in force per PoP (1 for the active one: drain, force-up, force-down).',
+    type: 'gauge',
+    labels: ['pop', 'override'],
+    read: (src) =>
+      src
+        .health()
+        .filter((p) => p.override)
+        .map((p) => [{ pop: p.id, override: p.override! }, 1] as const),
+  },
+  {
+    name: 'meridian_fail_open_decisions',
+    help: 'Decisions of a geo record whose every candidate is out of service (answered fail-open).',
+    type: 'gauge',
+    labels: ['record'],
+    read: (src) => [...src.failOpenDecisions()].map(([record, n]) => [{ record: recordLabel(record) }, n] as const),
+  },
+  {
+    name: 'meridian_config_reloads_total',
+    help: 'Config reloads by result (failed reloads keep the running config).',
+    type: 'counter',
+    labels: ['result'],
+    read: (src) => [
+      [{ result: 'success' }, src.reloads().ok],
+      [{ result: 'failure' }, src.reloads().failed],
+    ],
+  },
+  {
+    name: 'meridian_config_last_reload_success',
+    help: 'Whether the last config load succeeded (1) or failed and the previous config keeps serving (0).',
+    type: 'gauge',
+    read: (src) => (src.reloads().lastError ? 0 : 1),
+  },
+  {
+    name: 'meridian_config_last_reload_success_timestamp_seconds',
+    help: 'When the running config was loaded (Unix time): at start, or by the last successful reload.',
+    type: 'gauge',
+    read: (src) => src.snapshot().builtAt / 1000,
+  },
+  {
+    name: 'meridian_config_info',
+    help: 'The running config: file and sha256 (value 1).',
+    type: 'gauge',
+    labels: ['file', 'sha256'],
+    read: (src) => [[{ file: path.basename(src.snapshot().file), sha256: src.snapshot().hash.slice(0, 16) }, 1]],
+  },
+  {
+    name: 'meridian_geo_database_info',
+    help: 'Geo databases in use (value 1): file, database type, families taken from it.',
+    type: 'gauge',
+    labels: ['file', 'type', 'used_for'],
+    read: (src) =>
+      src
+        .snapshot()
+        .databases.map(
+          (d) =>
+            [
+              { file: path.basename(d.file), type: d.databaseType, used_for: d.usedFor.join('+') || 'none' },
+              1,
+            ] as const,
+        ),
+  },
+  {
+    name: 'meridian_geo_database_build_timestamp_seconds',
+    help: 'Build time of each geo database (Unix time, from its metadata).',
+    type: 'gauge',
+    labels: ['file'],
+    read: (src) => src.snapshot().databases.map((d) => [{ file: path.basename(d.file) }, d.buildEpoch] as const),
+  },
+  {
+    name: 'meridian_policy_networks',
+    help: 'Geo database networks each compiled policy walked, by family.',
+    type: 'gauge',
+    labels: ['policy', 'family'],
+    read: (src) =>
+      perFamily(
+        src.snapshot(),
+        (p) => p.stats.networks4,
+        (p) => p.stats.networks6,
+      ),
+  },
+  {
+    name: 'meridian_policy_trie_leaves',
+    help: 'Leaves of each compiled decision trie after merging, by family (distinct scopes a resolver can see).',
+    type: 'gauge',
+    labels: ['policy', 'family'],
+    read: (src) =>
+      perFamily(
+        src.snapshot(),
+        (p) => p.stats.leaves4,
+        (p) => p.stats.leaves6,
+      ),
+  },
+  {
+    name: 'meridian_policy_decisions',
+    help: 'Distinct decisions (ranked PoP lists) of each compiled policy.',
+    type: 'gauge',
+    labels: ['policy'],
+    read: (src) => src.snapshot().policies.map((p) => [{ policy: p.name }, p.stats.decisions] as const),
+  },
+  {
+    name: 'meridian_policy_compile_duration_seconds',
+    help: 'How long compiling each policy against the geo databases took.',
+    type: 'gauge',
+    labels: ['policy'],
+    read: (src) => src.snapshot().policies.map((p) => [{ policy: p.name }, p.stats.compileMs / 1000] as const),
+  },
+  {
+    name: 'meridian_config_compile_duration_seconds',
+    help: 'How long building the running snapshot took (zones, databases, policies).',
+    type: 'gauge',
+    read: (src) => src.snapshot().compileMs / 1000,
+  },
+  {
+    name: 'meridian_worker_restarts_total',
+    help: 'Worker processes restarted after a crash.',
+    type: 'counter',
+    read: (src) => src.workerRestarts(),
+  },
+  {
+    name: 'meridian_ready',
+    help: 'Whether this instance is ready (1): its DNS listeners are bound and answering, as /readyz says.',
+    type: 'gauge',
+    read: (src) => (src.ready() ? 1 : 0),
+  },
+];
+
+export function createMetrics(src: MetricsSources, register = new Registry()): Registry {
+  // One data-plane collection per scrape, shared by every metric that reads it.
+  let pending: Promise<Collected> | null = null;
+  const collected = (): Promise<Collected> => {
+    pending ??= src.collect().finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  };
+  registerSpecs(register, PLANE_METRICS, collected);
+  registerSpecs(register, CONTROL_METRICS, () => src);
   registerProcessMetrics(register, async () => (await collected()).processes);
   return register;
 }

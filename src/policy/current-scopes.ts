@@ -13,7 +13,6 @@
  */
 import { isIPv4 } from 'node:net';
 import type { HealthView } from '../health/view.js';
-import type { Snapshot } from '../build/snapshot.js';
 import { classifyDecisions, samePartition, type AnswerClasses } from './answer-key.js';
 import { AnswerMerger, countLeaves, type MergedTrie } from './answer-merge.js';
 import type { CompiledPolicy } from './compile.js';
@@ -46,7 +45,18 @@ export interface CurrentScopes {
 }
 
 /** Per PoP, 1 when it has an address of the family: A answers skip PoPs without IPv4, AAAA without IPv6. */
-export function familyMask(snapshot: Snapshot, qtype: 'A' | 'AAAA'): Uint8Array {
+/**
+ * What the merge reads of a snapshot (a build/snapshot.ts Snapshot is one): the PoPs' addresses, the
+ * compiled policies by name, and each geo record's policy, max_answers and answer types.
+ */
+export interface ScopeInputs {
+  pops: readonly { ipv4: readonly string[]; ipv6: readonly string[] }[];
+  policyNames: readonly string[];
+  policies: readonly CompiledPolicy[];
+  geoRecords: readonly { policy: string; maxAnswers: number; types: readonly string[] }[];
+}
+
+export function familyMask(snapshot: Pick<ScopeInputs, 'pops'>, qtype: 'A' | 'AAAA'): Uint8Array {
   return Uint8Array.from(snapshot.pops, (p) =>
     (qtype === 'A' ? p.ipv4.some((a) => isIPv4(a)) : p.ipv6.length > 0) ? 1 : 0,
   );
@@ -58,7 +68,7 @@ export function familyMask(snapshot: Snapshot, qtype: 'A' | 'AAAA'): Uint8Array 
  * and partition are the same.
  */
 export function buildCurrentScopes(
-  snapshot: Snapshot,
+  snapshot: ScopeInputs,
   view: HealthView,
   previous: CurrentScopes | null = null,
   merger: AnswerMerger = new AnswerMerger(),

@@ -4,9 +4,16 @@
  * health changes, never per query. Pure.
  */
 import type { HealthView } from '../health/view.js';
-import type { Snapshot } from '../build/snapshot.js';
+import type { CompiledPolicy } from './compile.js';
 
-export function failOpenDecisions(snapshot: Snapshot, view: HealthView): Map<string, number> {
+/** The compiled policies and the geo records that use them (a build/snapshot.ts Snapshot is one). */
+export interface PolicySet {
+  policies: readonly Pick<CompiledPolicy, 'decisions' | 'candidates' | 'decisionCount'>[];
+  policyNames: readonly string[];
+  geoRecords: readonly { name: string; policy: string }[];
+}
+
+export function failOpenDecisions(snapshot: PolicySet, view: HealthView): Map<string, number> {
   const byPolicy = new Map<string, number>();
   snapshot.policies.forEach((p, i) => {
     let n = 0;
