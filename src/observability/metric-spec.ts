@@ -76,27 +76,17 @@ export function registerSpecs<S>(
       register.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
       continue;
     }
+    const read = spec.read;
     const options = { name: spec.name, help: spec.help, labelNames: [...(spec.labels ?? [])], registers: [register] };
-    if (spec.type === 'counter') {
-      new Counter({
-        ...options,
-        async collect() {
-          const r = await spec.read(await source());
-          this.reset();
-          if (typeof r === 'number') this.inc(r);
-          else for (const [labels, v] of r) this.inc(labels, v);
-        },
-      });
-    } else {
-      new Gauge({
-        ...options,
-        async collect() {
-          const r = await spec.read(await source());
-          this.reset();
-          if (typeof r === 'number') this.set(r);
-          else for (const [labels, v] of r) this.set(labels, v);
-        },
-      });
-    }
+    // A counter's value is the cumulative count the source keeps: reset, then inc by it; a gauge is set.
+    const collect = async function (this: Counter | Gauge) {
+      const r = await read(await source());
+      this.reset();
+      const put = this instanceof Counter ? this.inc.bind(this) : (this as Gauge).set.bind(this as Gauge);
+      if (typeof r === 'number') put(r);
+      else for (const [labels, v] of r) put(labels, v);
+    };
+    if (spec.type === 'counter') new Counter({ ...options, collect });
+    else new Gauge({ ...options, collect });
   }
 }
