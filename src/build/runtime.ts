@@ -6,7 +6,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { allServing, type HealthView } from '../health/view.js';
-import { ScopeSketches } from '../query/counters.js';
+import { ScopeSketches } from '../util/hll.js';
 import { parseIp } from '../net/ip.js';
 import { indexTrie } from '../policy/trie.js';
 import { GeoAnswers, type GeoRecordRuntime, type PopAddresses } from '../policy/geo-answer.js';

@@ -7,17 +7,10 @@
  * counts of the reporting processes (plus the primary's) added up.
  */
 import type { Collected, ProcessMetrics } from '../observability/metrics.js';
-import {
-  type CounterValues,
-  counterValues,
-  hllEstimate,
-  QueryCounters,
-  type ScopeSketches,
-} from '../query/counters.js';
-import { collectBatchStats } from '../transport/udp-batch.js';
-import { udpHandlerErrors, udpSendErrors } from '../transport/udp.js';
+import { type CounterValues, counterValues, QueryCounters } from '../query/counters.js';
 import type { DataPlane } from './data-plane.js';
 import { uncaughtCounts } from './process-guard.js';
+import { hllEstimate, type ScopeSketches } from '../util/hll.js';
 
 /** One data plane's report for a scrape. Plain values only: it crosses IPC in cluster mode. */
 export interface PlaneCounters {
@@ -34,25 +27,21 @@ export interface PlaneCounters {
   process?: ProcessMetrics;
 }
 
-/** Datagrams dropped because a handler threw past its own guard (either UDP path). */
-export function transportErrors(): number {
-  return collectBatchStats().callbackErrors + udpHandlerErrors();
-}
-
 /** What this process's data plane reports. */
 export function planeCounters(plane: DataPlane): PlaneCounters {
   const rt = plane.runtime;
   const values = counterValues(plane.counters);
   values.tcpConnectionsOpen = plane.tcpStats.open;
-  (values.dropped as Float64Array)[1] += transportErrors();
-  const batch = collectBatchStats();
+  const udp = plane.udpCounters();
+  // Datagrams whose handler threw past its own guard count as dropped with an error.
+  (values.dropped as Float64Array)[1] += udp.handlerErrors;
   return {
     counters: values,
     popAnswers: [...plane.popAnswerTotals()],
     sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
     tcp: { ...plane.tcpStats },
-    udpSendErrors: udpSendErrors() + batch.sendDropped,
-    oversized: batch.truncated,
+    udpSendErrors: udp.sendErrors,
+    oversized: udp.oversized,
     uncaught: uncaughtCounts(),
     udpMode: plane.udpMode,
   };

@@ -17,7 +17,7 @@ import { QueryCounters } from '../query/counters.js';
 import { Runtime } from '../build/runtime.js';
 import type { Snapshot } from '../build/snapshot.js';
 import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from '../transport/tcp.js';
-import { listenUdp, type PacketHandler, type UdpListener } from '../transport/udp.js';
+import { listenUdp, type PacketHandler, type UdpCounters, type UdpListener } from '../transport/udp.js';
 import { batchAddon, listenUdpBatch, type BatchHandler } from '../transport/udp-batch.js';
 import { formatIp } from '../net/ip.js';
 
@@ -125,6 +125,18 @@ export class DataPlane {
       }),
     );
     return out;
+  }
+
+  /** The UDP listeners' counters, summed. */
+  udpCounters(): UdpCounters {
+    const sum: UdpCounters = { sendErrors: 0, handlerErrors: 0, oversized: 0 };
+    for (const u of this.udp) {
+      const c = u.counters();
+      sum.sendErrors += c.sendErrors;
+      sum.handlerErrors += c.handlerErrors;
+      sum.oversized += c.oversized;
+    }
+    return sum;
   }
 
   tcpLimits(): TcpLimits {

@@ -20,7 +20,8 @@ import { type Sections, writeResponse, writeSynthesized } from '../wire/response
 import type { Plan } from '../zone/answers.js';
 import { findPlan } from '../zone/lookup.js';
 import type { QueryContext } from './context.js';
-import { SCOPE_V6_BASE, scopeHash } from './counters.js';
+import { scopeHash } from '../util/hll.js';
+import { SCOPE_V6_BASE } from './counters.js';
 
 /** The TC bit in the third header byte. */
 const TC = 0x02;

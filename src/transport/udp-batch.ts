@@ -55,27 +55,6 @@ export function batchAddon(): Addon | null {
 }
 
 /**
- * Packets the closed batched listeners received/sent/dropped; live ones are
- * summed in. truncated = datagrams over a 4 KiB slot (dropped), callbackErrors =
- * datagrams whose handler threw (dropped).
- */
-export const batchStats = { recv: 0, sent: 0, sendDropped: 0, truncated: 0, batches: 0, callbackErrors: 0 };
-const liveStats = new Set<Float64Array>();
-
-export function collectBatchStats(): typeof batchStats {
-  const out = { ...batchStats };
-  for (const s of liveStats) {
-    out.recv += s[0];
-    out.sent += s[1];
-    out.sendDropped += s[2];
-    out.truncated += s[3];
-    out.batches += s[4];
-    out.callbackErrors += s[5];
-  }
-  return out;
-}
-
-/**
  * Bind a batched UDP listener. `group` is how many processes share the port
  * (cluster workers): the kernel then spreads datagrams over them at random.
  */
@@ -100,7 +79,6 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
     stats: new Float64Array(a.STATS + 1),
   };
   const CALLBACK_ERRORS = a.STATS;
-  liveStats.add(buffers.stats);
   // One scratch per listener: the query is copied out of its slot so the
   // decoder sees it at offset 0 (cheaper than a Buffer view per packet).
   const scratch = Buffer.allocUnsafe(a.IN_SLOT);
@@ -131,16 +109,14 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
     socket: null,
     port: opened.port,
     address: host,
+    // The addon's counters: [recv, sent, sendDropped, truncated, batches], then ours.
+    counters: () => ({
+      sendErrors: buffers.stats[2],
+      handlerErrors: buffers.stats[CALLBACK_ERRORS],
+      oversized: buffers.stats[3],
+    }),
     close: async () => {
       a.stop(handle);
-      liveStats.delete(buffers.stats);
-      const s = buffers.stats;
-      batchStats.recv += s[0];
-      batchStats.sent += s[1];
-      batchStats.sendDropped += s[2];
-      batchStats.truncated += s[3];
-      batchStats.batches += s[4];
-      batchStats.callbackErrors += s[5];
     },
   };
 }

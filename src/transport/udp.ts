@@ -13,26 +13,23 @@ import { MAX_MESSAGE } from '../wire/constants.js';
  */
 export type PacketHandler = (msg: Buffer, len: number, client: string, out: Buffer, outOffset: number) => number;
 
+/** What a UDP listener counts (the data plane sums its listeners at scrape time); never logged per packet. */
+export interface UdpCounters {
+  /** Answers the kernel refused to send (e.g. the client's buffer was full), or a socket error after bind. */
+  sendErrors: number;
+  /** Datagrams whose handler threw outside its own guard (dropped). */
+  handlerErrors: number;
+  /** Datagrams larger than a batched slot (4 KiB; no DNS query is): dropped. */
+  oversized: number;
+}
+
 export interface UdpListener {
   /** The dgram socket, or null for a batched (native) listener. */
   socket: dgram.Socket | null;
   port: number;
   address: string;
+  counters(): UdpCounters;
   close(): Promise<void>;
-}
-
-let sendErrors = 0;
-let handlerErrors = 0;
-/** Datagrams whose handler threw outside its own guard (dropped). */
-export function udpHandlerErrors(): number {
-  return handlerErrors;
-}
-/** UDP sends that failed (e.g. the client's buffer was full): counted, not logged per packet. */
-export function udpSendErrors(): number {
-  return sendErrors;
-}
-function onSent(err: Error | null): void {
-  if (err) sendErrors++;
 }
 
 /** Bind a UDP socket on host:port (port 0 = any) and answer with `handler`. */
@@ -42,6 +39,10 @@ export function listenUdp(host: string, port: number, handler: PacketHandler): P
   // The listener's output buffer: each answer is written here, then copied into the buffer
   // handed to send() (the socket may still hold that one when the next datagram arrives).
   const out = Buffer.allocUnsafe(MAX_MESSAGE);
+  const counters: UdpCounters = { sendErrors: 0, handlerErrors: 0, oversized: 0 };
+  const onSent = (err: Error | null) => {
+    if (err) counters.sendErrors++;
+  };
   socket.on('message', (msg, rinfo) => {
     // Guarded like the batched path: an escaping error costs this datagram, not the process.
     try {
@@ -52,7 +53,7 @@ export function listenUdp(host: string, port: number, handler: PacketHandler): P
         socket.send(datagram, rinfo.port, rinfo.address, onSent);
       }
     } catch {
-      handlerErrors++;
+      counters.handlerErrors++;
     }
   });
   return new Promise((resolve, reject) => {
@@ -61,7 +62,7 @@ export function listenUdp(host: string, port: number, handler: PacketHandler): P
     socket.bind(port, host, () => {
       socket.off('error', fail);
       socket.on('error', () => {
-        sendErrors++; // a socket error after bind (ICMP-induced etc.) must not kill the process
+        counters.sendErrors++; // a socket error after bind (ICMP-induced etc.) must not kill the process
       });
       try {
         socket.setRecvBufferSize(4 * 1024 * 1024); // absorb bursts (GC pauses, snapshot swaps)
@@ -73,6 +74,7 @@ export function listenUdp(host: string, port: number, handler: PacketHandler): P
         socket,
         port: addr.port,
         address: addr.address,
+        counters: () => ({ ...counters }),
         close: () => new Promise((r) => socket.close(() => r())),
       });
     });

@@ -1,21 +1,17 @@
 /**
  * Hot-path counters and the HyperLogLog fragmentation sketches
- * (src/query/counters.ts): estimate accuracy, union of the two
+ * (src/query/counters.ts, src/util/hll.ts): estimate accuracy, union of the two
  * windows, rotation, and the counter folding used for cluster aggregation.
  */
 import { describe, expect, it } from 'vitest';
 import {
   COUNTED_QTYPES,
   COUNTED_RCODES,
-  HLL_BITS,
   QueryCounters,
-  ScopeSketches,
   counterValues,
-  hllAdd,
-  hllEstimate,
   rcodeSlot,
-  scopeHash,
 } from '../../../src/query/counters.js';
+import { HLL_BITS, ScopeSketches, hllAdd, hllEstimate, scopeHash } from '../../../src/util/hll.js';
 
 const HLL_SIZE = 1 << HLL_BITS;
 
