@@ -2,7 +2,7 @@
  * A reader for the MaxMind DB format's search tree and data section, for the
  * compiler: it walks every network once (the `maxmind` package answers one
  * address at a time and cannot enumerate). Lookups for `explain` go through
- * the `maxmind` package instead (see reader.ts).
+ * the `maxmind` package instead (policy/client-facts.ts, ClientLocator.raw).
  *
  * Format: a binary search tree of `nodeCount` nodes, each two records of
  * 24/28/32 bits; a record < nodeCount is a node, == nodeCount is "no data",

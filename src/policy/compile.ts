@@ -1,6 +1,6 @@
 /**
  * Compile a policy against the geo databases into a radix trie of decision ids
- * (DESIGN.md section 4). The database trees, the ASN tree and the operator's
+ * (docs/design.md, "Policy compiled, not interpreted"). The database trees, the ASN tree and the operator's
  * CIDR overlay are walked in step, once; every leaf is ranked (cached per
  * distinct record) and sibling leaves with the same decision are merged
  * bottom-up, so a leaf's depth is the widest sound ECS scope for its answer.
@@ -51,7 +51,7 @@ export interface CompileStats {
 /** A compiled policy: plain data, immutable once built. */
 export interface CompiledPolicy {
   name: string;
-  /** Identity of the inputs (see snapshot.ts policyKey); equal keys, equal tries. */
+  /** Identity of the inputs (see build/policies.ts policyKey); equal keys, equal tries. */
   key?: string;
   /** A stand-in sent by a reload compile: the caller's policy with this key is reused. */
   reused?: boolean;

@@ -1,5 +1,5 @@
 /**
- * ECS scope properties (DESIGN.md section 4), with fast-check, over random
+ * ECS scope properties (docs/design.md, the decision trie), with fast-check, over random
  * IPv4 and IPv6 addresses biased towards the fixture networks, the CIDR rules
  * and their edges:
  *

@@ -1,7 +1,8 @@
 /**
  * The config schema: strict (unknown keys are errors), with defaults, in zod.
  * Cross-references (PoP ids in rules, policy names, CIDRs, addresses) are
- * checked afterwards in validate.ts, which has the whole picture.
+ * checked afterwards, when the snapshot is built with the whole picture
+ * (build/pops.ts, policy/rules.ts, zone/build.ts, build/snapshot.ts).
  * Field reference with examples: docs/config.md.
  */
 import { z } from 'zod';
@@ -69,7 +70,7 @@ const popList = z.array(z.string()).min(1);
  * One health check as written, in `health.defaults` or in `pops.<id>.health`:
  * every field optional and without a default, so an object carries only what
  * the operator wrote. The effective check is merged field by field (PoP >
- * health.defaults > HEALTH_DEFAULTS below) in snapshot.ts. A zod `.default()`
+ * health.defaults > HEALTH_DEFAULTS below) in build/pops.ts. A zod `.default()`
  * here would make every partial override reset the other fields (issue 10).
  */
 const healthCheck = z.strictObject({

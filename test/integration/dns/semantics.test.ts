@@ -1,5 +1,5 @@
 /**
- * DNS semantics of a real server on STATIC_ZONE (DESIGN.md section 6), over
+ * DNS semantics of a real server on STATIC_ZONE (docs/design.md), over
  * UDP and TCP with the independent test client, plus Node's c-ares resolver
  * as a second, unrelated client.
  */
