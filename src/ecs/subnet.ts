@@ -54,10 +54,10 @@ export class SourceAddress {
     this.offset = 0;
   }
 
-  /** Raw address bytes (family 4 or 6 at `bytes[offset]`), borrowed until the next set. */
+  /** Raw address bytes (family 4 or 6 at `bytes[offset]`; anything else reads as unknown), borrowed until the next set. */
   setBytes(family: number, bytes: Uint8Array, offset: number): void {
     this.text = null;
-    this.family = family === 6 ? 6 : family === 4 ? 4 : 0;
+    this.family = family;
     this.bytes = bytes;
     this.offset = offset;
   }
