@@ -29,7 +29,14 @@ import { ConfigFollower, readCurrent } from './fleet/follow.js';
 import { FleetLink } from './fleet/link.js';
 
 /** What a followed bundle never overrides: the sections that belong to the host (docs/fleet.md). */
-export const HOST_SECTIONS = ['server.listen', 'server.identity', 'server.workers', 'admin', 'fleet'] as const;
+export const HOST_SECTIONS = [
+  'server.listen',
+  'server.identity',
+  'server.workers',
+  'admin',
+  'health.source_address',
+  'fleet',
+] as const;
 
 export type OverrideScope = 'fleet' | 'local';
 
@@ -91,7 +98,8 @@ export async function buildStartupSnapshot(configFile: string, opts: BuildOption
 /**
  * `snapshot` with the host sections of the local config: a followed bundle
  * is the fleet's config, but where this host listens, what it calls itself,
- * its admin API and its fleet connection stay its own. Relative paths of the
+ * its admin API, the address it probes from and its fleet connection stay
+ * its own. Relative paths of the
  * admin section (the state file) stay relative to the local file.
  */
 export function localizeSnapshot(snapshot: Snapshot, local: LocalConfig): Snapshot {
@@ -105,9 +113,10 @@ export function localizeSnapshot(snapshot: Snapshot, local: LocalConfig): Snapsh
     identity: l.server.identity,
     workers: l.server.workers,
   };
+  const health = { ...snapshot.config.health, source_address: l.health.source_address };
   return {
     ...snapshot,
-    config: { ...snapshot.config, server, admin, fleet: l.fleet },
+    config: { ...snapshot.config, server, admin, health, fleet: l.fleet },
     identity: resolveIdentity(l.server.identity),
   };
 }

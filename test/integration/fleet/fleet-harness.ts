@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { MeridianServer } from '../../../src/plane/server.js';
 import { CITY_DB, popsYaml, STATIC_ZONE, TEST_POPS } from '../../helpers/configs.js';
 import { addresses, udpQuery, until } from '../../helpers/dns.js';
@@ -76,7 +77,12 @@ export interface FleetOptions {
 }
 
 /** One instance's config: the test PoPs probed at `targets`, identity ns<k>, source 127.0.k.1, a fleet section. */
-export function instanceYaml(k: number, targets: Record<string, ObserverTarget>, f: FleetOptions, zones = STATIC_ZONE): string {
+export function instanceYaml(
+  k: number,
+  targets: Record<string, ObserverTarget>,
+  f: FleetOptions,
+  zones = STATIC_ZONE,
+): string {
   const health = Object.fromEntries(
     Object.keys(TEST_POPS).map((id) => [
       id,
@@ -127,16 +133,18 @@ export interface Instance {
 }
 
 export async function startTargets(): Promise<Record<string, ObserverTarget>> {
-  const entries = await Promise.all(Object.keys(TEST_POPS).map(async (id) => [id, await ObserverTarget.start()] as const));
+  const entries = await Promise.all(
+    Object.keys(TEST_POPS).map(async (id) => [id, await ObserverTarget.start()] as const),
+  );
   return Object.fromEntries(entries);
 }
 
 /** Instance k in this process. */
-export async function startInstance(k: number, yaml: string): Promise<Instance> {
+export async function startInstance(k: number, yaml: string, logger?: Logger): Promise<Instance> {
   const dir = tempDir(`meridian-fleet-ns${k}-`);
   const configFile = path.join(dir, 'meridian.yaml');
   writeFileSync(configFile, yaml);
-  const server = await MeridianServer.start({ configFile, listen: ['127.0.0.1:0'], admin: '127.0.0.1:0' });
+  const server = await MeridianServer.start({ configFile, listen: ['127.0.0.1:0'], admin: '127.0.0.1:0', logger });
   return {
     k,
     name: `ns${k}`,
@@ -155,7 +163,11 @@ export async function startInstance(k: number, yaml: string): Promise<Instance> 
  * own mount namespace where that directory is an empty tmpfs: what is in
  * it is missing on this "host".
  */
-export async function spawnInstance(k: number, yaml: string, o: { args?: string[]; hide?: string } = {}): Promise<Instance> {
+export async function spawnInstance(
+  k: number,
+  yaml: string,
+  o: { args?: string[]; hide?: string } = {},
+): Promise<Instance> {
   const dir = tempDir(`meridian-fleet-ns${k}-`);
   const configFile = path.join(dir, 'meridian.yaml');
   writeFileSync(configFile, yaml);
@@ -226,7 +238,12 @@ export async function fraAnswer(port: number): Promise<string | undefined> {
 }
 
 /** Poll until every instance answers the Frankfurt client with `addr`; returns the milliseconds it took. */
-export async function allAnswer(instances: Instance[], addr: string, what: string, timeoutMs = 15_000): Promise<number> {
+export async function allAnswer(
+  instances: Instance[],
+  addr: string,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<number> {
   const t0 = Date.now();
   await until(
     async () => (await Promise.all(instances.map((i) => fraAnswer(i.port)))).every((a) => a === addr),
@@ -241,7 +258,13 @@ export interface FleetStatus {
   instance: string;
   connection: { connected: boolean };
   config: { mode: string; running: { version: number | null }; published: { version: number } | null };
-  members: Array<{ instance: string; alive: boolean; configVersion: number | null; configError: string | null; probes: string[] }>;
+  members: Array<{
+    instance: string;
+    alive: boolean;
+    configVersion: number | null;
+    configError: string | null;
+    probes: string[];
+  }>;
   live: string[];
   probes: string[];
   pops: Array<{
@@ -264,7 +287,9 @@ export async function converged(instances: Instance[], n = instances.length, tim
   await until(
     async () => {
       const all = await Promise.all(instances.map(fleetStatus));
-      return all.every((s) => s.connection.connected && s.live.length === n && s.pops.every((p) => p.source === 'fleet'));
+      return all.every(
+        (s) => s.connection.connected && s.live.length === n && s.pops.every((p) => p.source === 'fleet'),
+      );
     },
     `${instances.length} instances converged on ${n} live members, every PoP decided by the fleet`,
     timeoutMs,
@@ -273,7 +298,11 @@ export async function converged(instances: Instance[], n = instances.length, tim
   return Date.now() - t0;
 }
 
-export async function metricOf(i: Instance, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+export async function metricOf(
+  i: Instance,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const s = (await scrape(i.admin)).filter(
     (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
   );

@@ -96,7 +96,11 @@ describe('three instances, probe_replicas 2', { timeout: 120_000 }, () => {
     }
     // N x M probes alone would be 3 x 8 per interval; the fleet sends R x M.
     const perInterval = total / (windowMs / 1000 / PROBE.interval);
-    figure(`probes per interval, N=3 R=2 M=${POPS.length} (alone: ${3 * POPS.length})`, Math.round(perInterval), 'probes');
+    figure(
+      `probes per interval, N=3 R=2 M=${POPS.length} (alone: ${3 * POPS.length})`,
+      Math.round(perInterval),
+      'probes',
+    );
     expect(perInterval).toBeLessThan(2 * POPS.length * 1.25);
     expect(perInterval).toBeGreaterThan(2 * POPS.length * 0.75);
     for (const i of fleet) {
@@ -210,10 +214,18 @@ describe('three instances, probe_replicas 3, quorum', { timeout: 120_000 }, () =
       for (const i of fleet) expect(await fraAnswer(i.port)).toBe(FRA);
       await new Promise((r) => setTimeout(r, PROBE.interval * 1000));
     }
-    const ex = await getJson<{ health: Array<{ id: string; up: boolean; fleet: { source: string; localUp: boolean; rule: string; votes: Array<{ instance: string; up: boolean; fresh: boolean }> } }> }>(
-      fleet[0].admin,
-      `/explain?name=cdn.example.net&client=${encodeURIComponent(FRA_CLIENT)}`,
-    );
+    const ex = await getJson<{
+      health: Array<{
+        id: string;
+        up: boolean;
+        fleet: {
+          source: string;
+          localUp: boolean;
+          rule: string;
+          votes: Array<{ instance: string; up: boolean; fresh: boolean }>;
+        };
+      }>;
+    }>(fleet[0].admin, `/explain?name=cdn.example.net&client=${encodeURIComponent(FRA_CLIENT)}`);
     const fraHealth = ex.health.find((h) => h.id === 'fra')!;
     // ns1's own probes say down, the fleet says up, and the votes say why.
     expect(fraHealth).toMatchObject({ up: true, fleet: { source: 'fleet', localUp: false, rule: 'quorum' } });
