@@ -21,6 +21,9 @@
  *   `zones`, where a zone replaces the zone with the same origin.
  * - Relative paths resolve against config/, as if the example were saved as
  *   config/meridian.yaml.
+ * - DNSSEC key paths that do not exist here (`/etc/meridian/keys/...`) are
+ *   replaced by a temporary directory holding a CSK for the zone, made by
+ *   Meridian's keygen (git cannot keep a private key file at mode 0600).
  * - Geo databases are replaced by the small fixtures of the same schema
  *   (DB-IP package files by fixtures/dbip-city-ipv4|6.mmdb; a GeoLite2/GeoIP2
  *   path that does not exist here by fixtures/city|country|asn.mmdb), so each
@@ -33,7 +36,9 @@
  * docs/config.md, the reference, must have its own expectations below, in
  * the words of the text next to it.
  */
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { keygen } from '../src/dnssec/keygen.js';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -182,8 +187,26 @@ function standIn(spec: string): string {
   return spec;
 }
 
+/** A directory with a CSK for `origin`, once per origin (see the header). */
+const keyDirs = new Map<string, string>();
+function standInKeys(origin: string): string {
+  let dir = keyDirs.get(origin);
+  if (dir === undefined) {
+    dir = mkdtempSync(path.join(tmpdir(), 'meridian-doc-keys-'));
+    keygen({ zone: origin, role: 'csk', directory: dir, now: Math.floor(Date.now() / 1000) - 60 });
+    keyDirs.set(origin, dir);
+  }
+  return dir;
+}
+
 function withStandIns(cfg: Yaml): Yaml {
   const out = structuredClone(cfg);
+  for (const z of Array.isArray(out.zones) ? (out.zones as Yaml[]) : []) {
+    const d = z.dnssec;
+    if (!isMap(d)) continue;
+    const keys = (Array.isArray(d.keys) ? d.keys : [d.keys]) as string[];
+    if (keys.some((k) => path.isAbsolute(k) && !existsSync(k))) d.keys = standInKeys(String(z.origin));
+  }
   const geo = out.geo;
   if (isMap(geo)) {
     if (Array.isArray(geo.databases)) geo.databases = (geo.databases as string[]).map(standIn);
@@ -613,6 +636,22 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(rdataOf(ask(l, 'example.org', 'LOC'))).toEqual(['29 001216138b3cf018810cbce0009895b8']);
     expect(answersOf(ask(l, 'x.old.example.org', 'A')).map((a) => a.type)).toEqual(['DNAME', 'CNAME']);
     expect(rdataOf(ask(l, 'meta.example.org', 'TYPE65400'))).toEqual(['65400 abcdef']);
+  },
+  'docs/config.md#dnssec': (l) => {
+    // Signed with the key of the directory; validity as written (the defaults); DO=1 answers carry RRSIGs.
+    const signed = l.snapshot.dnssec[l.snapshot.zones.findIndex((z) => z.origin === 'example.net')]!;
+    expect(signed.validity).toEqual({ lifetime: 14 * 86400, refresh: 7 * 86400, inceptionOffset: 3600, jitter: 86400 });
+    expect([signed.denialCacheSize, signed.geoCacheSize]).toEqual([10000, 10000]);
+    const www = buildQuery({ name: 'www.example.net', type: 'A', id: 7, edns: true, dnssecOk: true });
+    const signedWww = rawSections(answerOnce(l.ctx.runtime, www, '127.0.0.1', TCP)!);
+    expect(signedWww.answer.map((a) => a.type)).toEqual([1, 46]);
+    // Without DO, no RRSIG (RFC 4035 3.1).
+    expect(answersOf(ask(l, 'www.example.net', 'A')).map((a) => a.type)).toEqual(['A']);
+    // A wildcard expansion and a geo answer are signed too.
+    for (const name of ['x.wild.example.net', 'cdn.example.net']) {
+      const q = buildQuery({ name, type: 'A', id: 7, dnssecOk: true, ecs: '1.1.1.0/24' });
+      expect(rawSections(answerOnce(l.ctx.runtime, q, '127.0.0.1', TCP)!).answer.map((a) => a.type)).toEqual([1, 46]);
+    }
   },
   'config/meridian.yaml': (l) => {
     // The shipped sample has no check type: every PoP is served without probes.

@@ -18,6 +18,7 @@ import type { EdnsSettings } from '../wire/response.js';
 import { encodeRRAtQname } from '../wire/rr.js';
 import { AnswerBuilder, Plan, type NameEntry } from '../zone/answers.js';
 import { NameTable } from '../zone/name-table.js';
+import { RuntimeSigning } from './answer-signing.js';
 
 export class Runtime {
   readonly table: NameTable<NameEntry>;
@@ -33,6 +34,8 @@ export class Runtime {
   /** Answers served per [geo record][PoP] (first PoP of the answer). */
   readonly popAnswers: Float64Array;
   readonly sketches: ScopeSketches;
+  /** DNSSEC: the DO=1 answers signed on demand; null when no zone is signed. */
+  readonly dnssec: RuntimeSigning | null;
   health: HealthView;
 
   constructor(
@@ -49,7 +52,21 @@ export class Runtime {
       ttlDegraded: g.ttlDegraded,
       maxAnswers: g.maxAnswers,
     }));
-    const builder = new AnswerBuilder(snapshot.zones, snapshot.geoRecords, (g) => snapshot.geoRecords.indexOf(g));
+    const signed = snapshot.dnssec ?? [];
+    this.dnssec = signed.some((s) => s !== null)
+      ? new RuntimeSigning(
+          signed,
+          snapshot.zones,
+          snapshot.geoRecords.map((g) => g.zone),
+          snapshot.geoRecords.map((g) => g.name),
+        )
+      : null;
+    const builder = new AnswerBuilder(
+      snapshot.zones,
+      snapshot.geoRecords,
+      (g) => snapshot.geoRecords.indexOf(g),
+      this.dnssec,
+    );
     this.entries = builder.build();
     this.table = new NameTable(this.entries);
     const pops: PopAddresses[] = snapshot.pops.map((p) => ({

@@ -20,6 +20,7 @@ import { openConfiguredDatabases } from './databases.js';
 import { applyLatencyTable } from './latency.js';
 import { buildAllRuleTables, policyKey, reusedPolicy, sampleKey } from './policies.js';
 import { buildPops, resolveIdentity } from './pops.js';
+import { signZones, type SignedZone } from './zone-signing.js';
 
 export interface PopData extends PopInfo {
   ipv4: string[];
@@ -48,6 +49,8 @@ export interface Snapshot {
   latencyText: string | null;
   /** The change guard's fixed sample of client networks, drawn from these databases (null: not drawn). */
   guardSample: GuardSample | null;
+  /** Per zone: its DNSSEC signatures (build/zone-signing.ts), null for an unsigned zone. */
+  dnssec: Array<SignedZone | null>;
   compileMs: number;
 }
 
@@ -98,6 +101,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     return `${l.file}:${l.line}:${l.column}`;
   });
   if (geoRecords.length > 0 && pops.length === 0) report(['pops'], 'geo records need at least one PoP');
+  const dnssec = signZones(config, zones, geoRecords, loaded.dir, report, Math.floor(Date.now() / 1000));
   const dbs = openConfiguredDatabases(loaded, issues, { validated: opts.validated });
   if (issues.length > 0 || !dbs) throw new ConfigError(inFileOrder(issues));
 
@@ -134,6 +138,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     latencyTable: latencyFile,
     latencyText,
     guardSample,
+    dnssec,
     compileMs: Math.round(performance.now() - t0),
   };
 }

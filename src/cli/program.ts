@@ -1,5 +1,5 @@
 /**
- * The command line: `meridian serve | check | publish | explain | simulate | reload`, with
+ * The command line: `meridian serve | check | publish | explain | simulate | keygen | reload`, with
  * --help (usage and examples) on every command, `meridian help [command]`
  * and --version, all exiting 0. A usage error is one line on stderr plus a
  * hint, exit 2, never a stack trace. Parsing only (commander); the work is in
@@ -247,6 +247,37 @@ function build(): { program: Command; active: () => string; result: () => number
           });
         },
       ),
+    );
+
+  program
+    .command('keygen')
+    .description(
+      "write a DNSSEC key pair in BIND format (K<zone>+<alg>+<tag>.key and .private, mode 0600) for a zone's dnssec.keys; prints the DNSKEY and the DS for the parent",
+    )
+    .requiredOption('-z, --zone <name>', 'the zone the key signs')
+    .addOption(
+      new Option(
+        '-r, --role <role>',
+        'csk (one key signs everything), ksk (signs the DNSKEY set) or zsk (signs the data)',
+      )
+        .choices(['csk', 'ksk', 'zsk'])
+        .default('csk'),
+    )
+    .option('-a, --algorithm <alg>', '13 (ECDSAP256SHA256) or 15 (ED25519)', '13')
+    .option('-d, --directory <dir>', 'where to write the files', '.')
+    .option('--ttl <seconds>', 'DNSKEY TTL written into the .key file', wholeNumber(0))
+    .addHelpText(
+      'after',
+      examples([
+        'meridian keygen --zone example.net --directory /etc/meridian/keys',
+        'meridian keygen -z example.net -r ksk -a 15 -d /etc/meridian/keys && meridian keygen -z example.net -r zsk -a 15 -d /etc/meridian/keys',
+      ]),
+    )
+    .action(
+      act(async (o: { zone: string; role: string; algorithm: string; directory: string; ttl?: number }) => {
+        const { keygenCommand } = await import('./keygen.js');
+        return keygenCommand({ ...o, directory: path.resolve(o.directory) });
+      }),
     );
 
   program

@@ -34,11 +34,21 @@ export interface GeoAnswer {
   degraded: boolean;
   /** Every candidate was down: the unfiltered ranking was served. */
   failOpen: boolean;
+  /** DNSSEC: the tail with its RRSIGs, memoised by the runtime on first DO=1 use (build/answer-signing.ts). */
+  signed: unknown;
 }
 
-const EMPTY: GeoAnswer = { bytes: new Uint8Array(0), count: 0, pop: -1, degraded: false, failOpen: false };
+const EMPTY: GeoAnswer = {
+  bytes: new Uint8Array(0),
+  count: 0,
+  pop: -1,
+  degraded: false,
+  failOpen: false,
+  signed: null,
+};
 
-function encodeRecords(owner: Uint8Array, qtype: number, ttl: number, rdatas: Uint8Array[]): Uint8Array {
+/** RRs of one type and TTL with the given owner bytes (0xC00C or a full name), class IN. */
+export function encodeRecords(owner: Uint8Array, qtype: number, ttl: number, rdatas: Uint8Array[]): Uint8Array {
   const size = rdatas.reduce((n, r) => n + owner.length + 10 + r.length, 0);
   const out = new Uint8Array(size);
   let off = 0;
@@ -120,6 +130,7 @@ export class GeoAnswers {
       pop: pops[0],
       degraded,
       failOpen,
+      signed: null,
     };
   }
 }

@@ -85,7 +85,12 @@ function answer(ctx: QueryContext, rt: Runtime, msg: Buffer, len: number): numbe
     return respond(ctx, rt, msg, chaos ?? rt.refused, null, 0, 0, limit);
   }
   if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(ctx, rt, msg, rt.refused, null, 0, 0, limit);
-  const plan = cachedPlan(ctx, rt, msg);
+  let plan = cachedPlan(ctx, rt, msg);
+  if (q.dnssecOk) {
+    // DNSSEC (RFC 4035 3.1): the DO=1 variant, signed at build or, per query name, cached by the runtime.
+    if (plan.signed !== null) plan = plan.signed;
+    else if (plan.perName !== null) return respond(ctx, rt, msg, plan.perName.sections(msg, q), null, 0, 0, limit);
+  }
   // The response class is known from here on (plan.kind): where rate limiting will decide (issue 13).
   if (plan.dname !== null) return dnameAnswer(ctx, rt, msg, plan, limit);
   if (plan.geo === null || (plan.geoViaCname && q.hasEcs)) {
@@ -133,6 +138,14 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
   const scope = net.fromOption ? net.scopeBase + depth : 0;
   if (ans.count === 0) return respond(ctx, rt, msg, plan.empty!, null, 0, scope, limit);
   rt.popAnswers[slot.record * rt.snapshot.pops.length + ans.pop]++;
+  let tail = ans.bytes;
+  let tailCount = ans.count;
+  if (plan.isSigned && rt.dnssec !== null) {
+    // The set's RRSIGs: memoised on the answer, else from the runtime's cache by RRset (build/answer-signing.ts).
+    const signed = rt.dnssec.geoTail(slot, ans);
+    tail = signed.bytes;
+    tailCount = signed.count;
+  }
   if (ans.failOpen) counters.failOpen++;
   else if (ans.degraded) counters.degraded++;
   if (q.hasEcs) {
@@ -141,7 +154,7 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
     if (net.fromOption)
       rt.sketches.add(slot.record, scopeHash(v4 ? 1 : 2, net.bytes, net.offset, net.byteLength, depth));
   }
-  return respond(ctx, rt, msg, plan, ans.bytes, ans.count, scope, limit);
+  return respond(ctx, rt, msg, plan, tail, tailCount, scope, limit);
 }
 
 /** The qname is below a DNAME: substitute and answer (RFC 6672 3.2; zone/dname.ts). */

@@ -8,6 +8,7 @@
  * records) leave a GeoSlot for the policy stage to fill per query.
  */
 import { QType, Rcode } from '../wire/constants.js';
+import type { ParsedQuery } from '../wire/query.js';
 import { joinSections, type Sections } from '../wire/response.js';
 import { encodeRR as encodeOwned, encodeRRAtQname } from '../wire/rr.js';
 import type { GeoRecordData, ZoneData } from './build.js';
@@ -46,6 +47,60 @@ export interface DnameData {
 const NO_BYTES = new Uint8Array(0);
 
 /**
+ * The DO=1 answer of a plan that depends on the query name (a wildcard
+ * expansion, a name that does not exist): signed per name, cached and
+ * bounded by the runtime (build/answer-signing.ts). Called on the query path.
+ */
+export interface PerNameAnswer {
+  sections(msg: Uint8Array, q: ParsedQuery): Sections;
+}
+
+/** One RRset as it enters an answer, with what its RRSIGs are found by (DNSSEC, RFC 4035 3.1.1). */
+export interface Chunk {
+  /** The encoded RRs (owner 0xC00C or the full name). */
+  rrs: Uint8Array[];
+  /** The owner name (canonical); at a wildcard node owned by the qname, the wildcard's own name. */
+  name: string;
+  /** True when the owner on the wire is the query name (0xC00C). */
+  atQname: boolean;
+  zone: number;
+  type: number;
+  ttl: number;
+  /** A CNAME synthesised from a DNAME carries no RRSIG (RFC 6672 5.3.1: the DNAME's proves it). */
+  synthesized: boolean;
+}
+
+/**
+ * What the answer builder asks to make DO=1 variants (implemented on the
+ * build side, build/answer-signing.ts). Absent: no variant is made, and the
+ * plans are exactly those of an unsigned server.
+ */
+export interface AnswerSigning {
+  /** True when zone `zone` is signed. */
+  signs(zone: number): boolean;
+  /** The RRSIG RRs (owner bytes as given) covering RRset (name, type) of `zone`; empty when none. */
+  rrsigRecords(zone: number, name: string, type: number, ownerBytes: Uint8Array, ttl: number): Uint8Array[];
+  /** The compact NSEC RR at existing name `name` plus its RRSIG RRs, owner bytes as given (NODATA, RFC 9824 3.2). */
+  nsecRecords(zone: number, name: string, ownerBytes: Uint8Array): Uint8Array[];
+  /** A per-name signer for names of `zone` that do not exist (RFC 9824 3.1). */
+  denial(zone: number, soa: Uint8Array[]): PerNameAnswer;
+  /**
+   * A per-name signer for a wildcard expansion: `first` owned by the query
+   * name and signed per name, then `rest` (signed bytes, `restCount` RRs);
+   * or, `first` null, NODATA at a wildcard with `types` (RFC 9824 3.3).
+   */
+  wildcard(
+    zone: number,
+    plan: Plan,
+    first: Chunk | null,
+    rest: Uint8Array,
+    restCount: number,
+    soa: Uint8Array[],
+    types: number[],
+  ): PerNameAnswer;
+}
+
+/**
  * One precomputed answer. A class with every field set in one order, so the
  * query path's property reads stay monomorphic (plain object spreads would
  * give V8 several shapes for the same role).
@@ -69,6 +124,12 @@ export class Plan implements Sections {
   empty: Plan | null = null;
   /** Set on a `dname` plan: substitute the qname through this DNAME. */
   dname: DnameData | null = null;
+  /** DNSSEC: the variant with RRSIGs and denial records, for DO=1 (null: the same bytes serve both). */
+  signed: Plan | null = null;
+  /** DNSSEC: DO=1 answers signed per query name (wildcards, names that do not exist), when `signed` is null. */
+  perName: PerNameAnswer | null = null;
+  /** This is a DO=1 variant: geo tails get their RRSIG too. */
+  isSigned = false;
   rest: Uint8Array = NO_BYTES;
   all: Uint8Array = NO_BYTES;
 
@@ -153,6 +214,10 @@ function rrsetBytes(owner: string | null, set: RRset): Uint8Array[] {
   return set.data.map((d) => encodeRR(owner, set.type, set.ttl, d));
 }
 
+const chunkBytes = (acc: readonly Chunk[]): Uint8Array => concat(acc.flatMap((c) => c.rrs));
+const chunkCount = (acc: readonly Chunk[]): number => acc.reduce((n, c) => n + c.rrs.length, 0);
+const isWildcardName = (name: string): boolean => name === '*' || name.startsWith('*.');
+
 /** Builds the NameEntry set for a snapshot's zones. */
 export class AnswerBuilder {
   private readonly nodes = new Map<string, NodeBuild>();
@@ -165,6 +230,7 @@ export class AnswerBuilder {
     private readonly zoneData: readonly ZoneData[],
     geo: readonly GeoRecordData[],
     geoIndex: (g: GeoRecordData) => number,
+    private readonly signing: AnswerSigning | null = null,
   ) {
     zoneData.forEach((z, zi) => {
       for (const r of z.records) this.add(r, zi);
@@ -181,11 +247,11 @@ export class AnswerBuilder {
       }
     }
     this.soaBytes = zoneData.map((z) => encodeRR(z.origin, 'SOA', z.negativeTtl, z.soa));
-    this.zones = zoneData.map((z, zi) => ({
-      origin: z.origin,
-      nxdomain: this.negative(zi, Rcode.NXDOMAIN, 'nxdomain'),
-      nodata: this.negative(zi, Rcode.NOERROR, 'nodata'),
-    }));
+    this.zones = zoneData.map((z, zi) => {
+      const nxdomain = this.negative(zi, Rcode.NXDOMAIN, 'nxdomain');
+      if (signing?.signs(zi)) nxdomain.perName = signing.denial(zi, this.signedSoa(zi));
+      return { origin: z.origin, nxdomain, nodata: this.negative(zi, Rcode.NOERROR, 'nodata') };
+    });
   }
 
   private readonly geoIndex: (g: GeoRecordData) => number;
@@ -221,6 +287,19 @@ export class AnswerBuilder {
 
   private isCut(n: NodeBuild): boolean {
     return n.rrsets.has(QType.NS) && n.name !== this.zoneData[n.zone].origin;
+  }
+
+  /** A chunk of the answer: the RRset `set` of node `n`, written with owner `owner` (null = the qname). */
+  private chunk(n: NodeBuild, owner: string | null, set: RRset, synthesized = false): Chunk {
+    return {
+      rrs: rrsetBytes(owner, set),
+      name: owner ?? n.name,
+      atQname: owner === null,
+      zone: n.zone,
+      type: typeCode(set.type),
+      ttl: set.ttl,
+      synthesized,
+    };
   }
 
   private slot(record: GeoRecordData, qtype: 1 | 28, owner: string | null): GeoSlot {
@@ -272,28 +351,29 @@ export class AnswerBuilder {
   }
 
   /** The answer for `qtype` at node `n`, the qname's owner being `owner` (null = the qname itself). */
-  private planAt(n: NodeBuild, qtype: number, owner: string | null, seen: Set<string>, acc: Uint8Array[]): Plan {
+  private planAt(n: NodeBuild, qtype: number, owner: string | null, seen: Set<string>, acc: Chunk[]): Plan {
     const zone = this.zones[n.zone];
     const cname = n.rrsets.get(QType.CNAME);
     if (cname && qtype !== QType.CNAME && qtype !== QType.ANY) {
-      acc.push(...rrsetBytes(owner, cname));
+      acc.push(this.chunk(n, owner, cname));
       let target = cname.data[0] as string;
       let next = this.resolve(target);
       // A DNAME on the way (RFC 6672 3.2): its RR, the synthesised CNAME, and on from the new name.
       while (next?.dname && !seen.has(target) && seen.size < MAX_CHAIN) {
         seen.add(target);
         const dname = next.dname.rrsets.get(QType.DNAME)!;
-        acc.push(...rrsetBytes(next.dname.name, dname));
+        acc.push(this.chunk(next.dname, next.dname.name, dname));
         const substituted = substituteDname(target, next.dname.name, dname.data[0] as string);
         if (substituted === null)
           return new Plan({
             rcode: Rcode.YXDOMAIN,
             aa: true,
-            answer: concat(acc),
-            anCount: acc.length,
+            answer: chunkBytes(acc),
+            anCount: chunkCount(acc),
             kind: 'answer',
           });
-        acc.push(encodeRR(target, 'CNAME', dname.ttl, substituted));
+        const synthesized = { type: 'CNAME' as const, ttl: dname.ttl, data: [substituted] };
+        acc.push({ ...this.chunk(next.dname, target, synthesized, true) });
         target = substituted;
         next = this.resolve(target);
       }
@@ -301,13 +381,21 @@ export class AnswerBuilder {
         return this.positive(acc, null, false, zone);
       seen.add(target);
       if (!next.node) {
-        return new Plan({ ...this.zones[next.zone].nxdomain, answer: concat(acc), anCount: acc.length }); // RFC 6604: rcode of the last name
+        // RFC 6604: rcode of the last name. DO=1: the chain signed; the target's denial is not (docs/dnssec.md).
+        const plan = new Plan({
+          ...this.zones[next.zone].nxdomain,
+          perName: null,
+          answer: chunkBytes(acc),
+          anCount: chunkCount(acc),
+        });
+        this.signVariant(plan, acc, null, null);
+        return plan;
       }
       return this.planAt(next.node, qtype, target, seen, acc);
     }
     const set = n.rrsets.get(qtype);
     if (set) {
-      acc.push(...rrsetBytes(owner, set));
+      acc.push(this.chunk(n, owner, set));
       return this.positive(acc, null, owner !== null, zone);
     }
     if (
@@ -315,26 +403,158 @@ export class AnswerBuilder {
       (qtype === QType.A || qtype === QType.AAAA) &&
       n.geo.types.includes(qtype === QType.A ? 'A' : 'AAAA')
     ) {
-      return this.positive(acc, this.slot(n.geo, qtype, owner), owner !== null, zone);
+      return this.positive(acc, this.slot(n.geo, qtype, owner), owner !== null, zone, this.nodataAt(n, owner), n.zone);
     }
     if (acc.length > 0) {
       // The chain ends at a name without this type: the CNAMEs plus the SOA (RFC 2308 2.2).
-      return new Plan({ ...this.positive(acc, null, false, zone), authority: zone.nodata.authority, nsCount: 1 });
+      const plan = new Plan({ ...this.positive(acc, null, false, zone), authority: zone.nodata.authority, nsCount: 1 });
+      this.signVariant(plan, acc, n, owner);
+      return plan;
     }
-    return zone.nodata;
+    return this.nodataAt(n, owner);
   }
 
-  private positive(acc: Uint8Array[], geo: GeoSlot | null, viaCname: boolean, zone: ZoneRuntime): Plan {
-    return new Plan({
+  /** NODATA at node `n`: the zone's shared plan, or one of the node's own when DO=1 needs its NSEC. */
+  private nodataAt(n: NodeBuild, owner: string | null): Plan {
+    const shared = this.zones[n.zone].nodata;
+    if (!this.signing?.signs(n.zone)) return shared;
+    const plan = new Plan({ ...shared, signed: null });
+    this.signVariant(plan, [], n, owner);
+    return plan;
+  }
+
+  private positive(
+    acc: Chunk[],
+    geo: GeoSlot | null,
+    viaCname: boolean,
+    zone: ZoneRuntime,
+    empty: Plan = zone.nodata,
+    zoneIndex = -1,
+  ): Plan {
+    const plan = new Plan({
       rcode: Rcode.NOERROR,
       aa: true,
-      answer: concat(acc),
-      anCount: acc.length,
+      answer: chunkBytes(acc),
+      anCount: chunkCount(acc),
       kind: 'answer',
       geo,
       geoViaCname: geo !== null && viaCname,
-      empty: geo !== null ? zone.nodata : null,
+      empty: geo !== null ? empty : null,
     });
+    this.signVariant(plan, acc, null, null, zoneIndex);
+    return plan;
+  }
+
+  /** SOA and its RRSIGs, as they go into the authority section of a negative answer. */
+  private signedSoa(zone: number): Uint8Array[] {
+    const z = this.zoneData[zone];
+    const soa = this.soaBytes[zone];
+    const owner = nameToWire(z.origin);
+    return [soa, ...this.signing!.rrsigRecords(zone, z.origin, QType.SOA, owner, z.negativeTtl)];
+  }
+
+  /** The answer chunks with the RRSIGs of each RRset after it; `skipFirst` leaves the first chunk's to the per-name signer. */
+  private signedChunks(acc: readonly Chunk[], from: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let i = from; i < acc.length; i++) {
+      const c = acc[i];
+      out.push(...c.rrs);
+      if (c.synthesized) continue;
+      const ownerBytes = c.atQname ? QNAME_POINTER : nameToWire(c.name);
+      out.push(...this.signing!.rrsigRecords(c.zone, c.name, c.type, ownerBytes, c.ttl));
+    }
+    return out;
+  }
+
+  /**
+   * Give `plan` its DO=1 variant: RRSIGs after every RRset of the answer;
+   * for NODATA at node `nodata` (owner `owner`, null = the qname), the SOA
+   * and the compact NSEC of that name with their RRSIGs (RFC 9824 3.2).
+   * Answers owned by the qname at a wildcard are signed per name instead.
+   */
+  private signVariant(
+    plan: Plan,
+    acc: readonly Chunk[],
+    nodata: NodeBuild | null,
+    owner: string | null,
+    zoneIndex = -1,
+  ): void {
+    const signing = this.signing;
+    const zone = acc.length > 0 ? acc[0].zone : nodata !== null ? nodata.zone : zoneIndex;
+    if (signing === null || zone < 0 || !signing.signs(zone)) return;
+    const wildFirst = acc.length > 0 && acc[0].atQname && isWildcardName(acc[0].name);
+    const wildNodata = acc.length === 0 && nodata !== null && owner === null && isWildcardName(nodata.name);
+    if (wildFirst || wildNodata) {
+      const rest = this.signedChunks(acc, 1);
+      const types = nodata !== null ? this.typesAt(nodata) : [];
+      plan.perName = signing.wildcard(
+        zone,
+        plan,
+        wildFirst ? acc[0] : null,
+        concat(rest),
+        rest.length,
+        plan.nsCount > 0 ? this.signedSoa(plan.kind === 'nxdomain' ? zone : (nodata?.zone ?? zone)) : [],
+        types,
+      );
+      return;
+    }
+    const answer = this.signedChunks(acc, 0);
+    let authority: Uint8Array[] = [];
+    if (plan.nsCount > 0) {
+      const soaZone = nodata !== null ? nodata.zone : zone;
+      authority = signing.signs(soaZone) ? this.signedSoa(soaZone) : [plan.authority];
+      if (nodata !== null && signing.signs(nodata.zone)) {
+        const ownerBytes = owner === null ? QNAME_POINTER : nameToWire(owner);
+        authority.push(...signing.nsecRecords(nodata.zone, nodata.name, ownerBytes));
+      }
+    }
+    plan.signed = new Plan({
+      ...plan,
+      signed: null,
+      perName: null,
+      isSigned: true,
+      answer: concat(answer),
+      anCount: answer.length,
+      authority: plan.nsCount > 0 ? concat(authority) : plan.authority,
+      nsCount: plan.nsCount > 0 ? authority.length : 0,
+      empty: plan.empty?.signed ?? plan.empty,
+    });
+  }
+
+  /** The types present at a node (its RRsets and geo types), for its NSEC bitmap. */
+  private typesAt(n: NodeBuild): number[] {
+    const types = new Set(n.rrsets.keys());
+    for (const t of n.geo?.types ?? []) types.add(QType[t]);
+    return [...types];
+  }
+
+  /**
+   * What the signer needs (build/zone-signing.ts): every authoritative
+   * RRset of the zones, as RDATA, and every name with the types it has, for
+   * its NSEC. Not delegation NS or glue (the child's data, RFC 4035 2.2).
+   */
+  signingInput(): SigningNode[] {
+    const out: SigningNode[] = [];
+    for (const n of this.nodes.values()) {
+      const origin = this.zoneData[n.zone].origin;
+      let below = false;
+      for (let p = n.name; p !== origin && p !== ''; ) {
+        p = parentName(p);
+        const parent = this.nodes.get(p);
+        if (parent !== undefined && parent.zone === n.zone && this.isCut(parent)) below = true;
+      }
+      if (below) continue;
+      const cut = this.isCut(n);
+      const rrsets = [...n.rrsets.entries()]
+        .filter(([code]) => !cut || code === QType.DS)
+        .map(([code, set]) => ({
+          type: code,
+          ttl: set.ttl,
+          rdata: rrsetBytes(n.name, set).map((rr) => rrRdata(rr)),
+        }));
+      out.push({ name: n.name, zone: n.zone, types: this.typesAt(n), rrsets });
+    }
+    return out;
   }
 
   private anyPlan(n: NodeBuild): Plan {
@@ -342,14 +562,16 @@ export class AnswerBuilder {
     if (n.geo && (type === undefined || type !== QType.CNAME)) {
       return this.planAt(n, n.geo.types.includes('A') ? QType.A : QType.AAAA, null, new Set(), []);
     }
-    if (type === undefined) return this.zones[n.zone].nodata;
-    return this.positive(rrsetBytes(null, n.rrsets.get(type)!), null, false, this.zones[n.zone]);
+    if (type === undefined) return this.nodataAt(n, null);
+    return this.positive([this.chunk(n, null, n.rrsets.get(type)!)], null, false, this.zones[n.zone]);
   }
 
   /** At a delegation point: the DS RRset the parent holds, or NODATA (RFC 4035 3.1.4.1). */
   private dsPlan(cut: NodeBuild): Plan {
     const ds = cut.rrsets.get(QType.DS);
-    return ds ? this.positive(rrsetBytes(null, ds), null, false, this.zones[cut.zone]) : this.zones[cut.zone].nodata;
+    return ds
+      ? this.positive([this.chunk(cut, null, ds)], null, false, this.zones[cut.zone])
+      : this.nodataAt(cut, null);
   }
 
   /** The plan for names below a DNAME owner: the query path substitutes per query. */
@@ -378,16 +600,34 @@ export class AnswerBuilder {
         if (set) glue.push(...rrsetBytes(target, set));
       }
     }
-    return new Plan({
+    const nsBytes = rrsetBytes(cut.name, ns);
+    const plan = new Plan({
       rcode: Rcode.NOERROR,
       aa: false,
-      authority: concat(rrsetBytes(cut.name, ns)),
+      authority: concat(nsBytes),
       nsCount: ns.data.length,
       additional: concat(glue),
       arCount: glue.length,
       additionalRequired: glue.length > 0,
       kind: 'referral',
     });
+    if (this.signing?.signs(cut.zone)) {
+      // RFC 4035 3.1.4: the DS RRset and its RRSIGs, or the NSEC proving there is none (an insecure delegation).
+      const owner = nameToWire(cut.name);
+      const ds = cut.rrsets.get(QType.DS);
+      const proof = ds
+        ? [...rrsetBytes(cut.name, ds), ...this.signing.rrsigRecords(cut.zone, cut.name, QType.DS, owner, ds.ttl)]
+        : this.signing.nsecRecords(cut.zone, cut.name, owner);
+      const authority = [...nsBytes, ...proof];
+      plan.signed = new Plan({
+        ...plan,
+        signed: null,
+        isSigned: true,
+        authority: concat(authority),
+        nsCount: authority.length,
+      });
+    }
+    return plan;
   }
 
   /** Every name entry, wired up (apex, wildcard, referral, plans). */
@@ -419,6 +659,24 @@ export class AnswerBuilder {
     for (const e of entries.values()) e.wildcard = entries.get(e.name === '' ? '*' : `*.${e.name}`) ?? null;
     return [...entries.values()];
   }
+}
+
+/** The RDATA of an encoded RR (owner uncompressed or a 2-octet pointer). */
+function rrRdata(rr: Uint8Array): Uint8Array {
+  let at = 0;
+  while (rr[at] !== 0 && (rr[at] & 0xc0) !== 0xc0) at += rr[at] + 1;
+  at += rr[at] === 0 ? 1 : 2;
+  return rr.subarray(at + 10);
+}
+
+/** One name of a zone as the signer sees it (AnswerBuilder.signingInput). */
+export interface SigningNode {
+  name: string;
+  zone: number;
+  /** Types present at the name (the NSEC bitmap, with RRSIG and NSEC added). */
+  types: number[];
+  /** The RRsets to sign: every one but a delegation's NS (DS is the parent's); none below a cut. */
+  rrsets: { type: number; ttl: number; rdata: Uint8Array[] }[];
 }
 
 /**

@@ -211,6 +211,34 @@ const soa = z.strictObject({
   ttl: ttl.optional(),
 });
 
+/** Signature validity (src/dnssec/validity.ts); the defaults are Knot's. */
+const dnssecValidity = z.strictObject({
+  /** From signing to expiration, before jitter. */
+  lifetime: duration.default(14 * 86400),
+  /** Re-sign this long before expiration (more than the largest TTL signed). */
+  refresh: duration.default(7 * 86400),
+  /** Inception this far in the past, for validators whose clocks run behind. */
+  inception_offset: duration.default(3600),
+  /** Expirations spread over this much below the lifetime, so they do not come due together. */
+  jitter: duration.default(86400),
+});
+
+/** Online signing of a zone (docs/dnssec.md). */
+const dnssec = z.strictObject({
+  /**
+   * BIND key pairs (K<zone>+<alg>+<tag>, with or without .key/.private) or
+   * directories holding them (every pair of this zone in it), relative to
+   * this config file. Role (CSK, KSK, ZSK), algorithm and timing come from the files.
+   */
+  keys: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])),
+  validity: dnssecValidity.prefault({}),
+  /** Per process: signed denials and wildcard expansions kept (names asked that do not exist). */
+  denial_cache_size: z.number().int().min(1).max(10_000_000).default(10_000),
+  /** Per process: signatures of geo answer sets kept (one per distinct set of addresses). */
+  geo_cache_size: z.number().int().min(1).max(10_000_000).default(10_000),
+});
+export type DnssecConfig = z.output<typeof dnssec>;
+
 const zone = z.strictObject({
   origin: z.string().min(1),
   /** Default TTL of static records. */
@@ -221,6 +249,8 @@ const zone = z.strictObject({
   ns: z.array(z.string()).min(1).optional(),
   records: z.record(z.string(), nodeRecords).default({}),
   geo: z.record(z.string(), geoRecord).default({}),
+  /** Sign the zone's answers online (absent = unsigned, answers exactly as without DNSSEC). */
+  dnssec: dnssec.optional(),
 });
 export type ZoneConfig = z.output<typeof zone>;
 

@@ -4,10 +4,10 @@
  * reported as `file:line:column: path: message` at the offending YAML node.
  * Positions were counted by hand in the fixture files.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { check } from '../../../src/cli/check.js';
+import { cli } from '../../helpers/cli.js';
 import { ROOT } from '../../helpers/server.js';
 
 const DIR = path.join(ROOT, 'test', 'fixtures', 'configs');
@@ -24,20 +24,6 @@ function runCheck(file: string): { code: number; out: string[]; err: string[] } 
     (l) => err.push(l),
   );
   return { code, out, err };
-}
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
-      { cwd: ROOT, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
 }
 
 interface Broken {
