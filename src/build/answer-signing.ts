@@ -27,7 +27,12 @@ import type { Sections } from '../wire/response.js';
 import { type AnswerSigning, type Chunk, type GeoSlot, Plan, type PerNameAnswer } from '../zone/answers.js';
 import { nameToWire } from '../zone/names.js';
 import type { ZoneData } from '../zone/build.js';
+import type { HealthView } from '../health/view.js';
+import type { GeoAnswers } from '../policy/geo-answer.js';
 import type { SignedZone } from './zone-signing.js';
+
+/** Geo answers pre-signed per event-loop turn in the background (small, so queries are not held up). */
+const PRESIGN_BATCH = 32;
 
 const QNAME = Uint8Array.of(0xc0, 0x0c);
 
@@ -207,6 +212,10 @@ export class RuntimeSigning implements AnswerSigning {
   private nextId = 0;
   /** Geo tails served unsigned because the zone's keys could not be loaded in this process. */
   unsignedFallbacks = 0;
+  /** Geo answer sets signed on the query path (first use, not pre-signed in time): the counted fallback. */
+  inlineGeoSignings = 0;
+  /** (slot id -> decisions) whose geo answer was asked with DO=1: what to pre-sign after a health change. */
+  readonly used = new Map<number, Set<number>>();
 
   constructor(
     signed: ReadonlyArray<SignedZone | null>,
@@ -278,9 +287,12 @@ export class RuntimeSigning implements AnswerSigning {
    * set seen under another decision or before a health change is not signed
    * again. A set never seen is signed here, once (counted as kind "geo").
    */
-  geoTail(slot: GeoSlot, ans: GeoAnswer): SignedTail {
+  geoTail(slot: GeoSlot, ans: GeoAnswer, decision: number, background = false): SignedTail {
     const memo = ans.signed as SignedTail | null;
     if (memo !== null) return memo;
+    let decisions = this.used.get(slot.id);
+    if (decisions === undefined) this.used.set(slot.id, (decisions = new Set()));
+    decisions.add(decision);
     const zi = this.geoZone[slot.record];
     const z = this.zones[zi];
     if (z == null) return { bytes: ans.bytes, count: ans.count };
@@ -289,6 +301,7 @@ export class RuntimeSigning implements AnswerSigning {
     const key = `${slot.record}|${slot.qtype}|${ttl}|${rdatas.map((r) => Buffer.from(r).toString('hex')).join(',')}`;
     let rrsigs = z.geo.get(key);
     if (rrsigs === undefined) {
+      if (!background) this.inlineGeoSignings++;
       rrsigs = z.sign('geo', nameToWire(this.geoNames[slot.record]), slot.qtype, ttl, rdatas);
       if (rrsigs.length === 0) this.unsignedFallbacks++;
       else z.geo.set(key, rrsigs);
@@ -297,6 +310,35 @@ export class RuntimeSigning implements AnswerSigning {
     const tail = { bytes: Buffer.concat([ans.bytes, ...records]), count: ans.count + records.length };
     ans.signed = tail;
     return tail;
+  }
+
+  /**
+   * After a health change (or a re-sign), sign in the background the geo
+   * answers that DO=1 clients asked for under the previous view, a few per
+   * event-loop turn, so the query path finds them signed: no signing storm
+   * when a PoP goes down. Stops when the view changes again (the next call
+   * takes over). `used` may come from the runtime this one replaces.
+   */
+  presign(
+    slots: readonly GeoSlot[],
+    geo: GeoAnswers,
+    current: () => HealthView,
+    used: ReadonlyMap<number, ReadonlySet<number>> = this.used,
+  ): void {
+    const health = current();
+    const work: Array<[GeoSlot, number]> = [];
+    for (const [id, decisions] of used) for (const d of decisions) if (slots[id]) work.push([slots[id], d]);
+    let i = 0;
+    const step = () => {
+      if (current() !== health) return;
+      for (const end = Math.min(i + PRESIGN_BATCH, work.length); i < end; i++) {
+        const [slot, d] = work[i];
+        const ans = geo.get(slot, d, health);
+        if (ans.count > 0) this.geoTail(slot, ans, d, true);
+      }
+      if (i < work.length) setImmediate(step);
+    };
+    if (work.length > 0) setImmediate(step);
   }
 
   /** Per signed zone, what the metrics read. */

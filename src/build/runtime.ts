@@ -16,7 +16,7 @@ import type { ParsedQuery } from '../wire/query.js';
 import { nameToWire } from '../zone/names.js';
 import type { EdnsSettings } from '../wire/response.js';
 import { encodeRRAtQname } from '../wire/rr.js';
-import { AnswerBuilder, Plan, type NameEntry } from '../zone/answers.js';
+import { AnswerBuilder, Plan, type GeoSlot, type NameEntry } from '../zone/answers.js';
 import { NameTable } from '../zone/name-table.js';
 import { RuntimeSigning } from './answer-signing.js';
 
@@ -74,6 +74,7 @@ export class Runtime {
       v6: p.ipv6.map((a) => parseIp(a)!.bytes),
     }));
     this.geo = new GeoAnswers(builder.slots, this.records, pops);
+    this.slots = builder.slots;
     const c = snapshot.config.server;
     this.edns = { udpMax: c.udp_max_payload, nsid: Buffer.from(snapshot.identity, 'utf8') };
     const plan = (rcode: number): Plan => new Plan({ rcode, kind: 'refused' });
@@ -89,6 +90,20 @@ export class Runtime {
   }
 
   private readonly chaosIdentity: Plan | null;
+
+  /** Geo answer slots, by id (DNSSEC pre-signing walks them). */
+  readonly slots: readonly GeoSlot[];
+
+  /**
+   * DNSSEC: sign in the background the geo answers DO=1 clients used, under
+   * the current health view (after a health change, or from the runtime this
+   * one replaces when it serves the same config). No-op for unsigned zones.
+   */
+  presign(previous?: Runtime): void {
+    if (this.dnssec === null) return;
+    const used = previous?.snapshot.hash === this.snapshot.hash ? previous.dnssec?.used : undefined;
+    this.dnssec.presign(this.slots, this.geo, () => this.health, used);
+  }
 
   /** CHAOS TXT id.server / hostname.bind: the instance identity, as BIND, Knot and NSD answer it. */
   chaos(msg: Uint8Array, q: ParsedQuery): Plan | null {

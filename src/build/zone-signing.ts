@@ -21,6 +21,7 @@ import { AnswerBuilder } from '../zone/answers.js';
 import type { GeoRecordData, ZoneData } from '../zone/build.js';
 import type { Report } from './config/load.js';
 import type { DnssecConfig, MeridianConfig } from './config/schema.js';
+import type { Snapshot } from './snapshot.js';
 
 /** One signed zone in the snapshot: plain data (typed arrays), no private keys. */
 export interface SignedZone {
@@ -230,4 +231,44 @@ export function signZones(
       }),
     };
   });
+}
+
+/** The apex records signZones adds (DNSKEY, CDS, CDNSKEY): a signed zone holds no others of these types. */
+const KEY_RECORD_TYPES = new Set(['TYPE48', 'TYPE59', 'TYPE60']);
+
+/**
+ * Sign the zones of a running snapshot again at `now` (the re-signing
+ * timer, plane/resign.ts): its DNSKEY, CDS and CDNSKEY records are dropped
+ * and made again from the key files (a rollover step may have changed
+ * them), every RRset re-signed. Throws with every problem (a key file
+ * removed or made readable by others); the running snapshot then keeps serving.
+ */
+export function resignZones(
+  s: Pick<Snapshot, 'config' | 'zones' | 'geoRecords' | 'dnssec' | 'file'>,
+  now: number,
+): Pick<Snapshot, 'zones' | 'dnssec'> {
+  const zones = s.zones.map((z, i) =>
+    s.dnssec[i] === null ? z : { ...z, records: z.records.filter((r) => !KEY_RECORD_TYPES.has(r.type)) },
+  );
+  const problems: string[] = [];
+  const dnssec = signZones(
+    s.config,
+    zones,
+    s.geoRecords,
+    path.dirname(s.file),
+    (p, m) => problems.push(`${p.join('.')}: ${m}`),
+    now,
+  );
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return { zones, dnssec };
+}
+
+/** The next moment the zones of `dnssec` must be signed again (refresh or a key event), seconds; null when never. */
+export function nextResign(dnssec: ReadonlyArray<SignedZone | null>): number | null {
+  let next = Infinity;
+  for (const z of dnssec) {
+    if (z === null) continue;
+    next = Math.min(next, z.refreshAt, z.nextKeyEvent ?? Infinity);
+  }
+  return Number.isFinite(next) ? next : null;
 }

@@ -33,6 +33,8 @@ import { type AdminAccess, adminAccess, isLoopbackHost } from './admin-access.js
 import { type AdminServer, startAdminServer } from './admin-http.js';
 import { FleetControl, type LocalConfig, type OverrideScope } from './fleet-control.js';
 import { releaseFreedMemory } from './memory.js';
+import { ResignTimer } from './resign.js';
+import { resignInWorker } from '../build/resign-worker.js';
 import { type FileWatcher, watchFiles } from './watch.js';
 
 /** Where snapshots and health views go: the local data plane, or the cluster workers. */
@@ -204,6 +206,33 @@ export class ControlPlane {
       },
       this.registry,
     );
+    this.resign.schedule(snapshot);
+  }
+
+  /** DNSSEC: signatures replaced before they expire, without a reload (plane/resign.ts). */
+  readonly resign = new ResignTimer(() => this.resignNow());
+
+  /** Sign the running zones again (off-thread) and install the result; false (logged) when it failed. */
+  private async resignNow(): Promise<boolean> {
+    const current = this.snapshot;
+    try {
+      const snapshot = await resignInWorker(current);
+      if (this.snapshot !== current) return true; // a reload replaced it meanwhile, signed afresh
+      this.snapshot = snapshot;
+      this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
+      this.live.snapshotChanged();
+      this.pushHealth();
+      this.resign.schedule(snapshot);
+      this.log.info({ next: this.resign.stats.nextAt }, 'DNSSEC zones re-signed');
+      releaseFreedMemory();
+      return true;
+    } catch (err) {
+      this.log.error(
+        { errors: (err as Error).message.split('\n') },
+        'DNSSEC re-signing failed; the running signatures keep serving (retried in 5 minutes)',
+      );
+      return false;
+    }
   }
 
   private collecting: Promise<Collected> | null = null;
@@ -497,6 +526,7 @@ export class ControlPlane {
     this.fleet?.configApplied(snapshot, accepted);
     this.watcher?.setFiles(this.watchedFiles());
     this.watchStateFileIfChanged();
+    this.resign.schedule(snapshot);
     const accessChanged = access.token !== this.access.token || access.readOnlyReason !== this.access.readOnlyReason;
     this.access = access;
     if (accessChanged) this.logAdminAccess();
@@ -596,6 +626,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
+    this.resign.stop();
     this.watcher?.close();
     this.stateWatcher?.close();
     this.monitor.stop();

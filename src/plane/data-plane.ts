@@ -90,6 +90,7 @@ export class DataPlane {
     const previous = this.runtime;
     const rt = new Runtime(snapshot, health ?? previous.health);
     this.runtime = rt;
+    rt.presign(previous); // DNSSEC: geo answers clients used, signed again in the background
     this.sampleEvery = snapshot.config.logging.query_sample;
     this.retire(previous);
     return rt;
@@ -97,7 +98,10 @@ export class DataPlane {
 
   /** Apply a health view (ignored if it was made for another PoP list). */
   setHealth(view: HealthView): void {
-    if (view.serving.length === this.runtime.snapshot.pops.length) this.runtime.health = view;
+    if (view.serving.length === this.runtime.snapshot.pops.length) {
+      this.runtime.health = view;
+      this.runtime.presign(); // DNSSEC: the new answers signed in the background, not on the query path
+    }
   }
 
   private retire(rt: Runtime): void {

@@ -1,0 +1,85 @@
+/**
+ * Geo answers and health changes: a geo answer set is signed once and
+ * shared by every decision giving the same set; after a health change the
+ * answers DO=1 clients used are signed in the background (the data plane's
+ * setHealth), so the next query finds its new answer signed and the query
+ * path signs nothing (inlineGeoSignings stays put); a set never seen is
+ * signed on first use, counted. A re-sign of the same config carries the
+ * list over to the new runtime.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
+import { resignZones } from '../../../src/build/zone-signing.js';
+import { DataPlane } from '../../../src/plane/data-plane.js';
+import { buildQuery, rawSections } from '../../helpers/dns.js';
+import { makeKeys, signedConfig } from '../../helpers/dnssec.js';
+import { InProcessListener } from '../../helpers/in-process.js';
+import { tempDir } from '../../helpers/server.js';
+
+function setup(): { plane: DataPlane; listener: InProcessListener } {
+  const dir = tempDir();
+  makeKeys(dir);
+  const file = path.join(dir, 'meridian.yaml');
+  writeFileSync(file, signedConfig('.'));
+  const plane = new DataPlane(buildSnapshotFromFile(file));
+  return { plane, listener: new InProcessListener(plane) };
+}
+
+const ask = (l: InProcessListener, ecs: string) => {
+  const raw = l.answer(buildQuery({ name: 'cdn.example.net', type: 'A', edns: true, dnssecOk: true, ecs }))!;
+  const answer = rawSections(raw).answer;
+  return {
+    a: answer.filter((r) => r.type === 1).map((r) => r.rdata),
+    sigs: answer.filter((r) => r.type === 46).length,
+  };
+};
+const turns = (n: number) =>
+  new Promise<void>((r) => {
+    let i = 0;
+    const t = () => (++i >= n ? r() : setImmediate(t));
+    setImmediate(t);
+  });
+
+describe('geo answers signed per answer set, pre-signed after a health change', () => {
+  it('signs on first use (counted), shares a set between clients, and pre-signs after a PoP goes down', async () => {
+    const { plane, listener } = setup();
+    const rt = plane.runtime;
+    const frankfurt = ask(listener, '1.0.1.0/24');
+    expect(frankfurt).toEqual({ a: ['c0000201'], sigs: 1 });
+    expect(rt.dnssec!.inlineGeoSignings).toBe(1);
+    ask(listener, '1.0.200.0/24'); // the same decision
+    ask(listener, '1.0.1.0/24');
+    expect(rt.dnssec!.inlineGeoSignings).toBe(1);
+    const sydney = ask(listener, '6.0.1.0/24');
+    expect(sydney.a).not.toEqual(frankfurt.a);
+    expect(rt.dnssec!.inlineGeoSignings).toBe(2);
+    // Frankfurt goes down: the background signs the new answers before clients ask.
+    const fra = rt.snapshot.pops.findIndex((p) => p.id === 'fra');
+    const serving = new Uint8Array(rt.snapshot.pops.length).fill(1);
+    serving[fra] = 0;
+    plane.setHealth({ epoch: rt.health.epoch + 1, serving });
+    await turns(5);
+    const after = ask(listener, '1.0.1.0/24');
+    expect(after.a).not.toEqual(frankfurt.a);
+    expect(after.sigs).toBe(1);
+    expect(rt.dnssec!.inlineGeoSignings).toBe(2);
+    // Back up: Frankfurt's set was signed before and is still in the cache by RRset.
+    plane.setHealth({ epoch: rt.health.epoch + 1, serving: serving.fill(1) });
+    expect(ask(listener, '1.0.1.0/24')).toEqual(frankfurt);
+    expect(rt.dnssec!.inlineGeoSignings).toBe(2);
+    await plane.close();
+  });
+
+  it('a re-signed snapshot of the same config pre-signs what clients used before', async () => {
+    const { plane, listener } = setup();
+    ask(listener, '1.0.1.0/24');
+    const s = plane.runtime.snapshot;
+    const rt = plane.install({ ...s, ...resignZones(s, Math.floor(Date.now() / 1000)) });
+    await turns(5);
+    expect(ask(listener, '1.0.1.0/24').sigs).toBe(1);
+    expect(rt.dnssec!.inlineGeoSignings).toBe(0);
+    await plane.close();
+  });
+});
