@@ -73,6 +73,8 @@ class SignedZoneRuntime {
   readonly made = new Float64Array(RUNTIME_KINDS.length);
   /** Earliest expiration of the signatures made here (seconds), Infinity when none. */
   expiresAt = Infinity;
+  /** Geo answer sets signed on the query path. */
+  inlineGeo = 0;
 
   constructor(
     readonly index: number,
@@ -205,6 +207,8 @@ export interface SigningStats {
   /** Earliest expiration of every signature this runtime serves, seconds since the epoch. */
   expiresAt: number;
   keyLoadFailed: boolean;
+  /** Geo answer sets signed on the query path (not pre-signed in time). */
+  inlineGeo: number;
 }
 
 export class RuntimeSigning implements AnswerSigning {
@@ -213,7 +217,9 @@ export class RuntimeSigning implements AnswerSigning {
   /** Geo tails served unsigned because the zone's keys could not be loaded in this process. */
   unsignedFallbacks = 0;
   /** Geo answer sets signed on the query path (first use, not pre-signed in time): the counted fallback. */
-  inlineGeoSignings = 0;
+  get inlineGeoSignings(): number {
+    return this.zones.reduce((n, z) => n + (z?.inlineGeo ?? 0), 0);
+  }
   /** (slot id -> decisions) whose geo answer was asked with DO=1: what to pre-sign after a health change. */
   readonly used = new Map<number, Set<number>>();
 
@@ -301,7 +307,7 @@ export class RuntimeSigning implements AnswerSigning {
     const key = `${slot.record}|${slot.qtype}|${ttl}|${rdatas.map((r) => Buffer.from(r).toString('hex')).join(',')}`;
     let rrsigs = z.geo.get(key);
     if (rrsigs === undefined) {
-      if (!background) this.inlineGeoSignings++;
+      if (!background) z.inlineGeo++;
       rrsigs = z.sign('geo', nameToWire(this.geoNames[slot.record]), slot.qtype, ttl, rdatas);
       if (rrsigs.length === 0) this.unsignedFallbacks++;
       else z.geo.set(key, rrsigs);
@@ -354,6 +360,7 @@ export class RuntimeSigning implements AnswerSigning {
         geoCache: { ...z.geo.counters, entries: z.geo.size },
         expiresAt: Math.min(z.data.expiresAt, z.expiresAt),
         keyLoadFailed: z.signer === null,
+        inlineGeo: z.inlineGeo,
       });
     }
     return out;

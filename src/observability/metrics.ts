@@ -33,6 +33,7 @@ import {
 } from '../query/counters.js';
 import { meridianVersion } from '../util/version.js';
 import { histogramSamples, type Labels, type MetricSpec, registerSpecs, type Sample } from './metric-spec.js';
+import { type DnssecValues, dnssecControlMetrics, dnssecPlaneMetrics } from './dnssec-metrics.js';
 
 /** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
 export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];
@@ -54,6 +55,8 @@ export interface Collected {
   udpMode: string;
   /** Cluster mode: each worker's process metrics, aggregated with the primary's at scrape time. */
   processes?: ProcessMetrics[];
+  /** DNSSEC on-demand signing, per signed zone (observability/dnssec-metrics.ts). */
+  dnssec?: DnssecValues[];
 }
 
 export interface MetricsSources {
@@ -65,6 +68,8 @@ export interface MetricsSources {
   /** The /readyz verdict: listeners bound and answering. */
   ready(): boolean;
   workerRestarts(): number;
+  /** The DNSSEC re-signing timer (plane/resign.ts). */
+  resign?(): { ok: number; failed: number; nextAt: number | null };
 }
 
 /**
@@ -410,7 +415,9 @@ export function createMetrics(src: MetricsSources, register = new Registry()): R
     return pending;
   };
   registerSpecs(register, PLANE_METRICS, collected);
+  registerSpecs(register, dnssecPlaneMetrics<Collected>(), collected);
   registerSpecs(register, CONTROL_METRICS, () => src);
+  registerSpecs(register, dnssecControlMetrics<MetricsSources>(), () => src);
   registerProcessMetrics(register, async () => (await collected()).processes);
   return register;
 }

@@ -11,6 +11,8 @@ import { type CounterValues, counterValues, QueryCounters } from '../query/count
 import type { DataPlane } from './data-plane.js';
 import { uncaughtCounts } from './process-guard.js';
 import { hllEstimate, type ScopeSketches } from '../util/hll.js';
+import { type DnssecValues, sumDnssec } from '../observability/dnssec-metrics.js';
+import { planeDnssecValues } from './dnssec-counters.js';
 
 /** One data plane's report for a scrape. Plain values only: it crosses IPC in cluster mode. */
 export interface PlaneCounters {
@@ -25,6 +27,8 @@ export interface PlaneCounters {
   udpMode: string;
   /** A worker's own process_* / nodejs_* metrics (aggregated by the primary). */
   process?: ProcessMetrics;
+  /** DNSSEC on-demand signing and caches, per signed zone. */
+  dnssec?: DnssecValues[];
 }
 
 /** What this process's data plane reports. */
@@ -44,6 +48,7 @@ export function planeCounters(plane: DataPlane): PlaneCounters {
     oversized: udp.oversized,
     uncaught: uncaughtCounts(),
     udpMode: plane.udpMode,
+    dnssec: planeDnssecValues(plane.retiredDnssec, rt),
   };
 }
 
@@ -95,6 +100,7 @@ export function sumPlanes(
     workers: planes.length,
     udpMode: [...new Set(planes.map((p) => p.udpMode))].join('+') || 'none',
     processes: processes.length > 0 ? processes : undefined,
+    dnssec: sumDnssec(planes.map((p) => p.dnssec)),
   };
 }
 

@@ -194,6 +194,7 @@ export class ControlPlane {
         reloads: () => this.reloads,
         ready: () => this.sink.listening(),
         workerRestarts: () => this.sink.workerRestarts?.() ?? 0,
+        resign: () => this.resign.stats,
       },
       this.registry,
     );

@@ -20,6 +20,8 @@ import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from '../t
 import { listenUdp, type PacketHandler, type UdpCounters, type UdpListener } from '../transport/udp.js';
 import { batchAddon, listenUdpBatch, type BatchHandler } from '../transport/udp-batch.js';
 import { formatIp } from '../net/ip.js';
+import type { DnssecValues } from '../observability/dnssec-metrics.js';
+import { retireDnssec } from './dnssec-counters.js';
 
 /** Length of one scope-sketch window. */
 const SKETCH_WINDOW_MS = 5 * 60 * 1000;
@@ -32,6 +34,8 @@ export class DataPlane {
   tcp: TcpListener[] = [];
   /** Answers per PoP of runtimes already replaced, by "record|pop" (so counters survive reloads). */
   readonly retiredPopAnswers = new Map<string, number>();
+  /** DNSSEC counters of runtimes already replaced (plane/dnssec-counters.ts). */
+  retiredDnssec: DnssecValues[] = [];
 
   private sampleEvery: number;
   private sampled = 0;
@@ -105,6 +109,7 @@ export class DataPlane {
   }
 
   private retire(rt: Runtime): void {
+    this.retiredDnssec = retireDnssec(this.retiredDnssec, rt);
     const pops = rt.snapshot.pops;
     rt.records.forEach((rec, r) =>
       pops.forEach((p, i) => {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/server.js';
+import { makeKeys, signedConfig } from '../helpers/dnssec.js';
 import { buildQuery, tcpExchange, udpQuery, udpRaw } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { PROMTOOL, configWithToken, httpGet, httpRequest, metricSum, parseMetrics, requireTool, run } from './tools.js';
@@ -27,6 +28,8 @@ let t: TestServer;
 let metricsText: string;
 /** The scrape of an instance with a fleet: section (its NATS is unreachable: the fleet families are there, connected 0). */
 let fleetMetricsText: string;
+/** The scrape of an instance serving a signed zone, after DO=1 traffic (the DNSSEC families populated). */
+let dnssecMetricsText: string;
 
 async function traffic(): Promise<void> {
   const port = t.port;
@@ -78,6 +81,23 @@ beforeAll(async () => {
   } finally {
     await fleet.close();
   }
+  const keys = mkdtempSync(path.join(os.tmpdir(), 'meridian-promtool-keys-'));
+  makeKeys(keys);
+  const signed = await startServer(signedConfig(keys));
+  try {
+    for (const [name, type, ecs] of [
+      ['www.example.net', 'A'],
+      ['nope.example.net', 'A'],
+      ['x.wild.example.net', 'A'],
+      ['cdn.example.net', 'A', '1.0.1.0/24'],
+      ['cdn.example.net', 'A', '6.0.1.0/24'],
+    ])
+      await udpQuery(signed.port, { name, type, ecs, edns: true, dnssecOk: true });
+    dnssecMetricsText = await httpGet(signed.server.adminPort!, '/metrics');
+  } finally {
+    await signed.close();
+    rmSync(keys, { recursive: true, force: true });
+  }
 });
 
 afterAll(async () => {
@@ -110,6 +130,16 @@ describe('promtool check metrics', () => {
   it('the fleet families (an instance with a fleet: section) pass `promtool check metrics` too', async () => {
     expect(metricSum(parseMetrics(fleetMetricsText), 'meridian_fleet_connected')).toBe(0);
     const r = await run(PROMTOOL, ['check', 'metrics'], { input: fleetMetricsText, timeoutMs: 30_000 });
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('the DNSSEC families (an instance serving a signed zone) pass `promtool check metrics` too', async () => {
+    const s = parseMetrics(dnssecMetricsText);
+    expect(metricSum(s, 'meridian_dnssec_signatures_total', { kind: 'denial' })).toBe(1);
+    expect(metricSum(s, 'meridian_dnssec_signatures_total', { kind: 'geo' })).toBe(2);
+    expect(metricSum(s, 'meridian_dnssec_signature_expiry_seconds')).toBeGreaterThan(12 * 86400);
+    const r = await run(PROMTOOL, ['check', 'metrics'], { input: dnssecMetricsText, timeoutMs: 30_000 });
     expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
     expect(r.code).toBe(0);
   });
@@ -375,7 +405,11 @@ describe('every metric the dashboard and the alerts use is exported by a running
   });
 
   it("names in panels, template variables and alert rules are all in the scrape (up is Prometheus's own)", () => {
-    const exported = new Set([...exportedNames(metricsText), ...exportedNames(fleetMetricsText)]);
+    const exported = new Set([
+      ...exportedNames(metricsText),
+      ...exportedNames(fleetMetricsText),
+      ...exportedNames(dnssecMetricsText),
+    ]);
     const used = new Map<string, string>();
     for (const p of queryPanels)
       for (const t of p.targets!) for (const n of metricNamesIn(interpolate(t.expr))) used.set(n, `panel "${p.title}"`);

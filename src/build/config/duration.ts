@@ -20,5 +20,5 @@ export const duration = z.union(
         return Number(m[1]) * UNIT_SECONDS[m[2]];
       }),
   ],
-  { error: 'expected a duration: seconds, or a string like 500ms, 5s, 2m or 14d' },
+  { error: 'expected a duration: seconds, or a string like 500ms, 5s or 2m' },
 );
