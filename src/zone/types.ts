@@ -53,14 +53,14 @@ const BY_CODE = new Map<number, StaticType | OpaqueType>(
 
 /**
  * Codes a zone may not hold: 0, OPT (RFC 6891), the DNSSEC records that only
- * make sense signed by the server (RRSIG, NSEC, NSEC3; Meridian does not sign)
+ * make sense signed by the server (RRSIG, NSEC, NSEC3: Meridian signs online, docs/dnssec.md)
  * and the meta and query types 128-255 (RFC 6895 3.1).
  */
 function forbiddenCode(code: number): string | null {
   if (code === 0) return 'type 0 is reserved';
   if (code === 41) return 'OPT is a pseudo-record (RFC 6891), not zone data';
   if (code === 46 || code === 47 || code === 50)
-    return 'DNSSEC signatures and denial records are not supported (Meridian does not sign zones)';
+    return 'RRSIG, NSEC and NSEC3 records are made by Meridian itself (online signing: a dnssec: section); a pre-signed zone cannot be served';
   if (code >= 128 && code <= 255) return `type ${code} is a query or meta type (RFC 6895), not zone data`;
   return null;
 }

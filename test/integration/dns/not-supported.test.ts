@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/build/config/load.js';
 import { ConfigError, GeoDatabaseError } from '../../../src/errors.js';
 import { openDatabases } from '../../../src/geo/open.js';
+import { buildSnapshot } from '../../../src/build/snapshot.js';
+import { keygen } from '../../../src/dnssec/keygen.js';
+import { makeKeys, signedConfig } from '../../helpers/dnssec.js';
 import { testConfig } from '../../helpers/configs.js';
 import { buildQuery, decodeReply, tcpExchange, udpQuery, type Reply } from '../../helpers/dns.js';
 import { ROOT, startServer, tempDir, type TestServer } from '../../helpers/server.js';
@@ -65,13 +68,41 @@ const PROBES: Record<string, () => Promise<void>> = {
     const notify = await tcpExchange(t.port, [opcodeQuery(4)]);
     expect(notify[0][3] & 0x0f).toBe(4); // NOTIMP
   },
-  DNSSEC: async () => {
-    const a = await udpQuery(t.port, { name: 'www.example.net', type: 'A', dnssecOk: true });
-    expect(a.rcode).toBe(0);
-    expect(rrTypes(a)).not.toContain('RRSIG');
-    expect((a.raw.readUInt16BE(2) & 0x0020) !== 0).toBe(false); // AD clear
-    const keys = await udpQuery(t.port, { name: 'example.net', type: 'DNSKEY', dnssecOk: true });
-    expect(rrTypes(keys).filter((x) => x === 'DNSKEY' || x === 'RRSIG' || x === 'NSEC' || x === 'NSEC3')).toEqual([]);
+  'Pre-signed zones, NSEC3 and RSA keys': async () => {
+    // A pre-signed zone: its RRSIG records are refused at load.
+    try {
+      buildSnapshot(
+        parseConfigText(
+          testConfig().replace('      www: {', "      signed: { TYPE46: ['\\# 4 00010203'] }\n      www: {"),
+          path.join(dir, 'probe.yaml'),
+        ),
+      );
+      throw new Error('a zone with RRSIG records was accepted');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/RRSIG, NSEC and NSEC3 records are made by Meridian itself/);
+    }
+    // No RSA keys.
+    expect(() => keygen({ zone: 'example.net', role: 'csk', algorithm: 8, directory: dir })).toThrow(
+      /cannot generate keys for algorithm 8: use 13 \(ECDSAP256SHA256\) or 15 \(ED25519\)/,
+    );
+    // Denial is compact NSEC, never NSEC3; a DNAME answer carries no RRSIG.
+    const keys = tempDir('meridian-not-supported-keys-');
+    makeKeys(keys);
+    const signed = await startServer(
+      signedConfig(keys).replace(
+        '      ns1: { A: [198.51.100.53] }',
+        '      ns1: { A: [198.51.100.53] }\n      old: { DNAME: example.org. }',
+      ),
+    );
+    try {
+      const nx = await udpQuery(signed.port, { name: 'nope.example.net', type: 'A', edns: true, dnssecOk: true });
+      expect(rrTypes(nx)).toContain('NSEC');
+      expect(rrTypes(nx)).not.toContain('NSEC3');
+      const dname = await udpQuery(signed.port, { name: 'www.old.example.net', type: 'A', edns: true, dnssecOk: true });
+      expect((dname.packet.answers ?? []).map((a) => a.type)).toEqual(['DNAME', 'CNAME', 'A']);
+    } finally {
+      await signed.close();
+    }
   },
   'Dynamic updates and TSIG': async () => {
     const [update] = await tcpExchange(t.port, [opcodeQuery(5)]);

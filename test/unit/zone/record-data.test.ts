@@ -238,7 +238,7 @@ describe('RFC 3597: unknown types and generic RDATA', () => {
   it.each([
     ['TYPE0', /reserved/],
     ['TYPE41', /OPT is a pseudo-record/],
-    ['TYPE46', /Meridian does not sign/],
+    ['TYPE46', /made by Meridian itself \(online signing/],
     ['TYPE252', /query or meta type/],
     ['TYPE65536', /out of range/],
     ['HINFO', /unknown record type 'HINFO'/],
