@@ -161,7 +161,7 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
 function dnameAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limit: number): number {
   const q = ctx.q;
   const d = ctx.dname;
-  d.run(msg, q, plan, rt.table, rt.refused);
+  d.run(msg, q, plan, rt.table, rt.refused, q.dnssecOk);
   const out = ctx.out;
   const o = ctx.outOffset;
   const n = writeSynthesized(out, o, msg, q, d.rcode, d.answer, d.answerLength, d.anCount, d.rest, limit, rt.edns);

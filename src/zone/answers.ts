@@ -42,6 +42,8 @@ export interface DnameData {
   ttl: number;
   /** The DNAME RR after its owner name: TYPE, CLASS, TTL, RDLENGTH, RDATA. */
   rr: Uint8Array;
+  /** DNSSEC: the DNAME's RRSIG RRs after their owner name (written when DO=1); empty when unsigned. */
+  rrsigs: Uint8Array[];
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -581,11 +583,16 @@ export class AnswerBuilder {
     const target = set.data[0] as string;
     const rr = encodeRR(null, 'DNAME', set.ttl, target).subarray(QNAME_POINTER.length);
     const wire = nameToWire(n.name);
+    const rrsigs = this.signing?.signs(n.zone)
+      ? this.signing
+          .rrsigRecords(n.zone, n.name, QType.DNAME, QNAME_POINTER, set.ttl)
+          .map((r) => r.subarray(QNAME_POINTER.length))
+      : [];
     return new Plan({
       rcode: Rcode.NOERROR,
       aa: true,
       kind: 'dname',
-      dname: { ownerLength: wire.length, target: nameToWire(target), ttl: set.ttl, rr },
+      dname: { ownerLength: wire.length, target: nameToWire(target), ttl: set.ttl, rr, rrsigs },
     });
   }
 

@@ -43,6 +43,8 @@ export class DnameSynthesizer {
   private bOut = 0;
   /** Offset of the answer section in the response. */
   private base = 0;
+  /** DO=1: each DNAME with its RRSIGs, the new name's answer in its signed variant (RFC 6672 5.3.1). */
+  private signed = false;
 
   /** Response offset of the current name's suffix starting at octet k of it. */
   private pointer(k: number): number {
@@ -62,7 +64,8 @@ export class DnameSynthesizer {
    * Assemble the answer for query `q` (qname at offset 12 of `msg`) whose
    * lookup gave the DNAME plan `plan`. Fills answer/anCount/rcode/rest.
    */
-  run(msg: Uint8Array, q: ParsedQuery, plan: Plan, table: NameTable<NameEntry>, refused: Plan): void {
+  run(msg: Uint8Array, q: ParsedQuery, plan: Plan, table: NameTable<NameEntry>, refused: Plan, signed = false): void {
+    this.signed = signed;
     this.answerLength = 0;
     this.anCount = 0;
     this.rcode = Rcode.NOERROR;
@@ -93,6 +96,14 @@ export class DnameSynthesizer {
     const targetOut = this.base + this.answerLength + 10;
     this.bytes(d.rr, 0, d.rr.length);
     this.anCount++;
+    if (this.signed) {
+      // Its RRSIGs, same owner; the synthesised CNAME has none (RFC 6672 5.3.1: validators check it against the DNAME).
+      for (let i = 0; i < d.rrsigs.length; i++) {
+        this.u16(0xc000 | this.pointer(ownerStart));
+        this.bytes(d.rrsigs[i], 0, d.rrsigs[i].length);
+        this.anCount++;
+      }
+    }
     const newLength = ownerStart + d.target.length;
     if (newLength > 255 || targetOut > MAX_POINTER) {
       this.rcode = Rcode.YXDOMAIN;
@@ -133,8 +144,11 @@ export class DnameSynthesizer {
   }
 
   /** Append what the new name has: its answer records (owners moved to it) and SOA, or nothing. */
-  private finish(p: Plan): void {
-    if (p.kind === 'refused' || p.kind === 'referral' || p.geo !== null) return; // outside our data, delegated, or client-dependent
+  private finish(found: Plan): void {
+    if (found.kind === 'refused' || found.kind === 'referral' || found.geo !== null) return; // outside our data, delegated, or client-dependent
+    // DO=1: a positive answer's signed variant (RRSIGs owned by the qname pointer move with it); a negative
+    // one's NSEC is owned by the query name, not the new name, so negative answers stay unsigned (docs/dnssec.md).
+    const p = this.signed && found.signed !== null && found.nsCount === 0 ? found.signed : found;
     this.rcode = p.rcode;
     if (p.authority.length > 0 || p.additional.length > 0) this.rest = p;
     const src = p.answer;

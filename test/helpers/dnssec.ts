@@ -29,6 +29,8 @@ export function signedZoneYaml(keys: string, extra = ''): string {
       tocdn: { CNAME: cdn }
       "*.wild": { A: [198.51.100.99], TXT: [wildcard] }
       x.ent: { A: [192.0.2.7] }
+      old: { DNAME: new.example.net. }
+      www.new: { A: [198.51.100.30] }
       sub: { NS: [ns1.sub] }
       ns1.sub: { A: [198.51.100.200] }
       secure: { NS: [ns.example.org.], DS: ["60485 13 2 6f3a8c1e5d5b1f0e2c4a7d9b3e8f1a2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a"] }
