@@ -43,6 +43,7 @@ node --expose-gc --import tsx bench/compile-stats.ts | tee "$BENCH_DATA_DIR/resu
 node --import tsx bench/scopes.ts | tee "$BENCH_DATA_DIR/results/scopes-$stamp.txt"
 node --import tsx bench/reload-latency.ts | tee "$BENCH_DATA_DIR/results/reload-$stamp.txt"
 node --import tsx bench/dnssec-sign.ts | tee "$BENCH_DATA_DIR/results/dnssec-sign-$stamp.txt"
+node --import tsx bench/dnssec-query.ts | tee "$BENCH_DATA_DIR/results/dnssec-query-$stamp.txt"
 node --import tsx bench/reload-soak.ts --steps 20 | tee "$BENCH_DATA_DIR/results/soak-$stamp.txt"
 node --import tsx bench/map-lag.ts --seconds 10 | tee "$BENCH_DATA_DIR/results/map-lag-$stamp.txt"
 
