@@ -25,6 +25,8 @@ import { SCOPE_V6_BASE } from './counters.js';
 
 /** The TC bit in the third header byte. */
 const TC = 0x02;
+/** RFC 9824's NXNAME meta-type. */
+const NXNAME = 128;
 
 /**
  * Answer the query `msg[0..len)` from `ctx.source`. The response is written
@@ -86,6 +88,11 @@ function answer(ctx: QueryContext, rt: Runtime, msg: Buffer, len: number): numbe
   }
   if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(ctx, rt, msg, rt.refused, null, 0, 0, limit);
   let plan = cachedPlan(ctx, rt, msg);
+  if (q.qtype === NXNAME && (plan.signed !== null || plan.perName !== null)) {
+    // RFC 9824 3.5: NXNAME is a meta-type of signed answers; asked for in a signed zone, FORMERR.
+    counters.malformed++;
+    return respond(ctx, rt, msg, rt.formerr, null, 0, 0, limit);
+  }
   if (q.dnssecOk) {
     // DNSSEC (RFC 4035 3.1): the DO=1 variant, signed at build or, per query name, cached by the runtime.
     if (plan.signed !== null) plan = plan.signed;

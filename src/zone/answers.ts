@@ -190,6 +190,8 @@ const ANY_PREFERENCE: number[] = ['CNAME', 'A', 'AAAA', 'MX', 'TXT', 'SRV', 'CAA
   typeCode(t as RecordType),
 );
 const QNAME_POINTER = Uint8Array.of(0xc0, 0x0c);
+/** The NSEC type (RFC 4034 4): answered at names of signed zones with DO=1. */
+const NSEC_TYPE = 47;
 const MAX_CHAIN = 8;
 
 /**
@@ -523,6 +525,27 @@ export class AnswerBuilder {
     });
   }
 
+  /**
+   * A query for the NSEC type at a name of a signed zone: with DO=1 the
+   * name's compact NSEC and its RRSIGs as the answer (the NODATA proof would
+   * list NSEC as present); with DO=0, NODATA as an unsigned server answers.
+   */
+  private nsecPlan(n: NodeBuild): Plan | null {
+    if (!this.signing?.signs(n.zone) || isWildcardName(n.name) || n.rrsets.has(QType.CNAME) || this.isCut(n))
+      return null;
+    const plan = new Plan({ ...this.zones[n.zone].nodata, signed: null });
+    const answer = this.signing.nsecRecords(n.zone, n.name, QNAME_POINTER);
+    plan.signed = new Plan({
+      rcode: Rcode.NOERROR,
+      aa: true,
+      answer: concat(answer),
+      anCount: answer.length,
+      kind: 'answer',
+      isSigned: true,
+    });
+    return plan;
+  }
+
   /** The types present at a node (its RRsets and geo types), for its NSEC bitmap. */
   private typesAt(n: NodeBuild): number[] {
     const types = new Set(n.rrsets.keys());
@@ -650,6 +673,8 @@ export class AnswerBuilder {
       if (n.geo)
         for (const t of n.geo.types) plans.set(QType[t], this.planAt(n, QType[t], null, new Set([n.name]), []));
       const cut = !isApex && this.isCut(n);
+      const nsec = this.nsecPlan(n);
+      if (nsec !== null) plans.set(NSEC_TYPE, nsec);
       entries.set(n.name, {
         name: n.name,
         wire: nameToWire(n.name),

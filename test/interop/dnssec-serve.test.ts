@@ -127,6 +127,11 @@ describe('delv validates what meridian serve signs', () => {
     ['tocdn.example.net', 'A', /cdn\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['www.old.example.net', 'A', /www\.new\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.30/],
     ['example.net', 'DNSKEY', /DNSKEY\s+257 3 13/],
+    [
+      'www.example.net',
+      'NSEC',
+      /www\.example\.net\.\s+\d+\s+IN\s+NSEC\s+\\000\.www\.example\.net\. A TXT AAAA RRSIG NSEC/,
+    ],
     ['example.net', 'CDS', new RegExp(`CDS\\s+${keys?.[0]?.keyTag ?? '\\d+'} 13 2 `)],
     ['secure.example.net', 'DS', /DS\s+60485 13 2/],
   ])('%s %s: fully validated', async (qname, qtype, answer) => {

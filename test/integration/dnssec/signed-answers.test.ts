@@ -74,6 +74,8 @@ const QUERIES: Array<[string, string]> = [
   ['example.net', 'ANY'],
   ['big.example.net', 'TXT'],
   ['www.old.example.net', 'A'],
+  ['www.example.net', 'NSEC'],
+  ['www.example.org', 'TYPE128'],
   ['nope.old.example.net', 'A'],
   ['www.example.org', 'A'],
   ['nope.example.org', 'A'],
@@ -165,6 +167,17 @@ describe('a signed zone over real sockets', () => {
     const nodata = await udpQuery(signed.port, { name: 'www.example.net', type: 'MX', edns: true, dnssecOk: true });
     const bitmap = rawSections(nodata.raw).authority.find((a) => a.type === 47)!;
     expect(decodeTypeBitmap(Buffer.from(bitmap.rdata, 'hex').subarray(19))).toEqual([1, 16, 28, 46, 47]);
+  });
+
+  it("answers an NSEC query with the name's NSEC (DO=1), and an NXNAME query with FORMERR in a signed zone (RFC 9824 3.5)", async () => {
+    const nsec = await udpQuery(signed.port, { name: 'www.example.net', type: 'NSEC', edns: true, dnssecOk: true });
+    expect(rawSections(nsec.raw).answer.map((a) => a.type)).toEqual([47, 46]);
+    for (const name of ['www.example.net', 'nope.example.net']) {
+      const nx = await udpQuery(signed.port, { name, type: 'TYPE128', edns: true, dnssecOk: true });
+      expect(nx.rcode, name).toBe(1);
+    }
+    const plain = await udpQuery(unsigned.port, { name: 'www.example.net', type: 'TYPE128', edns: true });
+    expect(plain.rcode).toBe(0);
   });
 
   it('signs the geo answer of each client network (the PoP differs, ECS scope as unsigned)', async () => {
