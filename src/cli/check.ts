@@ -30,6 +30,16 @@ export function check(
         `  policy:    ${p.name}: ${st.decisions} decisions, trie ${st.nodes4} + ${st.nodes6} nodes (IPv4 + IPv6) from ${st.networks4} + ${st.networks6} networks, ${st.compileMs} ms`,
       );
     }
+    for (const z of s.dnssec ?? []) {
+      if (z === null) continue;
+      const keys = z.keys.map(
+        (k) =>
+          `${k.flags === 257 ? 'KSK/CSK' : 'ZSK'} ${k.tag} alg ${k.algorithm}${k.signing ? '' : k.published ? ' (published, not signing)' : ' (not published)'}`,
+      );
+      out(
+        `  dnssec:    ${z.origin || '.'}: ${keys.join(', ')}; ${z.signatures} signatures in ${(z.signingSeconds * 1000).toFixed(0)} ms, re-signed from ${new Date(z.refreshAt * 1000).toISOString().slice(0, 16)}Z`,
+      );
+    }
     out(`  compiled in ${s.compileMs} ms`);
     return 0;
   } catch (e) {

@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
+import { check } from '../../../src/cli/check.js';
 import { loadKeyPair } from '../../../src/dnssec/key-files.js';
 import { dsRdata } from '../../../src/dnssec/ds.js';
 import { formatDs } from '../../../src/dnssec/presentation.js';
@@ -82,6 +83,12 @@ describe('dnssec: in the config', () => {
     expect(signed.rrsigs['ns1.sub.example.net|1']).toBeUndefined(); // glue is not signed
     expect(signed.nsec['x.ent.example.net']).toHaveLength(2);
     expect(signed.nsec['ent.example.net']).toHaveLength(2); // empty non-terminal
+    // meridian check says what it signed with.
+    const lines: string[] = [];
+    expect(check(file, (l) => lines.push(l))).toBe(0);
+    expect(lines.find((l) => l.includes('dnssec:'))).toMatch(
+      /^ {2}dnssec: {4}example\.net: (KSK\/CSK|ZSK) \d+ alg 13, (KSK\/CSK|ZSK) \d+ alg 13; \d+ signatures in \d+ ms, re-signed from /,
+    );
   });
 
   it('refuses a private key readable by others, at the keys line', () => {
