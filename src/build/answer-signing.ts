@@ -220,6 +220,8 @@ export class RuntimeSigning implements AnswerSigning {
   get inlineGeoSignings(): number {
     return this.zones.reduce((n, z) => n + (z?.inlineGeo ?? 0), 0);
   }
+  /** Per geo record: a wildcard name (its answers are signed per query name). */
+  private readonly wildGeo: boolean[];
   /** (slot id -> decisions) whose geo answer was asked with DO=1: what to pre-sign after a health change. */
   readonly used = new Map<number, Set<number>>();
 
@@ -230,6 +232,7 @@ export class RuntimeSigning implements AnswerSigning {
     private readonly geoZone: readonly number[],
     private readonly geoNames: readonly string[],
   ) {
+    this.wildGeo = geoNames.map((n) => n === '*' || n.startsWith('*.'));
     this.zones = signed.map((s, i) => {
       if (s === null) return null;
       let signer: ZoneSigner | null = null;
@@ -296,6 +299,7 @@ export class RuntimeSigning implements AnswerSigning {
   geoTail(slot: GeoSlot, ans: GeoAnswer, decision: number, background = false): SignedTail {
     const memo = ans.signed as SignedTail | null;
     if (memo !== null) return memo;
+    if (this.wildGeo[slot.record]) return { bytes: ans.bytes, count: ans.count }; // see wildcardGeoTail
     let decisions = this.used.get(slot.id);
     if (decisions === undefined) this.used.set(slot.id, (decisions = new Set()));
     decisions.add(decision);
@@ -316,6 +320,32 @@ export class RuntimeSigning implements AnswerSigning {
     const tail = { bytes: Buffer.concat([ans.bytes, ...records]), count: ans.count + records.length };
     ans.signed = tail;
     return tail;
+  }
+
+  /** True when geo slot `slot` belongs to a wildcard geo record (signed per query name). */
+  perNameGeo(slot: GeoSlot): boolean {
+    return this.wildGeo[slot.record];
+  }
+
+  /**
+   * The tail of a geo answer of a wildcard geo record (`*.cdn` answering
+   * `x.cdn`), signed as the query name like any wildcard expansion
+   * (RFC 9824 3.3): per query name and answer set, kept in the geo cache.
+   */
+  wildcardGeoTail(slot: GeoSlot, ans: GeoAnswer, msg: Uint8Array, q: ParsedQuery): SignedTail {
+    const z = this.zones[this.geoZone[slot.record]];
+    if (z == null) return { bytes: ans.bytes, count: ans.count };
+    const { key, wire } = qnameOf(msg, q);
+    const rdatas = rdatasOf(ans.bytes, ans.count);
+    const ttl = ttlOf(ans.bytes, slot.owner.length);
+    const cacheKey = `${key}|${slot.qtype}|${ttl}|${rdatas.map((r) => Buffer.from(r).toString('hex')).join(',')}`;
+    let rrsigs = z.geo.get(cacheKey);
+    if (rrsigs === undefined) {
+      rrsigs = z.sign('wildcard', wire, slot.qtype, ttl, rdatas);
+      if (rrsigs.length > 0) z.geo.set(cacheKey, rrsigs);
+    }
+    const records = rrsigs.map((r) => encodeRecord(slot.owner, RRType.RRSIG, ttl, r));
+    return { bytes: Buffer.concat([ans.bytes, ...records]), count: ans.count + records.length };
   }
 
   /**

@@ -149,7 +149,9 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
   let tailCount = ans.count;
   if (plan.isSigned && rt.dnssec !== null) {
     // The set's RRSIGs: memoised on the answer, else from the runtime's cache by RRset (build/answer-signing.ts).
-    const signed = rt.dnssec.geoTail(slot, ans, decision);
+    const signed = rt.dnssec.perNameGeo(slot)
+      ? rt.dnssec.wildcardGeoTail(slot, ans, msg, q)
+      : rt.dnssec.geoTail(slot, ans, decision);
     tail = signed.bytes;
     tailCount = signed.count;
   }

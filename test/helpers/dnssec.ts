@@ -35,7 +35,8 @@ export function signedZoneYaml(keys: string, extra = ''): string {
       ns1.sub: { A: [198.51.100.200] }
       secure: { NS: [ns.example.org.], DS: ["60485 13 2 6f3a8c1e5d5b1f0e2c4a7d9b3e8f1a2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a"] }
     geo:
-      cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }`;
+      cdn: { policy: nearest, ttl: 30, ttl_degraded: 10 }
+      "*.edge": { policy: nearest, ttl: 30, types: [A] }`;
 }
 
 /** The same test config as testConfig() but with the signed zone (and an unsigned second zone). */

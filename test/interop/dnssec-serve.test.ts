@@ -124,6 +124,7 @@ describe('delv validates what meridian serve signs', () => {
     ['anything.wild.example.net', 'A', /anything\.wild\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.99/],
     ['cdn.example.net', 'A', /cdn\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['cdn.example.net', 'AAAA', /cdn\.example\.net\.\s+30\s+IN\s+AAAA\s+2001:db8::\d+/],
+    ['any.edge.example.net', 'A', /any\.edge\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['tocdn.example.net', 'A', /cdn\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['www.old.example.net', 'A', /www\.new\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.30/],
     ['example.net', 'DNSKEY', /DNSKEY\s+257 3 13/],

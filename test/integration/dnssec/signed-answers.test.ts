@@ -69,6 +69,8 @@ const QUERIES: Array<[string, string]> = [
   ['cdn.example.net', 'A'],
   ['cdn.example.net', 'AAAA'],
   ['cdn.example.net', 'TXT'],
+  ['one.edge.example.net', 'A'],
+  ['two.edge.example.net', 'AAAA'],
   ['example.net', 'SOA'],
   ['example.net', 'NS'],
   ['example.net', 'ANY'],
