@@ -641,7 +641,7 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     // Signed with the key of the directory; validity as written (the defaults); DO=1 answers carry RRSIGs.
     const signed = l.snapshot.dnssec[l.snapshot.zones.findIndex((z) => z.origin === 'example.net')]!;
     expect(signed.validity).toEqual({ lifetime: 14 * 86400, refresh: 7 * 86400, inceptionOffset: 3600, jitter: 86400 });
-    expect([signed.denialCacheSize, signed.geoCacheSize]).toEqual([10000, 10000]);
+    expect([signed.denialCacheSize, signed.geoCacheSize, signed.signingBudget]).toEqual([10000, 10000, 5000]);
     const www = buildQuery({ name: 'www.example.net', type: 'A', id: 7, edns: true, dnssecOk: true });
     const signedWww = rawSections(answerOnce(l.ctx.runtime, www, '127.0.0.1', TCP)!);
     expect(signedWww.answer.map((a) => a.type)).toEqual([1, 46]);

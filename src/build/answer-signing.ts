@@ -75,6 +75,11 @@ class SignedZoneRuntime {
   expiresAt = Infinity;
   /** Geo answer sets signed on the query path. */
   inlineGeo = 0;
+  /** UDP queries answered TC=1 because the signing budget was spent (RFC 9824 denials, wildcard expansions). */
+  budgetExceeded = 0;
+  /** Token bucket of per-name signatures: `budget` a second, up to one second's worth at once. */
+  private tokens: number;
+  private refilledAt = 0;
 
   constructor(
     readonly index: number,
@@ -85,6 +90,27 @@ class SignedZoneRuntime {
   ) {
     this.denials = new BoundedCache(data.denialCacheSize);
     this.geo = new BoundedCache(data.geoCacheSize);
+    this.tokens = data.signingBudget;
+  }
+
+  /**
+   * May a per-name signature be made now? Always over TCP (`mayDefer`
+   * false) and without a budget (0); over UDP while the bucket has tokens,
+   * else counted and false (the caller answers TC=1). Reads the clock only
+   * here, on a cache miss.
+   */
+  maySign(mayDefer: boolean): boolean {
+    const budget = this.data.signingBudget;
+    if (budget === 0 || !mayDefer) return true;
+    const now = performance.now();
+    this.tokens = Math.min(budget, this.tokens + ((now - this.refilledAt) * budget) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens--;
+      return true;
+    }
+    this.budgetExceeded++;
+    return false;
   }
 
   /** RRSIG RDATAs over (owner, type, ttl, rdatas), made now. */
@@ -123,10 +149,11 @@ class DenialAnswer implements PerNameAnswer {
     private readonly soa: Uint8Array[],
   ) {}
 
-  sections(msg: Uint8Array, q: ParsedQuery): Sections {
+  sections(msg: Uint8Array, q: ParsedQuery, mayDefer: boolean): Sections | null {
     const { key, wire } = qnameOf(msg, q);
     const hit = this.z.denials.get(key);
     if (hit !== undefined) return hit;
+    if (!this.z.maySign(mayDefer)) return null;
     const authority = [...this.soa, ...this.z.nsecAtQname('denial', wire, null)];
     const plan = new Plan({
       rcode: Rcode.NOERROR,
@@ -158,11 +185,12 @@ class WildcardAnswer implements PerNameAnswer {
     this.rdata = first === null ? [] : rdatasOf(Buffer.concat(first.rrs), first.rrs.length);
   }
 
-  sections(msg: Uint8Array, q: ParsedQuery): Sections {
+  sections(msg: Uint8Array, q: ParsedQuery, mayDefer: boolean): Sections | null {
     const { key, wire } = qnameOf(msg, q);
     const cacheKey = `${this.id}|${key}`;
     const hit = this.z.denials.get(cacheKey);
     if (hit !== undefined) return hit;
+    if (!this.z.maySign(mayDefer)) return null;
     const p = this.plan;
     let plan: Plan;
     if (this.first !== null) {
@@ -209,6 +237,8 @@ export interface SigningStats {
   keyLoadFailed: boolean;
   /** Geo answer sets signed on the query path (not pre-signed in time). */
   inlineGeo: number;
+  /** UDP queries answered TC=1 past the signing budget. */
+  budgetExceeded: number;
 }
 
 export class RuntimeSigning implements AnswerSigning {
@@ -391,6 +421,7 @@ export class RuntimeSigning implements AnswerSigning {
         expiresAt: Math.min(z.data.expiresAt, z.expiresAt),
         keyLoadFailed: z.signer === null,
         inlineGeo: z.inlineGeo,
+        budgetExceeded: z.budgetExceeded,
       });
     }
     return out;

@@ -31,6 +31,8 @@ export class Runtime {
   readonly formerr: Plan;
   readonly badvers: Plan;
   readonly servfail: Plan;
+  /** NOERROR with no records, sent with TC=1 when a DNSSEC signing budget is spent. */
+  readonly truncated: Plan;
   /** Answers served per [geo record][PoP] (first PoP of the answer). */
   readonly popAnswers: Float64Array;
   readonly sketches: ScopeSketches;
@@ -83,6 +85,7 @@ export class Runtime {
     this.formerr = plan(Rcode.FORMERR);
     this.badvers = plan(Rcode.BADVERS);
     this.servfail = plan(Rcode.SERVFAIL);
+    this.truncated = new Plan({ rcode: Rcode.NOERROR, aa: true, kind: 'answer' });
     this.popAnswers = new Float64Array(this.records.length * snapshot.pops.length);
     this.sketches = new ScopeSketches(this.records.length);
     this.health = health && health.serving.length === snapshot.pops.length ? health : allServing(snapshot.pops.length);

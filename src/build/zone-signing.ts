@@ -31,6 +31,8 @@ export interface SignedZone {
   validity: ValidityPolicy;
   denialCacheSize: number;
   geoCacheSize: number;
+  /** Per-name signatures per second and process over UDP (0 = no limit). */
+  signingBudget: number;
   /** Seconds since the epoch. */
   signedAt: number;
   /** `${name}|${type}` -> RRSIG RDATAs of that RRset. */
@@ -205,6 +207,7 @@ export function signZones(
       validity: s.signer.policy,
       denialCacheSize: s.c.denial_cache_size,
       geoCacheSize: s.c.geo_cache_size,
+      signingBudget: s.c.signing_budget,
       signedAt: now,
       rrsigs,
       nsec,

@@ -15,6 +15,8 @@ export interface DnssecValues {
   made: number[];
   /** Geo answer sets signed on the query path (first use before the background got to them). */
   inlineGeo: number;
+  /** UDP queries answered TC=1 past the signing budget. */
+  budgetExceeded: number;
   /** Seconds spent signing on demand. */
   seconds: number;
   /** Cache counters: [hits, misses, evictions, entries] for the denial and the geo cache. */
@@ -40,6 +42,7 @@ export function sumDnssec(lists: ReadonlyArray<readonly DnssecValues[] | undefin
       v.denial.forEach((n, i) => (o.denial[i] += n));
       v.geo.forEach((n, i) => (o.geo[i] += n));
       o.inlineGeo += v.inlineGeo;
+      o.budgetExceeded += v.budgetExceeded;
       o.seconds += v.seconds;
       o.expiresAt = Math.min(o.expiresAt, v.expiresAt);
     }
@@ -72,6 +75,13 @@ export function dnssecPlaneMetrics<C extends { dnssec?: DnssecValues[] }>(): Met
       type: 'counter',
       labels: ['zone'],
       read: (c) => of(c).map((v) => [{ zone: zoneLabel(v.zone) }, v.inlineGeo] as const),
+    },
+    {
+      name: 'meridian_dnssec_signing_budget_exceeded_total',
+      help: "UDP queries answered TC=1 because the zone's per-name signing budget (dnssec.signing_budget) was spent: a random-subdomain flood.",
+      type: 'counter',
+      labels: ['zone'],
+      read: (c) => of(c).map((v) => [{ zone: zoneLabel(v.zone) }, v.budgetExceeded] as const),
     },
     {
       name: 'meridian_dnssec_signing_seconds_total',

@@ -16,6 +16,7 @@ export function runtimeDnssecValues(rt: Runtime): DnssecValues[] {
     zone: s.zone,
     made: [...s.made],
     inlineGeo: s.inlineGeo,
+    budgetExceeded: s.budgetExceeded,
     seconds: s.signingSeconds,
     denial: [s.denialCache.hits, s.denialCache.misses, s.denialCache.evictions, s.denialCache.entries],
     geo: [s.geoCache.hits, s.geoCache.misses, s.geoCache.evictions, s.geoCache.entries],

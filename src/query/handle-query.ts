@@ -96,7 +96,12 @@ function answer(ctx: QueryContext, rt: Runtime, msg: Buffer, len: number): numbe
   if (q.dnssecOk) {
     // DNSSEC (RFC 4035 3.1): the DO=1 variant, signed at build or, per query name, cached by the runtime.
     if (plan.signed !== null) plan = plan.signed;
-    else if (plan.perName !== null) return respond(ctx, rt, msg, plan.perName.sections(msg, q), null, 0, 0, limit);
+    else if (plan.perName !== null) {
+      const s = plan.perName.sections(msg, q, ctx.transport !== TCP);
+      // Past the zone's signing budget a UDP query gets TC=1: a resolver retries over TCP, a spoofed flood gets nothing signed.
+      if (s === null) return truncated(ctx, rt, msg, limit);
+      return respond(ctx, rt, msg, s, null, 0, 0, limit);
+    }
   }
   // The response class is known from here on (plan.kind): where rate limiting will decide (issue 13).
   if (plan.dname !== null) return dnameAnswer(ctx, rt, msg, plan, limit);
@@ -176,6 +181,16 @@ function dnameAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, li
   const n = writeSynthesized(out, o, msg, q, d.rcode, d.answer, d.answerLength, d.anCount, d.rest, limit, rt.edns);
   if ((out[o + 2] & TC) !== 0) ctx.counters.truncated++;
   ctx.counters.countQuery(ctx.transport, q.qtype, d.rcode);
+  return n;
+}
+
+/** An empty answer with TC=1 (the signing budget is spent; RFC 7766: the client retries over TCP). */
+function truncated(ctx: QueryContext, rt: Runtime, msg: Buffer, limit: number): number {
+  const n = respond(ctx, rt, msg, rt.truncated, null, 0, 0, limit);
+  if (n > 0 && (ctx.out[ctx.outOffset + 2] & TC) === 0) {
+    ctx.out[ctx.outOffset + 2] |= TC;
+    ctx.counters.truncated++;
+  }
   return n;
 }
 

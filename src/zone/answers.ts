@@ -54,7 +54,13 @@ const NO_BYTES = new Uint8Array(0);
  * bounded by the runtime (build/answer-signing.ts). Called on the query path.
  */
 export interface PerNameAnswer {
-  sections(msg: Uint8Array, q: ParsedQuery): Sections;
+  /**
+   * The sections for this query name; null when a signature is needed and
+   * the zone's signing budget is spent and `mayDefer` (UDP): the caller
+   * answers TC=1, so a real resolver retries over TCP and a spoofed flood
+   * gets nothing signed.
+   */
+  sections(msg: Uint8Array, q: ParsedQuery, mayDefer: boolean): Sections | null;
 }
 
 /** One RRset as it enters an answer, with what its RRSIGs are found by (DNSSEC, RFC 4035 3.1.1). */

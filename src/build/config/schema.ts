@@ -236,6 +236,8 @@ const dnssec = z.strictObject({
   denial_cache_size: z.number().int().min(1).max(10_000_000).default(10_000),
   /** Per process: signatures of geo answer sets kept (one per distinct set of addresses). */
   geo_cache_size: z.number().int().min(1).max(10_000_000).default(10_000),
+  /** Per process: names signed per second over UDP (denials, wildcard expansions); past it TC=1. 0 = no limit. */
+  signing_budget: z.number().int().min(0).default(5_000),
 });
 export type DnssecConfig = z.output<typeof dnssec>;
 

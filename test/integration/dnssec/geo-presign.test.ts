@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
 import { resignZones } from '../../../src/build/zone-signing.js';
 import { DataPlane } from '../../../src/plane/data-plane.js';
+import { TCP } from '../../../src/wire/constants.js';
 import { buildQuery, rawSections } from '../../helpers/dns.js';
 import { makeKeys, signedConfig } from '../../helpers/dnssec.js';
 import { InProcessListener } from '../../helpers/in-process.js';
@@ -80,6 +81,34 @@ describe('geo answers signed per answer set, pre-signed after a health change', 
     await turns(5);
     expect(ask(listener, '1.0.1.0/24').sigs).toBe(1);
     expect(rt.dnssec!.inlineGeoSignings).toBe(0);
+    await plane.close();
+  });
+});
+
+describe('the signing budget', () => {
+  it('past dnssec.signing_budget a UDP query for a new name gets TC=1 (counted); TCP is always signed; cached names still answered', async () => {
+    const dir = tempDir();
+    makeKeys(dir);
+    const file = path.join(dir, 'meridian.yaml');
+    writeFileSync(file, signedConfig('.', { zoneExtra: '\n      signing_budget: 20' }));
+    const plane = new DataPlane(buildSnapshotFromFile(file));
+    const udp = new InProcessListener(plane);
+    const tcp = new InProcessListener(plane, undefined, TCP);
+    const q = (i: number) => buildQuery({ name: `r${i}.example.net`, type: 'A', edns: true, dnssecOk: true });
+    const tc = (raw: Buffer) => (raw[2] & 0x02) !== 0;
+    const replies = Array.from({ length: 60 }, (_, i) => udp.answer(q(i))!);
+    const truncated = replies.filter(tc).length;
+    expect(truncated).toBeGreaterThanOrEqual(30); // 20 tokens, refilled at 20/s during a few milliseconds
+    expect(truncated).toBeLessThan(60);
+    expect(rawSections(replies.find(tc)!).authority).toEqual([]);
+    expect(plane.runtime.dnssec!.stats()[0].budgetExceeded).toBe(truncated);
+    // The same name over TCP: signed whatever the budget.
+    const i = replies.findIndex(tc);
+    const overTcp = tcp.answer(q(i))!;
+    expect(tc(overTcp)).toBe(false);
+    expect(rawSections(overTcp).authority.map((r) => r.type)).toEqual([6, 46, 47, 46]);
+    // Now cached: UDP answers it too, budget or not.
+    expect(tc(udp.answer(q(i))!)).toBe(false);
     await plane.close();
   });
 });

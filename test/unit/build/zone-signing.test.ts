@@ -86,6 +86,7 @@ describe('runtime helpers', () => {
       zone,
       made: [n, 2 * n, 0],
       inlineGeo: n,
+      budgetExceeded: n,
       seconds: n / 10,
       denial: [n, n, 0, n],
       geo: [0, n, 0, n],
