@@ -440,7 +440,7 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     const plane = new DataPlane(l.snapshot);
     const rrl = plane.guards.rrl!;
     expect(rrl.capacity).toBe(262144);
-    expect(rrl.tableBytes / 1e6).toBeCloseTo(16.5, 0);
+    expect(rrl.tableBytes / 1e6).toBeCloseTo(17.6, 0);
     const handler = plane.handler(UDP);
     const out = Buffer.alloc(65535);
     const send = (name: string, client: string) => {

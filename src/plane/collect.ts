@@ -118,7 +118,8 @@ function mergeWindows(s: ScopeSketches, record: number): Uint8Array {
 
 /**
  * One list of the busiest RRL buckets from each process's: a bucket several
- * workers saw (datagrams are spread at random) is summed (responses,
+ * workers saw (datagrams are spread at random; known by network, kind, qtype
+ * and name hash, since a worker records the name only once it limits) is summed (responses,
  * limited, rate), limited when any worker limits it, with the lowest balance
  * and the shortest idle time; then the usual order (limited first).
  */
@@ -126,7 +127,7 @@ export function mergeBusiest(lists: readonly BucketView[][], limit: number): Buc
   const byKey = new Map<string, BucketView>();
   for (const list of lists)
     for (const b of list) {
-      const key = `${b.network}|${b.kind}|${b.name ?? ''}|${b.qtype ?? ''}`;
+      const key = `${b.network}|${b.kind}|${b.nameHash}|${b.qtype ?? ''}`;
       const m = byKey.get(key);
       if (!m) {
         byKey.set(key, { ...b });
