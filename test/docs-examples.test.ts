@@ -59,6 +59,18 @@ import { FIXTURES, ROOT } from './helpers/server.js';
 
 type Yaml = Record<string, unknown>;
 
+/** A data plane for `snapshot` and a UDP query from 198.51.100.7 for www.example.net with an optional COOKIE option. */
+function cookieClient(snapshot: Snapshot): { plane: DataPlane; query: (cookie?: Buffer) => Reply } {
+  const plane = new DataPlane(snapshot);
+  const handler = plane.handler(UDP);
+  const out = Buffer.alloc(65535);
+  const query = (cookie?: Buffer) => {
+    const q = buildQuery({ name: 'www.example.net', id: 1, cookie });
+    return decodeReply(Buffer.from(out.subarray(0, handler(q, q.length, '198.51.100.7', out, 0))));
+  };
+  return { plane, query };
+}
+
 // The environment the cookies example of docs/config.md reads its secrets from.
 const COOKIE_SECRET = '8f2c6a1e9b7d4c3a5e0f1b2d3c4a5b6c';
 const COOKIE_SECRET_PREVIOUS = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -475,13 +487,7 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
       secret: Uint8Array.from(Buffer.from(COOKIE_SECRET, 'hex')),
       previousSecret: Uint8Array.from(Buffer.from(COOKIE_SECRET_PREVIOUS, 'hex')),
     });
-    const plane = new DataPlane(l.snapshot);
-    const handler = plane.handler(UDP);
-    const out = Buffer.alloc(65535);
-    const query = (cookie?: Buffer) => {
-      const q = buildQuery({ name: 'www.example.net', id: 1, cookie });
-      return decodeReply(Buffer.from(out.subarray(0, handler(q, q.length, '198.51.100.7', out, 0))));
-    };
+    const { plane, query } = cookieClient(l.snapshot);
     // A client cookie gets a server cookie; with it, the next query is valid (and echoed).
     const first = query(Buffer.from('0102030405060708', 'hex'));
     expect(first.rcode).toBe(0);
@@ -495,13 +501,7 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
   },
   'docs/config.md#cookies-2': (l) => {
     expect(l.snapshot.guards.cookies?.require).toBe(true);
-    const plane = new DataPlane(l.snapshot);
-    const handler = plane.handler(UDP);
-    const out = Buffer.alloc(65535);
-    const query = (cookie?: Buffer) => {
-      const q = buildQuery({ name: 'www.example.net', id: 1, cookie });
-      return decodeReply(Buffer.from(out.subarray(0, handler(q, q.length, '198.51.100.7', out, 0))));
-    };
+    const { plane, query } = cookieClient(l.snapshot);
     // The first query of a cookie-aware client gets BADCOOKIE with a cookie; the retry is answered.
     const first = query(Buffer.from('0102030405060708', 'hex'));
     expect([first.rcode, first.packet.answers?.length ?? 0, first.cookie?.length]).toEqual([23, 0, 24]);
