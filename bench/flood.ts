@@ -172,6 +172,6 @@ for (let i = 0; i < ROUNDS; i++) {
 const mOff = median(off);
 const mOn = median(on);
 console.log(
-  `median: off ${mOff.toFixed(2)} µs, on ${mOn.toFixed(2)} µs per query: ${(((mOn - mOff) / mOff) * 100).toFixed(1)} % more`,
+  `median: off ${mOff.toFixed(2)} µs, on ${mOn.toFixed(2)} µs per query: ${(((mOn - mOff) / mOff) * 100).toFixed(1)} % difference (on - off)`,
 );
 rmSync(dir, { recursive: true, force: true });
