@@ -44,6 +44,7 @@ export function signedConfig(keys: string, o: { extra?: string; zoneExtra?: stri
   return `
 server:
   identity: "signed-test"
+  server_id: identity
   tcp: { idle_timeout: 2s, max_connections: 16 }
 admin:
   listen: 127.0.0.1:0

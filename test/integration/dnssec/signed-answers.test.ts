@@ -195,7 +195,7 @@ describe('a signed zone over real sockets', () => {
     expect(seen.size).toBeGreaterThan(1);
   });
 
-  it('truncates a signed answer larger than the EDNS buffer, and TCP carries it whole; NSID still answered', async () => {
+  it('truncates a signed answer larger than the EDNS buffer, and TCP carries it whole; NSID and cookies still answered', async () => {
     const q = { name: 'big.example.net', type: 'TXT', edns: true, udpSize: 512, nsid: true } as const;
     const plain = await udpQuery(signed.port, q);
     expect([plain.flags.tc, plain.nsid]).toEqual([false, 'signed-test']);
@@ -205,5 +205,17 @@ describe('a signed zone over real sockets', () => {
     expect(tcp.flags.tc).toBe(false);
     expect(tcp.raw.length).toBeGreaterThan(512);
     expectSigned(rawSections(tcp.raw).answer, () => false);
+    // DNS Cookies (RFC 7873) work as for unsigned answers: the client cookie comes back with a server cookie.
+    const clientCookie = Buffer.from('0011223344556677', 'hex');
+    const withCookie = await udpQuery(signed.port, {
+      name: 'www.example.net',
+      type: 'A',
+      edns: true,
+      dnssecOk: true,
+      cookie: clientCookie,
+    });
+    expect(withCookie.cookie?.subarray(0, 8)).toEqual(clientCookie);
+    expect(withCookie.cookie?.length).toBe(24);
+    expectSigned(rawSections(withCookie.raw).answer, () => false);
   });
 });
