@@ -2,8 +2,9 @@
  * The data plane: listeners and the current Runtime, nothing else. Each
  * listener gets its own QueryContext (query/context.ts) and a handler that
  * sets the packet's source and output slot on it and calls handleQuery. The
- * query path only reads `this.runtime` (and its `health`); the control plane
- * (in this process or the cluster primary) replaces them whole.
+ * query path only reads `this.runtime` (and its `health`: the view and the
+ * scope tries computed for it); the control plane (in this process or the
+ * cluster primary) replaces each whole, with one assignment.
  */
 import type { Logger } from 'pino';
 import { QueryContext } from '../query/context.js';
@@ -12,6 +13,7 @@ import { TCP, UDP, type Transport } from '../wire/constants.js';
 import { silentLogger } from '../util/logger.js';
 import { logSampledQuery } from '../observability/query-log.js';
 import type { HealthView } from '../health/view.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/listen-address.js';
 import { QueryCounters } from '../query/counters.js';
 import { Runtime } from '../build/runtime.js';
@@ -86,18 +88,23 @@ export class DataPlane {
   }
 
   /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
-  install(snapshot: Snapshot, health?: HealthView): Runtime {
+  install(snapshot: Snapshot, health?: HealthView, scopes: ScopeSet | null = null): Runtime {
     const previous = this.runtime;
-    const rt = new Runtime(snapshot, health ?? previous.health);
+    const rt = new Runtime(snapshot, health ?? previous.health.view, scopes);
     this.runtime = rt;
     this.sampleEvery = snapshot.config.logging.query_sample;
     this.retire(previous);
     return rt;
   }
 
-  /** Apply a health view (ignored if it was made for another PoP list). */
-  setHealth(view: HealthView): void {
-    if (view.serving.length === this.runtime.snapshot.pops.length) this.runtime.health = view;
+  /**
+   * Apply a health view and the scopes merged for it (null: none yet, the
+   * compiled tries serve) as one health state, with one assignment; ignored
+   * if the view was made for another PoP list.
+   */
+  setHealth(view: HealthView, scopes: ScopeSet | null = null): void {
+    const rt = this.runtime;
+    if (view.serving.length === rt.snapshot.pops.length) rt.health = rt.healthState(view, scopes);
   }
 
   private retire(rt: Runtime): void {
