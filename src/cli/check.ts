@@ -33,12 +33,17 @@ export function check(
     out(`  compiled in ${s.compileMs} ms`);
     return 0;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      for (const issue of e.message.split('\n')) err(issue);
-      err(`${file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}`);
-      return 1;
-    }
-    err(`${file}: ${(e as Error).message}`);
+    return reportBuildError(file, e, err);
+  }
+}
+
+/** Print why `file` does not build (every ConfigError issue as file:line:column: path: message); returns exit code 1. */
+export function reportBuildError(file: string, e: unknown, err: (line: string) => void): 1 {
+  if (e instanceof ConfigError) {
+    for (const issue of e.message.split('\n')) err(issue);
+    err(`${file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}`);
     return 1;
   }
+  err(`${file}: ${(e as Error).message}`);
+  return 1;
 }

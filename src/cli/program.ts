@@ -1,5 +1,5 @@
 /**
- * The command line: `meridian serve | check | explain | simulate`, with
+ * The command line: `meridian serve | check | publish | explain | simulate | reload`, with
  * --help (usage and examples) on every command, `meridian help [command]`
  * and --version, all exiting 0. A usage error is one line on stderr plus a
  * hint, exit 2, never a stack trace. Parsing only (commander); the work is in
@@ -141,6 +141,26 @@ function build(): { program: Command; active: () => string; result: () => number
           throw new UsageError('give the config once: as FILE or as --config FILE');
         const { check } = await import('./check.js');
         return check(path.resolve(file ?? o.config));
+      }),
+    );
+
+  program
+    .command('publish')
+    .description(
+      "validate and compile a config as serve would, then store it as the fleet's next config version (instances with fleet.config: follow run it); exit 1 with file:line:column problems and nothing published",
+    )
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      examples([
+        'meridian publish --config /etc/meridian/meridian.yaml',
+        'meridian check -c new.yaml && meridian publish -c new.yaml',
+      ]),
+    )
+    .action(
+      act(async (o: { config: string }) => {
+        const { publishCommand } = await import('./publish.js');
+        return publishCommand(path.resolve(o.config));
       }),
     );
 

@@ -27,6 +27,8 @@ export function failureReason(err: NodeJS.ErrnoException): string {
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
   if (code === 'ETIMEDOUT') return 'timeout';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
+  // health.source_address is not an address of this host (or not of the target's family).
+  if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') return 'source address';
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code) || /certificate|ssl|tls/i.test(err.message))
     return 'tls error';
   return 'error';
@@ -39,10 +41,10 @@ export function probeTarget(check: HealthCheckConfig, pop: { ipv4: string[]; ipv
   return { address, port };
 }
 
-function tcpProbe(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function tcpProbe(t: ProbeTarget, timeoutMs: number, localAddress: string | undefined): Promise<ProbeResult> {
   const start = performance.now();
   return new Promise((resolve) => {
-    const sock = net.connect({ host: t.address, port: t.port });
+    const sock = net.connect({ host: t.address, port: t.port, localAddress });
     const done = (ok: boolean, reason: string | null) => {
       clearTimeout(timer);
       sock.destroy();
@@ -56,7 +58,12 @@ function tcpProbe(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
 
 const MAX_BODY = 64 * 1024;
 
-function httpProbe(check: HealthCheckConfig, t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+function httpProbe(
+  check: HealthCheckConfig,
+  t: ProbeTarget,
+  timeoutMs: number,
+  localAddress: string | undefined,
+): Promise<ProbeResult> {
   const start = performance.now();
   const secure = check.type === 'https';
   const lib = secure ? https : http;
@@ -74,6 +81,7 @@ function httpProbe(check: HealthCheckConfig, t: ProbeTarget, timeoutMs: number):
       {
         host: t.address,
         port: t.port,
+        localAddress,
         method: check.method,
         path: check.path,
         headers: {
@@ -116,9 +124,12 @@ function httpProbe(check: HealthCheckConfig, t: ProbeTarget, timeoutMs: number):
   });
 }
 
-/** Run one probe of `check` against `target`. Never rejects. */
-export function runProbe(check: HealthCheckConfig, target: ProbeTarget): Promise<ProbeResult> {
+/**
+ * Run one probe of `check` against `target`, from `source` (health.source_address:
+ * a local address, for multi-homed hosts) when given. Never rejects.
+ */
+export function runProbe(check: HealthCheckConfig, target: ProbeTarget, source?: string): Promise<ProbeResult> {
   const timeoutMs = Math.max(1, check.timeout * 1000);
-  if (check.type === 'tcp') return tcpProbe(target, timeoutMs);
-  return httpProbe(check, target, timeoutMs);
+  if (check.type === 'tcp') return tcpProbe(target, timeoutMs, source);
+  return httpProbe(check, target, timeoutMs, source);
 }

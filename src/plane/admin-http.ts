@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { AdminError } from '../errors.js';
+import { AdminError, FleetError } from '../errors.js';
 import type { Override } from '../health/state-machine.js';
 
 export interface AdminHandlers {
@@ -21,7 +21,10 @@ export interface AdminHandlers {
   /** Explain a decision; bad input throws AdminError(400). */
   explain(name: string, type: string, client: string): Promise<unknown>;
   pops(): unknown;
-  setOverride(pop: string, override: Override | null): boolean;
+  /** Set or clear an override; `scope` is the ?scope= parameter (fleet, local; null: the default). False: unknown PoP. */
+  setOverride(pop: string, override: Override | null, scope: 'fleet' | 'local' | null): boolean | Promise<boolean>;
+  /** GET /admin/fleet (only with a fleet). */
+  fleet?(): unknown;
   reload(): Promise<{ ok: boolean; held?: unknown; message: string }>;
   /** The reload state (running compile, bounds, held change). */
   reloadStatus?(): unknown;
@@ -112,6 +115,7 @@ const ROUTES: Record<string, string> = {
   '/explain': 'GET',
   '/map': 'GET',
   '/admin/pops': 'GET',
+  '/admin/fleet': 'GET',
   '/admin/reload': 'GET, POST',
 };
 
@@ -141,6 +145,10 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
     return send(res, 200, await h.map(param(query, 'name') ?? undefined), 'text/html; charset=utf-8');
   if (method === 'GET' && (pathname === '/admin/pops' || pathname === '/admin/pops/'))
     return send(res, 200, h.pops() as object);
+  if (method === 'GET' && pathname === '/admin/fleet') {
+    if (!h.fleet) throw new AdminError(404, 'no fleet: this instance runs alone (no fleet: section in its config)');
+    return send(res, 200, h.fleet() as object);
+  }
   const m = /^\/admin\/pops\/([^/]+)\/([^/]+)$/.exec(pathname);
   if (m) {
     if (method !== 'POST')
@@ -150,8 +158,19 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
     // Own properties only: "constructor" or "__proto__" are not actions.
     if (!Object.hasOwn(OVERRIDES, action))
       throw new AdminError(404, `unknown action "${action}" (drain, undrain, force-up, force-down, clear)`);
-    if (!h.setOverride(pop, OVERRIDES[action])) throw new AdminError(404, `unknown PoP "${pop}"`);
-    return send(res, 200, { pop, action });
+    const scope = param(query, 'scope');
+    if (scope !== null && scope !== 'fleet' && scope !== 'local')
+      throw new AdminError(400, 'scope= takes fleet (every instance) or local (this instance only)');
+    let known: boolean;
+    try {
+      known = await h.setOverride(pop, OVERRIDES[action], scope);
+    } catch (err) {
+      // The fleet's store cannot be reached: say so, and how to act on this instance alone.
+      if (err instanceof FleetError) throw new AdminError(503, `${err.message} (retry, or use ?scope=local)`);
+      throw err;
+    }
+    if (!known) throw new AdminError(404, `unknown PoP "${pop}"`);
+    return send(res, 200, scope ? { pop, action, scope } : { pop, action });
   }
   if (pathname === '/admin/reload' && method === 'GET' && h.reloadStatus)
     return send(res, 200, h.reloadStatus() as object);

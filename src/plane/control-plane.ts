@@ -24,6 +24,7 @@ import { HealthMonitor } from '../health/monitor.js';
 import { parseStateFile } from '../health/state-file.js';
 import type { Override } from '../health/state-machine.js';
 import type { HealthView } from '../health/view.js';
+import type { PopHealth } from '../health/monitor.js';
 import type { ScopeSet } from '../policy/current-scopes.js';
 import { registerScopeMetrics } from '../observability/scope-metrics.js';
 import { LiveInspection } from '../inspect/live.js';
@@ -34,6 +35,7 @@ import { failOpenDecisions } from '../policy/fail-open.js';
 import { silentLogger } from '../util/logger.js';
 import { type AdminAccess, adminAccess, isLoopbackHost } from './admin-access.js';
 import { type AdminServer, startAdminServer } from './admin-http.js';
+import { FleetControl, type LocalConfig, type OverrideScope } from './fleet-control.js';
 import { releaseFreedMemory } from './memory.js';
 import { ScopeKeeper } from './scope-keeper.js';
 import { type FileWatcher, watchFiles } from './watch.js';
@@ -129,7 +131,7 @@ export class ControlPlane {
     snapshot: () => this.snapshot,
     health: () => this.monitor.viewFor(this.snapshot.pops.map((p) => p.id)),
     scopes: () => this.scopes.current,
-    popHealth: () => this.monitor.status(),
+    popHealth: () => this.popStatus(),
   });
   private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
   private held: {
@@ -154,6 +156,8 @@ export class ControlPlane {
   /** The admin listener's HOST:PORT (null: no admin API). */
   private readonly adminAddr: string | null;
   private access: AdminAccess;
+  /** The fleet side (docs/fleet.md): only with a `fleet:` section in the local config file. */
+  readonly fleet: FleetControl | null;
 
   constructor(
     snapshot: Snapshot,
@@ -184,10 +188,21 @@ export class ControlPlane {
           if (!r.ok) this.healthMetrics.probeFailures.inc({ pop, reason: r.reason ?? 'failed' });
         },
         transition: (pop, up) => this.healthMetrics.transitions.inc({ pop, to: up ? 'up' : 'down' }),
+        observed: (pop, o) => this.fleet?.observed(pop, o),
       },
     });
-    this.monitor.update(snapshot.pops);
+    this.monitor.update(snapshot.pops, snapshot.config.health.source_address);
     this.monitor.onChange(() => this.pushHealth());
+    const local = this.localConfig(snapshot);
+    this.fleet = local.config.fleet
+      ? new FleetControl(local, {
+          monitor: this.monitor,
+          registry: this.registry,
+          log: this.log,
+          snapshot: () => this.snapshot,
+          reloadFrom: (file, reason) => this.reload(reason, file),
+        })
+      : null;
     createMetrics(
       {
         collect: () => this.collectOnce(),
@@ -214,6 +229,19 @@ export class ControlPlane {
 
   private collecting: Promise<Collected> | null = null;
 
+  /** The local config file (`--config`): the running snapshot's, unless it runs a followed fleet config. */
+  private localConfig(snapshot: Snapshot): LocalConfig {
+    const file = path.resolve(this.opts.configFile);
+    if (path.resolve(snapshot.file) === file) return { file, config: snapshot.config };
+    return { file, config: loadConfigFile(file).config };
+  }
+
+  /** Every PoP's health, with the fleet's votes behind it in a fleet (/admin/pops, explain). */
+  popStatus(): PopHealth[] {
+    const status = this.monitor.status();
+    return this.fleet ? this.fleet.decorate(status) : status;
+  }
+
   /** One data-plane collection per scrape, shared by every metric that needs it. */
   private collectOnce(): Promise<Collected> {
     this.collecting ??= this.sink.collect().finally(() => setTimeout(() => (this.collecting = null), 0));
@@ -237,8 +265,9 @@ export class ControlPlane {
         readOnlyReason: () => this.access.readOnlyReason ?? 'no admin token',
         ready: () => this.ready(),
         explain: (name, type, client) => this.live.explain(name, type, client),
-        pops: () => this.monitor.status(),
-        setOverride: (pop, o) => this.monitor.setOverride(pop, o, 'api'),
+        pops: () => this.popStatus(),
+        setOverride: (pop, o, scope) => this.setOverride(pop, o, scope),
+        fleet: this.fleet ? () => this.fleet!.status() : undefined,
         reload: () => this.reload('admin API'),
         reloadStatus: () => this.reloadStatus(),
         accept: (id) => this.acceptHeld(id),
@@ -247,6 +276,7 @@ export class ControlPlane {
       this.logAdminAccess();
     }
     this.pushHealth();
+    await this.fleet?.follow();
     // The first scopes of the current answers (listeners already answer, with full-ranking scopes meanwhile).
     await this.scopes.settled();
   }
@@ -317,9 +347,12 @@ export class ControlPlane {
       } catch {
         /* a missing state file means no overrides */
       }
-      const { overrides, errors } = parseStateFile(text);
+      const { overrides, errors, local } = parseStateFile(text);
       for (const e of errors) this.log.warn({ file, line: e.line }, `admin state file: ${e.message}`);
-      const unknown = this.monitor.setFileOverrides(overrides);
+      // In a fleet, lines apply fleet-wide unless they say "local" (docs/fleet.md).
+      const here = this.fleet ? new Map([...overrides].filter(([pop]) => local.has(pop))) : overrides;
+      this.fleet?.setFileOverrides(new Map([...overrides].filter(([pop]) => !local.has(pop))));
+      const unknown = this.monitor.setFileOverrides(here);
       if (unknown.length) this.log.warn({ file, unknown }, 'admin state file names unknown PoPs');
     };
     apply();
@@ -378,13 +411,23 @@ export class ControlPlane {
     };
   }
 
-  /** Reload from disk (coalesced): compile off-thread, swap on success, keep running on failure. */
-  reload(reason = 'request'): Promise<ReloadResult> {
+  /**
+   * Reload from disk (coalesced): compile off-thread, swap on success, keep
+   * running on failure. With `file`, from that config file instead of the
+   * running one (a followed fleet config): after any reload under way, never
+   * coalesced into it.
+   */
+  reload(reason = 'request', file?: string): Promise<ReloadResult> {
+    if (this.reloading && file !== undefined)
+      return this.reloading.then(
+        () => this.reload(reason, file),
+        () => this.reload(reason, file),
+      );
     if (this.reloading) {
       this.reloadAgain = true;
       return this.reloading;
     }
-    this.reloading = this.doReload(reason).finally(() => {
+    this.reloading = this.doReload(reason, file ?? this.snapshot.file).finally(() => {
       this.reloading = null;
       if (this.reloadAgain) {
         this.reloadAgain = false;
@@ -409,9 +452,9 @@ export class ControlPlane {
     };
   }
 
-  private async doReload(reason: string): Promise<ReloadResult> {
+  private async doReload(reason: string, file: string): Promise<ReloadResult> {
     const t0 = performance.now();
-    const bounds = this.compileBounds(peekReloadSettings(this.snapshot.file) ?? undefined);
+    const bounds = this.compileBounds(peekReloadSettings(file) ?? undefined);
     const running = { reason, startedAt: Date.now(), bounds, growthBytes: 0 };
     this.running = running;
     try {
@@ -419,7 +462,7 @@ export class ControlPlane {
       // databases validated before are not walked again; the guard's sample is kept for the same databases.
       const current = this.snapshot;
       const reusable = current.policies.map((p) => p.key).filter((k): k is string => k !== undefined);
-      const outcome = await compileInWorker(current.file, {
+      const outcome = await compileInWorker(file, {
         reusable,
         validated: current.databases.map(databaseIdentity),
         sampleOf: current.guardSample
@@ -428,7 +471,9 @@ export class ControlPlane {
         bounds,
         onProgress: (g) => (running.growthBytes = g),
       });
-      const snapshot = fillReused(outcome.snapshot, current);
+      // A followed fleet config keeps this host's own sections (fleet-control.ts HOST_SECTIONS).
+      const compiled = fillReused(outcome.snapshot, current);
+      const snapshot = this.fleet ? this.fleet.localize(compiled) : compiled;
       this.lastCompile = { ms: outcome.ms, peakBytes: outcome.peakBytes };
       // A config whose admin token is refused fails here, before the guard (it never runs).
       const access = this.checkAdminAccess(snapshot, 'reload');
@@ -440,7 +485,8 @@ export class ControlPlane {
         });
         this.lastChange = report;
         // An accepted held change may have replaced the running snapshot meanwhile: compare again next time.
-        if (this.snapshot !== current) return this.doReload(`${reason} (again: the running config changed meanwhile)`);
+        if (this.snapshot !== current)
+          return this.doReload(`${reason} (again: the running config changed meanwhile)`, file);
         if (report.over) return this.hold(reason, snapshot, access, report, t0);
       }
       return this.apply(snapshot, access, reason, t0, 'config reloaded');
@@ -468,14 +514,22 @@ export class ControlPlane {
   }
 
   /** Swap in a compiled snapshot (a reload that passed the guard, or an accepted held change). */
-  private apply(snapshot: Snapshot, access: AdminAccess, reason: string, t0: number, what: string): ReloadResult {
-    this.monitor.update(snapshot.pops);
+  private apply(
+    snapshot: Snapshot,
+    access: AdminAccess,
+    reason: string,
+    t0: number,
+    what: string,
+    accepted = false,
+  ): ReloadResult {
+    this.monitor.update(snapshot.pops, snapshot.config.health.source_address);
     this.snapshot = snapshot;
     this.held = null;
     const view = this.monitor.viewFor(snapshot.pops.map((p) => p.id));
     this.sink.install(snapshot, view, this.scopes.update(snapshot, view));
     this.live.snapshotChanged();
     this.pushHealth();
+    this.fleet?.configApplied(snapshot, accepted);
     this.watcher?.setFiles(this.watchedFiles());
     this.watchStateFileIfChanged();
     const accessChanged = access.token !== this.access.token || access.readOnlyReason !== this.access.readOnlyReason;
@@ -520,7 +574,7 @@ export class ControlPlane {
     if (!held) throw new AdminError(409, 'no change is held');
     if (held.report.id !== id) throw new AdminError(409, `the held change is ${held.report.id}, not ${id}`);
     this.log.warn({ change: id, worst: held.report.worst }, 'held change accepted by the operator');
-    return this.apply(held.snapshot, held.access, `accepted ${id}`, performance.now(), 'held change applied');
+    return this.apply(held.snapshot, held.access, `accepted ${id}`, performance.now(), 'held change applied', true);
   }
 
   /** Reload state for /readyz, GET /admin/reload and metrics. */
@@ -563,14 +617,24 @@ export class ControlPlane {
     }
   }
 
-  setOverride(pop: string, o: Override | null): boolean {
-    return this.monitor.setOverride(pop, o, 'api');
+  /**
+   * An override through the admin API. In a fleet the scope is `fleet` unless
+   * `local` is asked for (a FleetError when the fleet cannot be reached);
+   * without one every override is local. False for an unknown PoP.
+   */
+  async setOverride(pop: string, o: Override | null, scope: OverrideScope | null = null): Promise<boolean> {
+    if (!this.fleet) {
+      if (scope === 'fleet') throw new AdminError(400, 'scope=fleet needs a fleet: section in the config');
+      return this.monitor.setOverride(pop, o, 'api');
+    }
+    return this.fleet.setOverride(pop, o, scope ?? 'fleet');
   }
 
   async close(): Promise<void> {
     this.watcher?.close();
     this.stateWatcher?.close();
     this.monitor.stop();
+    await this.fleet?.close();
     await this.scopes.close();
     await this.admin?.close();
   }

@@ -11,7 +11,8 @@ import { ConfigError } from '../errors.js';
 import { applyConfiguredLevel, createLogger, type Logger } from '../util/logger.js';
 import { MeridianServer } from './server.js';
 import { batchAddon } from '../transport/udp-batch.js';
-import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
+import type { Snapshot } from '../build/snapshot.js';
+import { buildStartupSnapshot } from './fleet-control.js';
 import { releaseFreedMemory, tuneAllocator } from './memory.js';
 import { installProcessGuard } from './process-guard.js';
 
@@ -43,7 +44,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let snapshot: Snapshot;
   const rss0 = process.memoryUsage.rss();
   try {
-    snapshot = buildSnapshotFromFile(opts.configFile, { guardSample: true });
+    snapshot = await buildStartupSnapshot(opts.configFile, { guardSample: true }, log);
   } catch (err) {
     return refuse(log, opts.configFile, err);
   }

@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Runtime } from '../build/runtime.js';
-import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
+import type { Snapshot } from '../build/snapshot.js';
+import { silentLogger } from '../util/logger.js';
+import { buildStartupSnapshot } from './fleet-control.js';
 import type { HealthView } from '../health/view.js';
 import type { ScopeSet } from '../policy/current-scopes.js';
 import type { HostPort } from '../net/listen-address.js';
@@ -52,7 +54,9 @@ export class MeridianServer implements PlaneSink {
   /** Load the config (strict: any problem throws), bind, start the side services. */
   static async start(opts: ServerOptions): Promise<MeridianServer> {
     tuneAllocator();
-    const snapshot = opts.snapshot ?? buildSnapshotFromFile(opts.configFile, { guardSample: true });
+    const snapshot =
+      opts.snapshot ??
+      (await buildStartupSnapshot(opts.configFile, { guardSample: true }, opts.logger ?? silentLogger()));
     const data = new DataPlane(snapshot, undefined, opts.logger?.child({ component: 'query' }));
     const server = new MeridianServer(data, snapshot, opts);
     try {

@@ -25,6 +25,8 @@ import { PROMTOOL, configWithToken, httpGet, httpRequest, metricSum, parseMetric
 const TOKEN = 'promtool-interop-token-0123456789';
 let t: TestServer;
 let metricsText: string;
+/** The scrape of an instance with a fleet: section (its NATS is unreachable: the fleet families are there, connected 0). */
+let fleetMetricsText: string;
 
 async function traffic(): Promise<void> {
   const port = t.port;
@@ -70,6 +72,12 @@ beforeAll(async () => {
   t = await startServer(configWithToken(TOKEN));
   await traffic();
   metricsText = await httpGet(t.server.adminPort!, '/metrics');
+  const fleet = await startServer(`${configWithToken(TOKEN)}\nfleet:\n  servers: ["nats://127.0.0.1:1"]\n`);
+  try {
+    fleetMetricsText = await httpGet(fleet.server.adminPort!, '/metrics');
+  } finally {
+    await fleet.close();
+  }
 });
 
 afterAll(async () => {
@@ -97,6 +105,13 @@ describe('promtool check metrics', () => {
     expect(metricSum(s, 'meridian_pop_override', { pop: 'fra', override: 'drain' })).toBe(1);
     expect(metricSum(s, 'meridian_pop_serving', { pop: 'fra' })).toBe(0);
     expect(metricSum(s, 'meridian_ecs_scope_prefix_length_count')).toBeGreaterThan(0);
+  });
+
+  it('the fleet families (an instance with a fleet: section) pass `promtool check metrics` too', async () => {
+    expect(metricSum(parseMetrics(fleetMetricsText), 'meridian_fleet_connected')).toBe(0);
+    const r = await run(PROMTOOL, ['check', 'metrics'], { input: fleetMetricsText, timeoutMs: 30_000 });
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('the whole /metrics output passes `promtool check metrics` with no lint problems', async () => {
@@ -360,7 +375,7 @@ describe('every metric the dashboard and the alerts use is exported by a running
   });
 
   it("names in panels, template variables and alert rules are all in the scrape (up is Prometheus's own)", () => {
-    const exported = exportedNames(metricsText);
+    const exported = new Set([...exportedNames(metricsText), ...exportedNames(fleetMetricsText)]);
     const used = new Map<string, string>();
     for (const p of queryPanels)
       for (const t of p.targets!) for (const n of metricNamesIn(interpolate(t.expr))) used.set(n, `panel "${p.title}"`);

@@ -5,27 +5,14 @@
  * (build/pops.ts, policy/rules.ts, zone/build.ts, build/snapshot.ts).
  * Field reference with examples: docs/config.md.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { didYouMean } from '../../util/did-you-mean.js';
 import { recordTypeOf, TYPE_MNEMONICS } from '../../zone/types.js';
+import { duration } from './duration.js';
+import { fleetSchema } from './fleet.js';
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** A duration in seconds: a number, or a string such as "500ms", "5s", "2m". */
-export const duration = z.union(
-  [
-    z.number().nonnegative(),
-    z
-      .string()
-      .regex(DURATION_RE)
-      .transform((s) => {
-        const m = DURATION_RE.exec(s)!;
-        return Number(m[1]) * UNIT_SECONDS[m[2]];
-      }),
-  ],
-  { error: 'expected a duration: seconds, or a string like 500ms, 5s or 2m' },
-);
+export { duration };
 
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|MiB|GB|GiB)$/;
 const UNIT_BYTES: Record<string, number> = { MB: 1e6, MiB: 1048576, GB: 1e9, GiB: 1073741824 };
@@ -293,7 +280,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   health: z
-    .strictObject({ defaults: healthCheck.default({}), max_in_flight: z.number().int().min(1).default(64) })
+    .strictObject({
+      defaults: healthCheck.default({}),
+      max_in_flight: z.number().int().min(1).default(64),
+      /** Local address probes are sent from (multi-homed hosts; a fleet's tests give each instance its own). */
+      source_address: z
+        .string()
+        .refine((a) => isIP(a) !== 0, { error: 'expected an IPv4 or IPv6 address of this host' })
+        .optional(),
+    })
     .prefault({}),
   reload: z
     .strictObject({
@@ -315,6 +310,8 @@ export const configSchema = z.strictObject({
   pops: z.record(popId, pop).default({}),
   policies: z.record(z.string(), policy).default({}),
   zones: z.array(zone).min(1),
+  /** Run as a fleet over NATS JetStream (docs/fleet.md); absent = one instance, its own probes. */
+  fleet: fleetSchema.optional(),
 });
 
 export type MeridianConfig = z.output<typeof configSchema>;

@@ -79,6 +79,22 @@ export class ConfigFollower {
     return this.idle;
   }
 
+  /**
+   * A followed version that the change guard held was accepted on this host
+   * (the control plane applied `file`): it is the running version now.
+   * Files outside a version directory of the state directory are not ours.
+   */
+  async adopt(file: string, sha256: string): Promise<void> {
+    const m = /^v(\d+)$/.exec(path.relative(this.opts.stateDir, file).split(path.sep)[0] ?? '');
+    if (!m) return;
+    const version = Number(m[1]);
+    await writeCurrent(this.opts.stateDir, { version, file });
+    this.running = { version, file };
+    this.runningSha = sha256;
+    this.link.setRunningConfig(version, sha256);
+    this.log.info({ version, file }, 'fleet: held config version accepted and running');
+  }
+
   private offer(bundle: ConfigBundle): void {
     if (bundle.version === this.running?.version) return;
     this.pending = bundle;

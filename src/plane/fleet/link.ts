@@ -69,6 +69,11 @@ export interface FleetLinkOptions {
   pops?: readonly string[];
   log?: Logger;
   software?: string;
+  /**
+   * false: a client of the buckets only (`meridian publish`), not a member: no
+   * heartbeat, no share of probes, no observations. Default true.
+   */
+  member?: boolean;
 }
 
 export interface ConnectionState {
@@ -166,6 +171,18 @@ export class FleetLink {
   /** Bucket values that did not decode (another version's writer, or damage). */
   rejectedValues(): number {
     return this.model.rejected;
+  }
+
+  /** Resolves once connected and in sync with the buckets; a FleetError (with the last connection error) after `timeoutMs`. */
+  async synchronized(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.synced) {
+      if (this.closed || Date.now() >= deadline)
+        throw new FleetError(
+          `cannot reach the fleet's NATS servers (${this.opts.config.servers.join(', ')}): ${this.conn.lastError ?? 'not connected'}`,
+        );
+      await sleep(50);
+    }
   }
 
   onChange(fn: Listener<[FleetView]>): void {
@@ -485,7 +502,7 @@ export class FleetLink {
   // --- heartbeats, evaluation, bundles --------------------------------------
 
   private async heartbeat(): Promise<void> {
-    if (!this.synced || !this.live) return;
+    if (!this.synced || !this.live || this.opts.member === false) return;
     const value: HeartbeatValue = {
       instance: this.instance,
       interval: this.opts.config.heartbeat,

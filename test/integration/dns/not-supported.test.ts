@@ -102,9 +102,6 @@ const PROBES: Record<string, () => Promise<void>> = {
       /unknown key "cname"/,
     );
   },
-  'Fleet coordination': async () => {
-    rejected(`${testConfig()}\nfleet:\n  nats: nats://127.0.0.1:4222\n`, /fleet: unknown key "fleet"/);
-  },
   'Legacy GeoIP (`.dat`) databases': async () => {
     const dat = path.join(dir, 'GeoIPCity.dat');
     writeFileSync(dat, Buffer.concat([Buffer.alloc(1024, 7), Buffer.from([0xff, 0xff, 0xff, 1, 0, 0])]));

@@ -2,7 +2,8 @@
  * HealthMonitor (src/health/monitor.ts) with an injected probe and random
  * source, on fake timers: no sockets. Covers state kept across update(),
  * forgotten and new PoPs, override precedence (API over state file), the
- * HealthView order and epoch, and bounded probe concurrency.
+ * HealthView order and epoch, bounded probe concurrency, and the fleet's
+ * inputs (probe set, fleet verdicts and overrides, the observer hook).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HealthCheckConfig } from '../../../src/build/config/schema.js';
@@ -417,5 +418,125 @@ describe('HealthMonitor: bounded probe concurrency', () => {
     m.stop();
     await tick(10 * INTERVAL_MS);
     expect(prober.count(1)).toBe(a);
+  });
+});
+
+describe('HealthMonitor in a fleet: probe set and fleet verdicts', () => {
+  const verdict = (
+    up: boolean | null,
+    o: { override?: 'drain' | 'force-up' | 'force-down'; source?: 'fleet' | 'held' | 'local' } = {},
+  ) =>
+    ({
+      source: o.source ?? (up === null ? 'local' : 'fleet'),
+      up,
+      override: o.override ?? null,
+      overrideBy: o.override ? 'ns1 (admin API)' : null,
+    }) as const;
+
+  it('only the PoPs of the probe set are probed; one leaving keeps its state, one joining is probed soon', async () => {
+    const m = makeMonitor();
+    m.update([pop('a', 1), pop('b', 2)]);
+    m.setProbeSet(new Set(['a']));
+    await tick(3 * INTERVAL_MS);
+    expect(prober.count(1)).toBeGreaterThanOrEqual(3);
+    expect(prober.count(2)).toBeLessThanOrEqual(1); // at most the first probe, scheduled before the set came
+    const b = prober.count(2);
+    await tick(3 * INTERVAL_MS);
+    expect(prober.count(2)).toBe(b);
+    m.setProbeSet(new Set(['b']));
+    const a = prober.count(1);
+    await tick(INTERVAL_MS);
+    expect(prober.count(2)).toBeGreaterThan(b);
+    await tick(3 * INTERVAL_MS);
+    expect(prober.count(1)).toBeLessThanOrEqual(a + 1);
+    m.setProbeSet(null);
+    await tick(2 * INTERVAL_MS);
+    expect(prober.count(1)).toBeGreaterThan(a + 1);
+  });
+
+  it("the fleet's verdict replaces this instance's own; the view changes only when a serving flag flips", async () => {
+    const m = makeMonitor();
+    m.update([pop('a', 1), pop('b', 2)]);
+    await tick();
+    const epoch = m.viewFor(['a', 'b']).epoch;
+    expect(
+      m.setFleetVerdicts(
+        new Map([
+          ['a', verdict(true)],
+          ['b', verdict(true)],
+        ]),
+      ),
+    ).toBe(false);
+    expect(m.viewFor(['a', 'b']).epoch).toBe(epoch);
+    expect(
+      m.setFleetVerdicts(
+        new Map([
+          ['a', verdict(false)],
+          ['b', verdict(true)],
+        ]),
+      ),
+    ).toBe(true);
+    expect([...m.viewFor(['a', 'b']).serving]).toEqual([0, 1]);
+    // Its own probes say up, the fleet says down: down it is, and both are shown.
+    expect(byId(m, 'a')).toMatchObject({ up: false, serving: false, fleet: { source: 'fleet', localUp: true } });
+  });
+
+  it('a fleet override applies unless a local one is set, which wins and is shown as such', async () => {
+    const m = makeMonitor();
+    m.update([pop('a', 1)]);
+    await tick();
+    m.setFleetVerdicts(new Map([['a', verdict(true, { override: 'drain' })]]));
+    expect(byId(m, 'a')).toMatchObject({
+      serving: false,
+      override: 'drain',
+      overrideSource: 'fleet',
+      overrideBy: 'ns1 (admin API)',
+    });
+    m.setOverride('a', 'force-up', 'api');
+    expect(byId(m, 'a')).toMatchObject({
+      serving: true,
+      override: 'force-up',
+      overrideSource: 'api',
+      overrideBy: null,
+    });
+    m.setOverride('a', null, 'api');
+    expect(byId(m, 'a')).toMatchObject({ serving: false, overrideSource: 'fleet' });
+  });
+
+  it("a PoP turning local starts this instance's rise/fall from the last fleet verdict", async () => {
+    const m = makeMonitor();
+    m.update([pop('a', 1, { fall: 2, rise: 2 })]);
+    m.setProbeSet(new Set());
+    m.setFleetVerdicts(new Map([['a', verdict(false)]]));
+    expect(byId(m, 'a')).toMatchObject({ up: false, fleet: { localUp: true, probing: false } });
+    // NATS lost past the grace period: local, and probed here; no flip to up on the hand-over.
+    m.setFleetVerdicts(new Map([['a', verdict(null)]]));
+    m.setProbeSet(new Set(['a']));
+    expect(byId(m, 'a')).toMatchObject({
+      up: false,
+      serving: false,
+      fleet: { source: 'local', localUp: false, probing: true },
+    });
+    await tick(); // one success: not yet up (rise 2)
+    expect(byId(m, 'a')).toMatchObject({ up: false, probes: 1 });
+    await tick(INTERVAL_MS);
+    expect(byId(m, 'a')?.up).toBe(true);
+  });
+
+  it('every probe reports the debounced verdict to the observer (what a prober publishes)', async () => {
+    const seen: Array<{ pop: string; up: boolean; reason: string | null }> = [];
+    monitor = new HealthMonitor({
+      probe: prober.probe,
+      random: () => 0.5,
+      observer: { observed: (p, o) => seen.push({ pop: p, up: o.up, reason: o.reason }) },
+    });
+    monitor.update([pop('a', 1, { fall: 2 })]);
+    prober.fail(1, 'refused');
+    await tick(2 * INTERVAL_MS);
+    expect(seen.slice(0, 2)).toEqual([
+      { pop: 'a', up: true, reason: 'refused' },
+      { pop: 'a', up: false, reason: 'refused' },
+    ]);
+    expect(seen.at(-1)).toEqual({ pop: 'a', up: false, reason: 'refused' });
   });
 });

@@ -33,8 +33,19 @@ describe('admin state file parser', () => {
 
   it('empty text, blank lines and comment-only lines give no overrides and no errors', () => {
     for (const text of ['', '\n\n', '# nothing drained\n   \n\t\n# fra DRAIN\n', '#fra DRAIN']) {
-      expect(parseStateFile(text)).toEqual({ overrides: new Map(), errors: [] });
+      expect(parseStateFile(text)).toEqual({ overrides: new Map(), local: new Set(), errors: [] });
     }
+  });
+
+  it('a line ending in "local" is marked local (in a fleet it applies on this instance only); a later line of the PoP decides', () => {
+    const r = parseStateFile('fra DRAIN local\nlon DOWN\nnyc UP LOCAL\nnyc UP\nsyd DRAIN fleet\n');
+    expect(r.errors.map((e) => e.line)).toEqual([5]);
+    expect([...r.overrides.entries()]).toEqual([
+      ['fra', 'drain'],
+      ['lon', 'force-down'],
+      ['nyc', 'force-up'],
+    ]);
+    expect([...r.local]).toEqual(['fra']);
   });
 
   it('several PoPs, one line each', () => {
