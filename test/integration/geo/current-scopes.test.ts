@@ -21,7 +21,6 @@ import type { Snapshot } from '../../../src/build/snapshot.js';
 import { prng } from '../../../src/geo/clients.js';
 import type { HealthView } from '../../../src/health/view.js';
 import type { Override } from '../../../src/health/state-machine.js';
-import { parseIp } from '../../../src/net/ip.js';
 import { answerCount, currentAnswer } from '../../../src/policy/answer-key.js';
 import { buildCurrentScopes, familyMask } from '../../../src/policy/current-scopes.js';
 import { type FamilyTrie, lookup } from '../../../src/policy/trie.js';
