@@ -6,9 +6,9 @@
  * - Soundness in several health states (all up, one PoP forced down, a PoP
  *   drained): for random public /24s and random /56s of allocated IPv6 space,
  *   every address re-queried inside a returned scope gets the same answer,
- *   and the scope is exactly the one an independent computation gives
- *   (buildCurrentScopes in this thread, from the compiled policy and the
- *   health flags alone).
+ *   and answer and scope are exactly those computed in the test's own thread
+ *   from the compiled policy and the health flags (test/helpers/scope-oracle.ts):
+ *   the server's background merge, hand-over and query path add nothing.
  * - A failover under a running query stream: every query is answered, and
  *   every reply carries an answer and a scope of one and the same health
  *   state (the scope of that state's current answer, or the full-ranking
@@ -19,14 +19,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../../src/build/snapshot.js';
 import { prng } from '../../../src/geo/clients.js';
-import type { HealthView } from '../../../src/health/view.js';
 import type { Override } from '../../../src/health/state-machine.js';
-import { answerCount, currentAnswer } from '../../../src/policy/answer-key.js';
-import { buildCurrentScopes, familyMask } from '../../../src/policy/current-scopes.js';
-import { type FamilyTrie, lookup } from '../../../src/policy/trie.js';
 import { MeridianServer } from '../../../src/plane/server.js';
 import { addresses, udpQuery, until } from '../../helpers/dns.js';
 import { ROOT } from '../../helpers/server.js';
+import { scopeOracle } from '../../helpers/scope-oracle.js';
 import { isPublic } from '../../../bench/public-v4.js';
 import { withEcs } from './support.js';
 
@@ -44,37 +41,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => server?.close(100));
 
-/** What one health state answers, computed here from the compiled policy and the flags alone. */
-interface StateOracle {
-  name: string;
-  /** The answer's addresses and the scope of the current answer for an ECS subnet. */
-  expect(family: 4 | 6, bytes: Uint8Array, source: number): { answer: string[]; current: number; full: number };
-}
-
-function oracleFor(name: string, serving: Uint8Array): StateOracle {
-  const r = snapshot.geoRecords.findIndex((g) => g.name === NAME);
-  const g = snapshot.geoRecords[r];
-  const policy = snapshot.policies[snapshot.policyNames.indexOf(g.policy)];
-  const view: HealthView = { epoch: -1, serving };
-  const scopes = buildCurrentScopes(snapshot, view).records[r];
-  const out = new Int16Array(8);
-  return {
-    name,
-    expect(family, bytes, source) {
-      const type = family === 4 ? 'A' : 'AAAA';
-      const merged = scopes[family === 4 ? 0 : 1]!;
-      const len = Math.ceil(source / 8);
-      const walk = (t: FamilyTrie) => lookup(t, bytes, 0, len);
-      const full = walk(family === 4 ? policy.v4 : policy.v6);
-      const current = walk(family === 4 ? merged.v4 : merged.v6);
-      const hasFamily = familyMask(snapshot, type);
-      const packed = currentAnswer(policy, full >>> 8, { serving, hasFamily, maxAnswers: g.maxAnswers }, out);
-      const answer = [...out.subarray(0, answerCount(packed))].flatMap((p) =>
-        type === 'A' ? snapshot.pops[p].ipv4 : snapshot.pops[p].ipv6,
-      );
-      return { answer, current: current & 0xff, full: full & 0xff };
-    },
-  };
+/** What one health state answers (test/helpers/scope-oracle.ts). */
+function oracleFor(serving: Uint8Array) {
+  return { expect: scopeOracle(snapshot, NAME, serving) };
 }
 
 const popIndex = (id: string) => snapshot.pops.findIndex((p) => p.id === id);
@@ -155,7 +124,7 @@ describe('scopes of the current answer over UDP on DB-IP: sound and exact in eve
     it(`${state.name}: every address re-queried inside a returned scope gets the same answer`, async () => {
       await setState(state.overrides);
       expect(server.runtime.health.view.serving).toEqual(flags(...state.down));
-      const oracle = oracleFor(state.name, flags(...state.down));
+      const oracle = oracleFor(flags(...state.down));
       const rand = prng(++seed);
       let wider = 0;
       let asked = 0;
@@ -192,8 +161,8 @@ describe('a failover under a query stream: answer and scope of one health state,
 }, () => {
   it('fra forced down and back while 8 clients query without pause', async () => {
     await setState({ fra: null, iad: null });
-    const up = oracleFor('all up', flags());
-    const down = oracleFor('fra down', flags('fra'));
+    const up = oracleFor(flags());
+    const down = oracleFor(flags('fra'));
     const sample = clients(77, 120, 40);
     let stop = false;
     let sent = 0;
