@@ -12,7 +12,7 @@
 #   --workers-scaling  also run Meridian alone with 1 and 2 workers in shared mode
 # Without the harness (no ../shared/peer-bench), only Meridian's own figures
 # are measured: compile time/RSS, scopes, config-edit-to-answer, RSS over 20
-# recompiles, DNS during /map renders (bench/*.ts).
+# recompiles, DNS during /map renders, flood protection (bench/*.ts).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HARNESS="${PEER_BENCH:-$ROOT/../shared/peer-bench}"
@@ -45,6 +45,8 @@ node --import tsx bench/reload-latency.ts | tee "$BENCH_DATA_DIR/results/reload-
 node --import tsx bench/dnssec-sign.ts | tee "$BENCH_DATA_DIR/results/dnssec-sign-$stamp.txt"
 node --import tsx bench/reload-soak.ts --steps 20 | tee "$BENCH_DATA_DIR/results/soak-$stamp.txt"
 node --import tsx bench/map-lag.ts --seconds 10 | tee "$BENCH_DATA_DIR/results/map-lag-$stamp.txt"
+node --import tsx bench/protection-micro.ts | tee "$BENCH_DATA_DIR/results/protection-micro-$stamp.txt"
+node --import tsx bench/flood.ts | tee "$BENCH_DATA_DIR/results/flood-$stamp.txt"
 
 if [[ ! -x "$HARNESS/run-bench.sh" ]]; then
   echo "no peer harness at $HARNESS: skipping the dnsperf comparison"

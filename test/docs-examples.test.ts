@@ -54,10 +54,28 @@ import { openDatabases, resolveDatabasePath } from '../src/geo/open.js';
 import { prng } from '../src/geo/clients.js';
 import { buildSnapshot, type Snapshot } from '../src/build/snapshot.js';
 import { TCP, UDP } from '../src/wire/constants.js';
-import { buildQuery, decodeReply, rawSections, type Reply } from './helpers/dns.js';
+import { buildQuery, decodeReply, type QueryOptions, rawSections, type Reply } from './helpers/dns.js';
 import { FIXTURES, ROOT } from './helpers/server.js';
 
 type Yaml = Record<string, unknown>;
+
+/** A data plane for `snapshot` and a UDP query from 198.51.100.7 for www.example.net with an optional COOKIE option. */
+function cookieClient(snapshot: Snapshot): { plane: DataPlane; query: (cookie?: Buffer) => Reply } {
+  const plane = new DataPlane(snapshot);
+  const handler = plane.handler(UDP);
+  const out = Buffer.alloc(65535);
+  const query = (cookie?: Buffer) => {
+    const q = buildQuery({ name: 'www.example.net', id: 1, cookie });
+    return decodeReply(Buffer.from(out.subarray(0, handler(q, q.length, '198.51.100.7', out, 0))));
+  };
+  return { plane, query };
+}
+
+// The environment the cookies example of docs/config.md reads its secrets from.
+const COOKIE_SECRET = '8f2c6a1e9b7d4c3a5e0f1b2d3c4a5b6c';
+const COOKIE_SECRET_PREVIOUS = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+process.env.MERIDIAN_COOKIE_SECRET = COOKIE_SECRET;
+process.env.MERIDIAN_COOKIE_SECRET_PREVIOUS = COOKIE_SECRET_PREVIOUS;
 
 interface Example {
   /** file:line of the block (or the file). */
@@ -376,8 +394,8 @@ function expectSpill(sample: Array<{ block: string; spilled: boolean }>, percent
 }
 
 /** Ask the real query path (no sockets), with ECS when `client` is given. */
-function ask(l: Loaded, name: string, type: string, client?: string): Reply {
-  const q = buildQuery({ name, type, id: 7, ecs: client });
+function ask(l: Loaded, name: string, type: string, client?: string, more: Partial<QueryOptions> = {}): Reply {
+  const q = buildQuery({ name, type, id: 7, ecs: client, ...more });
   return decodeReply(answerOnce(l.ctx.runtime, q, '127.0.0.1', TCP)!);
 }
 
@@ -394,15 +412,102 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     const s = l.snapshot.config.server;
     expect(s.listen).toEqual(['0.0.0.0:53', '[::]:53']);
     expect(l.snapshot.identity).toBe('fra-ns1');
+    // fra-ns1 is said to NSID and id.server queries.
+    expect(ask(l, 'www.example.net', 'A', undefined, { nsid: true }).nsid).toBe('fra-ns1');
+    const chaos = decodeReply(answerOnce(l.ctx.runtime, buildQuery({ name: 'id.server', type: 'TXT', qclass: 'CH' }))!);
+    expect(String((chaos.packet.answers?.[0] as { data?: unknown })?.data)).toBe('fra-ns1');
     expect(l.ctx.runtime.edns.udpMax).toBe(1232);
     expect(s.workers).toBe(4);
     const plane = new DataPlane(l.snapshot);
     expect(plane.tcpLimits()).toEqual({
       idleTimeout: 5,
+      idleTimeoutUnderPressure: 1,
+      pressureThreshold: 0.5,
       maxConnections: 2000,
+      maxConnectionsPerAddress: 16,
+      maxConnectionsPerPrefix: 64,
+      ipv4PrefixLength: 24,
+      ipv6PrefixLength: 48,
+      maxConnectionLifetime: 60,
       maxMessageSize: 4096,
       maxQueriesPerConnection: 100,
     });
+    void plane.close(0);
+  },
+  'docs/config.md#rrl': (l) => {
+    // 100 answers, 50 NODATA, 20 NXDOMAIN, 50 referrals, 10 errors a second per /24 or /56; log-only.
+    expect(l.snapshot.guards.rrl).toMatchObject({
+      responsesPerSecond: 100,
+      nodataPerSecond: 50,
+      nxdomainsPerSecond: 20,
+      referralsPerSecond: 50,
+      errorsPerSecond: 10,
+      windowSeconds: 15,
+      slip: 2,
+      ipv4PrefixLength: 24,
+      ipv6PrefixLength: 56,
+      logOnly: true,
+      tableSize: 262144,
+    });
+    const plane = new DataPlane(l.snapshot);
+    const rrl = plane.guards.rrl!;
+    expect(rrl.capacity).toBe(262144);
+    expect(rrl.tableBytes / 1e6).toBeCloseTo(17.6, 0);
+    const handler = plane.handler(UDP);
+    const out = Buffer.alloc(65535);
+    const send = (name: string, client: string) => {
+      const q = buildQuery({ name, id: 1 });
+      return handler(q, q.length, client, out, 0);
+    };
+    // Log-only drops nothing: 300 queries at once from one /24 are all answered, and counted as limited
+    // (the limiter reads the real clock: a slow machine earns a credit every 10 ms meanwhile).
+    let answered = 0;
+    let t0 = performance.now();
+    for (let i = 0; i < 300; i++) answered += send('www.example.net', `198.51.100.${i % 250}`) > 0 ? 1 : 0;
+    const earned = (rate: number) => Math.ceil(((performance.now() - t0) / 1000) * rate);
+    expect(answered).toBe(300);
+    const counts = plane.protection.stats().rrl;
+    expect(counts.pass).toBeGreaterThanOrEqual(100);
+    expect(counts.pass).toBeLessThanOrEqual(100 + earned(100));
+    expect(counts.drop + counts.slip).toBe(300 - counts.pass);
+    // NXDOMAIN counts per zone: 20 random names from another /24 pass, the rest would be limited.
+    t0 = performance.now();
+    for (let i = 0; i < 30; i++) send(`r${i}.example.net`, '203.0.113.9');
+    const nx = plane.protection.stats().rrl.pass - counts.pass;
+    expect(nx).toBeGreaterThanOrEqual(20);
+    expect(nx).toBeLessThanOrEqual(20 + earned(20));
+    // The monitoring resolver and loopback are never counted.
+    for (let i = 0; i < 300; i++) send('www.example.net', i % 2 ? '192.0.2.53' : '127.0.0.1');
+    expect(plane.protection.stats().rrl.exemptPrefix).toBe(300);
+    void plane.close(0);
+  },
+  'docs/config.md#cookies': (l) => {
+    expect(l.snapshot.guards.cookies).toEqual({
+      require: false,
+      secret: Uint8Array.from(Buffer.from(COOKIE_SECRET, 'hex')),
+      previousSecret: Uint8Array.from(Buffer.from(COOKIE_SECRET_PREVIOUS, 'hex')),
+    });
+    const { plane, query } = cookieClient(l.snapshot);
+    // A client cookie gets a server cookie; with it, the next query is valid (and echoed).
+    const first = query(Buffer.from('0102030405060708', 'hex'));
+    expect(first.rcode).toBe(0);
+    expect(first.cookie).toHaveLength(24);
+    const second = query(first.cookie!);
+    expect(second.cookie).toEqual(first.cookie);
+    // Clients without cookies are served as usual.
+    expect(query().rcode).toBe(0);
+    expect(plane.protection.stats().cookies.results).toMatchObject({ none: 1, 'client-only': 1, valid: 1 });
+    void plane.close(0);
+  },
+  'docs/config.md#cookies-2': (l) => {
+    expect(l.snapshot.guards.cookies?.require).toBe(true);
+    const { plane, query } = cookieClient(l.snapshot);
+    // The first query of a cookie-aware client gets BADCOOKIE with a cookie; the retry is answered.
+    const first = query(Buffer.from('0102030405060708', 'hex'));
+    expect([first.rcode, first.packet.answers?.length ?? 0, first.cookie?.length]).toEqual([23, 0, 24]);
+    const retry = query(first.cookie!);
+    expect([retry.rcode, addressesOf(retry, 'A')]).toEqual([0, ['198.51.100.10']]);
+    expect(query().rcode).toBe(0);
     void plane.close(0);
   },
   'docs/config.md#admin': (l) => {

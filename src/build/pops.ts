@@ -1,7 +1,7 @@
 /**
  * The PoPs of a config as the snapshot carries them: addresses checked, the
- * health check with its defaults merged, and the instance identity (NSID,
- * CHAOS id.server). Problems are reported at pops.<id>.
+ * health check with its defaults merged, the instance identity and what
+ * NSID and CHAOS id.server answer. Problems are reported at pops.<id>.
  */
 import os from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -11,6 +11,19 @@ import type { PopData } from './snapshot.js';
 
 export function resolveIdentity(identity: string): string {
   return identity === 'auto' ? os.hostname() : identity;
+}
+
+/**
+ * What NSID and CHAOS id.server / hostname.bind answer (BIND's server-id):
+ * "" for none (the default: the host name is nobody's business), the
+ * instance identity, the host name, or the text as written.
+ */
+export function resolveServerId(config: MeridianConfig): string {
+  const id = config.server.server_id;
+  if (id === 'none' || id === '') return '';
+  if (id === 'identity') return resolveIdentity(config.server.identity);
+  if (id === 'hostname') return os.hostname();
+  return id;
 }
 
 export function buildPops(config: MeridianConfig, report: Report): PopData[] {

@@ -51,6 +51,10 @@ export class Runtime {
   readonly notimp: Plan;
   readonly formerr: Plan;
   readonly badvers: Plan;
+  /** BADCOOKIE (RFC 7873 5.2.3-5.2.4), no records; the COOKIE option carries a fresh cookie. */
+  readonly badcookie: Plan;
+  /** NOERROR with empty sections: the answer to a questionless cookie request (RFC 7873 5.4). */
+  readonly cookieOnly: Plan;
   readonly servfail: Plan;
   /** Answers served per [geo record][PoP] (first PoP of the answer). */
   readonly popAnswers: Float64Array;
@@ -88,16 +92,18 @@ export class Runtime {
     this.policyKeys = snapshot.geoRecords.map((g) => policyIdentity(snapshot.policies[policyIndex.get(g.policy)!]));
     this.geo = new GeoAnswers(builder.slots, this.records, pops);
     const c = snapshot.config.server;
-    this.edns = { udpMax: c.udp_max_payload, nsid: Buffer.from(snapshot.identity, 'utf8') };
+    this.edns = { udpMax: c.udp_max_payload, nsid: Buffer.from(snapshot.serverId, 'utf8') };
     const plan = (rcode: number): Plan => new Plan({ rcode, kind: 'refused' });
     this.refused = plan(Rcode.REFUSED);
     this.notimp = plan(Rcode.NOTIMP);
     this.formerr = plan(Rcode.FORMERR);
     this.badvers = plan(Rcode.BADVERS);
+    this.badcookie = plan(Rcode.BADCOOKIE);
+    this.cookieOnly = plan(Rcode.NOERROR);
     this.servfail = plan(Rcode.SERVFAIL);
     this.popAnswers = new Float64Array(this.records.length * snapshot.pops.length);
     this.sketches = new ScopeSketches(this.records.length);
-    this.chaosIdentity = snapshot.identity ? chaosPlan(snapshot.identity) : null;
+    this.chaosIdentity = snapshot.serverId ? chaosPlan(snapshot.serverId) : null;
     const view = health && health.serving.length === snapshot.pops.length ? health : allServing(snapshot.pops.length);
     this.health = this.healthState(view, scopes);
   }
@@ -125,7 +131,7 @@ export class Runtime {
 
   private readonly chaosIdentity: Plan | null;
 
-  /** CHAOS TXT id.server / hostname.bind: the instance identity, as BIND, Knot and NSD answer it. */
+  /** CHAOS TXT id.server / hostname.bind: server.server_id as BIND, Knot and NSD answer it; null when it is none. */
   chaos(msg: Uint8Array, q: ParsedQuery): Plan | null {
     if (this.chaosIdentity === null || (q.qtype !== QType.TXT && q.qtype !== QType.ANY)) return null;
     const name = Buffer.from(msg.subarray(12, 12 + q.qnameLength))

@@ -19,7 +19,8 @@ import type { HealthCheckConfig, MeridianConfig } from './config/schema.js';
 import { openConfiguredDatabases } from './databases.js';
 import { applyLatencyTable } from './latency.js';
 import { buildAllRuleTables, policyKey, reusedPolicy, sampleKey } from './policies.js';
-import { buildPops, resolveIdentity } from './pops.js';
+import { type GuardSettings, resolveGuards } from './guards.js';
+import { buildPops, resolveIdentity, resolveServerId } from './pops.js';
 
 export interface PopData extends PopInfo {
   ipv4: string[];
@@ -34,8 +35,12 @@ export interface Snapshot {
   file: string;
   builtAt: number;
   config: MeridianConfig;
-  /** NSID payload text (empty = NSID off). */
+  /** This instance's name (server.identity; the host name for "auto"). */
   identity: string;
+  /** What NSID and CHAOS id.server / hostname.bind answer (server.server_id); empty: nothing. */
+  serverId: string;
+  /** Rate limiting and cookie settings, secrets read (build/guards.ts). */
+  guards: GuardSettings;
   zones: ZoneData[];
   geoRecords: GeoRecordData[];
   pops: PopData[];
@@ -73,6 +78,7 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
   const report = reporter(locate, issues);
 
   const pops = buildPops(config, report);
+  const guards = resolveGuards(config, report);
   const tables = buildAllRuleTables(config, pops, report);
   const latencyFile = config.geo.latency_table ? path.resolve(loaded.dir, config.geo.latency_table) : null;
   let latencyText: string | null = null;
@@ -125,6 +131,8 @@ export function buildSnapshot(loaded: LoadedConfig, opts: BuildOptions = {}): Sn
     builtAt: Date.now(),
     config,
     identity: resolveIdentity(config.server.identity),
+    serverId: resolveServerId(config),
+    guards,
     zones: zones as ZoneData[],
     geoRecords,
     pops,

@@ -168,7 +168,7 @@ export function explain(
   const why = effectivePrefix(client, parsePrefix(source));
   const special = client.length > 0 ? specialRange(why) : null;
   if (special) result.special = special;
-  const plan = findPlan(rt.table, query, run.q, rt.refused);
+  const plan = findPlan(rt.table, query, run.q, rt.refused, run.trace);
   if (!plan.geo) return result;
 
   const slot = plan.geo;

@@ -162,3 +162,18 @@ export function isV4MappedAt(b: Uint8Array, off: number): boolean {
   for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
   return b[off + 10] === 0xff && b[off + 11] === 0xff;
 }
+
+/**
+ * The network of a socket address string cut to a prefix, as text ("192.0.2.0/24",
+ * "2001:db8:0:100::/56"; IPv4-mapped IPv6 is IPv4): a key for per-network limits.
+ * An address that cannot be read is its own key.
+ */
+export function networkOf(address: string, ipv4Length: number, ipv6Length: number): string {
+  const bytes = new Uint8Array(16);
+  const family = parseSocketAddress(address, bytes);
+  if (family === 0) return address;
+  const length = family === 4 ? ipv4Length : ipv6Length;
+  const addr = bytes.subarray(0, family === 4 ? 4 : 16);
+  maskInPlace(addr, length);
+  return `${formatIp(family, addr)}/${length}`;
+}

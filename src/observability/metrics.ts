@@ -37,13 +37,52 @@ import { histogramSamples, type Labels, type MetricSpec, registerSpecs, type Sam
 /** Process metrics as prom-client serialises them (getMetricsAsJSON), one array per process. */
 export type ProcessMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
+/** TCP listener counts (transport/tcp.ts TcpStats), summed over processes. */
+export interface TcpCounts {
+  open: number;
+  accepted: number;
+  rejected: number;
+  /** New connections refused, by reason. */
+  refused: Record<string, number>;
+  /** Connections the server closed, by reason. */
+  closed: Record<string, number>;
+}
+
+/** Rate limiting and cookie counts as the data planes report them (plane/guards.ts), summed over processes. */
+export interface GuardCounts {
+  /** RRL decisions (pass, drop, slip: in log-only mode what would have been done), exemptions, table events and size. */
+  rrl: {
+    pass: number;
+    drop: number;
+    slip: number;
+    exemptPrefix: number;
+    exemptCookie: number;
+    inserted: number;
+    reused: number;
+    evicted: number;
+    buckets: number;
+    capacity: number;
+    logOnly: number;
+    enabled: number;
+  };
+  /** Queries by what their COOKIE option held (none, client-only, valid, invalid, malformed), and what was sent back. */
+  cookies: {
+    results: Record<string, number>;
+    fresh: number;
+    echoed: number;
+    badcookie: number;
+    enabled: number;
+  };
+}
+
 /** What a scrape needs from the data plane(s), summed over workers. */
 export interface Collected {
   counters: QueryCounters;
   popAnswers: Map<string, number>;
   /** Estimated distinct scope prefixes per geo record name. */
   scopeEstimates: Map<string, number>;
-  tcp: { open: number; accepted: number; rejected: number };
+  tcp: TcpCounts;
+  guards: GuardCounts;
   udpSendErrors: number;
   /** Datagrams larger than a batched-UDP slot (4 KiB): no DNS query is; dropped and counted. */
   oversized: number;
@@ -218,12 +257,88 @@ const PLANE_METRICS: MetricSpec<Collected>[] = [
   },
   {
     name: 'meridian_tcp_connections_total',
-    help: 'TCP connections accepted, and rejected at the max_connections limit.',
+    help: 'TCP connections accepted, and rejected (refused: see meridian_tcp_connections_refused_total for why).',
     type: 'counter',
     labels: ['result'],
     read: (c) => [
       [{ result: 'accepted' }, c.tcp.accepted],
       [{ result: 'rejected' }, c.tcp.rejected],
+    ],
+  },
+  {
+    name: 'meridian_tcp_connections_refused_total',
+    help: 'New TCP connections refused, by reason: per_address and per_prefix (the source already holds its share of connections), shutdown.',
+    type: 'counter',
+    labels: ['reason'],
+    read: (c) => Object.entries(c.tcp.refused).map(([reason, v]) => [{ reason }, v] as const),
+  },
+  {
+    name: 'meridian_tcp_connections_closed_total',
+    help: 'TCP connections the server closed, by reason: idle, idle_under_pressure (the shorter timeout of a busy table), lifetime, evicted (a new client took the slot of the longest idle one), unread (answers piled up unread), max_queries, bad_frame.',
+    type: 'counter',
+    labels: ['reason'],
+    read: (c) => Object.entries(c.tcp.closed).map(([reason, v]) => [{ reason }, v] as const),
+  },
+  {
+    name: 'meridian_rrl_responses_total',
+    help: 'UDP responses considered by response rate limiting, by action: pass, drop, slip (sent truncated, or BADCOOKIE to a cookie client). In log-only mode, what would have been done (everything is sent).',
+    type: 'counter',
+    labels: ['action'],
+    read: (c) => [
+      [{ action: 'pass' }, c.guards.rrl.pass],
+      [{ action: 'drop' }, c.guards.rrl.drop],
+      [{ action: 'slip' }, c.guards.rrl.slip],
+    ],
+  },
+  {
+    name: 'meridian_rrl_exempt_total',
+    help: 'UDP responses not rate limited, by reason: prefix (source in rrl.exempt), cookie (the query carried a valid server cookie).',
+    type: 'counter',
+    labels: ['reason'],
+    read: (c) => [
+      [{ reason: 'prefix' }, c.guards.rrl.exemptPrefix],
+      [{ reason: 'cookie' }, c.guards.rrl.exemptCookie],
+    ],
+  },
+  {
+    name: 'meridian_rrl_bucket_evictions_total',
+    help: 'RRL buckets that took the slot of a live bucket: the table (rrl.table_size) is too small for the load.',
+    type: 'counter',
+    read: (c) => c.guards.rrl.evicted,
+  },
+  {
+    name: 'meridian_rrl_table_buckets',
+    help: 'RRL table slots in use (live or recovered buckets), summed over workers.',
+    type: 'gauge',
+    read: (c) => c.guards.rrl.buckets,
+  },
+  {
+    name: 'meridian_rrl_table_capacity_buckets',
+    help: 'RRL table slots (rrl.table_size rounded up to a power of two, per worker), summed over workers; 0 when RRL is off.',
+    type: 'gauge',
+    read: (c) => c.guards.rrl.capacity,
+  },
+  {
+    name: 'meridian_rrl_log_only',
+    help: 'Whether response rate limiting only counts (1, rrl.log_only) or enforces (0).',
+    type: 'gauge',
+    read: (c) => c.guards.rrl.logOnly,
+  },
+  {
+    name: 'meridian_cookies_total',
+    help: 'Queries by their DNS COOKIE option: none, client-only, valid (a server cookie we made), invalid (expired, another secret, another client), malformed (FORMERR).',
+    type: 'counter',
+    labels: ['result'],
+    read: (c) => Object.entries(c.guards.cookies.results).map(([result, v]) => [{ result }, v] as const),
+  },
+  {
+    name: 'meridian_cookie_responses_total',
+    help: "Server cookies sent, by whether the client's was echoed or a fresh one was made (new client, older than half an hour, previous secret).",
+    type: 'counter',
+    labels: ['cookie'],
+    read: (c) => [
+      [{ cookie: 'echoed' }, c.guards.cookies.echoed],
+      [{ cookie: 'fresh' }, c.guards.cookies.fresh],
     ],
   },
   {

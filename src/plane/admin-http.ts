@@ -32,6 +32,8 @@ export interface AdminHandlers {
   accept?(id: string): { ok: boolean; message: string };
   /** The live map page for geo record `name` (default: the first). */
   map?(name: string | undefined): Promise<string>;
+  /** The `limit` busiest response-rate-limiting buckets, limited ones first. */
+  rrl?(limit: number): Promise<unknown>;
 }
 
 /** Admin listener limits: the API is for operators and scrapers, a handful of clients. */
@@ -117,7 +119,12 @@ const ROUTES: Record<string, string> = {
   '/admin/pops': 'GET',
   '/admin/fleet': 'GET',
   '/admin/reload': 'GET, POST',
+  '/admin/rrl': 'GET',
 };
+
+/** Buckets GET /admin/rrl lists by default, and at most. */
+const RRL_LIST_DEFAULT = 20;
+const RRL_LIST_MAX = 1000;
 
 async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const target = req.url ?? '/';
@@ -143,6 +150,13 @@ async function route(h: AdminHandlers, req: http.IncomingMessage, res: http.Serv
   }
   if (method === 'GET' && pathname === '/map' && h.map)
     return send(res, 200, await h.map(param(query, 'name') ?? undefined), 'text/html; charset=utf-8');
+  if (method === 'GET' && pathname === '/admin/rrl' && h.rrl) {
+    const text = param(query, 'limit');
+    const limit = text === null ? RRL_LIST_DEFAULT : Number(text);
+    if (!Number.isInteger(limit) || limit < 1 || limit > RRL_LIST_MAX)
+      throw new AdminError(400, `limit= is a whole number of buckets, 1-${RRL_LIST_MAX}`);
+    return send(res, 200, (await h.rrl(limit)) as object);
+  }
   if (method === 'GET' && (pathname === '/admin/pops' || pathname === '/admin/pops/'))
     return send(res, 200, h.pops() as object);
   if (method === 'GET' && pathname === '/admin/fleet') {

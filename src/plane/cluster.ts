@@ -19,7 +19,9 @@ import type { ScopeSet } from '../policy/current-scopes.js';
 import { formatHostPort, parseHostPort } from '../net/listen-address.js';
 import { type Collected, type ProcessMetrics, processRegistry } from '../observability/metrics.js';
 import { applyConfiguredLevel } from '../util/logger.js';
-import { type PlaneCounters, planeCounters, sumPlanes } from './collect.js';
+import { cookieSecretFromHex, randomCookieSecret } from '../cookie/secret.js';
+import { mergeBusiest, type PlaneCounters, planeCounters, sumPlanes } from './collect.js';
+import type { BucketView } from '../rrl/busiest.js';
 import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import { releaseFreedMemory, tuneAllocator } from './memory.js';
@@ -29,7 +31,7 @@ import { ScopeShipper, ScopeStore, type WireScopes } from './scope-ipc.js';
 type ToWorker =
   | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; scopes: WireScopes; listen: string[] }
   | { type: 'health'; hash: string; health: HealthView; scopes: WireScopes }
-  | { type: 'collect'; id: number }
+  | { type: 'collect'; id: number; rrlLimit?: number }
   | { type: 'shutdown'; graceMs: number };
 
 // A worker answers 'collect' with its PlaneCounters (collect.ts), the same report the single process makes.
@@ -40,6 +42,16 @@ type FromWorker =
   | { type: 'counters'; id: number; data: PlaneCounters };
 
 const COLLECT_TIMEOUT_MS = 1000;
+
+/** How the primary hands its drawn cookie secret to the workers it forks (their environment, never a file). */
+const COOKIE_SECRET_ENV = 'MERIDIAN_GENERATED_COOKIE_SECRET';
+
+/** The primary's drawn cookie secret, in a worker (undefined: draw one, which only a lone process should). */
+function workerCookieSecret(): Uint8Array | undefined {
+  const hex = process.env[COOKIE_SECRET_ENV];
+  delete process.env[COOKIE_SECRET_ENV];
+  return hex ? cookieSecretFromHex(hex) : undefined;
+}
 
 /**
  * Worker restarts: a worker that dies within MIN_UPTIME_MS of its start is a
@@ -76,6 +88,11 @@ export class ClusterSink implements PlaneSink {
   private readonly pending = new Map<number, { results: PlaneCounters[]; expect: number; done: () => void }>();
   onListening: ((addresses: string[]) => void) | null = null;
   onFailed: ((message: string) => void) | null = null;
+  /**
+   * The cookie secret when none is configured: drawn once here and handed to every worker
+   * (restarted ones too), so each validates the cookies the others made.
+   */
+  private readonly cookieSecret = Buffer.from(randomCookieSecret()).toString('hex');
 
   constructor(
     snapshot: Snapshot,
@@ -130,7 +147,11 @@ export class ClusterSink implements PlaneSink {
   }
 
   private fork(): void {
-    const w = cluster.fork({ MERIDIAN_WORKER: '1', MERIDIAN_WORKERS: String(this.workers) });
+    const w = cluster.fork({
+      MERIDIAN_WORKER: '1',
+      MERIDIAN_WORKERS: String(this.workers),
+      [COOKIE_SECRET_ENV]: this.cookieSecret,
+    });
     this.startedAt.set(w.id, Date.now());
   }
 
@@ -204,6 +225,20 @@ export class ClusterSink implements PlaneSink {
   }
 
   async collect(): Promise<Collected> {
+    // The primary's own caught errors count too (it runs the control plane).
+    return sumPlanes(await this.gather(), this.snapshot.geoRecords, uncaughtCounts());
+  }
+
+  /** Every worker's busiest RRL buckets, merged (GET /admin/rrl). */
+  async rrlBuckets(limit: number): Promise<BucketView[]> {
+    return mergeBusiest(
+      (await this.gather(limit)).map((p) => p.rrlBusiest ?? []),
+      limit,
+    );
+  }
+
+  /** Every live worker's report (with its busiest RRL buckets when `rrlLimit` is given). */
+  private async gather(rrlLimit?: number): Promise<PlaneCounters[]> {
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
     const id = ++this.collectId;
     const results: PlaneCounters[] = [];
@@ -217,10 +252,9 @@ export class ClusterSink implements PlaneSink {
       const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
       this.pending.set(id, { results, expect: live.length, done: finish });
       if (live.length === 0) finish();
-      for (const w of live) this.send(w, { type: 'collect', id });
+      for (const w of live) this.send(w, { type: 'collect', id, rrlLimit });
     });
-    // The primary's own caught errors count too (it runs the control plane).
-    return sumPlanes(results, this.snapshot.geoRecords, uncaughtCounts());
+    return results;
   }
 
   shutdown(graceMs: number): Promise<void> {
@@ -326,9 +360,11 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
           return;
         }
         applyConfiguredLevel(log, msg.snapshot.config.logging.level, logLevel);
-        plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }));
+        plane = new DataPlane(msg.snapshot, msg.health, log.child({ component: 'query', worker: cluster.worker?.id }), {
+          workers: Number(process.env.MERIDIAN_WORKERS ?? 1) || 1,
+          cookieSecret: workerCookieSecret(),
+        });
         plane.setHealth(msg.health, set);
-        plane.udpGroup = Number(process.env.MERIDIAN_WORKERS ?? 1) || 1;
         plane.bind(msg.listen).then(
           () => send({ type: 'listening', addresses: plane!.describeListeners() }),
           (err: Error) => {
@@ -346,7 +382,7 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
       }
       case 'collect':
         if (plane) {
-          const counters = planeCounters(plane);
+          const counters = planeCounters(plane, msg.rrlLimit);
           void processMetrics
             .getMetricsAsJSON()
             .then((metrics) =>

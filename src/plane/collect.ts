@@ -6,7 +6,10 @@
  * summed, the scope sketches merged by register maximum, the caught-error
  * counts of the reporting processes (plus the primary's) added up.
  */
-import type { Collected, ProcessMetrics } from '../observability/metrics.js';
+import type { Collected, GuardCounts, ProcessMetrics } from '../observability/metrics.js';
+import type { BucketView } from '../rrl/busiest.js';
+import { addTcpStats, emptyTcpStats, type TcpStats } from '../transport/tcp.js';
+import { addGuardCounts, emptyGuardCounts } from './guards.js';
 import { type CounterValues, counterValues, QueryCounters } from '../query/counters.js';
 import type { DataPlane } from './data-plane.js';
 import { uncaughtCounts } from './process-guard.js';
@@ -18,7 +21,11 @@ export interface PlaneCounters {
   popAnswers: Array<[string, number]>;
   /** Per geo record name: both sketch windows merged into one register array. */
   sketches: Array<[string, Uint8Array]>;
-  tcp: { open: number; accepted: number; rejected: number };
+  tcp: TcpStats;
+  /** Rate limiting and cookie counters (plane/guards.ts). */
+  guards: GuardCounts;
+  /** The busiest RRL buckets, when the scrape asked for them (GET /admin/rrl). */
+  rrlBusiest?: BucketView[];
   udpSendErrors: number;
   oversized: number;
   uncaught: { exception: number; rejection: number };
@@ -27,8 +34,8 @@ export interface PlaneCounters {
   process?: ProcessMetrics;
 }
 
-/** What this process's data plane reports. */
-export function planeCounters(plane: DataPlane): PlaneCounters {
+/** What this process's data plane reports (with its `rrlLimit` busiest RRL buckets when given). */
+export function planeCounters(plane: DataPlane, rrlLimit?: number): PlaneCounters {
   const rt = plane.runtime;
   const values = counterValues(plane.counters);
   values.tcpConnectionsOpen = plane.tcpStats.open;
@@ -39,7 +46,9 @@ export function planeCounters(plane: DataPlane): PlaneCounters {
     counters: values,
     popAnswers: [...plane.popAnswerTotals()],
     sketches: rt.records.map((r, i) => [r.name, mergeWindows(rt.sketches, i)] as [string, Uint8Array]),
-    tcp: { ...plane.tcpStats },
+    tcp: structuredClone(plane.tcpStats),
+    guards: plane.protection.stats(),
+    rrlBusiest: rrlLimit === undefined ? undefined : plane.protection.busiest(rrlLimit),
     udpSendErrors: udp.sendErrors,
     oversized: udp.oversized,
     uncaught: uncaughtCounts(),
@@ -60,7 +69,8 @@ export function sumPlanes(
   const counters = new QueryCounters();
   const popAnswers = new Map<string, number>();
   const sketches = new Map<string, Uint8Array[]>();
-  const tcp = { open: 0, accepted: 0, rejected: 0 };
+  const tcp = emptyTcpStats();
+  const guards = emptyGuardCounts();
   const uncaught = { ...ownUncaught };
   let sendErrors = 0;
   let oversized = 0;
@@ -71,9 +81,8 @@ export function sumPlanes(
     counters.tcpConnectionsOpen += Number(p.counters.tcpConnectionsOpen ?? 0);
     for (const [k, v] of p.popAnswers) popAnswers.set(k, (popAnswers.get(k) ?? 0) + v);
     for (const [name, regs] of p.sketches) (sketches.get(name) ?? sketches.set(name, []).get(name)!).push(regs);
-    tcp.open += p.tcp.open;
-    tcp.accepted += p.tcp.accepted;
-    tcp.rejected += p.tcp.rejected;
+    addTcpStats(tcp, p.tcp);
+    addGuardCounts(guards, p.guards);
     sendErrors += p.udpSendErrors;
     oversized += p.oversized;
     uncaught.exception += p.uncaught.exception;
@@ -89,6 +98,7 @@ export function sumPlanes(
     popAnswers,
     scopeEstimates,
     tcp,
+    guards,
     udpSendErrors: sendErrors,
     oversized,
     uncaught,
@@ -104,4 +114,34 @@ function mergeWindows(s: ScopeSketches, record: number): Uint8Array {
   const out = new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] > b[i] ? a[i] : b[i];
   return out;
+}
+
+/**
+ * One list of the busiest RRL buckets from each process's: a bucket several
+ * workers saw (datagrams are spread at random; known by network, kind, qtype
+ * and name hash, since a worker records the name only once it limits) is summed (responses,
+ * limited, rate), limited when any worker limits it, with the lowest balance
+ * and the shortest idle time; then the usual order (limited first).
+ */
+export function mergeBusiest(lists: readonly BucketView[][], limit: number): BucketView[] {
+  const byKey = new Map<string, BucketView>();
+  for (const list of lists)
+    for (const b of list) {
+      const key = `${b.network}|${b.kind}|${b.nameHash}|${b.qtype ?? ''}`;
+      const m = byKey.get(key);
+      if (!m) {
+        byKey.set(key, { ...b });
+        continue;
+      }
+      m.name ??= b.name;
+      m.responses += b.responses;
+      m.limited += b.limited;
+      m.limitedNow ||= b.limitedNow;
+      m.balance = Math.min(m.balance, b.balance);
+      m.ratePerSecond = Math.round((m.ratePerSecond + b.ratePerSecond) * 10) / 10;
+      m.idleMs = Math.min(m.idleMs, b.idleMs);
+    }
+  return [...byKey.values()]
+    .sort((x, y) => Number(y.limitedNow) - Number(x.limitedNow) || y.limited - x.limited || y.responses - x.responses)
+    .slice(0, limit);
 }

@@ -35,6 +35,7 @@ import { failOpenDecisions } from '../policy/fail-open.js';
 import { silentLogger } from '../util/logger.js';
 import { type AdminAccess, adminAccess, isLoopbackHost } from './admin-access.js';
 import { type AdminServer, startAdminServer } from './admin-http.js';
+import type { BucketView } from '../rrl/busiest.js';
 import { FleetControl, type LocalConfig, type OverrideScope } from './fleet-control.js';
 import { releaseFreedMemory } from './memory.js';
 import { ScopeKeeper } from './scope-keeper.js';
@@ -54,6 +55,8 @@ export interface PlaneSink {
   workerRestarts?(): number;
   /** Worker supervision state (cluster mode): restarts, backoff, slots given up. */
   workerState?(): { restarts: number; backoffSeconds: number; failedSlots: number };
+  /** The busiest response-rate-limiting buckets of the data plane(s), merged. */
+  rrlBuckets?(limit: number): Promise<BucketView[]>;
 }
 
 export interface ReloadResult {
@@ -272,6 +275,7 @@ export class ControlPlane {
         reloadStatus: () => this.reloadStatus(),
         accept: (id) => this.acceptHeld(id),
         map: (name) => this.live.map(name),
+        rrl: async (limit) => this.rrlView(limit),
       });
       this.logAdminAccess();
     }
@@ -575,6 +579,19 @@ export class ControlPlane {
     if (held.report.id !== id) throw new AdminError(409, `the held change is ${held.report.id}, not ${id}`);
     this.log.warn({ change: id, worst: held.report.worst }, 'held change accepted by the operator');
     return this.apply(held.snapshot, held.access, `accepted ${id}`, performance.now(), 'held change applied', true);
+  }
+
+  /** GET /admin/rrl: whether RRL runs, how, and its busiest buckets (limited ones first). */
+  private async rrlView(limit: number): Promise<object> {
+    const r = this.snapshot.config.rrl;
+    return {
+      enabled: r.enabled,
+      logOnly: r.log_only,
+      responsesPerSecond: r.responses_per_second,
+      window: r.window,
+      slip: r.slip,
+      buckets: (await this.sink.rrlBuckets?.(limit)) ?? [],
+    };
   }
 
   /** Reload state for /readyz, GET /admin/reload and metrics. */

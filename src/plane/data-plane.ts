@@ -1,10 +1,12 @@
 /**
- * The data plane: listeners and the current Runtime, nothing else. Each
- * listener gets its own QueryContext (query/context.ts) and a handler that
- * sets the packet's source and output slot on it and calls handleQuery. The
- * query path only reads `this.runtime` (and its `health`: the view and the
- * scope tries computed for it); the control plane (in this process or the
- * cluster primary) replaces each whole, with one assignment.
+ * The data plane: listeners, the current Runtime and this process's flood
+ * protections (rate limiter, cookie checker: plane/guards.ts). Each listener
+ * gets its own QueryContext (query/context.ts) and a handler that sets the
+ * packet's source and output slot on it, reads the clock once per received
+ * batch, and calls handleQuery. The query path only reads `this.runtime`
+ * (and its `health`: the view and the scope tries computed for it) and
+ * `this.guards`; the control plane (in this process or the cluster primary)
+ * replaces each whole, with one assignment.
  */
 import type { Logger } from 'pino';
 import { QueryContext } from '../query/context.js';
@@ -18,10 +20,13 @@ import { formatHostPort, parseHostPort, type HostPort } from '../net/listen-addr
 import { QueryCounters } from '../query/counters.js';
 import { Runtime } from '../build/runtime.js';
 import type { Snapshot } from '../build/snapshot.js';
-import { listenTcp, type TcpLimits, type TcpListener, type TcpStats } from '../transport/tcp.js';
+import { emptyTcpStats, listenTcp, type TcpLimits, type TcpListener, type TcpStats } from '../transport/tcp.js';
 import { listenUdp, type PacketHandler, type UdpCounters, type UdpListener } from '../transport/udp.js';
 import { batchAddon, listenUdpBatch, type BatchHandler } from '../transport/udp-batch.js';
 import { formatIp } from '../net/ip.js';
+import { randomCookieSecret } from '../cookie/secret.js';
+import type { QueryGuards } from '../query/guards.js';
+import { ProcessGuards } from './guards.js';
 
 /** Length of one scope-sketch window. */
 const SKETCH_WINDOW_MS = 5 * 60 * 1000;
@@ -29,7 +34,9 @@ const SKETCH_WINDOW_MS = 5 * 60 * 1000;
 export class DataPlane {
   runtime: Runtime;
   readonly counters = new QueryCounters();
-  readonly tcpStats: TcpStats = { open: 0, accepted: 0, rejected: 0 };
+  readonly tcpStats: TcpStats = emptyTcpStats();
+  /** Rate limiter and cookie checker of this process, kept across reloads that do not change them. */
+  readonly protection: ProcessGuards;
   udp: UdpListener[] = [];
   tcp: TcpListener[] = [];
   /** Answers per PoP of runtimes already replaced, by "record|pop" (so counters survive reloads). */
@@ -38,13 +45,21 @@ export class DataPlane {
   private sampleEvery: number;
   private sampled = 0;
   /** Processes sharing the UDP port (cluster workers), for the batched listener's balancer. */
-  udpGroup = 1;
+  readonly udpGroup: number;
 
+  /**
+   * `opts.workers`: processes sharing the UDP port (cluster workers; each enforces its share of
+   * the rate limits); `opts.cookieSecret`: the secret when none is configured (the primary's, in a cluster).
+   */
   constructor(
     snapshot: Snapshot,
     health?: HealthView,
     private readonly log: Logger = silentLogger(),
+    opts: { workers?: number; cookieSecret?: Uint8Array } = {},
   ) {
+    this.udpGroup = opts.workers ?? 1;
+    this.protection = new ProcessGuards(this.udpGroup, opts.cookieSecret ?? randomCookieSecret());
+    this.protection.update(snapshot.guards);
     this.runtime = new Runtime(snapshot, health);
     this.sampleEvery = snapshot.config.logging.query_sample;
     // Scope sketches cover a sliding 5-10 minutes: start a new window every 5.
@@ -54,10 +69,19 @@ export class DataPlane {
 
   private readonly rotation: NodeJS.Timeout;
 
-  /** A batched UDP listener's handler: source as bytes, answer into the batch's output slot. */
-  batchHandler(): BatchHandler {
+  /** What the query path reads for rate limiting and cookies. */
+  get guards(): QueryGuards {
+    return this.protection.current;
+  }
+
+  /**
+   * A batched UDP listener's handler (source as bytes, answer into the batch's output slot) and
+   * what runs before each batch: the clock is read once for the whole batch.
+   */
+  batchHandler(): { handler: BatchHandler; startBatch: () => void } {
     const ctx = new QueryContext(this, this.counters, UDP);
-    return (msg, len, family, addr, addrOff, dest, destOff) => {
+    const startBatch = () => ctx.tick();
+    const handler: BatchHandler = (msg, len, family, addr, addrOff, dest, destOff) => {
       ctx.source.setBytes(family, addr, addrOff);
       ctx.out = dest;
       ctx.outOffset = destOff;
@@ -69,12 +93,14 @@ export class DataPlane {
       }
       return n;
     };
+    return { handler, startBatch };
   }
 
   /** A node:dgram or TCP listener's handler: source as the socket's address text, answer into its buffer. */
   handler(transport: Transport): PacketHandler {
     const ctx = new QueryContext(this, this.counters, transport);
     return (msg, len, client, out, outOffset) => {
+      ctx.tick(); // one datagram or TCP message is its own batch here
       ctx.source.setText(client);
       ctx.out = out;
       ctx.outOffset = outOffset;
@@ -91,6 +117,7 @@ export class DataPlane {
   install(snapshot: Snapshot, health?: HealthView, scopes: ScopeSet | null = null): Runtime {
     const previous = this.runtime;
     const rt = new Runtime(snapshot, health ?? previous.health.view, scopes);
+    this.protection.update(snapshot.guards);
     this.runtime = rt;
     this.sampleEvery = snapshot.config.logging.query_sample;
     this.retire(previous);
@@ -150,7 +177,14 @@ export class DataPlane {
     const t = this.runtime.snapshot.config.server.tcp;
     return {
       idleTimeout: t.idle_timeout,
+      idleTimeoutUnderPressure: t.idle_timeout_under_pressure,
+      pressureThreshold: t.pressure_threshold / 100,
       maxConnections: t.max_connections,
+      maxConnectionsPerAddress: t.max_connections_per_address,
+      maxConnectionsPerPrefix: t.max_connections_per_prefix,
+      ipv4PrefixLength: t.ipv4_prefix_length,
+      ipv6PrefixLength: t.ipv6_prefix_length,
+      maxConnectionLifetime: t.max_connection_lifetime,
       maxMessageSize: t.max_message_size,
       maxQueriesPerConnection: t.max_queries_per_connection,
     };
@@ -196,9 +230,11 @@ async function bindPair(
 ): Promise<{ udp: UdpListener; tcp: TcpListener }> {
   const addon = batchAddon();
   for (let attempt = 0; ; attempt++) {
-    const udp = addon
-      ? listenUdpBatch(addon, hp.host, hp.port, plane.batchHandler(), plane.udpGroup)
-      : await listenUdp(hp.host, hp.port, plane.handler(UDP));
+    const batch = addon ? plane.batchHandler() : null;
+    const udp =
+      addon && batch
+        ? listenUdpBatch(addon, hp.host, hp.port, batch.handler, plane.udpGroup, batch.startBatch)
+        : await listenUdp(hp.host, hp.port, plane.handler(UDP));
     try {
       const tcp = await listenTcp(hp.host, udp.port, plane.handler(TCP), limits, stats);
       return { udp, tcp };

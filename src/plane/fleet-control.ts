@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadConfigFile } from '../build/config/load.js';
 import type { MeridianConfig } from '../build/config/schema.js';
-import { resolveIdentity } from '../build/pops.js';
+import { resolveIdentity, resolveServerId } from '../build/pops.js';
 import { type BuildOptions, buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
 import { FleetError } from '../errors.js';
 import type { FleetVerdict, HealthMonitor, PopHealth } from '../health/monitor.js';
@@ -114,10 +114,13 @@ export function localizeSnapshot(snapshot: Snapshot, local: LocalConfig): Snapsh
     workers: l.server.workers,
   };
   const health = { ...snapshot.config.health, source_address: l.health.source_address };
+  const config = { ...snapshot.config, server, admin, health, fleet: l.fleet };
   return {
     ...snapshot,
-    config: { ...snapshot.config, server, admin, health, fleet: l.fleet },
+    config,
     identity: resolveIdentity(l.server.identity),
+    // server_id "identity" names this host, not the publisher.
+    serverId: resolveServerId(config),
   };
 }
 

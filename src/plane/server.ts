@@ -17,6 +17,7 @@ import { planeCounters, sumPlanes } from './collect.js';
 import { ControlPlane, type PlaneSink, type ReloadResult } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import { tuneAllocator } from './memory.js';
+import type { BucketView } from '../rrl/busiest.js';
 
 export type { ReloadResult };
 
@@ -81,6 +82,9 @@ export class MeridianServer implements PlaneSink {
   }
   listening(): boolean {
     return this.data.udp.length > 0;
+  }
+  async rrlBuckets(limit: number): Promise<BucketView[]> {
+    return this.data.protection.busiest(limit);
   }
 
   get runtime(): Runtime {

@@ -23,7 +23,7 @@ export const COUNTED_QTYPES = [
   'other',
 ] as const;
 const QTYPE_CODES = [1, 28, 5, 15, 16, 2, 6, 33, 257, 12, 255, 43, 65, 64];
-/** Response codes counted (YXDOMAIN: DNAME substitution too long, RFC 6672); BADVERS is 16. */
+/** Response codes counted (YXDOMAIN: DNAME substitution too long, RFC 6672); BADVERS is 16, BADCOOKIE 23 (RFC 7873). */
 export const COUNTED_RCODES = [
   'NOERROR',
   'FORMERR',
@@ -33,6 +33,7 @@ export const COUNTED_RCODES = [
   'REFUSED',
   'YXDOMAIN',
   'BADVERS',
+  'BADCOOKIE',
 ] as const;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 
@@ -40,7 +41,7 @@ const QTYPE_SLOT = new Uint8Array(65536).fill(COUNTED_QTYPES.length - 1);
 QTYPE_CODES.forEach((code, i) => (QTYPE_SLOT[code] = i));
 
 export function rcodeSlot(rcode: number): number {
-  return rcode === 16 ? 7 : rcode <= 6 ? rcode : 2;
+  return rcode === 16 ? 7 : rcode === 23 ? 8 : rcode <= 6 ? rcode : 2;
 }
 
 /** Where the IPv6 half of QueryCounters.scopes starts (the IPv4 half holds /0../32). */

@@ -1,9 +1,10 @@
 /**
  * handleQuery: packet in, answer out. The one socket-free entry point for UDP
- * (batched or node:dgram) and TCP: decode -> validate -> zone lookup -> for a
- * geo record, the client's network (ecs/subnet.ts: ECS, else the source
- * address) -> trie walk -> health-filtered cached answer -> response bytes,
- * written into the listener's output buffer.
+ * (batched or node:dgram) and TCP: decode -> DNS Cookies (RFC 7873) ->
+ * validate -> zone lookup -> response rate limiting (UDP, once the response
+ * class is known) -> for a geo record, the client's network (ecs/subnet.ts:
+ * ECS, else the source address) -> trie walk -> health-filtered cached
+ * answer -> response bytes, written into the listener's output buffer.
  *
  * Synchronous, no I/O, no logging, no allocation, and no state of its own:
  * everything that lives between packets is in the listener's QueryContext,
@@ -12,12 +13,15 @@
  * exception to the socket.
  */
 import type { Runtime } from '../build/runtime.js';
+import { CookieAction, CookieResult, type ServerCookies } from '../cookie/evaluate.js';
 import { effectiveSubnet } from '../ecs/subnet.js';
 import { lookup } from '../policy/trie.js';
-import { QClass, QType, TCP, UDP_NO_EDNS_MAX } from '../wire/constants.js';
-import { Outcome, parseQuery } from '../wire/query.js';
-import { type Sections, writeResponse, writeSynthesized } from '../wire/response.js';
+import { RrlAction, ResponseKind, type ResponseKindCode, type RrlActionCode } from '../rrl/kinds.js';
+import { QClass, QType, Rcode, TCP, UDP, UDP_NO_EDNS_MAX } from '../wire/constants.js';
+import { Outcome, type OutcomeCode, parseQuery } from '../wire/query.js';
+import { type Sections, writeResponse, writeSynthesized, writeTruncated } from '../wire/response.js';
 import type { Plan } from '../zone/answers.js';
+import type { LookupTrace } from '../zone/lookup.js';
 import { findPlan } from '../zone/lookup.js';
 import type { QueryContext } from './context.js';
 import { scopeHash } from '../util/hll.js';
@@ -72,21 +76,37 @@ function answer(ctx: QueryContext, rt: Runtime, msg: Buffer, len: number): numbe
     counters.dropped[0]++;
     return 0;
   }
-  const limit = sizeLimit(ctx, rt.edns.udpMax);
-  if (outcome !== Outcome.OK) {
-    const sections: Sections =
-      outcome === Outcome.FORMERR ? rt.formerr : outcome === Outcome.NOTIMP ? rt.notimp : rt.badvers;
-    if (outcome === Outcome.FORMERR) counters.malformed++;
-    return respond(ctx, rt, msg, sections, null, 0, 0, limit);
+  const guards = ctx.plane.guards;
+  const cookies = guards === undefined ? null : guards.cookies;
+  if (cookies !== null) checkCookie(ctx, cookies, msg);
+  else {
+    // Cookies off: the option is ignored like any unknown one (RFC 6891 6.1.2).
+    ctx.cookie.result = CookieResult.NONE;
+    ctx.cookie.action = CookieAction.PROCESS;
   }
+  // Rate limiting applies to UDP only (TCP proves the source), never to a proven source (valid cookie).
+  let rrl = guards === undefined || ctx.transport !== UDP ? null : guards.rrl;
+  if (rrl !== null && ctx.cookie.result === CookieResult.VALID) {
+    rrl.countCookieExempt();
+    rrl = null;
+  }
+  ctx.rrl = rrl;
+  const limit = sizeLimit(ctx, rt.edns.udpMax);
+  const cookieAction = ctx.cookie.action;
+  if (outcome !== Outcome.OK || cookieAction !== CookieAction.PROCESS)
+    return notAnswerable(ctx, rt, msg, outcome, cookieAction, limit);
   counters.ecs[q.hasEcs ? (q.ecsFamily === 1 ? 1 : 2) : 0]++;
   if (q.qclass !== QClass.IN) {
     const chaos = q.qclass === QClass.CH ? rt.chaos(msg, q) : null;
-    return respond(ctx, rt, msg, chaos ?? rt.refused, null, 0, 0, limit);
+    return respondClass(ctx, rt, msg, chaos ?? rt.refused, limit);
   }
-  if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respond(ctx, rt, msg, rt.refused, null, 0, 0, limit);
+  if (q.qtype === QType.AXFR || q.qtype === QType.IXFR) return respondClass(ctx, rt, msg, rt.refused, limit);
   const plan = cachedPlan(ctx, rt, msg);
-  // The response class is known from here on (plan.kind): where rate limiting will decide (issue 13).
+  // The response class is known (RRL, BIND's response types): decide before any per-query work.
+  if (rrl !== null) {
+    const action = rateLimit(ctx, ctx.cachedKind, ctx.cachedHash, msg, ctx.cachedOffset);
+    if (action !== RrlAction.PASS) return limitedAnswer(ctx, rt, msg, action);
+  }
   if (plan.dname !== null) return dnameAnswer(ctx, rt, msg, plan, limit);
   if (plan.geo === null || (plan.geoViaCname && q.hasEcs)) {
     // RFC 7871 7.2.1: answers that do not depend on the client carry SCOPE 0;
@@ -94,6 +114,95 @@ function answer(ctx: QueryContext, rt: Runtime, msg: Buffer, len: number): numbe
     return respond(ctx, rt, msg, plan, null, 0, 0, limit);
   }
   return geoAnswer(ctx, rt, msg, plan, limit);
+}
+
+/**
+ * Judge the COOKIE option (RFC 7873 5.2, cookie/evaluate.ts) into ctx.cookie;
+ * the response's COOKIE data goes into the parsed query, which the writer echoes.
+ */
+function checkCookie(ctx: QueryContext, cookies: ServerCookies, msg: Buffer): void {
+  const q = ctx.q;
+  const src = ctx.source;
+  // The source address is only read when there is a cookie to bind to it.
+  if (q.cookieOffset >= 0) src.resolve();
+  const v = ctx.cookie;
+  cookies.evaluate(
+    msg,
+    q.cookieOffset,
+    q.cookieLength,
+    src.family,
+    src.bytes,
+    src.offset,
+    ctx.nowSec,
+    ctx.transport === UDP,
+    q.hasQuestion,
+    q.responseCookie,
+    0,
+    v,
+  );
+  q.responseCookieLength = v.responseLength;
+}
+
+/**
+ * Everything answered without a lookup: malformed queries (FORMERR, also for a
+ * malformed COOKIE), NOTIMP, BADVERS, BADCOOKIE, and questionless cookie
+ * requests (RFC 7873 5.4: NOERROR with the cookie; FORMERR when cookies are off).
+ */
+function notAnswerable(
+  ctx: QueryContext,
+  rt: Runtime,
+  msg: Buffer,
+  outcome: OutcomeCode,
+  cookie: number,
+  limit: number,
+): number {
+  let s: Sections;
+  if (outcome === Outcome.NOTIMP) s = rt.notimp;
+  else if (outcome === Outcome.BADVERS) s = rt.badvers;
+  else if (outcome === Outcome.FORMERR || cookie === CookieAction.FORMERR) s = rt.formerr;
+  else if (cookie === CookieAction.BADCOOKIE) s = rt.badcookie;
+  else if (outcome === Outcome.NO_QUESTION && cookie === CookieAction.COOKIE_ONLY) s = rt.cookieOnly;
+  else s = rt.formerr; // a questionless query without a cookie verdict: cookies are off
+  if (s === rt.formerr) ctx.counters.malformed++;
+  return respondClass(ctx, rt, msg, s, limit);
+}
+
+/** An answer of the error class (one RRL bucket per client network), rate limited like any other. */
+function respondClass(ctx: QueryContext, rt: Runtime, msg: Buffer, s: Sections, limit: number): number {
+  if (ctx.rrl !== null) {
+    const action = rateLimit(ctx, ResponseKind.ERROR, 0, msg, 12);
+    if (action !== RrlAction.PASS) return limitedAnswer(ctx, rt, msg, action);
+  }
+  return respond(ctx, rt, msg, s, null, 0, 0, limit);
+}
+
+/** The limiter's verdict for this response (ctx.rrl is set: UDP, RRL on, no valid cookie). */
+function rateLimit(
+  ctx: QueryContext,
+  kind: ResponseKindCode,
+  hash: number,
+  msg: Buffer,
+  nameOff: number,
+): RrlActionCode {
+  const src = ctx.source;
+  src.resolve();
+  // The key is the packet's source (the resolver), never the ECS subnet.
+  return ctx.rrl!.checkHashed(ctx.nowMs, src.family, src.bytes, src.offset, kind, ctx.q.qtype, hash, msg, nameOff);
+}
+
+/**
+ * A limited response: nothing, or (slip) a truncated answer so a real client
+ * behind the same network retries over TCP; when the query had a client
+ * cookie, BADCOOKIE with a fresh server cookie instead (as BIND does): the
+ * client retries with it and is then exempt.
+ */
+function limitedAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, action: RrlActionCode): number {
+  if (action === RrlAction.DROP) return 0;
+  const q = ctx.q;
+  const rcode = q.responseCookieLength > 0 ? Rcode.BADCOOKIE : Rcode.NOERROR;
+  const n = writeTruncated(ctx.out, ctx.outOffset, msg, q, rcode, rt.edns);
+  ctx.counters.countQuery(ctx.transport, q.qtype, rcode);
+  return n;
 }
 
 /** The plan for the query's name and type; the last one is kept (exact bytes: case variants just miss). */
@@ -106,13 +215,37 @@ function cachedPlan(ctx: QueryContext, rt: Runtime, msg: Buffer): Plan {
     while (i < len && msg[12 + i] === name[i]) i++;
     if (i === len) return ctx.cachedPlan!;
   }
-  const plan = findPlan(rt.table, msg, q, rt.refused);
+  const trace = ctx.trace;
+  const plan = findPlan(rt.table, msg, q, rt.refused, trace);
   for (let i = 0; i < len; i++) name[i] = msg[12 + i];
   ctx.cachedLength = len;
   ctx.cachedQtype = q.qtype;
   ctx.cachedRuntime = rt;
   ctx.cachedPlan = plan;
+  ctx.cachedKind = responseKind(plan, trace);
+  ctx.cachedHash = trace.hash;
+  ctx.cachedOffset = trace.offset;
   return plan;
+}
+
+/**
+ * The RRL class of a plan (rrl/kinds.ts): NXDOMAIN keyed on the zone,
+ * referrals on the delegation, answers and NODATA synthesised from a wildcard
+ * on the closest encloser, other answers on the qname; refusals are errors.
+ */
+function responseKind(plan: Plan, trace: LookupTrace): ResponseKindCode {
+  switch (plan.kind) {
+    case 'nxdomain':
+      return ResponseKind.NXDOMAIN;
+    case 'referral':
+      return ResponseKind.REFERRAL;
+    case 'nodata':
+      return ResponseKind.NODATA;
+    case 'refused':
+      return ResponseKind.ERROR;
+    default:
+      return trace.wildcard ? ResponseKind.WILDCARD : ResponseKind.ANSWER;
+  }
 }
 
 /** Walk the policy trie with the client's network and answer from the health-filtered cache. */

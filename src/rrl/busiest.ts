@@ -15,6 +15,8 @@ export interface BucketView {
   /** The class name (qname, zone, delegation or closest encloser) when it was recorded as the bucket started being limited. */
   name: string | null;
   qtype: number | null;
+  /** The class name's hash: with network, kind and qtype it names the bucket in every worker (the name may be unrecorded). */
+  nameHash: number;
   /** Responses counted since the bucket was created. */
   responses: number;
   /** Of those, dropped or slipped (would have been, in log-only mode). */
@@ -45,6 +47,7 @@ function view(b: RawBucket, nowMs: number): BucketView {
     kind: KIND_NAMES[b.kind],
     name: b.name === null ? null : wireNameText(b.name),
     qtype: b.qtype,
+    nameHash: b.nameHash,
     responses: b.responses,
     limited: b.limited,
     limitedNow: b.balance < 0,

@@ -65,6 +65,8 @@ export interface RawBucket {
   qtype: number | null;
   /** Wire-format class name when it was recorded (buckets that entered limiting recently), else null. */
   name: Uint8Array | null;
+  /** The class name's hash (0 for kinds without a name): with network, kind and qtype it names the bucket in every process. */
+  nameHash: number;
   responses: number;
   limited: number;
   /** Balance now, in responses (negative: being limited). */
@@ -110,6 +112,8 @@ export class ResponseRateLimiter {
   private readonly networks: Uint8Array;
   /** Index into the name ring, or -1. */
   private readonly nameRefs: Int16Array;
+  /** The class name's hash (the keys are seeded per process; this is not, so workers' views can be merged). */
+  private readonly nameHashes: Int32Array;
 
   private readonly ringNames = new Uint8Array(NAME_RING * NAME_MAX);
   private readonly ringLengths = new Uint16Array(NAME_RING);
@@ -150,11 +154,12 @@ export class ResponseRateLimiter {
     this.limitedCounts = new Uint32Array(cap);
     this.networks = new Uint8Array(cap * 16);
     this.nameRefs = new Int16Array(cap).fill(-1);
+    this.nameHashes = new Int32Array(cap);
   }
 
   /** Bytes held by the table (fixed at construction). */
   get tableBytes(): number {
-    return this.capacity * (4 + 4 + 1 + 1 + 2 + 8 + 8 + 8 + 1 + 4 + 4 + 16 + 2) + this.ringNames.length;
+    return this.capacity * (4 + 4 + 1 + 1 + 2 + 8 + 8 + 8 + 1 + 4 + 4 + 16 + 2 + 4) + this.ringNames.length;
   }
 
   /**
@@ -232,7 +237,7 @@ export class ResponseRateLimiter {
     a = fmix(mix(a, nh));
     b = fmix(mix(b, nh));
 
-    const slot = this.findOrClaim(a, b, nowMs, kind, family, qtype, w0, w1, w2, w3);
+    const slot = this.findOrClaim(a, b, nowMs, kind, family, qtype, nh, w0, w1, w2, w3);
 
     // Credit the time since the last visit (BIND debit_rrl_entry), then debit this response.
     const max = rate * 1000;
@@ -330,6 +335,7 @@ export class ResponseRateLimiter {
         kind,
         qtype: KIND_USES_QTYPE[kind] ? this.qtypes[i] : null,
         name: named ? this.ringNames.slice(ref * NAME_MAX, ref * NAME_MAX + this.ringLengths[ref]) : null,
+        nameHash: this.nameHashes[i],
         responses: this.hits[i],
         limited: this.limitedCounts[i],
         balance,
@@ -348,6 +354,7 @@ export class ResponseRateLimiter {
     kind: number,
     family: number,
     qtype: number,
+    nameHash: number,
     w0: number,
     w1: number,
     w2: number,
@@ -394,6 +401,7 @@ export class ResponseRateLimiter {
     this.kinds[slot] = kind + 1;
     this.families[slot] = family;
     this.qtypes[slot] = qtype;
+    this.nameHashes[slot] = nameHash;
     this.seen[slot] = nowMs;
     this.created[slot] = nowMs;
     this.balances[slot] = this.rates[kind] * 1000;

@@ -12,8 +12,15 @@ export class FrameSplitter {
     return this.buf.length;
   }
 
+  /** Keep a chunk without handing out messages (the reader is paused); the next push() goes on from here. */
+  hold(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
   /**
    * Add a chunk; calls `onMessage` for each complete message, in order.
+   * When `onMessage` returns false the rest is kept for the next push (an
+   * empty chunk goes on with it).
    * Returns false (and stops) if a frame announces more than `maxSize` bytes
    * or zero bytes: the caller should close the connection.
    */

@@ -57,8 +57,17 @@ export function batchAddon(): Addon | null {
 /**
  * Bind a batched UDP listener. `group` is how many processes share the port
  * (cluster workers): the kernel then spreads datagrams over them at random.
+ * `startBatch` runs once before each batch's datagrams (the caller reads its
+ * clock there, not per datagram).
  */
-export function listenUdpBatch(a: Addon, host: string, port: number, handler: BatchHandler, group = 1): UdpListener {
+export function listenUdpBatch(
+  a: Addon,
+  host: string,
+  port: number,
+  handler: BatchHandler,
+  group = 1,
+  startBatch: () => void = () => undefined,
+): UdpListener {
   let opened: { fd: number; port: number };
   try {
     opened = a.open(host, port, true, group);
@@ -90,6 +99,11 @@ export function listenUdpBatch(a: Addon, host: string, port: number, handler: Ba
   // escapes costs that one datagram (no answer, counted), never the batch or
   // the process (an exception here would surface as uncaughtException).
   const onBatch = (n: number) => {
+    try {
+      startBatch();
+    } catch {
+      buffers.stats[CALLBACK_ERRORS]++;
+    }
     for (let i = 0; i < n; i++) {
       const len = inLens[i];
       if (len === 0) continue;

@@ -16,6 +16,8 @@ export const Rcode = {
   YXDOMAIN: 6,
   /** Extended rcode 16 (RFC 6891 section 9): upper 8 bits go into the OPT TTL. */
   BADVERS: 16,
+  /** Extended rcode 23 (RFC 7873 8): a server cookie is missing or invalid. */
+  BADCOOKIE: 23,
 } as const;
 
 export const QType = {
@@ -40,7 +42,8 @@ export const QType = {
 
 export const QClass = { IN: 1, CH: 3, ANY: 255 } as const;
 
-export const EdnsOption = { NSID: 3, ECS: 8 } as const;
+/** EDNS option codes: NSID (RFC 5001), Client Subnet (RFC 7871), COOKIE (RFC 7873). */
+export const EdnsOption = { NSID: 3, ECS: 8, COOKIE: 10 } as const;
 
 /** UDP payload limit without EDNS (RFC 1035 4.2.1). */
 export const UDP_NO_EDNS_MAX = 512;
@@ -54,6 +57,7 @@ export const RCODE_NAMES: Record<number, string> = {
   5: 'REFUSED',
   6: 'YXDOMAIN',
   16: 'BADVERS',
+  23: 'BADCOOKIE',
 };
 
 /** Transport a query arrived on (index into per-transport counters). */

@@ -2,7 +2,8 @@
  * Hand-written query decoder for the hot path (RFC 1035 4.1, RFC 6891 6.1).
  * It fills one reusable ParsedQuery instead of building objects: the header,
  * the question's offsets (the qname is never copied, so its case is preserved
- * when the question is echoed), and the OPT record's fields including ECS.
+ * when the question is echoed), and the OPT record's fields including ECS and
+ * where the COOKIE option is (RFC 7873; judged by cookie/, not here).
  * It never throws; every malformed input maps to an outcome.
  */
 import { EcsStatus, validateEcs } from '../ecs/parse.js';
@@ -17,6 +18,11 @@ export const Outcome = {
   FORMERR: 2,
   NOTIMP: 3,
   BADVERS: 4,
+  /**
+   * QDCOUNT 0 with a COOKIE option: a request for a server cookie (RFC 7873
+   * 5.4), answered from the cookie alone when cookies are on, else FORMERR.
+   */
+  NO_QUESTION: 5,
 } as const;
 export type OutcomeCode = (typeof Outcome)[keyof typeof Outcome];
 
@@ -52,6 +58,15 @@ export class ParsedQuery {
   /** Offset of the ECS option data (FAMILY field) and its length, for the echo. */
   ecsOffset = 0;
   ecsLength = 0;
+  /** Offset of the first COOKIE option's data and its length (RFC 7873 4); -1 when the query has none. */
+  cookieOffset = -1;
+  cookieLength = 0;
+  /**
+   * The COOKIE option data the response carries (client cookie + server cookie, RFC 7873
+   * 5.2), written by the cookie check; `responseCookieLength` 0: the response has none.
+   */
+  readonly responseCookie = new Uint8Array(40);
+  responseCookieLength = 0;
   /** Why the packet was rejected, for logs and tests (empty when OK). */
   reason = '';
 
@@ -71,6 +86,9 @@ export class ParsedQuery {
     this.ecsSource = 0;
     this.ecsOffset = 0;
     this.ecsLength = 0;
+    this.cookieOffset = -1;
+    this.cookieLength = 0;
+    this.responseCookieLength = 0;
     this.reason = '';
   }
 }
@@ -142,6 +160,10 @@ function readOpt(msg: Uint8Array, q: ParsedQuery, off: number, end: number): num
       q.ecsLength = len;
     } else if (code === EdnsOption.NSID) {
       q.nsidRequested = true;
+    } else if (code === EdnsOption.COOKIE && q.cookieOffset < 0) {
+      // The first one counts; its length is judged by the cookie check (RFC 7873 5.2.2).
+      q.cookieOffset = p;
+      q.cookieLength = len;
     }
     // RFC 6891 6.1.2: unknown options are ignored.
     p += len;
@@ -211,6 +233,10 @@ export function parseQuery(msg: Uint8Array, end: number, q: ParsedQuery): Outcom
       off += 10 + ((msg[off + 8] << 8) | msg[off + 9]);
       if (off > end) off = -1;
     }
+  }
+  if (qdcount === 0 && q.opcode === 0 && off >= 0 && q.cookieOffset >= 0 && q.ednsVersion === 0) {
+    q.reason = 'no question (a cookie request)';
+    return Outcome.NO_QUESTION;
   }
   if (qdcount !== 1) {
     q.reason = `QDCOUNT ${qdcount}`;

@@ -3,7 +3,9 @@
  * of answer records point at the question with 0xC00C, so the bytes fit any
  * qname spelling); this module only writes the header, copies the question as
  * the client sent it (case preserved), appends the sections and the OPT record
- * (ECS echo with SCOPE, NSID), and truncates to the client's size limit.
+ * (ECS echo with SCOPE, NSID, the COOKIE the cookie check prepared), and
+ * truncates to the client's size limit. Rate-limited queries get a minimal
+ * truncated answer (writeTruncated).
  */
 import { EdnsOption, HEADER_SIZE, Rcode } from './constants.js';
 import type { ParsedQuery } from './query.js';
@@ -49,11 +51,12 @@ export interface EdnsSettings {
 }
 
 /** Size of our OPT record for this query (0 when the query had none). */
-function optSize(q: ParsedQuery, edns: EdnsSettings, withEcs: boolean): number {
+function optSize(q: ParsedQuery, edns: EdnsSettings, withEcs: boolean, withNsid: boolean): number {
   if (!q.hasOpt) return 0;
   let size = 11;
   if (withEcs && q.hasEcs) size += 4 + q.ecsLength;
-  if (q.nsidRequested && edns.nsid.length > 0) size += 4 + edns.nsid.length;
+  if (withNsid && q.nsidRequested && edns.nsid.length > 0) size += 4 + edns.nsid.length;
+  if (q.responseCookieLength > 0) size += 4 + q.responseCookieLength;
   return size;
 }
 
@@ -80,7 +83,7 @@ export function writeResponse(
   // RFC 7871 7.2.1: echo ECS whenever the query carried one; on FORMERR the option was the problem.
   const withEcs = rcode !== Rcode.FORMERR;
   const questionLen = q.hasQuestion ? q.questionEnd - HEADER_SIZE : 0;
-  const opt = optSize(q, edns, withEcs);
+  const opt = optSize(q, edns, withEcs, true);
   const base = HEADER_SIZE + questionLen + opt;
   const tailLen = tail === null ? 0 : tail.length;
   const answerLen = s.answer.length + tailLen;
@@ -122,8 +125,31 @@ export function writeResponse(
       off += s.authority.length;
     }
   }
-  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, scope, opt);
+  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, withEcs, true, scope, opt);
   return size;
+}
+
+/**
+ * The answer to a rate-limited query that slips (RRL): the query's header
+ * with QR, AA and TC and `rcode` (NOERROR, or BADCOOKIE when the query had a
+ * client cookie), the question, and an OPT record when the query had one,
+ * carrying only the COOKIE the cookie check prepared (no ECS, no NSID). A
+ * real resolver retries over TCP (or with the fresh cookie, RFC 7873 5.3);
+ * without a cookie the answer is never larger than the query (no amplification).
+ */
+export function writeTruncated(
+  out: Uint8Array,
+  o: number,
+  msg: Uint8Array,
+  q: ParsedQuery,
+  rcode: number,
+  edns: EdnsSettings,
+): number {
+  const opt = optSize(q, edns, false, false);
+  const questionLen = q.hasQuestion ? q.questionEnd - HEADER_SIZE : 0;
+  const off = writeHeaderAndQuestion(out, o, msg, q, true, true, rcode, 0, 0, opt > 0 ? 1 : 0);
+  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, false, false, 0, opt);
+  return HEADER_SIZE + questionLen + opt;
 }
 
 /** Header (ID, QR=1, opcode, AA, TC, RD and CD copied, RA=0, rcode low 4 bits, counts) and the question as sent; returns the offset after it. */
@@ -177,7 +203,7 @@ export function writeSynthesized(
   limit: number,
   edns: EdnsSettings,
 ): number {
-  const opt = optSize(q, edns, true);
+  const opt = optSize(q, edns, true, true);
   const base = q.questionEnd + opt;
   const authority = rest === null ? 0 : rest.authority.length;
   const additional = rest === null ? 0 : rest.additional.length;
@@ -209,7 +235,7 @@ export function writeSynthesized(
       }
     }
   }
-  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, true, 0, opt);
+  if (opt > 0) writeOpt(out, off, msg, q, edns, rcode, true, true, 0, opt);
   return size;
 }
 
@@ -222,6 +248,7 @@ function writeOpt(
   edns: EdnsSettings,
   rcode: number,
   withEcs: boolean,
+  withNsid: boolean,
   scope: number,
   size: number,
 ): void {
@@ -247,11 +274,22 @@ function writeOpt(
     out[p + 7] = scope; // FAMILY, SOURCE and ADDRESS echoed as received; SCOPE set
     p += 4 + q.ecsLength;
   }
-  if (q.nsidRequested && edns.nsid.length > 0) {
+  if (withNsid && q.nsidRequested && edns.nsid.length > 0) {
     out[p] = 0;
     out[p + 1] = EdnsOption.NSID;
     out[p + 2] = edns.nsid.length >> 8;
     out[p + 3] = edns.nsid.length & 0xff;
     out.set(edns.nsid, p + 4);
+    p += 4 + edns.nsid.length;
+  }
+  const cookieLength = q.responseCookieLength;
+  if (cookieLength > 0) {
+    // RFC 7873 5.2: the client cookie and our server cookie, in every response to a query that had one.
+    out[p] = 0;
+    out[p + 1] = EdnsOption.COOKIE;
+    out[p + 2] = 0;
+    out[p + 3] = cookieLength;
+    const c = q.responseCookie;
+    for (let i = 0; i < cookieLength; i++) out[p + 4 + i] = c[i];
   }
 }

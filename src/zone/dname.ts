@@ -17,7 +17,7 @@ import { QType, Rcode } from '../wire/constants.js';
 import { ParsedQuery, MAX_LABELS } from '../wire/query.js';
 import type { Sections } from '../wire/response.js';
 import type { DnameData, NameEntry, Plan } from './answers.js';
-import { findPlan } from './lookup.js';
+import { findPlan, LookupTrace } from './lookup.js';
 import type { NameTable } from './name-table.js';
 
 const MAX_HOPS = 8;
@@ -37,6 +37,8 @@ export class DnameSynthesizer {
   private readonly name = new Uint8Array(12 + 256);
   private nameLength = 0;
   private readonly sq = new ParsedQuery();
+  /** The lookups of the substituted names (their class is not what RRL keys on: the DNAME owner is). */
+  private readonly trace = new LookupTrace();
   /** Where the current name's octets are in the response: [0, aLen) at aOut, the rest at bOut. */
   private aOut = 0;
   private aLen = 0;
@@ -129,7 +131,7 @@ export class DnameSynthesizer {
     sq.labelCount = count;
     sq.qnameLength = this.nameLength;
     sq.qtype = qtype;
-    return findPlan(table, this.name, sq, refused);
+    return findPlan(table, this.name, sq, refused, this.trace);
   }
 
   /** Append what the new name has: its answer records (owners moved to it) and SOA, or nothing. */

@@ -34,19 +34,35 @@ export const ROOMS: Record<string, { allowed: Allowed[]; why: string }> = {
     allowed: ['zone:type', 'geo', 'health/view.ts:type', 'net', 'util', 'errors', 'build/config:type'],
     why: 'rules, ranking, compiler, tries, geo answers; the lookup is data-plane, the compiler build-side',
   },
-  rrl: { allowed: ['zone', 'net'], why: 'response rate limiting core (issue 13)' },
-  cookie: { allowed: ['net'], why: 'DNS cookies core (issue 13)' },
+  rrl: { allowed: ['zone', 'net'], why: 'response rate limiting: buckets, slip, exemptions (pure, no clock)' },
+  cookie: { allowed: ['net'], why: 'DNS cookies: RFC 7873 decisions, RFC 9018 server cookies (pure, no clock)' },
   dnssec: { allowed: ['zone', 'wire', 'errors'], why: 'signing core (issue 16): pure functions over wire bytes' },
   query: {
-    allowed: ['wire', 'ecs', 'zone', 'policy', 'util', 'build/runtime.ts:type'],
-    why: 'handleQuery and the per-listener QueryContext: bytes in, bytes out',
+    allowed: ['wire', 'ecs', 'zone', 'policy', 'rrl', 'cookie', 'util', 'build/runtime.ts:type'],
+    why: 'handleQuery and the per-listener QueryContext: bytes in, bytes out; consults the cookie and RRL cores',
   },
-  transport: { allowed: ['wire', 'util', 'errors'], why: 'sockets; takes a handler, never imports the query path' },
+  transport: {
+    allowed: ['wire', 'net', 'util', 'errors'],
+    why: 'sockets; takes a handler, never imports the query path; per-network TCP caps need net/',
+  },
   // Build side: config -> snapshot -> runtime.
   'build/config': { allowed: ['zone/types.ts', 'util', 'errors'], why: 'the config language: schema, loader, salvage' },
   build: {
-    allowed: ['build/config', 'zone', 'wire', 'policy', 'geo', 'health', 'net', 'util', 'errors', 'dnssec'],
-    why: 'snapshot (split by concern), compile worker, change guard, runtime',
+    allowed: [
+      'build/config',
+      'zone',
+      'wire',
+      'policy',
+      'geo',
+      'health',
+      'rrl',
+      'cookie',
+      'net',
+      'util',
+      'errors',
+      'dnssec',
+    ],
+    why: 'snapshot (split by concern), compile worker, change guard, runtime; RRL and cookie settings checked',
   },
   // Control side.
   inspect: {
@@ -70,6 +86,8 @@ export const ROOMS: Record<string, { allowed: Allowed[]; why: string }> = {
       'observability',
       'query',
       'transport',
+      'rrl',
+      'cookie',
       'policy',
       'health',
       'geo',
@@ -100,6 +118,8 @@ export const HOT_PATH = [
   'policy/trie.ts',
   'policy/geo-answer.ts',
   'util/hll.ts',
+  'rrl/',
+  'cookie/',
 ];
 
 /** Module-level values on the query path that are allowed because nothing writes them after load. */

@@ -84,6 +84,7 @@ export function testConfig(o: GeoConfigOptions = {}): string {
   return `
 server:
   identity: ${JSON.stringify(o.identity ?? 'test-instance')}
+  server_id: identity
   tcp: { idle_timeout: 2s, max_connections: 16 }
 admin:
   listen: 127.0.0.1:0

@@ -23,6 +23,8 @@ export interface QueryOptions {
   /** ECS "addr/len" (family from the address). */
   ecs?: string;
   nsid?: boolean;
+  /** COOKIE option data (RFC 7873): 8 bytes of client cookie, or client + server cookie. */
+  cookie?: Buffer;
   /** Extra EDNS options {code, data}. */
   options?: Array<{ code: number; data: Buffer }>;
 }
@@ -58,6 +60,7 @@ export function buildQuery(o: QueryOptions): Buffer {
   const options = [...(o.options ?? [])];
   if (o.ecs) options.push({ code: 8, data: ecsData(o.ecs) });
   if (o.nsid) options.push({ code: 3, data: Buffer.alloc(0) });
+  if (o.cookie) options.push({ code: 10, data: o.cookie });
   const edns =
     o.edns ??
     (o.ecs !== undefined || o.nsid || o.udpSize !== undefined || o.ednsVersion !== undefined || options.length > 0);
@@ -107,6 +110,8 @@ export interface Reply {
   /** ECS option echoed, if any. */
   ecs: { family: number; source: number; scope: number; address: Buffer } | null;
   nsid: string | null;
+  /** COOKIE option data echoed (client cookie + server cookie), if any. */
+  cookie: Buffer | null;
   opt: { udpSize: number; extendedRcode: number; version: number; flags: number } | null;
 }
 
@@ -115,6 +120,7 @@ export function decodeReply(raw: Buffer): Reply {
   const flagsWord = raw.readUInt16BE(2);
   let ecs: Reply['ecs'] = null;
   let nsid: string | null = null;
+  let cookie: Buffer | null = null;
   let opt: Reply['opt'] = null;
   // Parse OPT by hand from the decoded record's raw options.
   for (const a of packet.additionals ?? []) {
@@ -131,6 +137,7 @@ export function decodeReply(raw: Buffer): Reply {
       if (op.code === 8)
         ecs = { family: op.data.readUInt16BE(0), source: op.data[2], scope: op.data[3], address: op.data.subarray(4) };
       if (op.code === 3) nsid = op.data.toString('utf8');
+      if (op.code === 10) cookie = Buffer.from(op.data);
     }
   }
   const extended = opt ? opt.extendedRcode << 4 : 0;
@@ -146,6 +153,7 @@ export function decodeReply(raw: Buffer): Reply {
     },
     ecs,
     nsid,
+    cookie,
     opt,
   };
 }
@@ -177,11 +185,11 @@ export async function udpQuery(port: number, o: QueryOptions, host = '127.0.0.1'
 export function tcpExchange(
   port: number,
   msgs: Buffer[],
-  opts: { host?: string; oneWrite?: boolean; expect?: number; timeoutMs?: number } = {},
+  opts: { host?: string; localAddress?: string; oneWrite?: boolean; expect?: number; timeoutMs?: number } = {},
 ): Promise<Buffer[]> {
   const expect = opts.expect ?? msgs.length;
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host: opts.host ?? '127.0.0.1' });
+    const sock = net.connect({ port, host: opts.host ?? '127.0.0.1', localAddress: opts.localAddress });
     const replies: Buffer[] = [];
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => {

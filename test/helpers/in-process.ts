@@ -19,6 +19,7 @@ export class InProcessListener {
 
   /** Answer `msg` as if it came from `client` (a socket address string): a copy of the response, or null. */
   answer(msg: Buffer, client = '127.0.0.1'): Buffer | null {
+    this.ctx.tick();
     this.ctx.source.setText(client);
     const n = handleQuery(this.ctx, msg, msg.length);
     return n === 0 ? null : Buffer.from(this.ctx.out.subarray(this.ctx.outOffset, this.ctx.outOffset + n));

@@ -232,17 +232,80 @@ export type ZoneConfig = z.output<typeof zone>;
 
 const listen = z.string();
 
+/** A per-second limit of response rate limiting (0 = that class is not limited). */
+const perSecond = z.number().int().min(0).max(1_000_000);
+/** A cookie secret: 32 hex digits (16 bytes, RFC 9018 5). The message never echoes the value. */
+const cookieSecret = z.string().regex(/^\s*[0-9a-fA-F]{32}\s*$/, 'a cookie secret is 32 hex digits (16 bytes)');
+
+/**
+ * Response rate limiting (BIND's `rate-limit`, rrl/): UDP responses per second
+ * per (client network, response class). docs/config.md#rrl gives the reason
+ * for each default (on, as NSD ships it; loopback exempt).
+ */
+const rrl = z.strictObject({
+  enabled: z.boolean().default(true),
+  responses_per_second: perSecond.default(200),
+  nodata_per_second: perSecond.optional(),
+  nxdomains_per_second: perSecond.optional(),
+  referrals_per_second: perSecond.optional(),
+  errors_per_second: perSecond.optional(),
+  /** Seconds of debt a bucket can run up: a flood that stops stays limited this long. */
+  window: duration.pipe(z.number().int('window is whole seconds').min(1).max(3600)).default(15),
+  /** Every Nth limited response is sent truncated (TC=1) instead of dropped; 0 never, 1 always. */
+  slip: z.number().int().min(0).max(10).default(2),
+  ipv4_prefix_length: z.number().int().min(0).max(32).default(24),
+  ipv6_prefix_length: z.number().int().min(0).max(128).default(56),
+  /** Sources never limited (CIDR). A spoofed loopback source cannot arrive from the network. */
+  exempt: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+  /** Decide and count, never enforce. */
+  log_only: z.boolean().default(false),
+  /** Buckets in the table (rounded up to a power of two): the memory, whatever the number of sources. */
+  table_size: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1 << 24)
+    .default(131072),
+});
+export type RrlConfig = z.output<typeof rrl>;
+
+/** DNS Cookies (RFC 7873) with RFC 9018 server cookies (cookie/). */
+const cookies = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** BADCOOKIE to UDP queries from cookie-aware clients without a valid server cookie. */
+  require: z.boolean().default(false),
+  secret: cookieSecret.optional(),
+  secret_env: z.string().min(1).optional(),
+  /** A second secret still accepted (rotation, RFC 9018 5). */
+  previous_secret: cookieSecret.optional(),
+  previous_secret_env: z.string().min(1).optional(),
+});
+export type CookiesConfig = z.output<typeof cookies>;
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
       listen: z.array(listen).min(1).default(['127.0.0.1:5300', '[::1]:5300']),
-      /** NSID payload (RFC 5001): "auto" = host name, "" = off, anything else verbatim. */
+      /** This instance's name (logs, fleet): "auto" = host name, anything else verbatim. */
       identity: z.string().default('auto'),
+      /**
+       * What NSID (RFC 5001) and CHAOS id.server / hostname.bind answer (BIND's server-id):
+       * "none" = nothing, "identity" = server.identity, "hostname" = the host name, else verbatim.
+       */
+      server_id: z.string().default('none'),
       udp_max_payload: z.number().int().min(512).max(65535).default(1232),
       tcp: z
         .strictObject({
           idle_timeout: duration.default(10),
+          /** Idle timeout once the connection table is `pressure_threshold` full (RFC 7766 6.2.3). */
+          idle_timeout_under_pressure: duration.default(2),
+          pressure_threshold: percent.default(75),
           max_connections: z.number().int().min(1).default(512),
+          max_connections_per_address: z.number().int().min(1).default(32),
+          max_connections_per_prefix: z.number().int().min(1).default(128),
+          ipv4_prefix_length: z.number().int().min(0).max(32).default(24),
+          ipv6_prefix_length: z.number().int().min(0).max(128).default(56),
+          max_connection_lifetime: duration.pipe(z.number().positive()).default(120),
           max_message_size: z.number().int().min(512).max(65535).default(65535),
           max_queries_per_connection: z.number().int().min(1).default(1000),
         })
@@ -307,6 +370,8 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  rrl: rrl.prefault({}),
+  cookies: cookies.prefault({}),
   pops: z.record(popId, pop).default({}),
   policies: z.record(z.string(), policy).default({}),
   zones: z.array(zone).min(1),

@@ -526,7 +526,6 @@ export function semanticsSuite(udpMode: 'batched' | 'dgram'): void {
           name: 'www.example.net',
           options: [
             { code: 65001, data: Buffer.from('private') },
-            { code: 10, data: Buffer.from('0102030405060708', 'hex') },
             { code: 12, data: Buffer.alloc(16) },
           ],
         });

@@ -1,7 +1,10 @@
 /**
  * DNS over TCP on a real server (RFC 7766): pipelining, arbitrary segmenting,
- * idle timeout (reset only by complete queries), connection cap, frame limits,
- * and the IPv6 loopback listener.
+ * idle timeout (reset only by complete queries), connection cap (a newcomer
+ * takes the slot of the longest idle connection), frame limits, caps per
+ * source address and network (clients bound to addresses in different /24s
+ * of 127.0.0.0/8), lifetime, the shorter idle timeout under pressure,
+ * back-pressure on clients that do not read, and the IPv6 loopback listener.
  */
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -9,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../helpers/configs.js';
 import { addresses, buildQuery, decodeReply, tcpExchange, tcpQuery, udpQuery, until } from '../../helpers/dns.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
+import { metric, scrape } from '../ops/admin-http.js';
 
 const TCP_LINE = 'tcp: { idle_timeout: 2s, max_connections: 16 }';
 
@@ -48,9 +52,9 @@ class Client {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<Client> {
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<Client> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ port, host });
+      const sock = net.connect({ port, host, localAddress });
       const c = new Client(sock);
       sock.once('connect', () => resolve(c));
       sock.once('error', reject);
@@ -253,7 +257,7 @@ describe('TCP on the test config (idle 2s, max 16 connections)', () => {
 });
 
 describe('TCP limits', () => {
-  it('max_connections 16: the 17th connection is closed, the first 16 keep being answered', async () => {
+  it('max_connections 16: a 17th client takes the slot of the connection idle the longest; the others keep being answered', async () => {
     const t = await startServer(configWithTcp('idle_timeout: 60s, max_connections: 16'));
     const clients: Client[] = [];
     try {
@@ -265,36 +269,31 @@ describe('TCP limits', () => {
       }
       expect(t.server.tcpStats.open).toBe(16);
       expect(t.server.tcpStats.rejected).toBe(0);
+      // Connection 0 asked first: it has been idle the longest.
       const extra = await Client.connect(t.port);
       clients.push(extra);
-      extra.sock.write(frameMsg(buildQuery({ name: 'www.example.net', id: 999 })));
-      await extra.waitClosed('the server to close the 17th connection', 5000);
-      expect(extra.replies).toEqual([]);
-      await until(() => t.server.tcpStats.rejected === 1, 'tcpStats.rejected to count the 17th connection', 5000);
-      for (let i = 0; i < 16; i++) {
+      await extra.write(frameMsg(buildQuery({ name: 'www.example.net', id: 999 })));
+      const [raw] = await extra.waitReplies(1, 'the answer on the 17th connection');
+      expect(idOf(raw)).toBe(999);
+      await clients[0].waitClosed('the server to close the connection idle the longest', 5000);
+      expect(t.server.tcpStats.closed.evicted).toBe(1);
+      expect(t.server.tcpStats.rejected).toBe(0);
+      expect(t.server.tcpStats.open).toBe(16);
+      for (let i = 1; i < 16; i++) {
         const c = clients[i];
         await c.write(frameMsg(buildQuery({ name: 'mail.example.net', id: 100 + i })));
         const replies = await c.waitReplies(2, `second answer on connection ${i}`);
         expect(idOf(replies[1])).toBe(100 + i);
         expect(c.closed).toBe(false);
       }
-      expect(t.server.tcpStats.rejected).toBe(1);
-      expect(t.server.tcpStats.open).toBe(16);
-      // Once one of the 16 goes away, a new connection is accepted again.
-      clients[0].destroy();
-      await until(() => t.server.tcpStats.open === 15, 'the server to see the closed connection', 5000);
-      const again = await Client.connect(t.port);
-      clients.push(again);
-      await again.write(frameMsg(buildQuery({ name: 'www.example.net', id: 4242 })));
-      const [raw] = await again.waitReplies(1, 'an answer on a connection opened after one closed');
-      expect(idOf(raw)).toBe(4242);
+      expect(t.server.tcpStats.closed.evicted).toBe(1);
     } finally {
       for (const c of clients) c.destroy();
       await t.close();
     }
   });
 
-  it('max_connections: every connection over the cap is closed and counted, also when several arrive at once', async () => {
+  it('max_connections: several clients arriving at once each take the slot of one of the longest idle, all counted', async () => {
     const t = await startServer(configWithTcp('idle_timeout: 60s, max_connections: 16'));
     const clients: Client[] = [];
     try {
@@ -306,12 +305,13 @@ describe('TCP limits', () => {
       }
       const extras = await Promise.all([0, 1, 2, 3, 4].map(() => Client.connect(t.port)));
       clients.push(...extras);
-      for (const [i, e] of extras.entries()) await e.waitClosed(`the server to close extra connection ${i}`, 5000);
-      await until(
-        () => t.server.tcpStats.rejected === 5,
-        `tcpStats.rejected to reach 5 (is ${t.server.tcpStats.rejected})`,
-        5000,
-      );
+      for (const [i, e] of extras.entries()) {
+        await e.write(frameMsg(buildQuery({ name: 'www.example.net', id: 500 + i })));
+        await e.waitReplies(1, `the answer on extra connection ${i}`);
+      }
+      for (let i = 0; i < 5; i++) await clients[i].waitClosed(`the server to close idle connection ${i}`, 5000);
+      expect(clients.slice(5, 16).every((c) => !c.closed)).toBe(true);
+      expect(t.server.tcpStats.closed.evicted).toBe(5);
       expect(t.server.tcpStats.open).toBe(16);
     } finally {
       for (const c of clients) c.destroy();
@@ -376,6 +376,165 @@ describe('TCP limits', () => {
       const replies = await tcpExchange(t.port, queries, { oneWrite: true, expect: 5, timeoutMs: 5000 });
       expect(replies.map(idOf)).toEqual([1, 2, 3]);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('TCP limits per source', () => {
+  const query = (id: number) => frameMsg(buildQuery({ name: 'www.example.net', id }));
+
+  /** Open `n` connections from `local`; those the server refuses come back closed. */
+  async function open(t: TestServer, n: number, local: string): Promise<Client[]> {
+    const out: Client[] = [];
+    for (let i = 0; i < n; i++) out.push(await Client.connect(t.port, '127.0.0.1', local));
+    return out;
+  }
+
+  async function served(t: TestServer, local: string, id: number): Promise<void> {
+    const c = await Client.connect(t.port, '127.0.0.1', local);
+    try {
+      await c.write(query(id));
+      const [raw] = await c.waitReplies(1, `an answer for ${local}`);
+      expect(idOf(raw)).toBe(id);
+    } finally {
+      c.destroy();
+    }
+  }
+
+  it('one address holds at most max_connections_per_address, one /24 at most max_connections_per_prefix; others are served', async () => {
+    const t = await startServer(
+      configWithTcp(
+        'idle_timeout: 60s, max_connections: 64, max_connections_per_address: 4, max_connections_per_prefix: 6',
+      ),
+    );
+    const clients: Client[] = [];
+    try {
+      clients.push(...(await open(t, 6, '127.0.20.1')));
+      await until(() => clients.slice(4).every((c) => c.closed), 'the 5th and 6th connections of one address closed');
+      expect(clients.slice(0, 4).some((c) => c.closed)).toBe(false);
+      clients.push(...(await open(t, 2, '127.0.20.2')));
+      // 4 + 2 = 6 from 127.0.20.0/24: a third address in that /24 is refused, one in another /24 is not.
+      const third = await Client.connect(t.port, '127.0.0.1', '127.0.20.3');
+      clients.push(third);
+      await third.waitClosed('the 7th connection from one /24 closed');
+      await until(
+        () => t.server.tcpStats.refused.per_address === 2 && t.server.tcpStats.refused.per_prefix === 1,
+        'refusals counted by reason',
+      );
+      await served(t, '127.0.21.1', 42);
+      await until(() => t.server.tcpStats.open === 6, 'the six held connections left open');
+      const m = await scrape(t.server.adminPort!);
+      expect(metric(m, 'meridian_tcp_connections_refused_total', { reason: 'per_address' })).toBe(2);
+      expect(metric(m, 'meridian_tcp_connections_refused_total', { reason: 'per_prefix' })).toBe(1);
+    } finally {
+      for (const c of clients) c.destroy();
+      await t.close();
+    }
+  });
+
+  it('a second address is served while a first one holds every slot it can: idle, trickling, and querying every 2 s', async () => {
+    // The whole table (12) is open to one address: only the eviction of the longest idle keeps TCP open to others.
+    const t = await startServer(
+      configWithTcp(
+        'idle_timeout: 60s, max_connections: 12, max_connections_per_address: 100, max_connections_per_prefix: 100',
+      ),
+    );
+    const clients: Client[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      const holders = await open(t, 12, '127.0.22.1');
+      clients.push(...holders);
+      const trickle = frameMsg(
+        buildQuery({ name: 'www.example.net', options: [{ code: 12, data: Buffer.alloc(300) }] }),
+      );
+      holders.forEach((c, i) => {
+        if (i % 3 === 1) {
+          let sent = 0; // one byte every 500 ms: never a complete query
+          timers.push(setInterval(() => !c.closed && c.sock.write(trickle.subarray(sent, ++sent)), 500));
+        } else if (i % 3 === 2) {
+          let id = 0; // a complete query every 2 s
+          void c.write(query(++id));
+          timers.push(setInterval(() => !c.closed && c.sock.write(query(++id)), 2000));
+        }
+      });
+      await until(
+        () => holders.filter((c, i) => i % 3 === 2 && c.replies.length > 0).length === 4,
+        'the busy holders answered',
+      );
+      expect(t.server.tcpStats.open).toBe(12);
+      // Two other clients, one after the other: each is served in the slot of an idle or trickling holder.
+      await served(t, '127.0.23.1', 7);
+      await served(t, '127.0.23.2', 8);
+      expect(t.server.tcpStats.closed.evicted).toBe(2);
+      expect(t.server.tcpStats.rejected).toBe(0);
+      // The holders that query were not the ones evicted.
+      expect(holders.filter((c, i) => i % 3 === 2 && c.closed)).toEqual([]);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      for (const c of clients) c.destroy();
+      await t.close();
+    }
+  });
+
+  it('max_connection_lifetime ends a connection however often it queries', async () => {
+    const t = await startServer(configWithTcp('idle_timeout: 60s, max_connections: 16, max_connection_lifetime: 1s'));
+    const c = await Client.connect(t.port);
+    let id = 0;
+    const timer = setInterval(() => !c.closed && c.sock.write(query(++id)), 200);
+    try {
+      await c.waitClosed('the server to end the connection after its lifetime', 5000);
+      expect(c.replies.length).toBeGreaterThanOrEqual(3);
+      expect(t.server.tcpStats.closed.lifetime).toBe(1);
+    } finally {
+      clearInterval(timer);
+      c.destroy();
+      await t.close();
+    }
+  });
+
+  it('under pressure (half the table in use) idle connections get the shorter timeout', async () => {
+    const t = await startServer(
+      configWithTcp(
+        'idle_timeout: 60s, idle_timeout_under_pressure: 500ms, pressure_threshold: 50%, max_connections: 8',
+      ),
+    );
+    const clients: Client[] = [];
+    try {
+      // Three of eight: no pressure, nothing is closed for a while.
+      clients.push(...(await open(t, 3, '127.0.24.1')));
+      await new Promise((r) => setTimeout(r, 1200)); // longer than the short timeout: it must not apply yet
+      expect(clients.some((c) => c.closed)).toBe(false);
+      // The fourth brings the table to half: the three idle for over 500 ms go; then the pressure is
+      // off and the fourth, idle for less, keeps the long timeout.
+      clients.push(...(await open(t, 1, '127.0.24.2')));
+      for (const c of clients.slice(0, 3)) await c.waitClosed('an idle connection closed under pressure', 5000);
+      expect(t.server.tcpStats.closed.idle_under_pressure).toBe(3);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(clients[3].closed).toBe(false);
+    } finally {
+      for (const c of clients) c.destroy();
+      await t.close();
+    }
+  });
+
+  it('a client that does not read its answers is not read either, and is closed as unread', async () => {
+    const t = await startServer(
+      configWithTcp('idle_timeout: 1s, max_connections: 16, max_queries_per_connection: 100000'),
+    );
+    const c = await Client.connect(t.port);
+    try {
+      c.sock.pause(); // never read: the kernel buffers fill, then the server's
+      const big = frameMsg(buildQuery({ name: 'big.example.net', type: 'TXT', id: 1 }));
+      // 20,000 queries for a 2.5 KB answer: 50 MB of answers, more than both kernels' buffers hold (36 MB here).
+      const burst = Buffer.concat(Array.from({ length: 20_000 }, () => big));
+      c.sock.write(burst);
+      await until(() => t.server.tcpStats.closed.unread === 1, 'the server to close the unread connection', 10_000);
+      // Another client is served meanwhile and after.
+      const [raw] = await tcpExchange(t.port, [buildQuery({ name: 'www.example.net', id: 3 })]);
+      expect(idOf(raw)).toBe(3);
+    } finally {
+      c.destroy();
       await t.close();
     }
   });

@@ -76,7 +76,7 @@ export interface FleetOptions {
   stateFile?: boolean;
 }
 
-/** One instance's config: the test PoPs probed at `targets`, identity ns<k>, source 127.0.k.1, a fleet section. */
+/** One instance's config: the test PoPs probed at `targets`, identity ns<k> (NSID and id.server say it), source 127.0.k.1, a fleet section. */
 export function instanceYaml(
   k: number,
   targets: Record<string, ObserverTarget>,
@@ -91,6 +91,7 @@ export function instanceYaml(
   );
   return `server:
   identity: ns${k}
+  server_id: identity
 admin:
   listen: 127.0.0.1:0
   token: ${TOKEN}${f.stateFile ? '\n  state_file: admin_state' : ''}

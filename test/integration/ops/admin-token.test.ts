@@ -18,6 +18,8 @@ import { adminAccess, isLoopbackHost } from '../../../src/plane/admin-access.js'
 import { createLogger } from '../../../src/util/logger.js';
 import { MeridianServer } from '../../../src/plane/server.js';
 import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
+import { emptyGuardCounts } from '../../../src/plane/guards.js';
+import { emptyTcpStats } from '../../../src/transport/tcp.js';
 import { QueryCounters } from '../../../src/query/counters.js';
 import { testConfig } from '../../helpers/configs.js';
 import { until } from '../../helpers/dns.js';
@@ -246,7 +248,8 @@ describe('admin token on a non-loopback listener: refused', () => {
         counters: new QueryCounters(),
         popAnswers: new Map(),
         scopeEstimates: new Map(),
-        tcp: { open: 0, accepted: 0, rejected: 0 },
+        tcp: emptyTcpStats(),
+        guards: emptyGuardCounts(),
         udpSendErrors: 0,
         oversized: 0,
         uncaught: { exception: 0, rejection: 0 },

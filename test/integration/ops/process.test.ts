@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addresses, buildQuery, decodeReply, tcpQuery, udpQuery, until } from '../../helpers/dns.js';
 import { testConfig } from '../../helpers/configs.js';
+import { SourcedUdp, stream } from '../../helpers/sourced.js';
 import { ROOT, tempDir } from '../../helpers/server.js';
 import { scopeOracle } from '../../helpers/scope-oracle.js';
 import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
@@ -242,6 +243,48 @@ describe('meridian serve as a process', { timeout: 120_000 }, () => {
       `new answer on all workers (log: ${s.log().slice(-2000)})`,
       60_000,
     );
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('cluster mode: cookies made by one worker are valid on the other; RRL shares the limit and /admin/rrl merges the workers', async () => {
+    const s = await serve(['--workers', '2'], testConfig({ extra: 'rrl: { responses_per_second: 20, exempt: [] }\n' }));
+    await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');
+    const labelled = (text: string, name: string, label: string) =>
+      Number(new RegExp(`^${name}\\{${label}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    // No secret configured: the primary drew one for both workers. The kernel spreads the
+    // datagrams over the workers at random, so 40 queries reach both.
+    const client = await SourcedUdp.bind('127.0.51.1');
+    try {
+      const first = await client.query(s.port, { name: 'mail.example.net', cookie: Buffer.alloc(8, 0xab) });
+      const cookie = first!.cookie!;
+      const proven = await stream(client, s.port, 40, () => ({ name: 'mail.example.net', cookie }), { tickMs: 5 });
+      expect([proven.full, proven.badcookie]).toEqual([40, 0]);
+      expect(proven.replies.every((r) => r.cookie?.equals(cookie))).toBe(true);
+      expect(labelled(await s.metrics(), 'meridian_cookies_total', 'result="valid"')).toBe(40);
+    } finally {
+      client.close();
+    }
+    // A flood from one /24: each worker allows ceil(20 / 2) = 10 a second, together the limit.
+    const flooder = await SourcedUdp.bind('127.0.50.1');
+    try {
+      const flood = await stream(flooder, s.port, 300, () => ({ name: 'www.example.net' }), {
+        perTick: 30,
+        tickMs: 10,
+      });
+      expect(flood.full).toBeGreaterThanOrEqual(10);
+      expect(flood.full).toBeLessThanOrEqual(Math.ceil(20 * (flood.elapsedMs / 1000 + 1)) + 10);
+      expect(flood.slipped).toBeGreaterThan(0);
+    } finally {
+      flooder.close();
+    }
+    const view = (await (await fetch(`http://127.0.0.1:${s.admin}/admin/rrl?limit=50`)).json()) as {
+      buckets: Array<{ network: string; kind: string; name: string | null; limitedNow: boolean; responses: number }>;
+    };
+    const rows = view.buckets.filter((b) => b.network === '127.0.50.0/24');
+    // One row for the bucket both workers hold, with both workers' responses.
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: 'answer', name: 'www.example.net.', limitedNow: true, responses: 300 });
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });
