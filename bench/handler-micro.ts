@@ -5,6 +5,9 @@
  * node:dgram listener does it (the source set as text, the answer written
  * into the listener's buffer; the copy handed to send() is not counted) and
  * as the batched listener does it (the source as bytes, a slot per datagram).
+ * Geo queries run twice: with the compiled full-ranking tries (what a server
+ * serves until its first merge) and with the tries merged by the current
+ * answer (issue 15: the only change to the query path is which trie it walks).
  *   node --import tsx bench/handler-micro.ts
  */
 import { QueryContext } from '../src/query/context.js';
@@ -13,26 +16,32 @@ import { UDP } from '../src/wire/constants.js';
 import { QueryCounters } from '../src/query/counters.js';
 import { prng } from '../src/geo/clients.js';
 import type { Runtime } from '../src/build/runtime.js';
+import { buildCurrentScopes } from '../src/policy/current-scopes.js';
 import { defaultRuntime, dnameRuntime } from './runtimes.js';
 import { buildQuery } from '../test/helpers/dns.js';
 
 const rt = defaultRuntime();
+// The same config answering with the scopes of the current answer (issue 15), as a server does once its
+// background merge for the current health state is done; `rt` keeps the compiled (full-ranking) tries.
+const currentRt = defaultRuntime();
+const allUp = currentRt.health.view;
+currentRt.health = currentRt.healthState(allUp, buildCurrentScopes(currentRt.snapshot, allUp).set);
+if (currentRt.health.scopes === null) throw new Error('no merged scopes installed');
 // The default config has no DNAME: a second runtime with one (RFC 6672 substitution per query).
 const dnameRt = dnameRuntime();
 const counters = new QueryCounters();
 const rand = prng(7);
+const geoQueries = Array.from({ length: 20000 }, () =>
+  buildQuery({
+    name: 'cdn.example.net',
+    id: 1,
+    ecs: `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24`,
+  }),
+);
 const sets: Record<string, [Runtime, Buffer[]]> = {
   static: [rt, [buildQuery({ name: 'www.example.net', id: 1 })]],
-  'geo, ECS from 20,000 /24s': [
-    rt,
-    Array.from({ length: 20000 }, () =>
-      buildQuery({
-        name: 'cdn.example.net',
-        id: 1,
-        ecs: `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24`,
-      }),
-    ),
-  ],
+  'geo, ECS from 20,000 /24s (full-ranking scopes)': [rt, geoQueries],
+  'geo, ECS from 20,000 /24s (current-answer scopes)': [currentRt, geoQueries],
   'DNAME substitution (www.old.example.com -> www.example.net A)': [
     dnameRt,
     [buildQuery({ name: 'www.old.example.com', id: 1 })],

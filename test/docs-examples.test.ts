@@ -691,6 +691,24 @@ const EXPECT: Record<string, (l: Loaded) => void> = {
     // iad spills 20 % (pops example), decided per /22.
     expectSpill(spillSample(l, 'global', 'iad', 22), 20);
   },
+  'docs/config.md#zones-2': (l) => {
+    expect(l.snapshot.geoRecords.map((g) => [g.name, g.scopes])).toEqual([
+      ['cdn.example.net', 'current'],
+      ['legacy-cdn.example.net', 'full_ranking'],
+    ]);
+    // The same answers; the current answer's scope is never narrower (a longer prefix) than the full ranking's, and wider somewhere.
+    const rand = prng(15);
+    let wider = 0;
+    for (let i = 0; i < 300; i++) {
+      const client = `${1 + Math.floor(rand() * 222)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24`;
+      const current = ask(l, 'cdn.example.net', 'A', client);
+      const full = ask(l, 'legacy-cdn.example.net', 'A', client);
+      expect(addressesOf(current, 'A'), client).toEqual(addressesOf(full, 'A'));
+      expect(current.ecs!.scope, client).toBeLessThanOrEqual(full.ecs!.scope);
+      if (current.ecs!.scope < full.ecs!.scope) wider++;
+    }
+    expect(wider).toBeGreaterThan(0);
+  },
   'docs/config.md#zones': (l) => {
     const origins = l.snapshot.zones.map((z) => z.origin);
     expect(origins).toEqual(['example.net', 'example.org']);

@@ -1,7 +1,8 @@
 /**
  * Compile a config off the query path: load, validate and compile in a worker
- * thread and post the Snapshot back (its typed arrays are transferred, not
- * copied). The main thread keeps answering queries meanwhile.
+ * thread and post the Snapshot back (its decision tables are transferred and
+ * its tries, in SharedArrayBuffers, shared: nothing large is copied). The
+ * main thread keeps answering queries meanwhile.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { startModuleWorker } from '../util/worker-thread.js';
@@ -12,14 +13,11 @@ import { buildSnapshotFromFile } from './snapshot.js';
 
 type Reply = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[]; message: string };
 
-/** The ArrayBuffers inside a snapshot, for the transfer list. */
+/** The ArrayBuffers inside a snapshot, for the transfer list (the tries' SharedArrayBuffers are shared anyway). */
 function transferables(s: Snapshot): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
-  for (const p of s.policies) {
-    out.add(p.v4.nodes.buffer as ArrayBuffer);
-    out.add(p.v6.nodes.buffer as ArrayBuffer);
-    out.add(p.decisions.buffer as ArrayBuffer);
-  }
+  for (const p of s.policies)
+    for (const a of [p.v4.nodes, p.v6.nodes, p.decisions]) if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
   return [...out];
 }
 

@@ -1,14 +1,16 @@
 /**
  * Hydrate a Snapshot into what the query path reads: the name table with
  * precomputed answers, the geo answer caches, EDNS settings, and the
- * per-snapshot counters (answers per PoP, scope sketches). Building one is
- * cheap next to compiling; every process (or worker) builds its own.
+ * per-snapshot counters (answers per PoP, scope sketches), and the health
+ * state the query path reads. Building one is cheap next to compiling; every
+ * process (or worker) builds its own.
  */
 import { isIPv4 } from 'node:net';
 import { allServing, type HealthView } from '../health/view.js';
 import { ScopeSketches } from '../util/hll.js';
 import { parseIp } from '../net/ip.js';
-import { indexTrie } from '../policy/trie.js';
+import { type FamilyTrie, indexTrie } from '../policy/trie.js';
+import { policyIdentity, type ScopeSet } from '../policy/current-scopes.js';
 import { GeoAnswers, type GeoRecordRuntime, type PopAddresses } from '../policy/geo-answer.js';
 import type { Snapshot } from './snapshot.js';
 import { QType, Rcode } from '../wire/constants.js';
@@ -16,9 +18,29 @@ import type { ParsedQuery } from '../wire/query.js';
 import { nameToWire } from '../zone/names.js';
 import type { EdnsSettings } from '../wire/response.js';
 import { encodeRRAtQname } from '../wire/rr.js';
-import { AnswerBuilder, Plan, type GeoSlot, type NameEntry } from '../zone/answers.js';
+import { AnswerBuilder, type GeoSlot, Plan, type NameEntry } from '../zone/answers.js';
 import { NameTable } from '../zone/name-table.js';
 import { RuntimeSigning } from './answer-signing.js';
+
+/**
+ * What the query path reads about health, installed as one reference (one
+ * assignment): the view answers are chosen under and, per geo slot and
+ * client family, the trie the ECS scope is read from, computed for that
+ * same view. A query reads it once, so its answer and its scope always come
+ * from the same health state (RFC 7871 7.2.1 asks that every address inside
+ * the scope get that answer).
+ */
+export interface HealthState {
+  readonly view: HealthView;
+  /**
+   * tries[2 * slot.id + (client network IPv6 ? 1 : 0)]: the policy's tries
+   * merged by the answer given under `view` (policy/current-scopes.ts), or
+   * the compiled full-ranking trie, which is sound under every view.
+   */
+  readonly tries: readonly FamilyTrie[];
+  /** The merged scopes in use (null: the compiled tries everywhere). */
+  readonly scopes: ScopeSet | null;
+}
 
 export class Runtime {
   readonly table: NameTable<NameEntry>;
@@ -38,13 +60,19 @@ export class Runtime {
   /** Answers served per [geo record][PoP] (first PoP of the answer). */
   readonly popAnswers: Float64Array;
   readonly sketches: ScopeSketches;
+  /** Geo answer slots (geo record x type x owner), by GeoSlot.id. */
+  readonly slots: readonly GeoSlot[];
   /** DNSSEC: the DO=1 answers signed on demand; null when no zone is signed. */
   readonly dnssec: RuntimeSigning | null;
-  health: HealthView;
+  /** Replaced whole (healthState) when health or its scopes change; read once per query. */
+  health: HealthState;
+  /** Per geo record: the identity of its compiled policy (merged tries name the policy they belong to). */
+  private readonly policyKeys: string[];
 
   constructor(
     readonly snapshot: Snapshot,
     health?: HealthView,
+    scopes: ScopeSet | null = null,
   ) {
     const policyIndex = new Map(snapshot.policyNames.map((n, i) => [n, i]));
     // Each process indexes the tries it walks (the index is derived, never shipped).
@@ -77,8 +105,9 @@ export class Runtime {
       v4: p.ipv4.filter((a) => isIPv4(a)).map((a) => parseIp(a)!.bytes),
       v6: p.ipv6.map((a) => parseIp(a)!.bytes),
     }));
-    this.geo = new GeoAnswers(builder.slots, this.records, pops);
     this.slots = builder.slots;
+    this.policyKeys = snapshot.geoRecords.map((g) => policyIdentity(snapshot.policies[policyIndex.get(g.policy)!]));
+    this.geo = new GeoAnswers(builder.slots, this.records, pops);
     const c = snapshot.config.server;
     this.edns = { udpMax: c.udp_max_payload, nsid: Buffer.from(snapshot.serverId, 'utf8') };
     const plan = (rcode: number): Plan => new Plan({ rcode, kind: 'refused' });
@@ -91,14 +120,33 @@ export class Runtime {
     this.servfail = plan(Rcode.SERVFAIL);
     this.popAnswers = new Float64Array(this.records.length * snapshot.pops.length);
     this.sketches = new ScopeSketches(this.records.length);
-    this.health = health && health.serving.length === snapshot.pops.length ? health : allServing(snapshot.pops.length);
     this.chaosIdentity = snapshot.serverId ? chaosPlan(snapshot.serverId) : null;
+    const view = health && health.serving.length === snapshot.pops.length ? health : allServing(snapshot.pops.length);
+    this.health = this.healthState(view, scopes);
+  }
+
+  /**
+   * The health state for `view` with the merged scopes `scopes` where they
+   * apply: computed for this very view (same epoch) and for this runtime's
+   * compiled policy (same identity); everything else reads the compiled trie.
+   * Install it with one assignment to `health`.
+   */
+  healthState(view: HealthView, scopes: ScopeSet | null): HealthState {
+    const usable = scopes !== null && scopes.epoch === view.epoch ? scopes : null;
+    const tries: FamilyTrie[] = [];
+    let merged = false;
+    for (const slot of this.slots) {
+      const compiled = this.records[slot.record].policy;
+      const e = usable?.entries[2 * slot.record + (slot.qtype === QType.AAAA ? 1 : 0)] ?? null;
+      const fits = e !== null && e.policyKey === this.policyKeys[slot.record];
+      merged ||= fits;
+      tries[2 * slot.id] = fits ? e.v4 : compiled.v4;
+      tries[2 * slot.id + 1] = fits ? e.v6 : compiled.v6;
+    }
+    return { view, tries, scopes: merged ? usable : null };
   }
 
   private readonly chaosIdentity: Plan | null;
-
-  /** Geo answer slots, by id (DNSSEC pre-signing walks them). */
-  readonly slots: readonly GeoSlot[];
 
   /**
    * DNSSEC: sign in the background the geo answers DO=1 clients used, under
@@ -108,7 +156,7 @@ export class Runtime {
   presign(previous?: Runtime): void {
     if (this.dnssec === null) return;
     const used = previous?.snapshot.hash === this.snapshot.hash ? previous.dnssec?.used : undefined;
-    this.dnssec.presign(this.slots, this.geo, () => this.health, used);
+    this.dnssec.presign(this.slots, this.geo, () => this.health.view, used);
   }
 
   /** CHAOS TXT id.server / hostname.bind: server.server_id as BIND, Knot and NSD answer it; null when it is none. */

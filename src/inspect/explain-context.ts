@@ -11,7 +11,8 @@ import { buildAllRuleTables } from '../build/policies.js';
 import { Runtime } from '../build/runtime.js';
 import { buildSnapshotFromFile, type Snapshot } from '../build/snapshot.js';
 import { databaseIdentity, type OpenedDatabases, openDatabases, openDatabasesAsync } from '../geo/open.js';
-import type { HealthView } from '../health/view.js';
+import { allServing, type HealthView } from '../health/view.js';
+import { buildCurrentScopes, type ScopeSet } from '../policy/current-scopes.js';
 import { ClientLocator } from '../policy/client-facts.js';
 import type { ExplainContext } from './explain.js';
 
@@ -29,24 +30,42 @@ function compiledFrom(s: Snapshot): {
   };
 }
 
-/** Runtime (under `health`, default all serving), rule tables, latency rows and locator for `snapshot`. */
-export function explainContextOf(snapshot: Snapshot, dbs: OpenedDatabases, health?: HealthView): ExplainContext {
+/**
+ * Runtime (under `health`, default all serving, with the ECS scopes merged
+ * for it), rule tables, latency rows and locator for `snapshot`.
+ */
+export function explainContextOf(
+  snapshot: Snapshot,
+  dbs: OpenedDatabases,
+  health: HealthView | undefined,
+  scopes: ScopeSet | null,
+): ExplainContext {
   const tables = buildAllRuleTables(snapshot.config, snapshot.pops, () => undefined);
   const table = snapshot.latencyTable ? { file: snapshot.latencyTable, text: snapshot.latencyText } : null;
   const latency = applyLatencyTable(snapshot.config, table, snapshot.pops, tables, () => undefined);
-  return { runtime: new Runtime(snapshot, health), tables, locator: new ClientLocator(dbs), latency };
+  return { runtime: new Runtime(snapshot, health, scopes), tables, locator: new ClientLocator(dbs), latency };
 }
 
-/** For a snapshot at hand (synchronous: the command line). */
-export function explainContextForSnapshot(snapshot: Snapshot): ExplainContext {
+/**
+ * For a snapshot at hand (synchronous: the command line), with every PoP
+ * serving unless `health` says otherwise; the scopes of the current answers
+ * are merged here, as a server would in its merge thread.
+ */
+export function explainContextForSnapshot(snapshot: Snapshot, health?: HealthView): ExplainContext {
   const { city, asn, options } = compiledFrom(snapshot);
-  return explainContextOf(snapshot, openDatabases(city, asn, options), undefined);
+  const view = health ?? allServing(snapshot.pops.length);
+  const scopes = buildCurrentScopes(snapshot, view).set;
+  return explainContextOf(snapshot, openDatabases(city, asn, options), view, scopes);
 }
 
 /** For the running snapshot of a serving process: the databases are read off the event loop. */
-export async function explainContextForRunning(snapshot: Snapshot, health: HealthView): Promise<ExplainContext> {
+export async function explainContextForRunning(
+  snapshot: Snapshot,
+  health: HealthView,
+  scopes: ScopeSet | null,
+): Promise<ExplainContext> {
   const { city, asn, options } = compiledFrom(snapshot);
-  return explainContextOf(snapshot, await openDatabasesAsync(city, asn, options), health);
+  return explainContextOf(snapshot, await openDatabasesAsync(city, asn, options), health, scopes);
 }
 
 /** Compile a config file like `serve` and build the context (`guardSample`: also draw the change guard's sample). */

@@ -4,19 +4,24 @@
  * (handleQuery on a synthesised ECS query), so explain can never disagree with
  * the server; the "why" part re-ranks the client with details (location,
  * matched step, candidates with distances and RTTs, spill) from the same rule
- * tables the compiler used, and checks it lands on the trie's decision.
+ * tables the compiler used, and checks it lands on the trie's decision. Beside
+ * the scope returned it gives the scope of the answer given now and the scope
+ * of the full failover ranking, and the network that shows why they differ
+ * (scope-reason.ts).
  */
 import dnsPacket from 'dns-packet';
 import { QueryContext } from '../query/context.js';
 import { QueryCounters } from '../query/counters.js';
 import { handleQuery } from '../query/handle-query.js';
 import { formatIp, parsePrefix, type Prefix } from '../net/ip.js';
+import type { GeoSlot } from '../zone/answers.js';
 import { effectivePrefix } from '../ecs/subnet.js';
 import { type ClientLocator, decide } from '../policy/client-facts.js';
 import { specialRange } from '../policy/special-ranges.js';
 import type { LatencyRows, RttSource } from '../policy/rank.js';
 import type { RuleTables } from '../policy/rules.js';
 import { lookup } from '../policy/trie.js';
+import { explainScopes } from './scope-reason.js';
 import type { Runtime } from '../build/runtime.js';
 import { RCODE_NAMES, TCP } from '../wire/constants.js';
 import { encodeEcs } from '../ecs/parse.js';
@@ -66,6 +71,27 @@ export interface ExplainResult {
   failOpen?: boolean;
   /** True when re-ranking reproduces the trie's decision (it always should). */
   consistent?: boolean;
+  /** ECS scopes: of the answer given now and of the full ranking, which one `scope` is, and why they differ. */
+  scopes?: ExplainScopes;
+}
+
+export interface ExplainScopes {
+  /** The widest prefix around the client in which every address gets this answer under the current health. */
+  current: number;
+  /** The scope of the client's full failover ranking (the compiled decision's leaf). */
+  fullRanking: number;
+  /**
+   * Which of the two the server returns (`scope`): current, or full_ranking
+   * (the record is configured `scopes: full_ranking`, or the merge for this
+   * health state is still running).
+   */
+  returned: 'current' | 'full_ranking';
+  /** Why the two differ, or why the scope is no wider. */
+  reason: string;
+  /** The network the reason names: its ranking and its answer now. */
+  neighbour?: { network: string; decision: string[]; answer: string[] };
+  /** True when `scope` is the figure `returned` names (it always should be). */
+  agrees: boolean;
 }
 
 /** What explain needs besides the runtime: rule tables and open databases for the same snapshot. */
@@ -153,11 +179,14 @@ export function explain(
   const view = ctx.locator.view(why, tables, true);
   const { ranking, pops: finalPops, spilled } = decide(view, why, tables, pops, ctx.latency, true);
 
-  const packed = lookup(why.family === 4 ? rec.policy.v4 : rec.policy.v6, why.bytes, 0, Math.ceil(why.length / 8));
+  const health = rt.health;
+  const compiled = why.family === 4 ? rec.policy.v4 : rec.policy.v6;
+  const packed = lookup(compiled, why.bytes, 0, Math.ceil(why.length / 8));
   const decision = packed >>> 8;
   const k = rec.policy.candidates;
-  const triePops = [...rec.policy.decisions.subarray(decision * k, decision * k + k)].filter((x) => x >= 0);
-  const chosen = rt.geo.choose(slot, decision, rt.health);
+  const rankingOf = (d: number) => [...rec.policy.decisions.subarray(d * k, d * k + k)].filter((x) => x >= 0);
+  const triePops = rankingOf(decision);
+  const chosen = rt.geo.choose(slot, decision, health.view);
   const loc = view.facts.loc;
   return {
     ...result,
@@ -181,13 +210,70 @@ export function explain(
       rttMs: Number.isFinite(c.rttMs) ? Math.round(c.rttMs * 10) / 10 : null,
       rttSource: c.rttSource,
       group: c.group,
-      serving: rt.health.serving[c.pop] === 1,
+      serving: health.view.serving[c.pop] === 1,
     })),
     decision: triePops.map((i) => pops[i].id),
     spilled,
     degraded: chosen.degraded,
     failOpen: chosen.failOpen,
     consistent: finalPops.length === triePops.length && finalPops.every((p, i) => p === triePops[i]),
+    scopes: scopesOf(rt, slot, why, client.length > 0, result.scope, rankingOf),
+  };
+}
+
+/** The two scopes of explain (see ExplainScopes) under the runtime's current health state. */
+function scopesOf(
+  rt: Runtime,
+  slot: GeoSlot,
+  why: Prefix & { scopeBase: number },
+  fromOption: boolean,
+  returnedScope: number,
+  rankingOf: (d: number) => number[],
+): ExplainScopes {
+  const health = rt.health;
+  const rec = rt.records[slot.record];
+  const compiled = why.family === 4 ? rec.policy.v4 : rec.policy.v6;
+  const ids = (list: number[]) => list.map((i) => rt.snapshot.pops[i].id);
+  /** A decision's answer now, as the PoPs answered and a note. */
+  const answerOf = (d: number) => {
+    const c = rt.geo.choose(slot, d, health.view);
+    return { pops: ids(c.pops), note: c.failOpen ? ' (fail open)' : c.degraded ? ' (degraded)' : '' };
+  };
+  const text = (d: number) => {
+    const a = answerOf(d);
+    return `${a.pops.join(' ') || 'none'}${a.note}`;
+  };
+  const e = explainScopes(compiled, why.bytes, Math.ceil(why.length / 8), text);
+  // Without an ECS option (SOURCE 0) the server returns scope 0 whatever the trie says (RFC 7871 7.2.1).
+  const at = (depth: number) => (fromOption ? why.scopeBase + depth : 0);
+  const current = at(e.currentDepth);
+  const fullRanking = at(e.fullDepth);
+  const merged = health.tries[2 * slot.id + (why.family === 4 ? 0 : 1)] !== compiled;
+  const returned = merged || current === fullRanking ? 'current' : 'full_ranking';
+  const n = e.neighbour;
+  const neighbour = n && {
+    network: `${formatIp(why.family, n.bytes)}/${why.scopeBase + n.depth}`,
+    decision: ids(rankingOf(n.decision)),
+    answer: answerOf(n.decision).pops,
+  };
+  let reason: string;
+  if (!fromOption) reason = 'no ECS option: scope 0 (RFC 7871 7.2.1)';
+  else if (current < fullRanking && neighbour)
+    reason = `${neighbour.network}, inside the current scope, ranks ${neighbour.decision.join(' > ')} (this client: ${ids(rankingOf(e.decision)).join(' > ')}) but is answered ${text(n.decision)} now, as this client is`;
+  else if (neighbour) reason = `${neighbour.network}, next to it, is answered ${text(n.decision)} now`;
+  else reason = 'every address is answered alike';
+  if (returned === 'full_ranking')
+    reason +=
+      rt.snapshot.geoRecords[slot.record].scopes === 'full_ranking'
+        ? '; the record is configured scopes: full_ranking'
+        : '; the merge for this health state is still running: full-ranking scopes meanwhile';
+  return {
+    current,
+    fullRanking,
+    returned,
+    reason,
+    ...(neighbour ? { neighbour } : {}),
+    agrees: returnedScope === (returned === 'current' ? current : fullRanking),
   };
 }
 
@@ -224,6 +310,14 @@ export function formatExplain(r: ExplainResult): string {
   lines.push(
     `  answer: ${r.pop ?? 'none'}${r.failOpen ? ' (fail open: every candidate is down)' : r.degraded ? ' (preferred PoP down: degraded TTL)' : ''}`,
   );
+  const s = r.scopes;
+  if (s) {
+    lines.push(
+      `  scope: /${s.current} for the answer given now, /${s.fullRanking} for the full ranking; returned: /${r.scope} (${s.returned === 'current' ? 'current answer' : 'full ranking'})`,
+    );
+    lines.push(`    why: ${s.reason}`);
+    if (!s.agrees) lines.push('  WARNING: the scope returned is not the one explain computes');
+  }
   if (!r.consistent) lines.push('  WARNING: re-ranking does not match the compiled decision');
   return lines.join('\n');
 }

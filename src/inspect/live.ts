@@ -15,6 +15,7 @@ import { AdminError, GeoDatabaseError } from '../errors.js';
 import { generateClientsAsync, type SimClient } from '../geo/clients.js';
 import type { PopHealth } from '../health/monitor.js';
 import type { HealthView } from '../health/view.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
 import { parsePrefix } from '../net/ip.js';
 import { type ExplainContext, explain } from './explain.js';
 import { explainContextForRunning } from './explain-context.js';
@@ -30,6 +31,8 @@ const MAP_PAGES = 8;
 export interface LiveSources {
   snapshot(): Snapshot;
   health(): HealthView;
+  /** The ECS scopes merged for the current health (null entries: compiled tries). */
+  scopes(): ScopeSet | null;
   /** Per-PoP health details for explain's candidates. */
   popHealth(): PopHealth[];
 }
@@ -51,9 +54,10 @@ export class LiveInspection {
     this.mapCache = null;
   }
 
-  /** A new health view: explain and the map answer under it from now on. */
-  healthChanged(view: HealthView): void {
-    if (this.ctx) this.ctx.runtime.health = view;
+  /** A new health view (and its scopes): explain and the map answer under it from now on. */
+  healthChanged(view: HealthView, scopes: ScopeSet | null): void {
+    const rt = this.ctx?.runtime;
+    if (rt && view.serving.length === rt.snapshot.pops.length) rt.health = rt.healthState(view, scopes);
   }
 
   /** Explain for the admin API: input checked (400 on bad input), then the real query path. */
@@ -87,7 +91,8 @@ export class LiveInspection {
     if (this.mapCache?.snapshot !== snapshot)
       this.mapCache = { snapshot, clients: generateClientsAsync(ctx.locator.dbs, MAP_SAMPLE, 1), pages: new Map() };
     const cache = this.mapCache;
-    const key = `${name ?? ''}\u0000${ctx.runtime.health.epoch}`;
+    const health = ctx.runtime.health;
+    const key = `${name ?? ''}\u0000${health.view.epoch}\u0000${health.scopes === null ? 'full' : 'current'}`;
     let page = cache.pages.get(key);
     if (!page) {
       page = (async () => {
@@ -115,7 +120,7 @@ export class LiveInspection {
     if (this.ctxFor !== s || !this.ctxPromise) {
       this.ctxFor = s;
       this.ctx = null;
-      const building = explainContextForRunning(s, this.src.health()).then((ctx) => {
+      const building = explainContextForRunning(s, this.src.health(), this.src.scopes()).then((ctx) => {
         if (this.ctxFor === s) this.ctx = ctx;
         return ctx;
       });

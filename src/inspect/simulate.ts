@@ -130,6 +130,8 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
   const g = rt.snapshot.geoRecords[recordIndex];
   const tables = ctx.tables.get(g.policy)!;
   const policy = rt.records[recordIndex].policy;
+  // One health state for the whole run (the live map simulates in slices while health may change).
+  const health = rt.health;
   const scopes = new Set<string>();
   let scopeSum = 0;
   const results: SimClientResult[] = [];
@@ -139,9 +141,15 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
     const slot = v4 ? slots.v4 : slots.v6;
     // The network the server looks up for this client as an ECS option (ecs/subnet.ts).
     const net = effectivePrefix(c.prefix);
-    const packed = lookup(net.family === 4 ? policy.v4 : policy.v6, net.bytes, 0, Math.ceil(net.length / 8));
+    // The trie the server reads the scope from now (merged for the current answers, or the compiled one).
+    const trie = slot
+      ? health.tries[2 * slot.id + (net.family === 4 ? 0 : 1)]
+      : net.family === 4
+        ? policy.v4
+        : policy.v6;
+    const packed = lookup(trie, net.bytes, 0, Math.ceil(net.length / 8));
     const depth = net.scopeBase + (packed & 0xff);
-    const pop = slot ? rt.geo.choose(slot, packed >>> 8, rt.health).pops[0] : undefined;
+    const pop = slot ? rt.geo.choose(slot, packed >>> 8, health.view).pops[0] : undefined;
     const masked = new Uint8Array(c.prefix.bytes);
     const bits = masked.length * 8;
     for (let i = depth; i < bits; i++) masked[i >> 3] &= ~(0x80 >> (i & 7));
@@ -177,7 +185,7 @@ function* simulating(ctx: ExplainContext, clients: readonly SimClient[], name?: 
       weight: w,
       meanRttMs: round1(weightedMean(rtts)),
       p95RttMs: round1(weightedPercentile(rtts, 0.95)),
-      serving: rt.health.serving[i] === 1,
+      serving: health.view.serving[i] === 1,
     };
   });
   const unanswered = results.filter((r) => r.pop === null);

@@ -1,9 +1,11 @@
 /**
  * Multi-core mode (`serve --workers N`): N worker processes (node:cluster)
  * share the UDP and TCP listeners and run only the data plane. The primary
- * runs the control plane: it compiles snapshots, monitors health, serves the
- * admin API, and pushes snapshots and health views to every worker (IPC with
- * V8 serialization, so the tries travel as typed arrays). /metrics asks every
+ * runs the control plane: it compiles snapshots, monitors health, merges the
+ * ECS scopes of the current answers, serves the admin API, and pushes
+ * snapshots and health views with their scopes to every worker (IPC with V8
+ * serialization, so the tries travel as typed arrays; each worker is sent
+ * only the merged tries it does not hold, scope-ipc.ts). /metrics asks every
  * worker for its counters and sums them. A crashed worker is restarted with
  * the current snapshot and counted.
  */
@@ -13,6 +15,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../build/snapshot.js';
 import { allServing, type HealthView } from '../health/view.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
 import { formatHostPort, parseHostPort } from '../net/listen-address.js';
 import { type Collected, type ProcessMetrics, processRegistry } from '../observability/metrics.js';
 import { applyConfiguredLevel } from '../util/logger.js';
@@ -23,10 +26,11 @@ import { ControlPlane, type PlaneSink } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import { releaseFreedMemory, tuneAllocator } from './memory.js';
 import { installProcessGuard, uncaughtCounts } from './process-guard.js';
+import { ScopeShipper, ScopeStore, type WireScopes } from './scope-ipc.js';
 
 type ToWorker =
-  | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; listen: string[] }
-  | { type: 'health'; hash: string; health: HealthView }
+  | { type: 'snapshot'; snapshot: Snapshot; health: HealthView; scopes: WireScopes; listen: string[] }
+  | { type: 'health'; hash: string; health: HealthView; scopes: WireScopes }
   | { type: 'collect'; id: number; rrlLimit?: number }
   | { type: 'shutdown'; graceMs: number };
 
@@ -70,6 +74,9 @@ export function restartDelayMs(streak: number): number {
 export class ClusterSink implements PlaneSink {
   private snapshot: Snapshot;
   private health: HealthView;
+  private scopes: ScopeSet;
+  /** Per worker id: which merged tries it holds. */
+  private readonly shippers = new Map<number, ScopeShipper>();
   private readonly listeningWorkers = new Set<number>();
   private restarts = 0;
   private streak = 0;
@@ -96,6 +103,7 @@ export class ClusterSink implements PlaneSink {
   ) {
     this.snapshot = snapshot;
     this.health = health;
+    this.scopes = { epoch: health.epoch, entries: [] };
   }
 
   start(): void {
@@ -108,6 +116,7 @@ export class ClusterSink implements PlaneSink {
 
   private onExit(worker: Worker, code: number, signal: string): void {
     this.listeningWorkers.delete(worker.id);
+    this.shippers.delete(worker.id);
     const uptime = Date.now() - (this.startedAt.get(worker.id) ?? 0);
     this.startedAt.delete(worker.id);
     if (this.shuttingDown) return;
@@ -154,14 +163,27 @@ export class ClusterSink implements PlaneSink {
     if (w.isConnected()) w.send(msg);
   }
 
-  private each(msg: ToWorker): void {
-    for (const w of Object.values(cluster.workers ?? {})) if (w) this.send(w, msg);
+  private each(msg: (w: Worker) => ToWorker): void {
+    for (const w of Object.values(cluster.workers ?? {})) if (w) this.send(w, msg(w));
+  }
+
+  /** The current scopes for worker `w`: only the merged tries it does not hold yet travel. */
+  private scopesFor(w: Worker): WireScopes {
+    let shipper = this.shippers.get(w.id);
+    if (!shipper) this.shippers.set(w.id, (shipper = new ScopeShipper()));
+    return shipper.pack(this.scopes);
   }
 
   private onMessage(worker: Worker, msg: FromWorker): void {
     switch (msg.type) {
       case 'ready':
-        this.send(worker, { type: 'snapshot', snapshot: this.snapshot, health: this.health, listen: this.listen });
+        this.send(worker, {
+          type: 'snapshot',
+          snapshot: this.snapshot,
+          health: this.health,
+          scopes: this.scopesFor(worker),
+          listen: this.listen,
+        });
         break;
       case 'listening':
         this.listeningWorkers.add(worker.id);
@@ -181,15 +203,17 @@ export class ClusterSink implements PlaneSink {
     }
   }
 
-  install(snapshot: Snapshot, health: HealthView): void {
+  install(snapshot: Snapshot, health: HealthView, scopes: ScopeSet): void {
     this.snapshot = snapshot;
     this.health = health;
-    this.each({ type: 'snapshot', snapshot, health, listen: this.listen });
+    this.scopes = scopes;
+    this.each((w) => ({ type: 'snapshot', snapshot, health, scopes: this.scopesFor(w), listen: this.listen }));
   }
 
-  setHealth(view: HealthView): void {
+  setHealth(view: HealthView, scopes: ScopeSet): void {
     this.health = view;
-    this.each({ type: 'health', hash: this.snapshot.hash, health: view });
+    this.scopes = scopes;
+    this.each((w) => ({ type: 'health', hash: this.snapshot.hash, health: view, scopes: this.scopesFor(w) }));
   }
 
   listening(): boolean {
@@ -235,7 +259,7 @@ export class ClusterSink implements PlaneSink {
 
   shutdown(graceMs: number): Promise<void> {
     this.shuttingDown = true;
-    this.each({ type: 'shutdown', graceMs });
+    this.each(() => ({ type: 'shutdown', graceMs }));
     return new Promise((resolve) => {
       const check = () => {
         if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
@@ -322,13 +346,16 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
   tuneAllocator();
   installProcessGuard(log);
   let plane: DataPlane | null = null;
+  // The merged scope tries the primary sent; every message says which to keep.
+  const scopes = new ScopeStore();
   const processMetrics = processRegistry();
   const send = (m: FromWorker) => process.send?.(m);
   process.on('message', (msg: ToWorker) => {
     switch (msg.type) {
-      case 'snapshot':
+      case 'snapshot': {
+        const set = scopes.unpack(msg.scopes);
         if (plane) {
-          plane.install(msg.snapshot, msg.health);
+          plane.install(msg.snapshot, msg.health, set);
           releaseFreedMemory();
           return;
         }
@@ -337,6 +364,7 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
           workers: Number(process.env.MERIDIAN_WORKERS ?? 1) || 1,
           cookieSecret: workerCookieSecret(),
         });
+        plane.setHealth(msg.health, set);
         plane.bind(msg.listen).then(
           () => send({ type: 'listening', addresses: plane!.describeListeners() }),
           (err: Error) => {
@@ -345,9 +373,13 @@ export function runWorker(log: Logger, logLevel: string | undefined): void {
           },
         );
         break;
-      case 'health':
-        if (plane && plane.runtime.snapshot.hash === msg.hash) plane.setHealth(msg.health);
+      }
+      case 'health': {
+        // Always unpacked: the primary counts on this worker holding what it sent.
+        const set = scopes.unpack(msg.scopes);
+        if (plane && plane.runtime.snapshot.hash === msg.hash) plane.setHealth(msg.health, set);
         break;
+      }
       case 'collect':
         if (plane) {
           const counters = planeCounters(plane, msg.rrlLimit);

@@ -3,8 +3,10 @@
  * snapshot and its reloads (compiled in a worker thread, swapped whole, a bad
  * config never replaces a good one), the file watchers (config, geo
  * databases, zone files, admin state file), the health monitor (the one place
- * health is decided), metrics and the admin HTTP listener. It pushes snapshots
- * and health views to a sink: the local data plane, or the cluster workers.
+ * health is decided), the ECS scopes of the current answers (merged off the
+ * event loop when health changes, scope-keeper.ts), metrics and the admin
+ * HTTP listener. It pushes snapshots and health views, each view with the
+ * scopes merged for it, to a sink: the local data plane, or the cluster workers.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +25,8 @@ import { parseStateFile } from '../health/state-file.js';
 import type { Override } from '../health/state-machine.js';
 import type { HealthView } from '../health/view.js';
 import type { PopHealth } from '../health/monitor.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
+import { registerScopeMetrics } from '../observability/scope-metrics.js';
 import { LiveInspection } from '../inspect/live.js';
 import { parseHostPort } from '../net/listen-address.js';
 import { type Collected, createMetrics, HealthMetrics } from '../observability/metrics.js';
@@ -36,12 +40,17 @@ import { FleetControl, type LocalConfig, type OverrideScope } from './fleet-cont
 import { releaseFreedMemory } from './memory.js';
 import { ResignTimer } from './resign.js';
 import { resignInWorker } from '../build/resign-worker.js';
+import { ScopeKeeper } from './scope-keeper.js';
 import { type FileWatcher, watchFiles } from './watch.js';
 
-/** Where snapshots and health views go: the local data plane, or the cluster workers. */
+/**
+ * Where snapshots and health views go: the local data plane, or the cluster
+ * workers. A view always travels with the scopes merged for it (or null
+ * entries where the compiled tries serve until a merge is done).
+ */
 export interface PlaneSink {
-  install(snapshot: Snapshot, health: HealthView): void;
-  setHealth(view: HealthView): void;
+  install(snapshot: Snapshot, health: HealthView, scopes: ScopeSet): void;
+  setHealth(view: HealthView, scopes: ScopeSet): void;
   collect(): Promise<Collected>;
   /** Listeners are bound and answering. */
   listening(): boolean;
@@ -120,10 +129,13 @@ export class ControlPlane {
   private reloading: Promise<ReloadResult> | null = null;
   private reloadAgain = false;
   private failOpen = new Map<string, number>();
+  /** The ECS scopes of the current answers, merged in a worker thread when health changes. */
+  private readonly scopes: ScopeKeeper;
   /** /explain and /map against the running snapshot and health (inspect/live.ts). */
   private readonly live = new LiveInspection({
     snapshot: () => this.snapshot,
     health: () => this.monitor.viewFor(this.snapshot.pops.map((p) => p.id)),
+    scopes: () => this.scopes.current,
     popHealth: () => this.popStatus(),
   });
   private running: { reason: string; startedAt: number; bounds: CompileBounds; growthBytes: number } | null = null;
@@ -164,6 +176,14 @@ export class ControlPlane {
     // Before anything starts (workers, probes, listeners): a refused admin token stops here.
     this.access = this.checkAdminAccess(snapshot, 'start');
     this.healthMetrics = new HealthMetrics(this.registry);
+    this.scopes = new ScopeKeeper({
+      log: this.log.child({ component: 'scopes' }),
+      // A merge finished for the view still current: install it with its scopes (one health state).
+      onReady: (view, scopes) => {
+        this.sink.setHealth(view, scopes);
+        this.live.healthChanged(view, scopes);
+      },
+    });
     this.monitor = new HealthMonitor({
       log: this.log.child({ component: 'health' }),
       maxInFlight: snapshot.config.health.max_in_flight,
@@ -201,6 +221,7 @@ export class ControlPlane {
       },
       this.registry,
     );
+    registerScopeMetrics(() => this.scopes.stats(), this.registry);
     registerSafetyMetrics(
       {
         reload: () => this.reloadStatus(),
@@ -223,7 +244,8 @@ export class ControlPlane {
       const snapshot = await resignInWorker(current);
       if (this.snapshot !== current) return true; // a reload replaced it meanwhile, signed afresh
       this.snapshot = snapshot;
-      this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
+      const view = this.monitor.viewFor(snapshot.pops.map((p) => p.id));
+      this.sink.install(snapshot, view, this.scopes.update(snapshot, view));
       this.live.snapshotChanged();
       this.pushHealth();
       this.resign.schedule(snapshot);
@@ -290,6 +312,13 @@ export class ControlPlane {
     }
     this.pushHealth();
     await this.fleet?.follow();
+    // The first scopes of the current answers (listeners already answer, with full-ranking scopes meanwhile).
+    await this.scopes.settled();
+  }
+
+  /** Resolves once the scopes of the current health state are merged and installed (tests, benchmarks). */
+  scopesSettled(): Promise<void> {
+    return this.scopes.settled();
   }
 
   /**
@@ -365,11 +394,17 @@ export class ControlPlane {
     this.stateWatcher = watchFiles([file], apply, 100, 1000);
   }
 
-  /** Send the current health view to the data plane and log fail-open changes. */
+  /**
+   * Send the current health view to the data plane at once, with the scopes
+   * kept for it (merged tries of the same groupings) or the compiled tries
+   * where a merge is needed (it runs in the background; failover never waits
+   * for it), and log fail-open changes.
+   */
   private pushHealth(): void {
     const view = this.monitor.viewFor(this.snapshot.pops.map((p) => p.id));
-    this.sink.setHealth(view);
-    this.live.healthChanged(view);
+    const scopes = this.scopes.update(this.snapshot, view);
+    this.sink.setHealth(view, scopes);
+    this.live.healthChanged(view, scopes);
     const next = failOpenDecisions(this.snapshot, view);
     for (const [record, n] of next) {
       const before = this.failOpen.get(record) ?? 0;
@@ -525,7 +560,8 @@ export class ControlPlane {
     this.monitor.update(snapshot.pops, snapshot.config.health.source_address);
     this.snapshot = snapshot;
     this.held = null;
-    this.sink.install(snapshot, this.monitor.viewFor(snapshot.pops.map((p) => p.id)));
+    const view = this.monitor.viewFor(snapshot.pops.map((p) => p.id));
+    this.sink.install(snapshot, view, this.scopes.update(snapshot, view));
     this.live.snapshotChanged();
     this.pushHealth();
     this.fleet?.configApplied(snapshot, accepted);
@@ -649,6 +685,7 @@ export class ControlPlane {
     this.stateWatcher?.close();
     this.monitor.stop();
     await this.fleet?.close();
+    await this.scopes.close();
     await this.admin?.close();
   }
 }

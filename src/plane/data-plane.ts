@@ -4,8 +4,9 @@
  * gets its own QueryContext (query/context.ts) and a handler that sets the
  * packet's source and output slot on it, reads the clock once per received
  * batch, and calls handleQuery. The query path only reads `this.runtime`
- * (and its `health`) and `this.guards`; the control plane (in this process
- * or the cluster primary) replaces them whole.
+ * (and its `health`: the view and the scope tries computed for it) and
+ * `this.guards`; the control plane (in this process or the cluster primary)
+ * replaces each whole, with one assignment.
  */
 import type { Logger } from 'pino';
 import { QueryContext } from '../query/context.js';
@@ -14,6 +15,7 @@ import { TCP, UDP, type Transport } from '../wire/constants.js';
 import { silentLogger } from '../util/logger.js';
 import { logSampledQuery } from '../observability/query-log.js';
 import type { HealthView } from '../health/view.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/listen-address.js';
 import { QueryCounters } from '../query/counters.js';
 import { Runtime } from '../build/runtime.js';
@@ -116,9 +118,9 @@ export class DataPlane {
   }
 
   /** Swap in a runtime built from `snapshot` (one reference assignment: a query sees old or new). */
-  install(snapshot: Snapshot, health?: HealthView): Runtime {
+  install(snapshot: Snapshot, health?: HealthView, scopes: ScopeSet | null = null): Runtime {
     const previous = this.runtime;
-    const rt = new Runtime(snapshot, health ?? previous.health);
+    const rt = new Runtime(snapshot, health ?? previous.health.view, scopes);
     this.protection.update(snapshot.guards);
     this.runtime = rt;
     rt.presign(previous); // DNSSEC: geo answers clients used, signed again in the background
@@ -127,12 +129,17 @@ export class DataPlane {
     return rt;
   }
 
-  /** Apply a health view (ignored if it was made for another PoP list). */
-  setHealth(view: HealthView): void {
-    if (view.serving.length === this.runtime.snapshot.pops.length) {
-      this.runtime.health = view;
-      this.runtime.presign(); // DNSSEC: the new answers signed in the background, not on the query path
-    }
+  /**
+   * Apply a health view and the scopes merged for it (null: none yet, the
+   * compiled tries serve) as one health state, with one assignment; ignored
+   * if the view was made for another PoP list.
+   */
+  setHealth(view: HealthView, scopes: ScopeSet | null = null): void {
+    const rt = this.runtime;
+    if (view.serving.length !== rt.snapshot.pops.length) return;
+    const changed = rt.health.view !== view;
+    rt.health = rt.healthState(view, scopes);
+    if (changed) rt.presign(); // DNSSEC: the new answers signed in the background, not on the query path
   }
 
   private retire(rt: Runtime): void {

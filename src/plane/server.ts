@@ -9,6 +9,7 @@ import type { Snapshot } from '../build/snapshot.js';
 import { silentLogger } from '../util/logger.js';
 import { buildStartupSnapshot } from './fleet-control.js';
 import type { HealthView } from '../health/view.js';
+import type { ScopeSet } from '../policy/current-scopes.js';
 import type { HostPort } from '../net/listen-address.js';
 import type { Collected } from '../observability/metrics.js';
 import type { QueryCounters } from '../query/counters.js';
@@ -69,12 +70,12 @@ export class MeridianServer implements PlaneSink {
     return server;
   }
 
-  // PlaneSink: the local data plane.
-  install(snapshot: Snapshot, health: HealthView): void {
-    this.data.install(snapshot, health);
+  // PlaneSink: the local data plane (the scopes' tries are the control plane's own objects: nothing is copied).
+  install(snapshot: Snapshot, health: HealthView, scopes: ScopeSet): void {
+    this.data.install(snapshot, health, scopes);
   }
-  setHealth(view: HealthView): void {
-    this.data.setHealth(view);
+  setHealth(view: HealthView, scopes: ScopeSet): void {
+    this.data.setHealth(view, scopes);
   }
   async collect(): Promise<Collected> {
     return sumPlanes([planeCounters(this.data)], this.data.runtime.snapshot.geoRecords);

@@ -25,6 +25,21 @@ const JUMP_BITS = 16;
 
 /** Add the 16-bit jump table to a trie (about 320 KiB). */
 export function indexTrie(trie: FamilyTrie): FamilyTrie {
+  const { jump, jumpDepth } = jumpTable(trie);
+  return indexedTrie(trie.nodes, trie.root, jump, jumpDepth);
+}
+
+/**
+ * A trie with its jump table, always built by this one function so that every
+ * trie the query path walks (compiled, or merged by current answer and posted
+ * from another thread) has the same object shape: `lookup` stays monomorphic.
+ */
+export function indexedTrie(nodes: Int32Array, root: number, jump: Int32Array, jumpDepth: Uint8Array): FamilyTrie {
+  return { nodes, root, jump, jumpDepth };
+}
+
+/** The 16-bit jump table of a trie (see FamilyTrie.jump). */
+export function jumpTable(trie: FamilyTrie): { jump: Int32Array; jumpDepth: Uint8Array } {
   const size = 1 << JUMP_BITS;
   const jump = new Int32Array(size);
   const jumpDepth = new Uint8Array(size);
@@ -38,7 +53,7 @@ export function indexTrie(trie: FamilyTrie): FamilyTrie {
     jump[p] = ref;
     jumpDepth[p] = depth;
   }
-  return { ...trie, jump, jumpDepth };
+  return { jump, jumpDepth };
 }
 
 /** Grows a node array; children are pushed before parents (post-order). */
@@ -67,9 +82,17 @@ export class TrieBuilder {
     this.nodes[i * 2 + 1] = right;
   }
 
+  /**
+   * The finished trie. Its nodes live in a SharedArrayBuffer: posted to
+   * another thread (the compile worker's result to the main thread, the
+   * compiled tries to the scope-merge thread) they are shared, not copied.
+   * Only reads ever touch them; cluster IPC still sends them as bytes.
+   */
   finish(root: number): FamilyTrie {
     if (root < 0) this.leaves = 1;
-    return { nodes: this.nodes.slice(0, this.count * 2), root };
+    const nodes = new Int32Array(new SharedArrayBuffer(this.count * 8));
+    nodes.set(this.nodes.subarray(0, this.count * 2));
+    return { nodes, root };
   }
 }
 

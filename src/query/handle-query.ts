@@ -271,16 +271,16 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
   const q = ctx.q;
   const counters = ctx.counters;
   const slot = plan.geo!;
-  const record = rt.records[slot.record];
   const net = ctx.subnet;
   effectiveSubnet(net, msg, q, ctx.source);
   const v4 = net.family === 4;
-  const packed = lookup(v4 ? record.policy.v4 : record.policy.v6, net.bytes, net.offset, net.byteLength);
+  // One read of the health reference: the answer, its scope and its counters come from the same
+  // health state. The trie is merged by the answer given under that view, or the compiled one.
+  const health = rt.health;
+  const packed = lookup(health.tries[(slot.id << 1) | (v4 ? 0 : 1)], net.bytes, net.offset, net.byteLength);
   const decision = packed >>> 8;
   const depth = packed & 0xff;
-  // One read of the health reference: the answer and its counters come from the same view.
-  const health = rt.health;
-  const ans = rt.geo.get(slot, decision, health);
+  const ans = rt.geo.get(slot, decision, health.view);
   const scope = net.fromOption ? net.scopeBase + depth : 0;
   if (ans.count === 0) return respond(ctx, rt, msg, plan.empty!, null, 0, scope, limit);
   rt.popAnswers[slot.record * rt.snapshot.pops.length + ans.pop]++;

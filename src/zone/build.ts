@@ -43,6 +43,8 @@ export interface GeoRecordData {
   ttl: number;
   ttlDegraded: number;
   maxAnswers: number;
+  /** ECS scopes of the current answer, or of the full ranking (config `scopes:`). */
+  scopes: 'current' | 'full_ranking';
 }
 
 /** Turn "hostmaster@example.net" into the RNAME form "hostmaster.example.net." */
@@ -238,6 +240,7 @@ export function buildGeoRecords(
       ttl: g.ttl,
       ttlDegraded: Math.min(g.ttl_degraded, g.ttl),
       maxAnswers: g.max_answers,
+      scopes: g.scopes,
     });
   }
   return out;

@@ -98,6 +98,9 @@ async function startImage(image: EmulatedStage) {
       .split('\n')
       .filter((l) => l.includes('"meridian serving"'))
       .map((l) => JSON.parse(l) as { udp: string; workers: number })[0];
+  // Logged once start-up is complete, which includes the first merge of the ECS scopes of the current
+  // answers (issue 15): the listeners answer before it, with full-ranking scopes meanwhile.
+  await until(() => startLine() !== undefined, 'the start line', 60_000, 100);
   return { child, port, admin, exited, log: () => log, startLine };
 }
 

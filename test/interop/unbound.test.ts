@@ -25,7 +25,9 @@
  * Each test gets a fresh Unbound (cold cache) on a fresh port.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../helpers/configs.js';
+import { STATIC_ZONE, testConfig } from '../helpers/configs.js';
+import { prng } from '../../src/geo/clients.js';
+import { buildQuery, decodeReply, udpRaw } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import {
   DIG,
@@ -90,7 +92,13 @@ beforeAll(async () => {
   requireTool(UNBOUND, 'unbound');
   requireTool(UNBOUND_CHECKCONF, 'unbound');
   requireTool(DIG, 'bind9-dnsutils');
-  t = await startServer(testConfig());
+  // `legacy` is `cdn` with the full-ranking scopes of before issue 15, for the comparison below.
+  const zones = STATIC_ZONE.replace(
+    '      "@": { policy: nearest }',
+    '      "@": { policy: nearest }\n      legacy: { policy: nearest, ttl: 30, ttl_degraded: 10, scopes: full_ranking }',
+  );
+  if (zones === STATIC_ZONE) throw new Error('STATIC_ZONE has no apex geo record');
+  t = await startServer(testConfig({ zones }));
 });
 
 afterAll(async () => {
@@ -204,6 +212,36 @@ describe('unbound (subnetcache) in front of Meridian', () => {
     const again = await counting(() => viaUnbound('to-geo.example.net', 'A', '+subnet=6.0.200.0/24'));
     expect(rdata(again.value.answer, 'A')).toEqual(['192.0.2.6']);
     expect(again.a).toBe(0);
+  });
+
+  it('scopes of the current answer (cdn) cost fewer upstream queries than full-ranking scopes (legacy) for the same client mix, every answer correct', async () => {
+    // Random /24s of 1.0.0.0-12.255.255.255: the fixture networks (each geolocates to a known city) and the space between them.
+    const rand = prng(3);
+    const clients = Array.from(
+      { length: 160 },
+      () => `${1 + Math.floor(rand() * 12)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0/24`,
+    );
+    const run = (name: string) =>
+      counting(async () => {
+        for (const c of clients) {
+          const got = await viaUnbound(name, 'A', `+subnet=${c}`);
+          // The answer Meridian gives this client directly (a cache entry of the wrong scope would show here).
+          const want = decodeReply((await udpRaw(t.port, buildQuery({ name, type: 'A', ecs: c }), '127.0.0.1', 2000))!);
+          const addressesOf = (r: { packet: { answers?: unknown[] } }) =>
+            (r.packet.answers ?? []).map((a) => String((a as { data: unknown }).data));
+          expect(rdata(got.answer, 'A'), `${name} for ${c}`).toEqual(addressesOf(want));
+        }
+      });
+    const current = await run('cdn.example.net');
+    const full = await run('legacy.example.net');
+    // Unbound's queries only (the direct checks are counted too: one per client each run).
+    const upstreamCurrent = current.a - clients.length;
+    const upstreamFull = full.a - clients.length;
+    expect(upstreamCurrent).toBeGreaterThan(0);
+    expect(upstreamCurrent).toBeLessThan(upstreamFull);
+    console.log(
+      `${clients.length} client /24s through Unbound's subnetcache: ${upstreamCurrent} upstream queries with current-answer scopes, ${upstreamFull} with full-ranking scopes`,
+    );
   });
 
   it('cross-check with the in-process counters: every upstream query carried ECS', async () => {

@@ -197,6 +197,12 @@ const geoRecord = z.strictObject({
     .array(z.enum(['A', 'AAAA']))
     .min(1)
     .default(['A', 'AAAA']),
+  /**
+   * ECS scopes: of the answer given now (widest sound prefix under the current
+   * health), or of the whole failover ranking (narrower, the same in every
+   * health state, as gdnsd and Meridian before 15 drew them).
+   */
+  scopes: z.enum(['current', 'full_ranking']).default('current'),
 });
 export type GeoRecordConfig = z.output<typeof geoRecord>;
 

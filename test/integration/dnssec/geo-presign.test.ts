@@ -60,14 +60,14 @@ describe('geo answers signed per answer set, pre-signed after a health change', 
     const fra = rt.snapshot.pops.findIndex((p) => p.id === 'fra');
     const serving = new Uint8Array(rt.snapshot.pops.length).fill(1);
     serving[fra] = 0;
-    plane.setHealth({ epoch: rt.health.epoch + 1, serving });
+    plane.setHealth({ epoch: rt.health.view.epoch + 1, serving });
     await turns(5);
     const after = ask(listener, '1.0.1.0/24');
     expect(after.a).not.toEqual(frankfurt.a);
     expect(after.sigs).toBe(1);
     expect(rt.dnssec!.inlineGeoSignings).toBe(2);
     // Back up: Frankfurt's set was signed before and is still in the cache by RRset.
-    plane.setHealth({ epoch: rt.health.epoch + 1, serving: serving.fill(1) });
+    plane.setHealth({ epoch: rt.health.view.epoch + 1, serving: serving.fill(1) });
     expect(ask(listener, '1.0.1.0/24')).toEqual(frankfurt);
     expect(rt.dnssec!.inlineGeoSignings).toBe(2);
     await plane.close();

@@ -12,6 +12,10 @@ import { addresses, buildQuery, decodeReply, tcpQuery, udpQuery, until } from '.
 import { testConfig } from '../../helpers/configs.js';
 import { SourcedUdp, stream } from '../../helpers/sourced.js';
 import { ROOT, tempDir } from '../../helpers/server.js';
+import { scopeOracle } from '../../helpers/scope-oracle.js';
+import { buildSnapshotFromFile } from '../../../src/build/snapshot.js';
+import { prng } from '../../../src/geo/clients.js';
+import { FIXTURE_NETWORKS, fixtureFamily } from '../../../geo-data/fixture-networks.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -75,6 +79,62 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+
 // Real processes that load TypeScript through tsx (and fork workers that do too)
 // start slowly on a loaded 2-core machine: give each test room.
 describe('meridian serve as a process', { timeout: 120_000 }, () => {
+  it("cluster mode: every worker answers with the scopes of the current answer, and a health change brings the new state's scopes to all of them", async () => {
+    const yaml = testConfig().replace(
+      'admin:\n  listen: 127.0.0.1:0',
+      'admin:\n  listen: 127.0.0.1:0\n  state_file: state',
+    );
+    const s = await serve(['--workers', '2'], yaml);
+    await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');
+    const snapshot = buildSnapshotFromFile(s.config);
+    // The first /24 of every fixture IPv4 network (what each geolocates to is known) and a few around them.
+    const rand = prng(15);
+    const clients = [
+      ...FIXTURE_NETWORKS.filter((n) => fixtureFamily(n.cidr) === 4 && !n.cidr.startsWith('127.')).map(
+        (n) => n.cidr.split('/')[0],
+      ),
+      ...Array.from(
+        { length: 30 },
+        () => `${1 + Math.floor(rand() * 12)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.0`,
+      ),
+    ];
+    /** Every client, asked often enough to reach both workers, gets the state's answer and current-answer scope. */
+    const matches = async (down: string[]) => {
+      const expected = scopeOracle(
+        snapshot,
+        'cdn.example.net',
+        Uint8Array.from(snapshot.pops, (p) => (down.includes(p.id) ? 0 : 1)),
+      );
+      let wider = 0;
+      for (let round = 0; round < 3; round++)
+        for (const c of clients) {
+          const want = expected(4, Uint8Array.from(c.split('.').map(Number)), 24);
+          const r = await udpQuery(s.port, { name: 'cdn.example.net', ecs: `${c}/24` });
+          if (JSON.stringify(addresses(r)) !== JSON.stringify(want.answer) || r.ecs?.scope !== want.current)
+            return false;
+          if (want.current < want.full) wider++;
+        }
+      // The state tells the two kinds of scope apart somewhere (else the check would prove nothing).
+      expect(wider).toBeGreaterThan(0);
+      return true;
+    };
+    await until(() => matches([]), 'current-answer scopes with every PoP up, from both workers', 30_000, 200);
+    writeFileSync(path.join(path.dirname(s.config), 'state'), 'fra DOWN\nsyd DRAIN\n');
+    await until(
+      () => matches(['fra', 'syd']),
+      'the scopes of fra down and syd drained, from both workers',
+      30_000,
+      200,
+    );
+    const text = await s.metrics();
+    expect(text).toMatch(
+      /^meridian_record_scopes\{record="cdn\.example\.net",type="A",family="ipv4",basis="current"\} \d+$/m,
+    );
+    expect(metric(text, 'meridian_scope_merge_pending')).toBe(0);
+    expect(text).toMatch(/^meridian_scope_merges_total\{outcome="merged"\} [1-9]/m);
+    s.child.kill('SIGTERM');
+  });
+
   it('cluster mode: two workers answer, metrics are summed, a killed worker is restarted', async () => {
     const s = await serve(['--workers', '2']);
     await until(async () => metric(await s.metrics(), 'meridian_workers') === 2, 'two workers reporting');

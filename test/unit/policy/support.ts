@@ -447,12 +447,28 @@ export class Oracle {
 
   /** The widest prefix around `a` with a single decision: the scope a merged trie must return. */
   expectedScope(a: bigint): number {
-    // Uniformity is monotone in the length: binary search for the shortest uniform prefix.
+    return this.widestUniform(a, (c) => this.decisionsIn(c, 2).size === 1);
+  }
+
+  /**
+   * The widest prefix around `a` in which every address gets the same
+   * answer, `answerOf(decision)` naming the answer a decision gives now: the
+   * scope of the current answer (issue 15), from the decisions alone.
+   */
+  expectedAnswerScope(a: bigint, answerOf: (decision: string[]) => string): number {
+    return this.widestUniform(a, (c) => {
+      const answers = new Set([...this.decisionsIn(c)].map((d) => answerOf(d.split(','))));
+      return answers.size === 1;
+    });
+  }
+
+  /** The shortest prefix length around `a` for which `uniform` holds (it is monotone in the length: binary search). */
+  private widestUniform(a: bigint, uniform: (c: Cidr) => boolean): number {
     let lo = 0;
     let hi = bitsOf(this.family);
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.decisionsIn(prefixOf(a, mid, this.family), 2).size === 1) hi = mid;
+      if (uniform(prefixOf(a, mid, this.family))) hi = mid;
       else lo = mid + 1;
     }
     return lo;
