@@ -391,7 +391,8 @@ export class AnswerBuilder {
         return this.positive(acc, null, false, zone);
       seen.add(target);
       if (!next.node) {
-        // RFC 6604: rcode of the last name. DO=1: the chain signed; the target's denial is not (docs/dnssec.md).
+        // RFC 6604: rcode of the last name. DO=1: the chain signed, then the target's compact denial
+        // (RFC 9824 3.1: NOERROR, an NSEC with NXNAME, signed at build like any static RRset).
         const plan = new Plan({
           ...this.zones[next.zone].nxdomain,
           perName: null,
@@ -399,6 +400,18 @@ export class AnswerBuilder {
           anCount: chunkCount(acc),
         });
         this.signVariant(plan, acc, null, null);
+        const proof = this.signing?.signs(next.zone)
+          ? this.signing.nsecRecords(next.zone, target, nameToWire(target))
+          : [];
+        if (plan.signed !== null && proof.length > 0) {
+          const authority = [...this.signedSoa(next.zone), ...proof];
+          plan.signed = new Plan({
+            ...plan.signed,
+            rcode: Rcode.NOERROR,
+            authority: concat(authority),
+            nsCount: authority.length,
+          });
+        }
         return plan;
       }
       return this.planAt(next.node, qtype, target, seen, acc);
@@ -585,6 +598,18 @@ export class AnswerBuilder {
         }));
       out.push({ name: n.name, zone: n.zone, types: this.typesAt(n), rrsets });
     }
+    // CNAME targets inside our zones that do not exist: their compact denial is static too.
+    const dangling = new Set<string>();
+    for (const n of this.nodes.values()) {
+      const cname = n.rrsets.get(QType.CNAME);
+      if (!cname) continue;
+      const target = cname.data[0] as string;
+      const r = this.resolve(target);
+      if (r !== null && r.node === null && r.cut === null && r.dname === null && !dangling.has(target)) {
+        dangling.add(target);
+        out.push({ name: target, zone: r.zone, types: null, rrsets: [] });
+      }
+    }
     return out;
   }
 
@@ -711,8 +736,8 @@ function rrRdata(rr: Uint8Array): Uint8Array {
 export interface SigningNode {
   name: string;
   zone: number;
-  /** Types present at the name (the NSEC bitmap, with RRSIG and NSEC added). */
-  types: number[];
+  /** Types present at the name (the NSEC bitmap, with RRSIG and NSEC added); null for a CNAME target that does not exist (NXNAME). */
+  types: number[] | null;
   /** The RRsets to sign: every one but a delegation's NS (DS is the parent's); none below a cut. */
   rrsets: { type: number; ttl: number; rdata: Uint8Array[] }[];
 }

@@ -26,6 +26,7 @@ export function signedZoneYaml(keys: string, extra = ''): string {
       www: { A: [198.51.100.10, 198.51.100.11], AAAA: ["2001:db8:100::10"], TXT: ["hello world"] }
       static: { CNAME: www }
       chain: { CNAME: static }
+      dangling: { CNAME: nothere }
       tocdn: { CNAME: cdn }
       "*.wild": { A: [198.51.100.99], TXT: [wildcard] }
       x.ent: { A: [192.0.2.7] }

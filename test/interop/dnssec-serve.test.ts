@@ -120,6 +120,11 @@ describe('delv validates what meridian serve signs', () => {
   it.each([
     ['www.example.net', 'A', /www\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.10/],
     ['static.example.net', 'A', /static\.example\.net\.\s+\d+\s+IN\s+CNAME\s+www\.example\.net\./],
+    [
+      'dangling.example.net',
+      'A',
+      /dangling\.example\.net\.\s+\d+\s+IN\s+CNAME\s+nothere\.example\.net\.[\s\S]*nothere\.example\.net\.\s+\d+\s+IN\s+\\-A\s+;-\$NXRRSET/,
+    ],
     ['chain.example.net', 'AAAA', /www\.example\.net\.\s+\d+\s+IN\s+AAAA\s+2001:db8:100::10/],
     ['anything.wild.example.net', 'A', /anything\.wild\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.99/],
     ['cdn.example.net', 'A', /cdn\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],

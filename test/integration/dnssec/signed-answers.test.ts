@@ -57,6 +57,7 @@ const QUERIES: Array<[string, string]> = [
   ['www.example.net', 'MX'],
   ['static.example.net', 'A'],
   ['chain.example.net', 'AAAA'],
+  ['dangling.example.net', 'A'],
   ['tocdn.example.net', 'A'],
   ['x.wild.example.net', 'A'],
   ['x.wild.example.net', 'MX'],
