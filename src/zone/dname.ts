@@ -47,6 +47,21 @@ export class DnameSynthesizer {
   private base = 0;
   /** DO=1: each DNAME with its RRSIGs, the new name's answer in its signed variant (RFC 6672 5.3.1). */
   private signed = false;
+  /** DO=1, a negative answer for the new name: its authority with the NSEC owned by the new name. */
+  private readonly authority = new Uint8Array(65535);
+  private readonly signedRest: Sections = {
+    rcode: 0,
+    aa: true,
+    answer: new Uint8Array(0),
+    anCount: 0,
+    authority: new Uint8Array(0),
+    nsCount: 0,
+    additional: new Uint8Array(0),
+    arCount: 0,
+    additionalRequired: false,
+    rest: new Uint8Array(0),
+    all: new Uint8Array(0),
+  };
 
   /** Response offset of the current name's suffix starting at octet k of it. */
   private pointer(k: number): number {
@@ -145,14 +160,48 @@ export class DnameSynthesizer {
     return findPlan(table, this.name, sq, refused, this.trace);
   }
 
+  /** `s`'s authority with the records owned by the qname pointer moved to the new name (DO=1 negative answers). */
+  private moved(s: Sections): Sections {
+    const src = s.authority;
+    const out = this.authority;
+    const owner = 0xc000 | this.pointer(0);
+    let n = 0;
+    for (let i = 0; i < src.length; ) {
+      if (src[i] === 0xc0 && src[i + 1] === 0x0c) {
+        out[n++] = owner >> 8;
+        out[n++] = owner & 0xff;
+        i += 2;
+      } else {
+        const start = i;
+        while (src[i] !== 0) i += src[i] + 1;
+        i++;
+        for (let k = start; k < i; k++) out[n++] = src[k];
+      }
+      const end = i + 10 + ((src[i + 8] << 8) | src[i + 9]);
+      for (let k = i; k < end; k++) out[n++] = src[k];
+      i = end;
+    }
+    const r = this.signedRest;
+    r.rcode = s.rcode;
+    r.authority = out.subarray(0, n);
+    r.nsCount = s.nsCount;
+    r.additional = s.additional;
+    r.arCount = s.arCount;
+    r.additionalRequired = s.additionalRequired;
+    return r;
+  }
+
   /** Append what the new name has: its answer records (owners moved to it) and SOA, or nothing. */
   private finish(found: Plan): void {
     if (found.kind === 'refused' || found.kind === 'referral' || found.geo !== null) return; // outside our data, delegated, or client-dependent
-    // DO=1: a positive answer's signed variant (RRSIGs owned by the qname pointer move with it); a negative
-    // one's NSEC is owned by the query name, not the new name, so negative answers stay unsigned (docs/dnssec.md).
-    const p = this.signed && found.signed !== null && found.nsCount === 0 ? found.signed : found;
+    // DO=1: the signed variant, or the per-name denial of the new name (signed here if not cached: a DNAME
+    // answer is not deferred to TCP). Its records owned by the qname pointer move to the new name.
+    let p: Sections = found;
+    if (this.signed && found.signed !== null) p = found.signed;
+    else if (this.signed && found.perName !== null) p = found.perName.sections(this.name, this.sq, false) ?? found;
     this.rcode = p.rcode;
-    if (p.authority.length > 0 || p.additional.length > 0) this.rest = p;
+    if (p !== found && p.authority.length > 0) this.rest = this.moved(p);
+    else if (p.authority.length > 0 || p.additional.length > 0) this.rest = p;
     const src = p.answer;
     const owner = 0xc000 | this.pointer(0);
     for (let i = 0; i < src.length; ) {

@@ -132,6 +132,16 @@ describe('delv validates what meridian serve signs', () => {
     ['any.edge.example.net', 'A', /any\.edge\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['tocdn.example.net', 'A', /cdn\.example\.net\.\s+30\s+IN\s+A\s+192\.0\.2\.\d+/],
     ['www.old.example.net', 'A', /www\.new\.example\.net\.\s+\d+\s+IN\s+A\s+198\.51\.100\.30/],
+    [
+      'nope.old.example.net',
+      'A',
+      /DNAME\s+new\.example\.net\.[\s\S]*nope\.new\.example\.net\.\s+\d+\s+IN\s+\\-A\s+;-\$NXRRSET/,
+    ],
+    [
+      'www.old.example.net',
+      'MX',
+      /DNAME\s+new\.example\.net\.[\s\S]*www\.new\.example\.net\.\s+\d+\s+IN\s+\\-MX\s+;-\$NXRRSET/,
+    ],
     ['example.net', 'DNSKEY', /DNSKEY\s+257 3 13/],
     [
       'www.example.net',
