@@ -309,7 +309,8 @@ function geoAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limi
 function dnameAnswer(ctx: QueryContext, rt: Runtime, msg: Buffer, plan: Plan, limit: number): number {
   const q = ctx.q;
   const d = ctx.dname;
-  d.run(msg, q, plan, rt.table, rt.refused, q.dnssecOk);
+  d.run(msg, q, plan, rt.table, rt.refused, q.dnssecOk, ctx.transport !== TCP);
+  if (d.deferred) return budgetSpent(ctx, rt, msg);
   const out = ctx.out;
   const o = ctx.outOffset;
   const n = writeSynthesized(out, o, msg, q, d.rcode, d.answer, d.answerLength, d.anCount, d.rest, limit, rt.edns);

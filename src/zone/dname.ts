@@ -47,6 +47,10 @@ export class DnameSynthesizer {
   private base = 0;
   /** DO=1: each DNAME with its RRSIGs, the new name's answer in its signed variant (RFC 6672 5.3.1). */
   private signed = false;
+  /** UDP: a per-name signature may be refused by the zone's signing budget. */
+  private mayDefer = false;
+  /** Set when the budget refused one: the caller answers TC=1 instead. */
+  deferred = false;
   /** DO=1, a negative answer for the new name: its authority with the NSEC owned by the new name. */
   private readonly authority = new Uint8Array(65535);
   private readonly signedRest: Sections = {
@@ -81,8 +85,18 @@ export class DnameSynthesizer {
    * Assemble the answer for query `q` (qname at offset 12 of `msg`) whose
    * lookup gave the DNAME plan `plan`. Fills answer/anCount/rcode/rest.
    */
-  run(msg: Uint8Array, q: ParsedQuery, plan: Plan, table: NameTable<NameEntry>, refused: Plan, signed = false): void {
+  run(
+    msg: Uint8Array,
+    q: ParsedQuery,
+    plan: Plan,
+    table: NameTable<NameEntry>,
+    refused: Plan,
+    signed = false,
+    mayDefer = false,
+  ): void {
     this.signed = signed;
+    this.mayDefer = mayDefer;
+    this.deferred = false;
     this.answerLength = 0;
     this.anCount = 0;
     this.rcode = Rcode.NOERROR;
@@ -194,11 +208,18 @@ export class DnameSynthesizer {
   /** Append what the new name has: its answer records (owners moved to it) and SOA, or nothing. */
   private finish(found: Plan): void {
     if (found.kind === 'refused' || found.kind === 'referral' || found.geo !== null) return; // outside our data, delegated, or client-dependent
-    // DO=1: the signed variant, or the per-name denial of the new name (signed here if not cached: a DNAME
-    // answer is not deferred to TCP). Its records owned by the qname pointer move to the new name.
+    // DO=1: the signed variant, or the per-name denial of the new name (within the zone's signing budget
+    // over UDP, else `deferred`: TC=1). Its records owned by the qname pointer move to the new name.
     let p: Sections = found;
     if (this.signed && found.signed !== null) p = found.signed;
-    else if (this.signed && found.perName !== null) p = found.perName.sections(this.name, this.sq, false) ?? found;
+    else if (this.signed && found.perName !== null) {
+      const s = found.perName.sections(this.name, this.sq, this.mayDefer);
+      if (s === null) {
+        this.deferred = true;
+        return;
+      }
+      p = s;
+    }
     this.rcode = p.rcode;
     if (p !== found && p.authority.length > 0) this.rest = this.moved(p);
     else if (p.authority.length > 0 || p.additional.length > 0) this.rest = p;

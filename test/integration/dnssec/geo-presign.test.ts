@@ -109,6 +109,21 @@ describe('the signing budget', () => {
     expect(rawSections(overTcp).authority.map((r) => r.type)).toEqual([6, 46, 47, 46]);
     // Now cached: UDP answers it too, budget or not.
     expect(tc(udp.answer(q(i))!)).toBe(false);
+    // Names below a DNAME whose new name does not exist cost a signature each: the same budget applies.
+    const viaDname = Array.from(
+      { length: 40 },
+      (_, k) => udp.answer(buildQuery({ name: `d${k}.old.example.net`, type: 'A', edns: true, dnssecOk: true }))!,
+    );
+    expect(viaDname.filter(tc).length).toBeGreaterThan(0);
+    const dnameTcp = rawSections(
+      tcp.answer(buildQuery({ name: 'd0.old.example.net', type: 'A', edns: true, dnssecOk: true }))!,
+    );
+    expect(dnameTcp.authority.map((r) => `${r.name} ${r.type}`)).toEqual([
+      'example.net 6',
+      'example.net 46',
+      'd0.new.example.net 47',
+      'd0.new.example.net 46',
+    ]);
     await plane.close();
   });
 });
