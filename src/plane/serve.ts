@@ -41,6 +41,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return -1;
   }
   tuneAllocator();
+  // Signals can come before the server is up (systemd's ExecReload, an operator's
+  // kill -HUP right after a start): Node's default for SIGHUP would end the process.
+  const early = holdSignalsWhileStarting(log);
   let snapshot: Snapshot;
   const rss0 = process.memoryUsage.rss();
   try {
@@ -69,7 +72,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
         startupPeakBytes,
       });
       logStartup(log, snapshot, server.describeListeners(), server.control, 0);
-      installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS));
+      installSignals(log, server.control, () => server.close(SHUTDOWN_GRACE_MS), early.release());
       return -1;
     }
     const {
@@ -78,10 +81,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
       listen: bound,
     } = await runPrimary(snapshot, { configFile: opts.configFile, listen, admin, workers, log, startupPeakBytes });
     logStartup(log, snapshot, bound, control, workers);
-    installSignals(log, control, async () => {
-      await control.close();
-      await sink.shutdown(SHUTDOWN_GRACE_MS);
-    });
+    installSignals(
+      log,
+      control,
+      async () => {
+        await control.close();
+        await sink.shutdown(SHUTDOWN_GRACE_MS);
+      },
+      early.release(),
+    );
     return -1;
   } catch (err) {
     // A config the control plane refuses (e.g. an unusable admin token on a public admin listener).
@@ -122,8 +130,38 @@ function logStartup(log: Logger, s: Snapshot, listeners: string[], control: Cont
   );
 }
 
-function installSignals(log: Logger, control: ControlPlane, shutdown: () => Promise<void>): void {
+/**
+ * Until the control plane exists: SIGHUP is remembered (one reload once the
+ * server is up reads whatever the file holds then), SIGTERM/SIGINT end the
+ * start at once (nothing is serving yet, nothing to drain).
+ */
+function holdSignalsWhileStarting(log: Logger): { release(): boolean } {
+  let reloadAsked = false;
+  const onHup = () => {
+    reloadAsked = true;
+    log.info('SIGHUP while starting: the config is reloaded once the server is up');
+  };
+  const onStop = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopped while starting');
+    log.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  return {
+    release() {
+      process.off('SIGHUP', onHup);
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      return reloadAsked;
+    },
+  };
+}
+
+function installSignals(log: Logger, control: ControlPlane, shutdown: () => Promise<void>, reloadAsked: boolean): void {
   process.on('SIGHUP', () => void control.reload('SIGHUP'));
+  if (reloadAsked) void control.reload('SIGHUP');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
