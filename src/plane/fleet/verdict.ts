@@ -13,6 +13,7 @@
  * fleet verdict for the grace period and then probes locally (hold.ts).
  * Under `quorum`, one dissenting observer out of three changes nothing. Pure.
  */
+import type { FleetVote } from '../../health/monitor.js';
 import type { VerdictRule } from './config.js';
 
 export interface Observation {
@@ -28,14 +29,8 @@ export interface Observation {
   seenAt: number;
 }
 
-export interface Vote {
-  instance: string;
-  up: boolean;
-  reason: string | null;
-  rttMs: number | null;
-  ageMs: number;
-  fresh: boolean;
-}
+/** One prober's vote: the shape the monitor shows in /admin/pops and explain. */
+export type Vote = FleetVote;
 
 export type VerdictState = 'up' | 'down' | 'unknown';
 
